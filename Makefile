@@ -1,0 +1,71 @@
+# One entry point for everything: `make demo` runs the main job, `make test` the checks.
+# Both create .venv from scratch when it is missing and install pinned versions from
+# constraints.txt, so a fresh clone with only python3, pip and make is enough.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.8
+STAMP := $(VENV)/.installed
+export AIRFLOW_HOME ?= $(CURDIR)/.airflow_home
+
+.PHONY: help venv install lint format typecheck unit test docs demo airflow sandbox bench constraints clean
+
+help:
+	@echo "make demo   - run the restock and write-off example DAGs against the embedded sandbox"
+	@echo "make test   - lint, format check, type check, docs build and the whole test suite"
+	@echo "make docs   - build the documentation site (strict) into site/"
+	@echo "make bench  - benchmarks (not part of make test)"
+	@echo "make airflow - Airflow standalone UI with the example DAGs and sandbox connections"
+	@echo "make sandbox - run the sandbox server in the foreground"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# uv only speeds up the install; it is itself pinned. The stamp re-runs the install
+# whenever the pins or the package metadata change.
+$(STAMP): $(BIN)/python pyproject.toml constraints.txt build-constraints.txt
+	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -c constraints.txt --build-constraints build-constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+venv install: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --site-dir site
+
+unit: $(STAMP)
+	$(BIN)/pytest
+
+test: lint typecheck docs unit
+
+demo: $(STAMP)
+	$(BIN)/python -m airflow_provider_altegio.demo
+
+airflow: $(STAMP)
+	$(BIN)/python -m airflow_provider_altegio.demo --standalone
+
+sandbox: $(STAMP)
+	$(BIN)/altegio-sandbox
+
+bench: $(STAMP)
+	$(BIN)/python -m tests.benchmarks
+
+# Regenerate the pins (maintainers only): resolves the newest allowed versions.
+constraints: $(BIN)/python
+	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
+	$(BIN)/uv pip compile --quiet --python $(BIN)/python pyproject.toml --extra dev --extra sandbox -o constraints.txt --no-header --no-annotate
+
+clean:
+	rm -rf $(VENV) site .airflow_home .demo .mypy_cache .ruff_cache .pytest_cache
