@@ -1,0 +1,162 @@
+"""Provider metadata that Airflow's ProvidersManager reads through the entry point.
+
+Kept as a plain dict with no imports so that provider discovery stays cheap. The connection
+forms are declared here (``conn-fields`` / ``ui-field-behaviour``, Airflow 3.2+) instead of on
+the hooks, so the UI can render them without importing the hook modules.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_INTEGRATION_ALTEGIO = "Altegio"
+_INTEGRATION_ALTACOLOR = "Altacolor"
+_PKG = "airflow_provider_altegio"
+
+
+def _string(label: str, description: str, **schema: Any) -> dict[str, Any]:
+    return {"label": label, "description": description, "schema": {"type": ["string", "null"], **schema}}
+
+
+def _number(label: str, description: str, kind: str = "number", **schema: Any) -> dict[str, Any]:
+    return {"label": label, "description": description, "schema": {"type": [kind, "null"], **schema}}
+
+
+def get_provider_info() -> dict[str, Any]:
+    """Return the provider description validated against ``provider_info.schema.json``."""
+    return {
+        "package-name": "airflow-provider-altegio",
+        "name": "Altegio",
+        "description": (
+            "Altegio (YCLIENTS) inventory: product catalogue, categories, storages and storage "
+            "operations, plus the Altacolor supplier Product Management API."
+        ),
+        "versions": ["0.1.0"],
+        "integrations": [
+            {
+                "integration-name": _INTEGRATION_ALTEGIO,
+                "external-doc-url": "https://developer.alteg.io/",
+                "how-to-guide": [],
+                "tags": ["service"],
+            },
+            {
+                "integration-name": _INTEGRATION_ALTACOLOR,
+                "external-doc-url": "https://www.altacolor.com/",
+                "how-to-guide": [],
+                "tags": ["service"],
+            },
+        ],
+        "hooks": [
+            {"integration-name": _INTEGRATION_ALTEGIO, "python-modules": [f"{_PKG}.hooks.altegio"]},
+            {"integration-name": _INTEGRATION_ALTACOLOR, "python-modules": [f"{_PKG}.hooks.altacolor"]},
+        ],
+        "operators": [
+            {
+                "integration-name": _INTEGRATION_ALTEGIO,
+                "python-modules": [f"{_PKG}.operators.products", f"{_PKG}.operators.storage"],
+            },
+            {"integration-name": _INTEGRATION_ALTACOLOR, "python-modules": [f"{_PKG}.operators.products"]},
+        ],
+        "sensors": [
+            {"integration-name": _INTEGRATION_ALTEGIO, "python-modules": [f"{_PKG}.sensors.products"]},
+            {"integration-name": _INTEGRATION_ALTACOLOR, "python-modules": [f"{_PKG}.sensors.products"]},
+        ],
+        "triggers": [
+            {"integration-name": _INTEGRATION_ALTEGIO, "python-modules": [f"{_PKG}.triggers.products"]},
+            {"integration-name": _INTEGRATION_ALTACOLOR, "python-modules": [f"{_PKG}.triggers.products"]},
+        ],
+        "connection-types": [
+            {
+                "connection-type": "altegio",
+                "hook-class-name": f"{_PKG}.hooks.altegio.AltegioHook",
+                "hook-name": "Altegio",
+                "conn-fields": {
+                    "partner_token": _string(
+                        "Partner token",
+                        "Partner (developer) token from the Altegio marketplace. Required.",
+                        format="password",
+                    ),
+                    "user_token": _string(
+                        "User token",
+                        "User token. Leave empty to obtain one with the login and password through POST /auth.",
+                        format="password",
+                    ),
+                    "location_id": _number(
+                        "Default location ID",
+                        "Location (company) ID used when an operator is given none.",
+                        kind="integer",
+                    ),
+                    "timeout": _number("Timeout (seconds)", "Per-request timeout.", default=30),
+                    "max_retries": _number(
+                        "Max retries",
+                        "Retries on 429, 502, 503, 504 and transport errors.",
+                        kind="integer",
+                        default=5,
+                        minimum=0,
+                    ),
+                    "requests_per_second": _number(
+                        "Requests per second", "Client-side limit (platform limit: 5).", default=5
+                    ),
+                    "requests_per_minute": _number(
+                        "Requests per minute", "Client-side limit (platform limit: 200).", default=200
+                    ),
+                    "verify_ssl": {
+                        "label": "Verify TLS certificates",
+                        "description": "Turn off only for a test server with a self-signed certificate.",
+                        "schema": {"type": ["boolean", "null"], "default": True},
+                    },
+                },
+                "ui-field-behaviour": {
+                    "hidden-fields": ["schema", "port", "extra"],
+                    "relabeling": {
+                        "host": "API base URL",
+                        "login": "User login (for /auth)",
+                        "password": "User password (for /auth)",
+                    },
+                    "placeholders": {
+                        "host": "https://api.alteg.io/api/v1",
+                        "login": "only when no user token is set",
+                        "password": "only when no user token is set",
+                        "partner_token": "partner token",
+                        "user_token": "user token",
+                        "location_id": "123456",
+                    },
+                },
+            },
+            {
+                "connection-type": "altacolor",
+                "hook-class-name": f"{_PKG}.hooks.altacolor.AltacolorHook",
+                "hook-name": "Altacolor",
+                "conn-fields": {
+                    "timeout": _number("Timeout (seconds)", "Per-request timeout.", default=30),
+                    "max_retries": _number(
+                        "Max retries",
+                        "Retries on 429, 502, 503, 504 and transport errors.",
+                        kind="integer",
+                        default=5,
+                        minimum=0,
+                    ),
+                    "requests_per_second": _number("Requests per second", "Client-side limit.", default=5),
+                    "requests_per_minute": _number("Requests per minute", "Client-side limit.", default=200),
+                    "verify_ssl": {
+                        "label": "Verify TLS certificates",
+                        "description": "Turn off only for a test server with a self-signed certificate.",
+                        "schema": {"type": ["boolean", "null"], "default": True},
+                    },
+                },
+                "ui-field-behaviour": {
+                    "hidden-fields": ["schema", "port", "extra"],
+                    "relabeling": {
+                        "host": "Store base URL",
+                        "login": "API username",
+                        "password": "API password",
+                    },
+                    "placeholders": {
+                        "host": "https://one.altacolor.com",
+                        "login": "API username",
+                        "password": "API password",
+                    },
+                },
+            },
+        ],
+    }
