@@ -42,6 +42,7 @@ format: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# mkdocstrings reads the package statically (griffe): no import, no Airflow DB, no network.
 docs: $(STAMP)
 	$(BIN)/mkdocs build --strict --site-dir site
 
@@ -51,10 +52,10 @@ unit: $(STAMP)
 test: lint typecheck docs unit
 
 demo: $(STAMP)
-	$(BIN)/python -m airflow_provider_altegio.demo
+	$(BIN)/python scripts/demo.py
 
 airflow: $(STAMP)
-	$(BIN)/python -m airflow_provider_altegio.demo --standalone
+	$(BIN)/python scripts/demo.py --standalone
 
 sandbox: $(STAMP)
 	$(BIN)/altegio-sandbox
