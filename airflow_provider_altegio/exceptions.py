@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.exceptions import AirflowException
+from airflow.sdk.exceptions import AirflowException
 
 
 class InvalidRequestError(ValueError):
@@ -51,7 +51,8 @@ class APIError(AltegioProviderError):
         url: str | None = None,
     ) -> None:
         self.message = message
-        self.status_code = status_code
+        # AirflowException declares a class-level HTTPStatus; ours is the API's status, if any.
+        self.status_code = status_code  # type: ignore[assignment]
         self.method = method
         self.url = url
         super().__init__(self._describe())

@@ -1,0 +1,341 @@
+"""The two APIs' dialects for :class:`~airflow_provider_altegio.core.http.HttpCore`.
+
+* :class:`AltegioDialect`: ``Accept: application/vnd.api.v2+json`` and
+  ``Authorization: Bearer <partner>, User <user>``; the ``{success, data, meta}`` envelope,
+  ``success: false`` under HTTP 200 is an error, ``meta.message``/``meta.errors`` are carried.
+* :class:`AltacolorDialect`: ``username``/``password`` in the query string (GET) or the form body
+  (POST); every body carries ``response_status`` whose ``severity`` decides success.
+
+Both keep the secrets they add out of every message they build (:meth:`redact`).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, quote_plus
+
+from airflow_provider_altegio.exceptions import (
+    AltacolorAPIError,
+    AltacolorAuthError,
+    AltacolorNotFoundError,
+    AltegioAPIError,
+    AltegioAuthError,
+    AltegioNotFoundError,
+    AltegioRateLimitError,
+    AltegioValidationError,
+    APIError,
+    MalformedResponseError,
+)
+
+if TYPE_CHECKING:
+    import httpx
+
+    from airflow_provider_altegio.core.http import RequestInfo, RequestSpec
+
+SNIPPET_BYTES = 200
+_MASK = "***"
+
+
+class _SecretKeeper:
+    """Knows a dialect's secrets and scrubs them from text."""
+
+    name = "api"
+
+    def __init__(self) -> None:
+        self._secrets_lock = threading.Lock()
+        self._secrets: tuple[str, ...] = ()
+
+    def _remember(self, *values: str | None) -> None:
+        forms: set[str] = set(self._secrets)
+        for value in values:
+            if value and len(value) >= 3:
+                forms.update({value, quote(value, safe=""), quote_plus(value)})
+        with self._secrets_lock:
+            # Longest first, so a secret that contains another is masked whole.
+            self._secrets = tuple(sorted(forms, key=len, reverse=True))
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret string (and its URL-encoded forms) this dialect sends."""
+        return self._secrets
+
+    def redact(self, text: str) -> str:
+        """``text`` with every known secret replaced by ``***``."""
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, _MASK)
+        return text
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+    # -- helpers shared by both dialects ---------------------------------------------------------
+
+    def snippet(self, response: httpx.Response) -> str:
+        """The first bytes of the body, decoded leniently and with secrets masked."""
+        raw = response.content[:SNIPPET_BYTES]
+        text = raw.decode(response.encoding or "utf-8", errors="replace")
+        return self.redact(text)
+
+    def malformed(self, response: httpx.Response, info: RequestInfo, problem: str) -> MalformedResponseError:
+        """A :class:`MalformedResponseError` quoting the status and the first bytes of the body."""
+        return MalformedResponseError(
+            f"{problem}; body starts with {self.snippet(response)!r}",
+            status_code=response.status_code,
+            method=info.method,
+            url=info.url,
+        )
+
+    def json_body(self, response: httpx.Response) -> tuple[bool, Any]:
+        """``(True, body)`` when the body is JSON, else ``(False, None)``. Never raises."""
+        try:
+            return True, json.loads(response.content)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            return False, None
+
+
+def _text(value: Any) -> str:
+    """A message field as text, whatever JSON type the server chose."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, (list, tuple)):
+        return "; ".join(t for t in (_text(v) for v in value) if t)
+    return str(value)
+
+
+def normalize_errors(raw: Any) -> dict[str, list[str]]:
+    """``meta.errors`` as ``{field: [messages]}`` whatever shape the server sent.
+
+    Documented as field -> list of messages; also seen as field -> message, a list of messages,
+    or a list of ``{"field", "message"}`` objects.
+    """
+    if isinstance(raw, Mapping):
+        out: dict[str, list[str]] = {}
+        for field, msgs in raw.items():
+            if isinstance(msgs, (list, tuple)):
+                out[str(field)] = [_text(m) for m in msgs if _text(m)]
+            elif isinstance(msgs, Mapping):
+                out.update({f"{field}.{k}": v for k, v in normalize_errors(msgs).items()})
+            elif _text(msgs):
+                out[str(field)] = [_text(msgs)]
+        return out
+    if isinstance(raw, (list, tuple)):
+        out = {}
+        for item in raw:
+            if isinstance(item, Mapping):
+                field = _text(item.get("field") or item.get("name") or "")
+                message = _text(item.get("message") or item.get("error") or "")
+                if message:
+                    out.setdefault(field, []).append(message)
+            elif _text(item):
+                out.setdefault("", []).append(_text(item))
+        return out
+    if _text(raw):
+        return {"": [_text(raw)]}
+    return {}
+
+
+_ALTEGIO_ERRORS: dict[int, type[AltegioAPIError]] = {
+    401: AltegioAuthError,
+    403: AltegioAuthError,
+    404: AltegioNotFoundError,
+    422: AltegioValidationError,
+    429: AltegioRateLimitError,
+}
+
+
+class AltegioDialect(_SecretKeeper):
+    """Altegio (and YCLIENTS) B2B v1: headers auth and the ``{success, data, meta}`` envelope.
+
+    :param partner_token: the partner (developer) token, always sent.
+    :param user_token: the user token, sent after ``User`` when known; :meth:`set_user_token`
+        fills it in after ``POST /auth``.
+    :param accept: the ``Accept`` header selecting the v2 response format.
+    """
+
+    name = "altegio"
+
+    def __init__(
+        self,
+        partner_token: str,
+        user_token: str | None = None,
+        *,
+        extra_secrets: Iterable[str | None] = (),
+        accept: str = "application/vnd.api.v2+json",
+    ) -> None:
+        super().__init__()
+        self._partner_token = partner_token
+        self._user_token = user_token or None
+        self._accept = accept
+        self._extra = tuple(extra_secrets)
+        self._remember(partner_token, self._user_token, self.authorization(), *self._extra)
+
+    @property
+    def has_user_token(self) -> bool:
+        """Whether requests carry a user token."""
+        return self._user_token is not None
+
+    def set_user_token(self, token: str) -> str:
+        """Use ``token`` from now on; returns the new ``Authorization`` value (to mask it)."""
+        self._user_token = token
+        auth = self.authorization()
+        self._remember(token, auth)
+        return auth
+
+    def authorization(self) -> str:
+        """The ``Authorization`` header value (a secret)."""
+        if self._user_token:
+            return f"Bearer {self._partner_token}, User {self._user_token}"
+        return f"Bearer {self._partner_token}"
+
+    def prepare(self, spec: RequestSpec) -> RequestSpec:
+        headers = {"Accept": self._accept, "Authorization": self.authorization(), **spec.headers}
+        return replace(spec, headers=headers)
+
+    def parse(self, response: httpx.Response, info: RequestInfo) -> tuple[Any, Any]:
+        """Return ``(data, meta)``.
+
+        :raises AltegioAPIError: an HTTP error or ``success: false`` (subclass by status).
+        :raises MalformedResponseError: a 2xx body that is not the JSON envelope.
+        """
+        if response.status_code >= 400:
+            raise self.error(response, info)
+        if not response.content.strip():
+            if response.status_code in (202, 204) or info.method == "DELETE":
+                return None, None
+            raise self.malformed(response, info, "empty body")
+        ok, body = self.json_body(response)
+        if not ok:
+            raise self.malformed(response, info, "body is not JSON (or is truncated)")
+        if not isinstance(body, Mapping) or not ({"success", "data"} & body.keys()):
+            raise self.malformed(response, info, "body lacks the {success, data, meta} envelope")
+        if body.get("success") in (False, 0, "false", "0"):
+            raise self._error_from_body(response.status_code, body, info, "success: false")
+        return body.get("data"), body.get("meta")
+
+    def error(self, response: httpx.Response, info: RequestInfo) -> APIError:
+        ok, body = self.json_body(response)
+        if ok and isinstance(body, Mapping):
+            return self._error_from_body(response.status_code, body, info, f"HTTP {response.status_code}")
+        text = self.snippet(response).strip()
+        message = f"non-JSON error body: {text!r}" if text else "empty error body"
+        cls = _ALTEGIO_ERRORS.get(response.status_code, AltegioAPIError)
+        return cls(message, status_code=response.status_code, method=info.method, url=info.url)
+
+    def _error_from_body(
+        self, status: int, body: Mapping[str, Any], info: RequestInfo, fallback: str
+    ) -> AltegioAPIError:
+        meta = body.get("meta")
+        meta = meta if isinstance(meta, Mapping) else {}
+        message = _text(meta.get("message")) or _text(body.get("message")) or _text(body.get("error"))
+        errors = normalize_errors(meta.get("errors") if "errors" in meta else body.get("errors"))
+        cls = _ALTEGIO_ERRORS.get(status, AltegioAPIError)
+        return cls(
+            self.redact(message or fallback),
+            errors={self.redact(k): [self.redact(m) for m in v] for k, v in errors.items()},
+            status_code=status,
+            method=info.method,
+            url=info.url,
+        )
+
+
+def _int_or_none(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+class AltacolorDialect(_SecretKeeper):
+    """Altacolor (DecoNetwork) Product Management API: credentials in query or form, ``response_status``.
+
+    :param username: API username.
+    :param password: API password (a secret; it travels in the query string on GET).
+    """
+
+    name = "altacolor"
+    AUTH_CODES = frozenset({30001, 31000})
+    NOT_FOUND_CODE = 40004
+
+    def __init__(self, username: str, password: str) -> None:
+        super().__init__()
+        self._username = username
+        self._password = password
+        self._remember(password)
+
+    def prepare(self, spec: RequestSpec) -> RequestSpec:
+        creds = {"username": self._username, "password": self._password}
+        if spec.method == "GET":
+            params = spec.params or {}
+            pairs = list(params.items()) if isinstance(params, Mapping) else list(params)
+            return replace(spec, params=[*pairs, *creds.items()])
+        return replace(spec, data={**(spec.data or {}), **creds})
+
+    def parse(self, response: httpx.Response, info: RequestInfo) -> dict[str, Any]:
+        """Return the whole body after checking ``response_status``.
+
+        :raises AltacolorAuthError: code 30001 or 31000 (or HTTP 401/403 without a status).
+        :raises AltacolorNotFoundError: code 40004.
+        :raises AltacolorAPIError: severity ERROR, or an HTTP error.
+        :raises MalformedResponseError: a 2xx body that is not JSON with ``response_status``.
+        """
+        ok, body = self.json_body(response)
+        status = body.get("response_status") if ok and isinstance(body, Mapping) else None
+        if not isinstance(status, Mapping):
+            if response.status_code >= 400:
+                raise self._http_error(response, info)
+            if not ok:
+                raise self.malformed(response, info, "body is not JSON (or is truncated)")
+            raise self.malformed(response, info, "body lacks 'response_status'")
+        err = self._status_error(status, response, info)
+        if err is not None:
+            raise err
+        return dict(body)
+
+    def error(self, response: httpx.Response, info: RequestInfo) -> APIError:
+        ok, body = self.json_body(response)
+        status = body.get("response_status") if ok and isinstance(body, Mapping) else None
+        err = self._status_error(status, response, info) if isinstance(status, Mapping) else None
+        return err if err is not None else self._http_error(response, info)
+
+    def _status_error(
+        self, status: Mapping[str, Any], response: httpx.Response, info: RequestInfo
+    ) -> AltacolorAPIError | None:
+        """The error a ``response_status`` describes, or ``None`` when it reports success."""
+        code = _int_or_none(status.get("code", status.get("status_code")))
+        severity = _text(status.get("severity")).upper()
+        description = self.redact(_text(status.get("description")) or _text(status.get("message")))
+        cls: type[AltacolorAPIError]
+        if code in self.AUTH_CODES:
+            cls = AltacolorAuthError
+        elif code == self.NOT_FOUND_CODE:
+            cls = AltacolorNotFoundError
+        elif severity == "ERROR" or response.status_code >= 400:
+            cls = AltacolorAuthError if response.status_code in (401, 403) else AltacolorAPIError
+        else:
+            return None
+        return cls(
+            description or f"HTTP {response.status_code}",
+            code=code,
+            severity=severity or None,
+            status_code=response.status_code,
+            method=info.method,
+            url=info.url,
+        )
+
+    def _http_error(self, response: httpx.Response, info: RequestInfo) -> AltacolorAPIError:
+        text = self.snippet(response).strip()
+        cls = AltacolorAuthError if response.status_code in (401, 403) else AltacolorAPIError
+        return cls(
+            f"HTTP {response.status_code}: {text!r}" if text else f"HTTP {response.status_code}",
+            status_code=response.status_code,
+            method=info.method,
+            url=info.url,
+        )

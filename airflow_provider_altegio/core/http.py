@@ -1,0 +1,555 @@
+"""The one HTTP core both hooks stand on: sync and async, retries, rate limit, errors, paging.
+
+Every request, sync or async, goes through :meth:`HttpCore._flow`: a sans-IO generator that
+decides everything (wait for the rate limiter, send, retry or not, how long to back off, which
+error to raise) and only *yields* the two things it cannot do itself, "sleep this long" and "send
+this request". :meth:`HttpCore._drive` performs those steps with ``time.sleep`` and a persistent
+``httpx.Client``; :meth:`HttpCore._adrive` with ``asyncio.sleep`` and a persistent
+``httpx.AsyncClient``. So the retry logic exists once, and the async path cannot drift from the
+sync one.
+
+What differs between Altegio and Altacolor (authentication, the response envelope, which error
+class a failure maps to, which strings are secret) is a :class:`Dialect`
+(:mod:`airflow_provider_altegio.core.dialects`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import ssl
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
+
+import httpx
+
+from airflow_provider_altegio import __version__
+from airflow_provider_altegio.core.paging import PayloadShapeError
+from airflow_provider_altegio.core.retry import RetryPolicy
+from airflow_provider_altegio.exceptions import (
+    AmbiguousWriteError,
+    APIError,
+    MalformedResponseError,
+    TransportError,
+)
+
+if TYPE_CHECKING:
+    from airflow_provider_altegio.core.paging import Pager
+    from airflow_provider_altegio.core.ratelimit import RateLimiter
+
+log = logging.getLogger(__name__)
+
+#: Query parameters: a mapping (``None`` values are dropped) or (name, value) pairs for repeats
+#: such as ``ids[]``.
+Params: TypeAlias = Mapping[str, Any] | Sequence[tuple[str, Any]]
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+# Failures that happen before the request left this machine: safe to re-send even a create.
+_NOT_SENT_ERRORS: tuple[type[httpx.TransportError], ...] = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+)
+# Failures no retry can fix (a bad URL scheme, a request httpx itself refuses to send).
+_FATAL_ERRORS: tuple[type[httpx.TransportError], ...] = (httpx.UnsupportedProtocol, httpx.LocalProtocolError)
+
+DEFAULT_USER_AGENT = f"airflow-provider-altegio/{__version__}"
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """How to reach one API.
+
+    :param base_url: URL every request path is appended to (no trailing slash needed).
+    :param timeout: per-request timeout in seconds (connect, read, write and pool).
+    :param max_retries: used when the core builds its own :class:`RetryPolicy`.
+    :param verify: verify TLS certificates; only a test server should turn it off.
+    :param headers: extra headers for every request, or a callable returning them (kept out of
+        ``repr``: they may carry secrets).
+    :param user_agent: the ``User-Agent`` header.
+    """
+
+    base_url: str
+    timeout: float = 30.0
+    max_retries: int = 5
+    verify: bool = True
+    headers: Mapping[str, str] | Callable[[], Mapping[str, str]] = field(default_factory=dict, repr=False)
+    user_agent: str = DEFAULT_USER_AGENT
+
+    def resolved_headers(self) -> dict[str, str]:
+        """The extra headers, calling the factory if one was given."""
+        headers = self.headers() if callable(self.headers) else self.headers
+        return dict(headers)
+
+
+@dataclass(frozen=True)
+class RequestSpec:
+    """One logical request before authentication is added.
+
+    :param idempotent: whether re-sending cannot apply it twice; decides what is retried.
+    """
+
+    method: str
+    path: str
+    params: Params | None = None
+    json: Any = None
+    data: Mapping[str, Any] | None = None
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    idempotent: bool = True
+
+
+@dataclass(frozen=True)
+class RequestInfo:
+    """What an error may say about a request: the method and the URL without its query string."""
+
+    method: str
+    url: str
+
+
+class Dialect(Protocol):
+    """What one API does differently: auth, envelope, error mapping, secrets.
+
+    Implementations live in :mod:`airflow_provider_altegio.core.dialects`.
+    """
+
+    #: short API name for logs and limiter keys ("altegio", "altacolor").
+    name: str
+
+    def prepare(self, spec: RequestSpec) -> RequestSpec:
+        """Return the request with authentication added (headers, query or form fields)."""
+        ...
+
+    def parse(self, response: httpx.Response, info: RequestInfo) -> Any:
+        """Unwrap a response into its payload.
+
+        :raises APIError: the API's error, mapped to its typed exception.
+        :raises MalformedResponseError: a body that is not the documented JSON.
+        """
+        ...
+
+    def error(self, response: httpx.Response, info: RequestInfo) -> APIError:
+        """The typed exception describing a failed response (not raised)."""
+        ...
+
+    def redact(self, text: str) -> str:
+        """``text`` with every secret this dialect knows replaced by ``***``."""
+        ...
+
+
+@dataclass(frozen=True)
+class Sleep:
+    """Step of the request flow: wait this many seconds."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Send:
+    """Step of the request flow: send this request; answer with the response or the httpx error."""
+
+    request: httpx.Request
+
+
+Step: TypeAlias = Sleep | Send
+Outcome: TypeAlias = httpx.Response | httpx.TransportError | None
+Flow: TypeAlias = Generator[Step, Outcome, Any]
+
+
+def public_url(url: httpx.URL) -> str:
+    """``url`` without user info, query string or fragment: safe to put in logs and errors."""
+    port = f":{url.port}" if url.port is not None else ""
+    return f"{url.scheme}://{url.host}{port}{url.path}"
+
+
+@functools.lru_cache(maxsize=4)
+def _ssl_context(verify: bool) -> ssl.SSLContext:
+    # Building an SSL context loads the CA bundle (tens of ms, ~1 MB); every client in the process
+    # can share one per setting.
+    return httpx.create_ssl_context(verify=verify)
+
+
+def _clean_params(params: Params | None) -> list[tuple[str, Any]] | None:
+    """Drop ``None`` values so optional filters can be passed straight through."""
+    if params is None:
+        return None
+    pairs = params.items() if isinstance(params, Mapping) else params
+    return [(k, v) for k, v in pairs if v is not None]
+
+
+def _clean_data(data: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if data is None:
+        return None
+    return {k: v for k, v in data.items() if v is not None}
+
+
+class HttpCore:
+    """One API client: persistent sync and async HTTP clients behind one request flow.
+
+    :param config: where and how to connect.
+    :param dialect: the API's auth, envelope and error rules.
+    :param limiter: the shared rate limiter (``None``: unlimited).
+    :param retry: retry policy; defaults to ``RetryPolicy(max_retries=config.max_retries)``.
+    :param sleep: blocking sleep for the sync driver (tests inject a recorder).
+    :param asleep: async sleep for the async driver (tests inject a recorder).
+    :param transport: httpx transport for the sync client (tests may inject one).
+    :param async_transport: httpx transport for the async client.
+    """
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        dialect: Dialect,
+        *,
+        limiter: RateLimiter | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], object] = time.sleep,
+        asleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        transport: httpx.BaseTransport | None = None,
+        async_transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.config = config
+        self.dialect = dialect
+        self.limiter = limiter
+        self.retry = retry if retry is not None else RetryPolicy(max_retries=config.max_retries)
+        self._sleep = sleep
+        self._asleep = asleep
+        self._transport = transport
+        self._async_transport = async_transport
+        self._base = config.base_url.rstrip("/")
+        self._timeout = httpx.Timeout(config.timeout).as_dict()
+        self._lock = threading.Lock()
+        self._client: httpx.Client | None = None
+        self._aclient: httpx.AsyncClient | None = None
+        self._aclient_loop: asyncio.AbstractEventLoop | None = None
+
+    def __repr__(self) -> str:
+        return f"HttpCore(api={self.dialect.name!r}, base_url={self._base!r}, limiter={self.limiter!r})"
+
+    # -- clients -------------------------------------------------------------------------------
+
+    def _limits(self) -> httpx.Limits:
+        return httpx.Limits(max_connections=100, max_keepalive_connections=20)
+
+    @property
+    def client(self) -> httpx.Client:
+        """The persistent sync client (created on first use)."""
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = httpx.Client(
+                        verify=_ssl_context(self.config.verify),
+                        transport=self._transport,
+                        limits=self._limits(),
+                        follow_redirects=False,
+                    )
+        return self._client
+
+    def async_client(self) -> httpx.AsyncClient:
+        """The persistent async client for the running event loop (created on first use).
+
+        An ``httpx.AsyncClient`` belongs to the loop that first used it; when called from another
+        loop (a new triggerer loop, a test's fresh loop), a new client is made for that loop.
+        """
+        loop = asyncio.get_running_loop()
+        if self._aclient is None or self._aclient_loop is not loop:
+            self._aclient = httpx.AsyncClient(
+                verify=_ssl_context(self.config.verify),
+                transport=self._async_transport,
+                limits=self._limits(),
+                follow_redirects=False,
+            )
+            self._aclient_loop = loop
+        return self._aclient
+
+    def close(self) -> None:
+        """Close the sync client (the async one needs :meth:`aclose` from its loop)."""
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    async def aclose(self) -> None:
+        """Close both clients; call from the loop that used the async one."""
+        self.close()
+        aclient, self._aclient = self._aclient, None
+        if aclient is not None:
+            await aclient.aclose()
+
+    # -- requests ------------------------------------------------------------------------------
+
+    def spec(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        json: Any = None,
+        data: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+    ) -> RequestSpec:
+        """Describe a request; ``idempotent`` defaults to the method's HTTP semantics."""
+        method = method.upper()
+        return RequestSpec(
+            method=method,
+            path=path,
+            params=params,
+            json=json,
+            data=data,
+            headers=dict(headers or {}),
+            idempotent=method in IDEMPOTENT_METHODS if idempotent is None else idempotent,
+        )
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        json: Any = None,
+        data: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+    ) -> Any:
+        """Send a request (sync) and return the dialect's payload.
+
+        :param idempotent: ``True`` for reads sent as POST (Altacolor find, ``/auth``); ``False``
+            marks a create that must never be re-sent once it may have reached the server.
+        :raises APIError: the API's error, mapped by the dialect.
+        :raises AmbiguousWriteError: a non-idempotent request that may have been applied.
+        :raises TransportError: the network failed and retries were spent.
+        :raises MalformedResponseError: the body was not the documented JSON.
+        """
+        spec = self.spec(
+            method, path, params=params, json=json, data=data, headers=headers, idempotent=idempotent
+        )
+        return self._drive(self._flow(spec))
+
+    async def arequest(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        json: Any = None,
+        data: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+    ) -> Any:
+        """Async twin of :meth:`request`: same flow, same errors."""
+        spec = self.spec(
+            method, path, params=params, json=json, data=data, headers=headers, idempotent=idempotent
+        )
+        return await self._adrive(self._flow(spec))
+
+    def iter_pages(self, pager: Pager, method: str, path: str, **kwargs: Any) -> Iterator[list[Any]]:
+        """Yield each page's items, asking for pages as the ``pager`` says (sync).
+
+        Pages are fetched lazily: nothing beyond the page being consumed is held.
+        ``kwargs`` are those of :meth:`request`; the pager's fields are merged into ``params``
+        or ``data``.
+
+        :raises MalformedResponseError: a page without a list of items.
+        """
+        page = pager.first()
+        while page is not None:
+            spec = self._page_spec(pager, page.fields, method, path, kwargs)
+            items, page = self._advance(pager, page, self._drive(self._flow(spec)), spec)
+            yield items
+
+    async def aiter_pages(
+        self, pager: Pager, method: str, path: str, **kwargs: Any
+    ) -> AsyncIterator[list[Any]]:
+        """Async twin of :meth:`iter_pages`."""
+        page = pager.first()
+        while page is not None:
+            spec = self._page_spec(pager, page.fields, method, path, kwargs)
+            items, page = self._advance(pager, page, await self._adrive(self._flow(spec)), spec)
+            yield items
+
+    def _page_spec(
+        self, pager: Pager, fields: Mapping[str, Any], method: str, path: str, kwargs: dict[str, Any]
+    ) -> RequestSpec:
+        spec = self.spec(method, path, **kwargs)
+        if pager.target == "data":
+            return replace(spec, data={**(spec.data or {}), **fields})
+        base = _clean_params(spec.params) or []
+        return replace(spec, params=[*(kv for kv in base if kv[0] not in fields), *fields.items()])
+
+    def _advance(self, pager: Pager, page: Any, payload: Any, spec: RequestSpec) -> Any:
+        try:
+            return pager.advance(page, payload)
+        except PayloadShapeError as exc:
+            raise MalformedResponseError(
+                self.dialect.redact(str(exc)), method=spec.method, url=f"{self._base}{self._path(spec)}"
+            ) from None
+
+    # -- the flow, written once ----------------------------------------------------------------
+
+    @staticmethod
+    def _path(spec: RequestSpec) -> str:
+        return spec.path if spec.path.startswith("/") else f"/{spec.path}"
+
+    def build_request(self, spec: RequestSpec) -> httpx.Request:
+        """Turn an authenticated spec into an ``httpx.Request`` usable by either client."""
+        headers = {
+            "User-Agent": self.config.user_agent,
+            **self.config.resolved_headers(),
+            **spec.headers,
+        }
+        return httpx.Request(
+            spec.method,
+            f"{self._base}{self._path(spec)}",
+            params=_clean_params(spec.params),
+            json=spec.json,
+            data=_clean_data(spec.data),
+            headers=headers,
+            extensions={"timeout": self._timeout},
+        )
+
+    def _flow(self, spec: RequestSpec) -> Flow:
+        """The request flow: limiter, send, classify, back off, map errors. Sans-IO."""
+        request = self.build_request(self.dialect.prepare(spec))
+        info = RequestInfo(spec.method, public_url(request.url))
+        retry = 0
+        while True:
+            if self.limiter is not None:
+                wait = self.limiter.reserve()
+                if wait > 0:
+                    yield Sleep(wait)
+            started = time.perf_counter()
+            outcome = yield Send(request)
+            if isinstance(outcome, httpx.TransportError):
+                delay = self._transport_failure(outcome, spec, info, retry)
+            elif isinstance(outcome, httpx.Response):
+                if log.isEnabledFor(logging.DEBUG):
+                    log.debug(
+                        "%s %s -> HTTP %s in %.3fs",
+                        info.method,
+                        info.url,
+                        outcome.status_code,
+                        time.perf_counter() - started,
+                    )
+                pause = self._response_failure(outcome, spec, info, retry)
+                if pause is None:
+                    return self._parse(outcome, spec, info)
+                delay = pause
+            else:  # pragma: no cover - a driver bug, not a network condition
+                raise TypeError(f"driver answered Send with {type(outcome).__name__}")
+            retry += 1
+            yield Sleep(delay)
+
+    def _transport_failure(
+        self, exc: httpx.TransportError, spec: RequestSpec, info: RequestInfo, retry: int
+    ) -> float:
+        """Seconds to wait before retrying after a network failure, or raise."""
+        what = f"{type(exc).__name__}: {self.dialect.redact(str(exc)) or 'no details'}"
+        if isinstance(exc, _FATAL_ERRORS):
+            raise TransportError(what, method=info.method, url=info.url) from exc
+        if not spec.idempotent and not isinstance(exc, _NOT_SENT_ERRORS):
+            raise AmbiguousWriteError(
+                f"{what}; the request may have been applied, so it was not re-sent",
+                method=info.method,
+                url=info.url,
+            ) from exc
+        if retry >= self.retry.max_retries:
+            raise TransportError(
+                f"{what} (gave up after {retry + 1} attempts)", method=info.method, url=info.url
+            ) from exc
+        delay = self.retry.backoff(retry)
+        log.warning(
+            "%s %s failed (%s); retry %d of %d in %.2fs",
+            info.method,
+            info.url,
+            what,
+            retry + 1,
+            self.retry.max_retries,
+            delay,
+        )
+        return delay
+
+    def _response_failure(
+        self, response: httpx.Response, spec: RequestSpec, info: RequestInfo, retry: int
+    ) -> float | None:
+        """Seconds to wait before retrying this response, ``None`` to parse it as final, or raise."""
+        status = response.status_code
+        if not spec.idempotent and status >= 500:
+            # A 5xx to a create does not say whether the create happened.
+            err = self.dialect.error(response, info)
+            raise AmbiguousWriteError(
+                f"{err.message}; the request may have been applied, so it was not re-sent",
+                status_code=status,
+                method=info.method,
+                url=info.url,
+            )
+        if not self.retry.retryable_status(status) or retry >= self.retry.max_retries:
+            return None
+        delay = self.retry.delay(retry, response)
+        if delay is None:  # the server asked for a longer pause than we are willing to block
+            return None
+        if status == 429 and self.limiter is not None and "Retry-After" in response.headers:
+            self.limiter.pause(delay)  # everyone sharing the budget backs off, not only us
+        log.warning(
+            "%s %s -> HTTP %s; retry %d of %d in %.2fs",
+            info.method,
+            info.url,
+            status,
+            retry + 1,
+            self.retry.max_retries,
+            delay,
+        )
+        return delay
+
+    def _parse(self, response: httpx.Response, spec: RequestSpec, info: RequestInfo) -> Any:
+        if spec.idempotent:
+            return self.dialect.parse(response, info)
+        try:
+            return self.dialect.parse(response, info)
+        except MalformedResponseError as exc:
+            # The create was accepted (2xx) but its result is unreadable: it may well exist now.
+            raise AmbiguousWriteError(
+                f"{exc.message}; the request may have been applied",
+                status_code=exc.status_code,
+                method=info.method,
+                url=info.url,
+            ) from exc
+
+    # -- drivers: the only places that do I/O ---------------------------------------------------
+
+    def _drive(self, flow: Flow) -> Any:
+        """Run a flow with blocking I/O."""
+        step = next(flow)
+        while True:
+            outcome: Outcome = None
+            if isinstance(step, Sleep):
+                self._sleep(step.seconds)
+            else:
+                try:
+                    outcome = self.client.send(step.request)
+                except httpx.TransportError as exc:
+                    outcome = exc
+            try:
+                step = flow.send(outcome)
+            except StopIteration as done:
+                return done.value
+
+    async def _adrive(self, flow: Flow) -> Any:
+        """Run a flow with async I/O."""
+        step = next(flow)
+        while True:
+            outcome: Outcome = None
+            if isinstance(step, Sleep):
+                await self._asleep(step.seconds)
+            else:
+                try:
+                    outcome = await self.async_client().send(step.request)
+                except httpx.TransportError as exc:
+                    outcome = exc
+            try:
+                step = flow.send(outcome)
+            except StopIteration as done:
+                return done.value

@@ -1,0 +1,91 @@
+"""When to retry a request and how long to wait first.
+
+:class:`RetryPolicy` answers two questions for the HTTP core: is this outcome worth another try
+(429, 502, 503, 504 and transport failures), and how long to wait before it (the server's
+``Retry-After`` when it gave one, else exponential backoff with full jitter). Whether a request
+may be sent again at all (idempotency) is decided by the core, not here.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import httpx
+
+#: Statuses that mean "not now", worth retrying after a pause.
+RETRY_STATUSES: frozenset[int] = frozenset({429, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Retry budget and backoff schedule.
+
+    :param max_retries: retries after the first attempt (0: try once).
+    :param backoff_base: the first backoff ceiling in seconds; it doubles each retry.
+    :param backoff_max: the largest backoff ceiling in seconds.
+    :param max_retry_after: the longest ``Retry-After`` the client honours; a server asking for
+        more is treated as "retries spent" rather than blocking a worker for an hour.
+    :param statuses: HTTP statuses worth retrying.
+    :param random: uniform [0, 1) source for jitter (tests inject a fixed one).
+    :param wall_clock: epoch seconds, to turn an HTTP-date ``Retry-After`` into a delay.
+    """
+
+    max_retries: int = 5
+    backoff_base: float = 0.5
+    backoff_max: float = 30.0
+    max_retry_after: float = 300.0
+    statuses: frozenset[int] = RETRY_STATUSES
+    random: Callable[[], float] = field(default=random.random, repr=False, compare=False)
+    wall_clock: Callable[[], float] = field(default=time.time, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.max_retries < 0:
+            raise ValueError(f"max_retries: must be 0 or more (got {self.max_retries})")
+
+    def retryable_status(self, status_code: int) -> bool:
+        """Whether a response with this status is worth another attempt."""
+        return status_code in self.statuses
+
+    def backoff(self, retry: int) -> float:
+        """Full-jitter backoff before retry number ``retry`` (0-based): uniform in [0, ceiling]."""
+        ceiling = min(self.backoff_max, self.backoff_base * (2.0 ** min(retry, 62)))
+        return self.random() * ceiling
+
+    def delay(self, retry: int, response: httpx.Response | None = None) -> float | None:
+        """Seconds to wait before retry number ``retry``; ``None`` when the server asks for too long.
+
+        A ``Retry-After`` header (seconds or HTTP-date) wins over the backoff schedule.
+        """
+        if response is not None:
+            asked = self.retry_after(response.headers.get("Retry-After"))
+            if asked is not None:
+                return asked if asked <= self.max_retry_after else None
+        return self.backoff(retry)
+
+    def retry_after(self, value: str | None) -> float | None:
+        """Parse a ``Retry-After`` value: delta-seconds or an HTTP-date; ``None`` if absent or bad."""
+        if value is None:
+            return None
+        value = value.strip()
+        if not value:
+            return None
+        try:
+            seconds = float(value)
+        except ValueError:
+            try:
+                when = email.utils.parsedate_to_datetime(value)
+            except (TypeError, ValueError, IndexError):
+                return None
+            if when.tzinfo is None:  # RFC 9110 dates are GMT; obsolete forms may lack the zone
+                return None
+            seconds = when.timestamp() - self.wall_clock()
+        if math.isnan(seconds) or math.isinf(seconds):
+            return None
+        return max(0.0, seconds)
