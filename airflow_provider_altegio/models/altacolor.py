@@ -1,0 +1,386 @@
+"""Models of the Altacolor (DecoNetwork) Product Management API: search conditions and products.
+
+Search conditions are accepted in the form people write
+(``{"field": "product_code", "condition": "==", "value": "A-1"}``) and in the API's raw codes
+(``{"field": 5, "condition": 7, "date1": ..., "date2": ...}``); :func:`encode_search` turns them
+into the form fields the API documents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from enum import IntEnum
+from typing import Annotated, Any, TypeVar
+
+from pydantic import BeforeValidator, Field, model_validator
+
+from airflow_provider_altegio.exceptions import InvalidRequestError
+from airflow_provider_altegio.models.common import (
+    ApiModel,
+    LooseDatetime,
+    LooseFloat,
+    LooseInt,
+    LooseStr,
+    RequestDatetime,
+    RequestModel,
+    format_altacolor_datetime,
+)
+
+__all__ = [
+    "MAX_LIMIT",
+    "AltacolorCategory",
+    "AltacolorColor",
+    "AltacolorCondition",
+    "AltacolorField",
+    "AltacolorProduct",
+    "AltacolorProductResponse",
+    "AltacolorSearchResult",
+    "AltacolorSize",
+    "AltacolorSku",
+    "AltacolorSortBy",
+    "ResponseStatus",
+    "SearchCondition",
+    "encode_search",
+]
+
+MAX_LIMIT = 100
+"""Most rows one search or one ``ids=`` lookup returns."""
+
+
+class AltacolorField(IntEnum):
+    """The field a search condition tests (``field``)."""
+
+    PRODUCT_CODE = 1
+    PRODUCT_NAME = 2
+    SUPPLIER = 3
+    PRODUCT_ID = 4
+    DATE_MODIFIED = 5
+
+    @property
+    def is_date(self) -> bool:
+        """True for fields tested against ``date1``/``date2`` rather than ``string``."""
+        return self is AltacolorField.DATE_MODIFIED
+
+
+class AltacolorCondition(IntEnum):
+    """The test a search condition applies (``condition``)."""
+
+    EQ = 1
+    NE = 2
+    LT = 3
+    GT = 4
+    LE = 5
+    GE = 6
+    BETWEEN = 7
+
+
+class AltacolorSortBy(IntEnum):
+    """What search results are sorted by (``sortby``; the API's default is SORT_POSITION)."""
+
+    PRODUCT_CODE = 1
+    PRODUCT_NAME = 2
+    SUPPLIER = 3
+    PRODUCT_ID = 4
+    DATE_MODIFIED = 5
+    SORT_POSITION = 6
+
+
+_FIELD_NAMES: dict[str, AltacolorField] = {
+    "product_code": AltacolorField.PRODUCT_CODE,
+    "code": AltacolorField.PRODUCT_CODE,
+    "product_name": AltacolorField.PRODUCT_NAME,
+    "name": AltacolorField.PRODUCT_NAME,
+    "supplier": AltacolorField.SUPPLIER,
+    "product_supplier": AltacolorField.SUPPLIER,
+    "product_id": AltacolorField.PRODUCT_ID,
+    "id": AltacolorField.PRODUCT_ID,
+    "date_modified": AltacolorField.DATE_MODIFIED,
+    "modified": AltacolorField.DATE_MODIFIED,
+}
+_SORT_NAMES: dict[str, AltacolorSortBy] = {
+    **{name: AltacolorSortBy(field.value) for name, field in _FIELD_NAMES.items()},
+    "sort_position": AltacolorSortBy.SORT_POSITION,
+    "position": AltacolorSortBy.SORT_POSITION,
+}
+_CONDITION_NAMES: dict[str, AltacolorCondition] = {
+    "==": AltacolorCondition.EQ,
+    "=": AltacolorCondition.EQ,
+    "eq": AltacolorCondition.EQ,
+    "!=": AltacolorCondition.NE,
+    "<>": AltacolorCondition.NE,
+    "ne": AltacolorCondition.NE,
+    "<": AltacolorCondition.LT,
+    "lt": AltacolorCondition.LT,
+    ">": AltacolorCondition.GT,
+    "gt": AltacolorCondition.GT,
+    "<=": AltacolorCondition.LE,
+    "le": AltacolorCondition.LE,
+    "lte": AltacolorCondition.LE,
+    ">=": AltacolorCondition.GE,
+    "ge": AltacolorCondition.GE,
+    "gte": AltacolorCondition.GE,
+    "between": AltacolorCondition.BETWEEN,
+}
+
+_E = TypeVar("_E", bound=IntEnum)
+
+
+def _parse_code(value: Any, enum: type[_E], names: Mapping[str, _E]) -> _E:
+    """Read an enum from itself, its number, a string of its number or one of ``names``."""
+    if isinstance(value, enum):
+        return value
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str):
+        word = value.strip().lower().replace("-", "_").replace(" ", "_")
+        if word.isdigit():
+            number = int(word)
+        elif word in names:
+            return names[word]
+    if number is not None:
+        try:
+            return enum(number)
+        except ValueError:
+            pass
+    accepted = sorted({name for name in names if name[0].isalpha()} | {str(m.value) for m in enum})
+    raise ValueError(f"must be one of {', '.join(accepted)}, got {value!r:.60}")
+
+
+def _field_code(value: Any) -> AltacolorField:
+    return _parse_code(value, AltacolorField, _FIELD_NAMES)
+
+
+def _condition_code(value: Any) -> AltacolorCondition:
+    return _parse_code(value, AltacolorCondition, _CONDITION_NAMES)
+
+
+def _string_value(value: Any) -> Any:
+    # Product ids are tested with ``string`` (e.g. "id > 0"), so numbers are taken as text.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+class SearchCondition(RequestModel):
+    """One condition of an Altacolor product search.
+
+    Besides the raw form (``field``, ``condition``, ``string``, ``date1``, ``date2``), a
+    ``value`` key is accepted: it goes to ``string`` for text fields and to ``date1`` for
+    ``date_modified``, or to ``date1``/``date2`` when it is a pair and the condition is
+    ``between``. Field names: ``product_code``/``code``, ``product_name``/``name``,
+    ``supplier``, ``product_id``/``id``, ``date_modified``; conditions ``==``, ``!=``, ``<``,
+    ``>``, ``<=``, ``>=``, ``between`` or ``eq``/``ne``/``lt``/``gt``/``le``/``ge``.
+
+    :raises InvalidRequestError: a date field without ``date1``; ``between`` without ``date2``
+        or on a text field; a text field without ``string``.
+    """
+
+    field: Annotated[AltacolorField, BeforeValidator(_field_code)]
+    condition: Annotated[AltacolorCondition, BeforeValidator(_condition_code)]
+    string: Annotated[str | None, BeforeValidator(_string_value)] = None
+    date1: RequestDatetime | None = None
+    date2: RequestDatetime | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _spread_value(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping) or "value" not in data:
+            return data
+        data = dict(data)
+        value = data.pop("value")
+        for taken in ("string", "date1", "date2"):
+            if data.get(taken) is not None:
+                raise InvalidRequestError("value", f"give either value or {taken}, not both")
+        try:
+            is_date = _field_code(data.get("field")).is_date
+        except ValueError:
+            is_date = False  # the field error itself is reported by field validation
+        if not is_date:
+            data["string"] = value
+        elif isinstance(value, (list, tuple)):
+            if len(value) != 2:
+                raise InvalidRequestError("value", "a date range must be a pair [from, to]")
+            data["date1"], data["date2"] = value
+        else:
+            data["date1"] = value
+        return data
+
+    @model_validator(mode="after")
+    def _check(self) -> SearchCondition:
+        between = self.condition is AltacolorCondition.BETWEEN
+        if self.field.is_date:
+            if self.date1 is None:
+                raise InvalidRequestError("date1", "is required when the field is date_modified")
+            if self.string is not None:
+                raise InvalidRequestError("string", "is not used with date_modified; give date1")
+            if between and self.date2 is None:
+                raise InvalidRequestError("date2", "is required for a between condition")
+            if not between and self.date2 is not None:
+                raise InvalidRequestError("date2", "is only used with a between condition")
+            if between and self.date2 is not None and self.date2 < self.date1:
+                raise InvalidRequestError("date2", "must not be earlier than date1")
+        else:
+            name = self.field.name.lower()
+            if between:
+                raise InvalidRequestError("condition", f"between only works with date_modified, not {name}")
+            if self.string is None:
+                raise InvalidRequestError("string", f"is required when the field is {name}")
+            for unused in ("date1", "date2"):
+                if getattr(self, unused) is not None:
+                    raise InvalidRequestError(unused, f"is only used with date_modified, not {name}")
+        return self
+
+    def to_params(self, index: int | None = None) -> dict[str, str]:
+        """The condition as form fields: plain names, or ``conditions[index][name]``."""
+        values: dict[str, str] = {"field": str(int(self.field)), "condition": str(int(self.condition))}
+        if self.string is not None:
+            values["string"] = self.string
+        if self.date1 is not None:
+            values["date1"] = format_altacolor_datetime(self.date1)
+        if self.date2 is not None:
+            values["date2"] = format_altacolor_datetime(self.date2)
+        if index is None:
+            return values
+        return {f"conditions[{index}][{name}]": value for name, value in values.items()}
+
+    def to_api(self) -> dict[str, Any]:
+        """Same as :meth:`to_params` with plain names."""
+        return dict(self.to_params())
+
+
+def _whole_number(value: Any, field: str, minimum: int, maximum: int | None = None) -> int:
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InvalidRequestError(field, f"must be a whole number, got {value!r:.60}")
+    if value < minimum or (maximum is not None and value > maximum):
+        bounds = f"between {minimum} and {maximum}" if maximum is not None else f"{minimum} or more"
+        raise InvalidRequestError(field, f"must be {bounds}, got {value}")
+    return value
+
+
+def encode_search(
+    conditions: SearchCondition | Mapping[str, Any] | Sequence[SearchCondition | Mapping[str, Any]],
+    *,
+    limit: int = MAX_LIMIT,
+    offset: int = 0,
+    sort_by: AltacolorSortBy | int | str | None = None,
+) -> dict[str, str]:
+    """Form fields of a product search (``POST /api/json/manage_products/find``), credentials aside.
+
+    One condition is sent as plain ``field``, ``condition``, ``string``/``date1``/``date2``;
+    several as ``conditions[n][...]`` with ``n`` from 1 (the API joins them with AND).
+
+    :param conditions: one condition or a list of them, as :class:`SearchCondition` or mappings.
+    :param limit: rows per call, 0 to 100.
+    :param offset: rows to skip, 0 or more.
+    :param sort_by: an :class:`AltacolorSortBy`, its number or name; the API default when None.
+    :raises InvalidRequestError: no condition, an invalid condition (field
+        ``conditions[i]...``), a limit outside 0..100, a negative offset or an unknown sort.
+    """
+    if isinstance(conditions, (SearchCondition, Mapping)):
+        items: list[Any] = [conditions]
+    elif isinstance(conditions, (str, bytes)) or not isinstance(conditions, Sequence):
+        raise InvalidRequestError("conditions", "must be a condition or a list of conditions")
+    else:
+        items = list(conditions)
+    if not items:
+        raise InvalidRequestError("conditions", "at least one condition is required")
+    parsed = [SearchCondition.from_input(item, prefix=f"conditions[{i}]") for i, item in enumerate(items)]
+    params: dict[str, str] = {}
+    if len(parsed) == 1:
+        params.update(parsed[0].to_params())
+    else:
+        for number, condition in enumerate(parsed, start=1):
+            params.update(condition.to_params(number))
+    params["limit"] = str(_whole_number(limit, "limit", 0, MAX_LIMIT))
+    params["offset"] = str(_whole_number(offset, "offset", 0))
+    if sort_by is not None:
+        try:
+            sort = _parse_code(sort_by, AltacolorSortBy, _SORT_NAMES)
+        except ValueError as exc:
+            raise InvalidRequestError("sort_by", str(exc)) from None
+        params["sortby"] = str(int(sort))
+    return params
+
+
+# --------------------------------------------------------------------------------------------
+# Responses
+# --------------------------------------------------------------------------------------------
+
+
+class ResponseStatus(ApiModel):
+    """``response_status`` of every Altacolor response (``severity`` SUCCESS/WARNING/ERROR)."""
+
+    code: LooseInt | None = None
+    severity: str | None = None
+    description: str | None = None
+
+    @property
+    def is_error(self) -> bool:
+        """True when ``severity`` is ERROR."""
+        return (self.severity or "").upper() == "ERROR"
+
+
+class AltacolorSku(ApiModel):
+    """A SKU of a product."""
+
+    sku: LooseStr | None = None
+    price: LooseFloat | None = None
+    cost: LooseFloat | None = None
+
+
+class AltacolorColor(ApiModel):
+    """A colour of a product."""
+
+    id: LooseInt | None = None
+    name: LooseStr | None = None
+
+
+class AltacolorSize(ApiModel):
+    """A size of a product."""
+
+    code: LooseStr | None = None
+
+
+class AltacolorCategory(ApiModel):
+    """A category a product belongs to."""
+
+    name: LooseStr | None = None
+
+
+class AltacolorProduct(ApiModel):
+    """A product as search and get return it; a detailed product keeps its extra fields."""
+
+    product_id: LooseInt | None = None
+    product_code: LooseStr | None = None
+    product_name: LooseStr | None = None
+    supplier: LooseStr | None = None
+    skus: list[AltacolorSku] = Field(default_factory=list)
+    colors: list[AltacolorColor] = Field(default_factory=list)
+    sizes: list[AltacolorSize] = Field(default_factory=list)
+    categories: list[AltacolorCategory] = Field(default_factory=list)
+    date_modified: LooseDatetime | None = None
+
+
+class AltacolorSearchResult(ApiModel):
+    """A page of search results; ``total`` counts every match, for paging by ``offset``."""
+
+    response_status: ResponseStatus | None = None
+    products: list[AltacolorProduct] = Field(default_factory=list)
+    total: LooseInt = 0
+
+
+class AltacolorProductResponse(ApiModel):
+    """What ``GET /api/json/manage_products/get`` returns: ``product`` for ``id=``, ``products``
+    for ``ids=``."""
+
+    response_status: ResponseStatus | None = None
+    product: AltacolorProduct | None = None
+    products: list[AltacolorProduct] = Field(default_factory=list)
+
+    @property
+    def items(self) -> list[AltacolorProduct]:
+        """The products returned, whichever key they came under."""
+        return [self.product] if self.product is not None else list(self.products)

@@ -1,0 +1,535 @@
+"""Models of the Altegio (YCLIENTS) inventory API: products, categories, storages, transactions,
+storage documents and storage operations.
+
+Field names are the API's own. Response models (:class:`~.common.ApiModel`) read the API as the
+documents show it; request models (:class:`~.common.RequestModel`) refuse bad input with
+:class:`~airflow_provider_altegio.exceptions.InvalidRequestError` before anything is sent.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import AliasChoices, BeforeValidator, Field, model_validator
+
+from airflow_provider_altegio.exceptions import InvalidRequestError
+from airflow_provider_altegio.models.common import (
+    ApiModel,
+    EntityRef,
+    LooseBool,
+    LooseDatetime,
+    LooseFloat,
+    LooseInt,
+    LooseStr,
+    RequestBool,
+    RequestDatetime,
+    RequestFloat,
+    RequestInt,
+    RequestModel,
+    format_altegio_document_date,
+)
+
+__all__ = [
+    "AuthResult",
+    "Category",
+    "CategoryCreate",
+    "CategoryNode",
+    "CategoryUpdate",
+    "CorrectionRule",
+    "DocumentType",
+    "EntityRef",
+    "FinanceTransaction",
+    "Product",
+    "ProductCreate",
+    "ProductTreeElement",
+    "ProductUpdate",
+    "Storage",
+    "StorageAmount",
+    "StorageDocument",
+    "StorageOperationRequest",
+    "StorageOperationResult",
+    "Transaction",
+    "TransactionRequest",
+]
+
+
+# --------------------------------------------------------------------------------------------
+# Document types
+# --------------------------------------------------------------------------------------------
+
+_DOCUMENT_TYPE_NAMES: dict[str, int] = {
+    "sale": 1,
+    "usage": 2,
+    "receipt": 3,
+    "write_off": 4,
+    "writeoff": 4,
+    "transfer": 5,
+}
+
+
+class DocumentType(IntEnum):
+    """Type of a storage document (``type_id``), as the API numbers them."""
+
+    SALE = 1
+    USAGE = 2
+    RECEIPT = 3
+    WRITE_OFF = 4
+    TRANSFER = 5
+
+    @classmethod
+    def parse(cls, value: Any, field: str = "type_id") -> DocumentType:
+        """Read a document type from what a person or a DAG might write.
+
+        Accepts the enum, ``1``-``5``, ``"1"``-``"5"`` and the names ``sale``, ``usage``,
+        ``receipt``, ``write_off``/``write-off``/``writeoff`` and ``transfer`` in any case.
+
+        :param field: the field name to put in the error.
+        :raises InvalidRequestError: anything else.
+        """
+        if isinstance(value, cls):
+            return value
+        number: int | None = None
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        elif isinstance(value, str):
+            word = value.strip().lower().replace("-", "_").replace(" ", "_")
+            number = int(word) if word.isdigit() else _DOCUMENT_TYPE_NAMES.get(word)
+        if number is not None:
+            try:
+                return cls(number)
+            except ValueError:
+                pass
+        raise InvalidRequestError(
+            field,
+            "must be a document type: sale (1), usage (2), receipt (3), write_off (4) or "
+            f"transfer (5), got {value!r:.60}",
+        )
+
+    @property
+    def is_outflow(self) -> bool:
+        """True for documents that take goods out of a storage (sale, usage, write-off)."""
+        return self in (DocumentType.SALE, DocumentType.USAGE, DocumentType.WRITE_OFF)
+
+
+def _document_type_field(value: Any) -> DocumentType:
+    try:
+        return DocumentType.parse(value)
+    except InvalidRequestError as exc:
+        # Re-raised as a plain ValueError so the error path is the field's own location.
+        raise ValueError(exc.problem) from None
+
+
+DocumentTypeField = Annotated[DocumentType, BeforeValidator(_document_type_field)]
+
+
+# --------------------------------------------------------------------------------------------
+# Products
+# --------------------------------------------------------------------------------------------
+
+
+class StorageAmount(ApiModel):
+    """Stock of one product in one storage (an item of ``actual_amounts``)."""
+
+    storage_id: LooseInt | None = None
+    amount: LooseFloat = 0.0
+
+
+class Product(ApiModel):
+    """A product ("good") as the goods endpoints return it.
+
+    Every field is optional because the documents show partial objects; ``good_id`` is the id.
+    """
+
+    good_id: LooseInt | None = None
+    title: str | None = None
+    value: str | None = None
+    label: str | None = None
+    print_title: str | None = None
+    article: LooseStr | None = None
+    barcode: LooseStr | None = None
+    category_id: LooseInt | None = None
+    cost: LooseFloat | None = None
+    actual_cost: LooseFloat | None = None
+    unit_id: LooseInt | None = None
+    unit_short_title: str | None = None
+    service_unit_id: LooseInt | None = None
+    service_unit_short_title: str | None = None
+    unit_actual_cost: LooseFloat | None = None
+    unit_actual_cost_format: str | None = None
+    unit_equals: LooseFloat | None = None
+    critical_amount: LooseFloat | None = None
+    desired_amount: LooseFloat | None = None
+    actual_amounts: list[StorageAmount] = Field(default_factory=list)
+    last_change_date: LooseDatetime | None = None
+    netto: LooseFloat | None = None
+    brutto: LooseFloat | None = None
+    comment: str | None = None
+    is_barcode: LooseBool | None = None
+
+    def amount_in(self, storage_id: int) -> float:
+        """Stock in ``storage_id`` (0.0 when the product has none there)."""
+        return sum(item.amount for item in self.actual_amounts if item.storage_id == storage_id)
+
+
+class CorrectionRule(RequestModel):
+    """A unit-conversion rule of a product: which unit a document type counts in."""
+
+    type: DocumentTypeField
+    base_unit: Literal["sale", "service"]
+
+
+class _ProductFields(RequestModel):
+    """Optional product fields shared by create and update (seed 003 and seed 000)."""
+
+    print_title: str | None = None
+    article: str | None = None
+    barcode: str | None = None
+    cost: RequestFloat | None = Field(default=None, ge=0)
+    actual_cost: RequestFloat | None = Field(default=None, ge=0)
+    unit_equals: RequestFloat | None = Field(default=None, gt=0)
+    critical_amount: RequestFloat | None = Field(default=None, ge=0)
+    desired_amount: RequestFloat | None = Field(default=None, ge=0)
+    netto: RequestFloat | None = Field(default=None, ge=0)
+    brutto: RequestFloat | None = Field(default=None, ge=0)
+    comment: str | None = None
+    tax_variant: RequestInt | None = Field(default=None, ge=0)
+    vat_id: RequestInt | None = Field(default=None, ge=0)
+    correction_rules: list[CorrectionRule] | None = None
+
+
+class ProductCreate(_ProductFields):
+    """Body of ``POST /goods/{location_id}``.
+
+    ``sale_unit_id`` may also be given as ``unit_id`` (its name in responses).
+    """
+
+    title: str = Field(min_length=1)
+    category_id: RequestInt = Field(ge=0)
+    sale_unit_id: RequestInt = Field(gt=0, validation_alias=AliasChoices("sale_unit_id", "unit_id"))
+    service_unit_id: RequestInt = Field(gt=0)
+
+
+class ProductUpdate(_ProductFields):
+    """Body of ``PUT /goods/{location_id}/{product_id}``; only the fields given are sent."""
+
+    title: str | None = Field(default=None, min_length=1)
+    category_id: RequestInt | None = Field(default=None, ge=0)
+    sale_unit_id: RequestInt | None = Field(
+        default=None, gt=0, validation_alias=AliasChoices("sale_unit_id", "unit_id")
+    )
+    service_unit_id: RequestInt | None = Field(default=None, gt=0)
+
+
+# --------------------------------------------------------------------------------------------
+# Categories and the product tree
+# --------------------------------------------------------------------------------------------
+
+
+class Category(ApiModel):
+    """A product category."""
+
+    id: LooseInt | None = None
+    title: str | None = None
+    parent_category_id: LooseInt | None = None
+    is_chain: LooseBool | None = None
+    article: LooseStr | None = None
+    comment: str | None = None
+
+
+class CategoryCreate(RequestModel):
+    """Body of ``POST /goods_categories/{location_id}``."""
+
+    title: str = Field(min_length=1)
+    parent_category_id: RequestInt | None = Field(default=None, ge=0)
+    article: str | None = None
+    comment: str | None = None
+
+
+class CategoryUpdate(RequestModel):
+    """Body of ``PUT /goods_categories/{location_id}/{category_id}``; only given fields are sent."""
+
+    title: str | None = Field(default=None, min_length=1)
+    parent_category_id: RequestInt | None = Field(default=None, ge=0)
+    article: str | None = None
+    comment: str | None = None
+
+
+class ProductTreeElement(ApiModel):
+    """An element of the goods search tree: a category or a product."""
+
+    parent_id: LooseInt | None = None
+    item_id: LooseInt | None = None
+    category_id: LooseInt | None = None
+    title: str | None = None
+    is_chain: LooseBool | None = None
+    is_category: LooseBool | None = None
+    is_item: LooseBool | None = None
+
+
+class CategoryNode(ProductTreeElement):
+    """A category with its direct children (``/goods/category_node/...``)."""
+
+    children: list[ProductTreeElement] = Field(default_factory=list)
+    children_count: LooseInt | None = None
+
+
+# --------------------------------------------------------------------------------------------
+# Storages, transactions, documents
+# --------------------------------------------------------------------------------------------
+
+
+class Storage(ApiModel):
+    """A storage (inventory) of a location.
+
+    The documents name the consumables flag both ``for_services`` and ``for_service``; both are
+    read, and it is written back as ``for_services``.
+    """
+
+    id: LooseInt | None = None
+    title: str | None = None
+    for_services: LooseBool | None = Field(
+        default=None, validation_alias=AliasChoices("for_services", "for_service")
+    )
+    for_sale: LooseBool | None = None
+    comment: str | None = None
+
+
+def _fill_from_refs(model: Transaction | StorageDocument) -> None:
+    # good_id / storage_id are absent in some listings, which only carry the nested objects.
+    if model.storage_id is None and model.storage is not None and model.storage.id is not None:
+        model.storage_id = model.storage.id
+    if model.type_id is None and isinstance(model.type, EntityRef) and model.type.id is not None:
+        model.type_id = model.type.id
+
+
+class Transaction(ApiModel):
+    """A goods transaction. ``amount`` is signed: negative for outflows (sale, usage, write-off).
+
+    ``good_id`` and ``storage_id`` fall back to ``good.id`` and ``storage.id``.
+    """
+
+    id: LooseInt | None = None
+    document_id: LooseInt | None = None
+    type_id: LooseInt | None = None
+    type: EntityRef | str | None = None
+    company_id: LooseInt | None = None
+    good_id: LooseInt | None = None
+    good: EntityRef | None = None
+    storage_id: LooseInt | None = None
+    storage: EntityRef | None = None
+    amount: LooseFloat | None = None
+    cost_per_unit: LooseFloat | None = None
+    cost: LooseFloat | None = None
+    discount: LooseFloat | None = None
+    unit_id: LooseInt | None = None
+    unit: EntityRef | None = None
+    operation_unit_type: LooseInt | None = None
+    master_id: LooseInt | None = None
+    master: EntityRef | None = None
+    client_id: LooseInt | None = None
+    client: EntityRef | None = None
+    supplier_id: LooseInt | None = None
+    supplier: EntityRef | None = None
+    service_id: LooseInt | None = None
+    service: EntityRef | None = None
+    record_id: LooseInt | None = None
+    user_id: LooseInt | None = None
+    create_date: LooseDatetime | None = None
+    last_change_date: LooseDatetime | None = None
+    comment: str | None = None
+    deleted: LooseBool | None = None
+
+    @model_validator(mode="after")
+    def _ids_from_nested(self) -> Transaction:
+        _fill_from_refs(self)
+        if self.good_id is None and self.good is not None and self.good.id is not None:
+            self.good_id = self.good.id
+        return self
+
+    @property
+    def document_type(self) -> DocumentType | None:
+        """``type_id`` as a :class:`DocumentType`, or None for other types."""
+        try:
+            return DocumentType(self.type_id) if self.type_id is not None else None
+        except ValueError:
+            return None
+
+
+class StorageDocument(ApiModel):
+    """A storage document: the header that groups the transactions of one operation."""
+
+    id: LooseInt | None = None
+    type_id: LooseInt | None = None
+    type: EntityRef | str | None = None
+    storage_id: LooseInt | None = None
+    storage: EntityRef | None = None
+    user_id: LooseInt | None = None
+    user: EntityRef | None = None
+    company_id: LooseInt | None = None
+    company: EntityRef | None = None
+    number: LooseInt | None = None
+    comment: str | None = None
+    create_date: LooseDatetime | None = None
+
+    @model_validator(mode="after")
+    def _ids_from_nested(self) -> StorageDocument:
+        _fill_from_refs(self)
+        return self
+
+    @property
+    def document_type(self) -> DocumentType | None:
+        """``type_id`` as a :class:`DocumentType`, or None for other types."""
+        try:
+            return DocumentType(self.type_id) if self.type_id is not None else None
+        except ValueError:
+            return None
+
+
+class FinanceTransaction(ApiModel):
+    """A financial transaction of a document (``/storage_operations/documents/finance_transactions``)."""
+
+    id: LooseInt | None = None
+    date: LooseDatetime | None = None
+    type_id: LooseInt | None = None
+    expense_id: LooseInt | None = None
+    account_id: LooseInt | None = None
+    amount: LooseFloat | None = None
+    client_id: LooseInt | None = None
+    master_id: LooseInt | None = None
+    supplier_id: LooseInt | None = None
+    comment: str | None = None
+    expense: EntityRef | None = None
+    account: EntityRef | None = None
+    client: EntityRef | None = None
+    master: EntityRef | None = None
+    supplier: EntityRef | None = None
+
+
+class StorageOperationResult(ApiModel):
+    """What ``POST /storage_operations/operation/{location_id}`` returns."""
+
+    document: StorageDocument
+    transactions: list[Transaction] = Field(default_factory=list)
+
+
+class AuthResult(ApiModel):
+    """What ``POST /auth`` returns. ``user_token`` is a secret: it is left out of ``repr``."""
+
+    user_token: str = Field(repr=False)
+    id: LooseInt | None = None
+    name: str | None = None
+    login: str | None = None
+    email: str | None = None
+    phone: LooseStr | None = None
+
+
+# --------------------------------------------------------------------------------------------
+# Storage operation request
+# --------------------------------------------------------------------------------------------
+
+
+def _api_number(value: float) -> int | float:
+    # 1.0 goes out as 1, as in the documented examples.
+    return int(value) if float(value).is_integer() else value
+
+
+class TransactionRequest(RequestModel):
+    """One goods line of a storage operation.
+
+    ``amount`` is always positive; the API signs it by document type. ``cost`` defaults to
+    ``amount * cost_per_unit * (1 - discount / 100)``.
+    """
+
+    good_id: RequestInt = Field(gt=0)
+    amount: RequestFloat = Field(gt=0, allow_inf_nan=False)
+    cost_per_unit: RequestFloat = Field(default=0.0, ge=0, allow_inf_nan=False)
+    discount: RequestFloat = Field(default=0.0, ge=0, le=100)
+    cost: RequestFloat | None = Field(default=None, ge=0, allow_inf_nan=False)
+    operation_unit_type: RequestInt = 1
+    master_id: RequestInt | None = Field(default=None, ge=0)
+    client_id: RequestInt | None = Field(default=None, ge=0)
+    supplier_id: RequestInt | None = Field(default=None, ge=0)
+    comment: str | None = None
+    paid: RequestBool | None = None
+    account_id: RequestInt | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _check(self) -> TransactionRequest:
+        if self.operation_unit_type not in (1, 2):
+            raise InvalidRequestError(
+                "operation_unit_type",
+                f"must be 1 (sale unit) or 2 (write-off unit), got {self.operation_unit_type}",
+            )
+        return self
+
+    @property
+    def total_cost(self) -> float:
+        """``cost`` if given, else ``amount * cost_per_unit * (1 - discount / 100)``."""
+        if self.cost is not None:
+            return self.cost
+        return round(self.amount * self.cost_per_unit * (1 - self.discount / 100), 2)
+
+    def to_api(self) -> dict[str, Any]:
+        """The transaction as the API documents it, ``cost`` filled in."""
+        body: dict[str, Any] = {
+            "good_id": self.good_id,
+            "amount": _api_number(self.amount),
+            "cost_per_unit": _api_number(self.cost_per_unit),
+            "discount": _api_number(self.discount),
+            "cost": _api_number(self.total_cost),
+            "operation_unit_type": self.operation_unit_type,
+        }
+        for name in ("master_id", "client_id", "supplier_id", "comment", "paid", "account_id"):
+            value = getattr(self, name)
+            if value is not None:
+                body[name] = value
+        return body
+
+
+class StorageOperationRequest(RequestModel):
+    """Body of ``POST /storage_operations/operation/{location_id}``: a document and its lines.
+
+    ``type_id`` takes anything :meth:`DocumentType.parse` takes (also under the key ``type``).
+    A transfer (type 5) needs ``target_storage_id``, different from ``storage_id``; other types
+    must not have one. ``create_date`` is sent as the location's wall-clock time.
+    """
+
+    type_id: DocumentTypeField = Field(validation_alias=AliasChoices("type_id", "type"))
+    storage_id: RequestInt = Field(gt=0)
+    create_date: RequestDatetime
+    transactions: list[TransactionRequest] = Field(min_length=1)
+    comment: str | None = None
+    master_id: RequestInt | None = Field(default=None, ge=0)
+    paid: RequestBool | None = None
+    account_id: RequestInt | None = Field(default=None, gt=0)
+    target_storage_id: RequestInt | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _check_transfer(self) -> StorageOperationRequest:
+        if self.type_id is DocumentType.TRANSFER:
+            if self.target_storage_id is None:
+                raise InvalidRequestError("target_storage_id", "is required for a transfer")
+            if self.target_storage_id == self.storage_id:
+                raise InvalidRequestError("target_storage_id", "must differ from storage_id for a transfer")
+        elif self.target_storage_id is not None:
+            raise InvalidRequestError(
+                "target_storage_id",
+                f"is only allowed for a transfer, not for {self.type_id.name.lower()}",
+            )
+        return self
+
+    def to_api(self) -> dict[str, Any]:
+        """The body as documented: ``transactions`` (not ``goods_transactions``), amounts
+        positive, ``create_date`` as ``YYYY-MM-DD HH:MM:SS``."""
+        body: dict[str, Any] = {
+            "type_id": int(self.type_id),
+            "storage_id": self.storage_id,
+            "create_date": format_altegio_document_date(self.create_date),
+            "transactions": [line.to_api() for line in self.transactions],
+        }
+        for name in ("comment", "master_id", "paid", "account_id", "target_storage_id"):
+            value = getattr(self, name)
+            if value is not None:
+                body[name] = value
+        return body
