@@ -1,0 +1,454 @@
+"""Operators for the Altegio product catalogue and categories, and the Altacolor supplier catalogue.
+
+Every operator is a thin shell over a hook method: it renders and validates its inputs (raising
+:class:`~airflow_provider_altegio.exceptions.InvalidRequestError` naming the field before any
+request), calls the hook, and returns plain JSON with the API's field names as its XCom.
+Hooks and models are imported on first use, so importing this module in a DAG file is cheap.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_altegio.exceptions import InvalidRequestError
+from airflow_provider_altegio.operators._common import (
+    AltacolorBaseOperator,
+    AltegioBaseOperator,
+    JsonDict,
+    StreamingReadMixin,
+    altacolor_conditions,
+    coerce_datetime,
+    coerce_int,
+    is_blank,
+    validate_request,
+)
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context, ObjectStoragePath
+
+
+def _optional_text(value: Any) -> str | None:
+    return None if is_blank(value) else str(value).strip()
+
+
+class SearchProductsOperator(StreamingReadMixin, AltegioBaseOperator):
+    """Read every Altegio product of a location that matches the filters.
+
+    Pages through ``GET /goods/{location_id}`` (``AltegioHook.iter_products``) and never holds
+    more than one page in the hook; progress is logged while reading.
+
+    :param location_id: location id; defaults to the connection's ``location_id`` extra.
+    :param term: name, article or barcode to match.
+    :param category_id: only products of this category.
+    :param changed_after: only products changed or created since then (datetime or ISO string).
+    :param changed_before: only products changed or created before then.
+    :param output_path: write JSON lines there instead of returning the list (see below).
+    :param page_size: products per page (the hook's default when ``None``).
+    :param altegio_conn_id: Airflow connection of type ``altegio``.
+
+    Templated fields: ``location_id``, ``term``, ``category_id``, ``changed_after``,
+    ``changed_before``, ``output_path``.
+
+    XCom: a list of product dicts with the API's field names (``good_id``, ``title``, ``article``,
+    ``barcode``, ``actual_amounts``, ``critical_amount``, ``desired_amount``,
+    ``last_change_date``...), or ``{"path": ..., "count": ...}`` when ``output_path`` is set.
+
+    :raises InvalidRequestError: a bad id or date, ``changed_before`` not after ``changed_after``,
+        or no location.
+    :raises AltegioAPIError: the API refused the request (subclasses for 401/403, 404, 422, 429).
+    """
+
+    template_fields = (
+        "location_id",
+        "term",
+        "category_id",
+        "changed_after",
+        "changed_before",
+        "output_path",
+    )
+    read_description = "Altegio products"
+
+    def __init__(
+        self,
+        *,
+        location_id: int | str | None = None,
+        term: str | None = None,
+        category_id: int | str | None = None,
+        changed_after: Any = None,
+        changed_before: Any = None,
+        altegio_conn_id: str = "altegio_default",
+        output_path: ObjectStoragePath | str | None = None,
+        page_size: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            location_id=location_id,
+            altegio_conn_id=altegio_conn_id,
+            output_path=output_path,
+            page_size=page_size,
+            **kwargs,
+        )
+        self.term = term
+        self.category_id = category_id
+        self.changed_after = changed_after
+        self.changed_before = changed_before
+
+    def execute(self, context: Context) -> list[JsonDict] | dict[str, Any]:
+        category_id = coerce_int(self.category_id, "category_id")
+        changed_after = coerce_datetime(self.changed_after, "changed_after")
+        changed_before = coerce_datetime(self.changed_before, "changed_before")
+        if changed_after and changed_before and changed_before <= changed_after:
+            raise InvalidRequestError("changed_before", "must be later than changed_after")
+        page_size = coerce_int(self.page_size, "page_size")
+        location_id = self.resolve_location_id()
+        products = self.hook.iter_products(
+            location_id,
+            term=_optional_text(self.term),
+            category_id=category_id,
+            changed_after=changed_after,
+            changed_before=changed_before,
+            page_size=page_size,
+        )
+        return self.deliver(product.to_json_dict() for product in products)
+
+
+class AltacolorSearchProductsOperator(StreamingReadMixin, AltacolorBaseOperator):
+    """Read every product of the Altacolor supplier catalogue that matches all ``conditions``.
+
+    Conditions can be written for people or with the API's numeric codes:
+
+    * ``{"field": "product_code", "condition": "==", "value": "A-1"}``
+    * ``{"field": "date_modified", "condition": ">", "value": "2026-01-01T00:00:00"}``
+    * ``{"field": "date_modified", "condition": "between", "value": [d1, d2]}``
+    * ``{"field": 5, "condition": 7, "date1": ..., "date2": ...}``
+
+    Fields: ``product_code``, ``product_name`` (``name``), ``supplier``, ``product_id`` (``id``),
+    ``date_modified``; conditions ``==``, ``!=``, ``<``, ``>``, ``<=``, ``>=``, ``between`` or the
+    names ``eq``... ``ge``. Several conditions are joined with AND. With no conditions the whole
+    catalogue is read (``product_id > 0``).
+
+    :param conditions: one condition mapping or a list of them (JSON text accepted).
+    :param sort_by: ``product_code``, ``product_name``, ``supplier``, ``product_id``,
+        ``date_modified``, ``sort_position`` or the codes 1-6.
+    :param output_path: write JSON lines there instead of returning the list.
+    :param page_size: products per request, at most 100 (the API's limit).
+    :param altacolor_conn_id: Airflow connection of type ``altacolor``.
+
+    Templated fields: ``conditions``, ``sort_by``, ``output_path``.
+
+    XCom: a list of product dicts (``product_id``, ``product_code``, ``product_name``,
+    ``supplier``, ``skus``...), or ``{"path": ..., "count": ...}`` with ``output_path``.
+
+    :raises InvalidRequestError: a condition that the API would reject (named
+        ``conditions[i].<field>``), a bad ``sort_by`` or ``page_size``.
+    :raises AltacolorAPIError: the API answered with an error ``response_status``.
+    """
+
+    template_fields = ("conditions", "sort_by", "output_path")
+    read_description = "Altacolor products"
+
+    def __init__(
+        self,
+        *,
+        conditions: Any = None,
+        sort_by: int | str | None = None,
+        altacolor_conn_id: str = "altacolor_default",
+        output_path: ObjectStoragePath | str | None = None,
+        page_size: int | None = 100,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            altacolor_conn_id=altacolor_conn_id, output_path=output_path, page_size=page_size, **kwargs
+        )
+        self.conditions = conditions
+        self.sort_by = sort_by
+
+    def execute(self, context: Context) -> list[JsonDict] | dict[str, Any]:
+        sort_by = None if is_blank(self.sort_by) else self.sort_by
+        conditions = altacolor_conditions(self.conditions, "conditions", sort_by=sort_by)
+        page_size = coerce_int(self.page_size, "page_size") or 100
+        if page_size > 100:
+            raise InvalidRequestError("page_size", f"must be at most 100, got {page_size}")
+        products = self.hook.iter_products(conditions, sort_by=sort_by, page_size=page_size)
+        return self.deliver(product.to_json_dict() for product in products)
+
+
+class _ProductOperator(AltegioBaseOperator):
+    """One product addressed by ``product_id`` (shared by get, update and delete)."""
+
+    template_fields: tuple[str, ...] = ("location_id", "product_id")
+
+    def __init__(self, *, product_id: int | str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.product_id = product_id
+
+    def _product_id(self) -> int:
+        product_id = coerce_int(self.product_id, "product_id", optional=False)
+        assert product_id is not None  # optional=False
+        return product_id
+
+
+class GetProductOperator(_ProductOperator):
+    """Read one Altegio product (``GET /goods/{location_id}/{product_id}``).
+
+    :param product_id: the product's ``good_id``.
+    :param location_id: location id; defaults to the connection's ``location_id`` extra.
+    :param altegio_conn_id: Airflow connection of type ``altegio``.
+
+    Templated fields: ``location_id``, ``product_id``.
+
+    XCom: the product as a dict with the API's field names.
+
+    :raises InvalidRequestError: bad ``product_id`` or no location.
+    :raises AltegioNotFoundError: no such product.
+    """
+
+    def execute(self, context: Context) -> JsonDict:
+        product_id = self._product_id()
+        product = self.hook.get_product(product_id, self.resolve_location_id())
+        return product.to_json_dict()
+
+
+class CreateProductOperator(AltegioBaseOperator):
+    """Create an Altegio product (``POST /goods/{location_id}``).
+
+    :param product: the product fields as the API names them: ``title``, ``category_id``,
+        ``sale_unit_id`` and ``service_unit_id`` are required; ``article``, ``barcode``, ``cost``,
+        ``actual_cost``, ``unit_equals``, ``critical_amount``, ``desired_amount``, ``netto``,
+        ``brutto``, ``comment``... are optional. A mapping or its JSON text.
+    :param location_id: location id; defaults to the connection's ``location_id`` extra.
+    :param altegio_conn_id: Airflow connection of type ``altegio``.
+
+    Templated fields: ``location_id``, ``product``.
+
+    XCom: the created product as a dict (with its new ``good_id``). Declared asset ``outlets``
+    get an event whose extra carries ``location_id`` and ``good_id``.
+
+    :raises InvalidRequestError: a missing or invalid field, named ``product.<field>``; nothing
+        is sent.
+    :raises AltegioValidationError: the API rejected the body.
+    :raises AmbiguousWriteError: the request may have reached the server but no answer came back.
+    """
+
+    template_fields = ("location_id", "product")
+
+    def __init__(self, *, product: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.product = product
+
+    def execute(self, context: Context) -> JsonDict:
+        from airflow_provider_altegio.models.altegio import ProductCreate
+
+        request = validate_request(ProductCreate, self.product, "product")
+        location_id = self.resolve_location_id()
+        created = self.hook.create_product(request, location_id).to_json_dict()
+        self.log.info("Created product %s (%s)", created.get("good_id"), created.get("title"))
+        return self.finish_write(context, created, good_id=created.get("good_id"))
+
+
+class UpdateProductOperator(_ProductOperator):
+    """Change fields of an Altegio product (``PUT /goods/{location_id}/{product_id}``).
+
+    :param product_id: the product's ``good_id``.
+    :param changes: the fields to change (API names), e.g. ``{"critical_amount": 5}``, including
+        ``correction_rules``. A mapping or its JSON text.
+    :param location_id: location id; defaults to the connection's ``location_id`` extra.
+    :param altegio_conn_id: Airflow connection of type ``altegio``.
+
+    Templated fields: ``location_id``, ``product_id``, ``changes``.
+
+    XCom: the updated product as a dict. Declared asset ``outlets`` get an event.
+
+    :raises InvalidRequestError: an invalid change, named ``changes.<field>``; nothing is sent.
+    :raises AltegioNotFoundError: no such product.
+    """
+
+    template_fields = ("location_id", "product_id", "changes")
+
+    def __init__(self, *, changes: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.changes = changes
+
+    def execute(self, context: Context) -> JsonDict:
+        from airflow_provider_altegio.models.altegio import ProductUpdate
+
+        product_id = self._product_id()
+        request = validate_request(ProductUpdate, self.changes, "changes")
+        updated = self.hook.update_product(product_id, request, self.resolve_location_id())
+        self.log.info("Updated product %s", product_id)
+        return self.finish_write(context, updated.to_json_dict(), good_id=product_id)
+
+
+class DeleteProductOperator(_ProductOperator):
+    """Delete an Altegio product (``DELETE /goods/{location_id}/{product_id}``).
+
+    :param product_id: the product's ``good_id``.
+    :param ignore_missing: succeed (with ``deleted: false``) when the product does not exist,
+        e.g. on a retry after the first try deleted it.
+    :param location_id: location id; defaults to the connection's ``location_id`` extra.
+    :param altegio_conn_id: Airflow connection of type ``altegio``.
+
+    Templated fields: ``location_id``, ``product_id``.
+
+    XCom: ``{"good_id": ..., "deleted": true|false}``. Declared asset ``outlets`` get an event.
+
+    :raises AltegioNotFoundError: no such product (unless ``ignore_missing``).
+    """
+
+    def __init__(self, *, ignore_missing: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.ignore_missing = ignore_missing
+
+    def execute(self, context: Context) -> JsonDict:
+        product_id = self._product_id()
+        deleted = self.delete_ignoring_missing(
+            lambda: self.hook.delete_product(product_id, self.resolve_location_id()),
+            f"product {product_id}",
+            self.ignore_missing,
+        )
+        return self.finish_write(context, {"good_id": product_id, "deleted": deleted})
+
+
+class ListProductCategoriesOperator(AltegioBaseOperator):
+    """List the product categories under a parent (root categories by default).
+
+    :param parent_category_id: parent category id; ``0`` lists the root categories.
+    :param location_id: location id; defaults to the connection's ``location_id`` extra.
+    :param altegio_conn_id: Airflow connection of type ``altegio``.
+
+    Templated fields: ``location_id``, ``parent_category_id``.
+
+    XCom: a list of category dicts (``id``, ``title``, ``parent_category_id``, ``article``...).
+
+    :raises InvalidRequestError: bad ``parent_category_id`` or no location.
+    """
+
+    template_fields = ("location_id", "parent_category_id")
+
+    def __init__(self, *, parent_category_id: int | str = 0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.parent_category_id = parent_category_id
+
+    def execute(self, context: Context) -> list[JsonDict]:
+        parent = coerce_int(self.parent_category_id, "parent_category_id", minimum=0) or 0
+        categories = self.hook.list_categories(parent, self.resolve_location_id())
+        return [category.to_json_dict() for category in categories]
+
+
+class CreateProductCategoryOperator(AltegioBaseOperator):
+    """Create a product category.
+
+    :param category: ``title`` (required), ``parent_category_id``, ``article``, ``comment``.
+        A mapping or its JSON text.
+    :param location_id: location id; defaults to the connection's ``location_id`` extra.
+    :param altegio_conn_id: Airflow connection of type ``altegio``.
+
+    Templated fields: ``location_id``, ``category``.
+
+    XCom: the created category as a dict. Declared asset ``outlets`` get an event.
+
+    :raises InvalidRequestError: an invalid field, named ``category.<field>``; nothing is sent.
+    """
+
+    template_fields = ("location_id", "category")
+
+    def __init__(self, *, category: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.category = category
+
+    def execute(self, context: Context) -> JsonDict:
+        from airflow_provider_altegio.models.altegio import CategoryCreate
+
+        request = validate_request(CategoryCreate, self.category, "category")
+        created = self.hook.create_category(request, self.resolve_location_id()).to_json_dict()
+        self.log.info("Created category %s (%s)", created.get("id"), created.get("title"))
+        return self.finish_write(context, created, category_id=created.get("id"))
+
+
+class _CategoryOperator(AltegioBaseOperator):
+    """One category addressed by ``category_id`` (shared by update and delete)."""
+
+    template_fields: tuple[str, ...] = ("location_id", "category_id")
+
+    def __init__(self, *, category_id: int | str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.category_id = category_id
+
+    def _category_id(self) -> int:
+        category_id = coerce_int(self.category_id, "category_id", optional=False)
+        assert category_id is not None  # optional=False
+        return category_id
+
+
+class UpdateProductCategoryOperator(_CategoryOperator):
+    """Change a product category's ``title``, ``parent_category_id``, ``article`` or ``comment``.
+
+    :param category_id: the category id.
+    :param changes: the fields to change. A mapping or its JSON text.
+    :param location_id: location id; defaults to the connection's ``location_id`` extra.
+    :param altegio_conn_id: Airflow connection of type ``altegio``.
+
+    Templated fields: ``location_id``, ``category_id``, ``changes``.
+
+    XCom: the updated category as a dict. Declared asset ``outlets`` get an event.
+
+    :raises InvalidRequestError: an invalid change, named ``changes.<field>``; nothing is sent.
+    :raises AltegioNotFoundError: no such category.
+    """
+
+    template_fields = ("location_id", "category_id", "changes")
+
+    def __init__(self, *, changes: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.changes = changes
+
+    def execute(self, context: Context) -> JsonDict:
+        from airflow_provider_altegio.models.altegio import CategoryUpdate
+
+        category_id = self._category_id()
+        request = validate_request(CategoryUpdate, self.changes, "changes")
+        updated = self.hook.update_category(category_id, request, self.resolve_location_id())
+        return self.finish_write(context, updated.to_json_dict(), category_id=category_id)
+
+
+class DeleteProductCategoryOperator(_CategoryOperator):
+    """Delete a product category.
+
+    :param category_id: the category id.
+    :param ignore_missing: succeed (with ``deleted: false``) when the category does not exist.
+    :param location_id: location id; defaults to the connection's ``location_id`` extra.
+    :param altegio_conn_id: Airflow connection of type ``altegio``.
+
+    Templated fields: ``location_id``, ``category_id``.
+
+    XCom: ``{"category_id": ..., "deleted": true|false}``. Declared asset ``outlets`` get an event.
+
+    :raises AltegioNotFoundError: no such category (unless ``ignore_missing``).
+    """
+
+    def __init__(self, *, ignore_missing: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.ignore_missing = ignore_missing
+
+    def execute(self, context: Context) -> JsonDict:
+        category_id = self._category_id()
+        deleted = self.delete_ignoring_missing(
+            lambda: self.hook.delete_category(category_id, self.resolve_location_id()),
+            f"category {category_id}",
+            self.ignore_missing,
+        )
+        return self.finish_write(context, {"category_id": category_id, "deleted": deleted})
+
+
+__all__ = [
+    "AltacolorSearchProductsOperator",
+    "CreateProductCategoryOperator",
+    "CreateProductOperator",
+    "DeleteProductCategoryOperator",
+    "DeleteProductOperator",
+    "GetProductOperator",
+    "ListProductCategoriesOperator",
+    "SearchProductsOperator",
+    "UpdateProductCategoryOperator",
+    "UpdateProductOperator",
+]

@@ -1,0 +1,388 @@
+"""Operators for Altegio storages: storage operations (exactly once), storages and transactions.
+
+:class:`CreateStorageOperationOperator` is the one write in the provider that moves stock, so it
+is built to take effect exactly once per task instance, whatever happens on the way:
+
+* every try of a task instance derives the same key from the dag id, run id, task id and map
+  index, and writes it into the document comment after the user's own text
+  (``"Weekly restock [airflow:3f9a0c1d2b4e5f60]"``);
+* a retry (``try_number > 1``) first looks for a document carrying that key among the
+  transactions changed since the run started, and returns it with ``created: false``;
+* a create whose answer was lost (:class:`~airflow_provider_altegio.exceptions.AmbiguousWriteError`:
+  timeout, dropped connection, 5xx after sending) is followed by the same search; when nothing is
+  found the error is raised, so the task fails (or retries and searches again) and the operation
+  is never silently lost nor blindly sent twice.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_altegio.exceptions import AmbiguousWriteError, InvalidRequestError
+from airflow_provider_altegio.operators._common import (
+    AltegioBaseOperator,
+    JsonDict,
+    StreamingReadMixin,
+    carries_key,
+    coerce_datetime,
+    coerce_int,
+    coerce_structure,
+    idempotency_key,
+    record_asset_events,
+    stamp_comment,
+    validate_request,
+)
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context, ObjectStoragePath
+
+    from airflow_provider_altegio.models.altegio import StorageOperationRequest
+
+#: How far before the run's start the reconciliation search reaches back, to absorb clock and
+#: time-zone skew between the Airflow workers and the API's ``last_change_date``.
+RECONCILE_LOOKBACK = timedelta(days=1)
+
+
+class CreateStorageOperationOperator(AltegioBaseOperator):
+    """Create a storage operation: one document and its transactions, exactly once.
+
+    ``POST /storage_operations/operation/{location_id}``. A receipt adds stock, a sale, usage or
+    write-off takes it out, a transfer moves it from ``storage_id`` to ``target_storage_id``.
+
+    :param operation_type: ``"sale"``, ``"usage"``, ``"receipt"``, ``"write_off"``,
+        ``"transfer"`` or the number 1-5.
+    :param storage_id: the storage the operation applies to (the source of a transfer).
+    :param transactions: list of ``{"good_id", "amount", "cost_per_unit", ...}`` with the
+        documented optional fields ``discount``, ``cost``, ``operation_unit_type`` (1 sale unit,
+        2 service unit), ``master_id``, ``client_id``, ``supplier_id``, ``comment``. Amounts are
+        positive; the API signs them by operation type. A list or its JSON text.
+    :param comment: document comment; the idempotency marker ``[airflow:<key>]`` is appended.
+    :param create_date: document date (datetime or ISO string), sent as the location's wall-clock
+        time ``YYYY-MM-DD HH:MM:SS``; defaults to the current UTC time.
+    :param master_id: employee the document is attributed to.
+    :param target_storage_id: destination storage; required for a transfer, refused otherwise.
+    :param allow_negative_stock: skip the check that a sale, usage, write-off or transfer does not
+        take out more than the storage holds.
+    :param location_id: location id; defaults to the connection's ``location_id`` extra.
+    :param altegio_conn_id: Airflow connection of type ``altegio``.
+
+    Templated fields: ``location_id``, ``operation_type``, ``storage_id``, ``target_storage_id``,
+    ``transactions``, ``comment``, ``create_date``, ``master_id``.
+
+    XCom: ``{"document_id": int, "transaction_ids": [int, ...], "created": bool}``; ``created`` is
+    false when an earlier try (or a lost answer) had already created the document. Declared asset
+    ``outlets`` get an event whose extra carries the same figures plus ``location_id``,
+    ``storage_id`` and ``operation_type``.
+
+    :raises InvalidRequestError: invalid input (named field, e.g. ``transactions[0].amount``) or
+        not enough stock (``transactions[i].amount``); raised before anything is written.
+    :raises AmbiguousWriteError: the answer to the create was lost and no document with the key
+        exists yet; a retry of the task searches again before creating.
+    :raises AltegioAPIError: the API refused the operation.
+    """
+
+    template_fields = (
+        "location_id",
+        "operation_type",
+        "storage_id",
+        "target_storage_id",
+        "transactions",
+        "comment",
+        "create_date",
+        "master_id",
+    )
+
+    def __init__(
+        self,
+        *,
+        operation_type: str | int,
+        storage_id: int | str,
+        transactions: Any,
+        location_id: int | str | None = None,
+        comment: str | None = None,
+        create_date: Any = None,
+        master_id: int | str | None = None,
+        target_storage_id: int | str | None = None,
+        allow_negative_stock: bool = False,
+        altegio_conn_id: str = "altegio_default",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(location_id=location_id, altegio_conn_id=altegio_conn_id, **kwargs)
+        self.operation_type = operation_type
+        self.storage_id = storage_id
+        self.transactions = transactions
+        self.comment = comment
+        self.create_date = create_date
+        self.master_id = master_id
+        self.target_storage_id = target_storage_id
+        self.allow_negative_stock = allow_negative_stock
+
+    # -- building the request ------------------------------------------------------------------
+
+    def build_request(self, key: str) -> StorageOperationRequest:
+        """Validate every input into the request model, the comment stamped with ``key``.
+
+        :raises InvalidRequestError: naming the first invalid field.
+        """
+        from airflow_provider_altegio.models.altegio import DocumentType, StorageOperationRequest
+
+        operation_type = DocumentType.parse(self.operation_type, field="operation_type")
+        transactions = coerce_structure(self.transactions, "transactions")
+        if not isinstance(transactions, (list, tuple)):
+            raise InvalidRequestError("transactions", "must be a list of transaction mappings")
+        fields: dict[str, Any] = {
+            "type_id": operation_type,
+            "storage_id": coerce_int(self.storage_id, "storage_id", optional=False),
+            "create_date": coerce_datetime(self.create_date, "create_date") or datetime.now(tz=timezone.utc),
+            "transactions": [coerce_structure(t, f"transactions[{i}]") for i, t in enumerate(transactions)],
+            "comment": stamp_comment(self.comment, key),
+        }
+        master_id = coerce_int(self.master_id, "master_id", minimum=0)
+        if master_id is not None:
+            fields["master_id"] = master_id
+        target = coerce_int(self.target_storage_id, "target_storage_id")
+        if target is not None:
+            fields["target_storage_id"] = target
+        return validate_request(StorageOperationRequest, fields, "")
+
+    def check_stock(self, request: StorageOperationRequest, location_id: int) -> None:
+        """Refuse to take out more than the storage holds (unless ``allow_negative_stock``).
+
+        Amounts of the same product across lines are added up before comparing.
+
+        :raises InvalidRequestError: ``transactions[i].amount`` of the line that goes below zero.
+        """
+        from airflow_provider_altegio.models.altegio import DocumentType
+
+        outflow = request.type_id.is_outflow or request.type_id is DocumentType.TRANSFER
+        if self.allow_negative_stock or not outflow:
+            return
+        on_hand: dict[int, float] = {}
+        wanted: dict[int, float] = defaultdict(float)
+        for index, line in enumerate(request.transactions):
+            if line.good_id not in on_hand:
+                product = self.hook.get_product(line.good_id, location_id)
+                on_hand[line.good_id] = product.amount_in(request.storage_id)
+            wanted[line.good_id] += line.amount
+            if wanted[line.good_id] > on_hand[line.good_id] + 1e-9:
+                raise InvalidRequestError(
+                    f"transactions[{index}].amount",
+                    f"{request.type_id.name.lower()} of {wanted[line.good_id]:g} of product "
+                    f"{line.good_id} exceeds the {on_hand[line.good_id]:g} on hand in storage "
+                    f"{request.storage_id} (allow_negative_stock=True to send it anyway)",
+                )
+
+    # -- exactly once --------------------------------------------------------------------------
+
+    @staticmethod
+    def key_for(context: Context) -> str:
+        """The idempotency key of the running task instance."""
+        ti = context["ti"]
+        return idempotency_key(ti.dag_id, ti.run_id, ti.task_id, ti.map_index)
+
+    @staticmethod
+    def search_since(context: Context) -> datetime:
+        """Lower bound of the reconciliation search: the run's start, less the look-back margin."""
+        dag_run = context["dag_run"]
+        moments = [
+            moment
+            for moment in (
+                getattr(dag_run, "run_after", None),
+                getattr(dag_run, "start_date", None),
+                getattr(dag_run, "queued_at", None),
+                context.get("logical_date"),
+            )
+            if isinstance(moment, datetime)
+        ]
+        start = min(moments) if moments else datetime.now(tz=timezone.utc)
+        return start - RECONCILE_LOOKBACK
+
+    def find_existing(
+        self, request: StorageOperationRequest, location_id: int, key: str, since: datetime
+    ) -> JsonDict | None:
+        """The document of an earlier try that carries ``key``, as the operator's XCom, or None.
+
+        Reads the transactions changed since ``since``, keeps those of this operation's storages
+        and products, and reads their documents' comments.
+        """
+        storages = {request.storage_id, request.target_storage_id}
+        goods = {line.good_id for line in request.transactions}
+        candidates: dict[int, list[int]] = defaultdict(list)
+        for tx in self.hook.iter_transactions(location_id, changed_after=since):
+            if tx.document_id is None or getattr(tx, "deleted", False):
+                continue
+            if tx.storage_id in storages and tx.good_id in goods:
+                candidates[tx.document_id].append(tx.id)
+        self.log.info("Looking for key %s among %d candidate documents", key, len(candidates))
+        for document_id in sorted(candidates, reverse=True):  # newest first
+            document = self.hook.get_storage_document(document_id, location_id)
+            if carries_key(document.comment, key):
+                self.log.info("Document %s already carries key %s: not creating again", document_id, key)
+                return {
+                    "document_id": document_id,
+                    "transaction_ids": sorted(candidates[document_id]),
+                    "created": False,
+                }
+        return None
+
+    def execute(self, context: Context) -> JsonDict:
+        key = self.key_for(context)
+        request = self.build_request(key)
+        location_id = self.resolve_location_id()
+        since = self.search_since(context)
+        result = None
+        try_number = context["ti"].try_number
+        if try_number > 1:
+            self.log.info("Try %d: checking whether an earlier try already created the document", try_number)
+            result = self.find_existing(request, location_id, key, since)
+        if result is None:
+            self.check_stock(request, location_id)
+            result = self._create(request, location_id, key, since)
+        record_extra = {
+            **result,
+            "location_id": location_id,
+            "storage_id": request.storage_id,
+            "operation_type": request.type_id.name.lower(),
+        }
+        record_asset_events(context, self, record_extra)
+        return result
+
+    def _create(
+        self, request: StorageOperationRequest, location_id: int, key: str, since: datetime
+    ) -> JsonDict:
+        try:
+            created = self.hook.create_storage_operation(request, location_id)
+        except AmbiguousWriteError as exc:
+            self.log.warning("The answer to the create was lost (%s); looking for key %s", exc, key)
+            found = self.find_existing(request, location_id, key, since)
+            if found is not None:
+                return found
+            raise AmbiguousWriteError(
+                f"{exc.message}; no document carrying key {key} exists, so the operation was not "
+                "applied as far as the API shows. A retry of this task looks again before creating.",
+                status_code=exc.status_code,
+                method=exc.method,
+                url=exc.url,
+            ) from exc
+        document_id = created.document.id
+        transaction_ids = [tx.id for tx in created.transactions]
+        self.log.info(
+            "Created %s document %s with %d transactions (key %s)",
+            request.type_id.name.lower(),
+            document_id,
+            len(transaction_ids),
+            key,
+        )
+        return {"document_id": document_id, "transaction_ids": transaction_ids, "created": True}
+
+
+class ListStoragesOperator(AltegioBaseOperator):
+    """List the storages of a location (``GET /storages/{location_id}``).
+
+    :param location_id: location id; defaults to the connection's ``location_id`` extra.
+    :param altegio_conn_id: Airflow connection of type ``altegio``.
+
+    Templated fields: ``location_id``.
+
+    XCom: a list of storage dicts (``id``, ``title``, ``for_services``, ``for_sale``...).
+
+    :raises InvalidRequestError: no location.
+    """
+
+    def execute(self, context: Context) -> list[JsonDict]:
+        storages = self.hook.list_storages(self.resolve_location_id())
+        return [storage.to_json_dict() for storage in storages]
+
+
+class ListStorageTransactionsOperator(StreamingReadMixin, AltegioBaseOperator):
+    """Read the stock transactions of a location (``GET /storages/transactions/{location_id}``).
+
+    :param date_from: transactions dated on or after (datetime or ISO string); the API's
+        ``start_date`` filter. (Named apart from the task's own ``start_date``, which
+        ``default_args`` often set.)
+    :param date_to: transactions dated on or before; the API's ``end_date``.
+    :param document_id: only the transactions of this document.
+    :param changed_after: transactions changed or created since then.
+    :param changed_before: transactions changed or created before then.
+    :param output_path: write JSON lines there instead of returning the list.
+    :param page_size: transactions per page (the hook's default when ``None``).
+    :param location_id: location id; defaults to the connection's ``location_id`` extra.
+    :param altegio_conn_id: Airflow connection of type ``altegio``.
+
+    Templated fields: ``location_id``, ``date_from``, ``date_to``, ``document_id``,
+    ``changed_after``, ``changed_before``, ``output_path``.
+
+    XCom: a list of transaction dicts (``id``, ``document_id``, ``good_id``, ``storage_id``,
+    ``amount`` signed, ``create_date``...), or ``{"path": ..., "count": ...}`` with ``output_path``.
+
+    :raises InvalidRequestError: a bad id or date, an end before the start, or no location.
+    """
+
+    template_fields = (
+        "location_id",
+        "date_from",
+        "date_to",
+        "document_id",
+        "changed_after",
+        "changed_before",
+        "output_path",
+    )
+    read_description = "Altegio transactions"
+
+    def __init__(
+        self,
+        *,
+        location_id: int | str | None = None,
+        date_from: Any = None,
+        date_to: Any = None,
+        document_id: int | str | None = None,
+        changed_after: Any = None,
+        changed_before: Any = None,
+        altegio_conn_id: str = "altegio_default",
+        output_path: ObjectStoragePath | str | None = None,
+        page_size: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            location_id=location_id,
+            altegio_conn_id=altegio_conn_id,
+            output_path=output_path,
+            page_size=page_size,
+            **kwargs,
+        )
+        self.date_from = date_from
+        self.date_to = date_to
+        self.document_id = document_id
+        self.changed_after = changed_after
+        self.changed_before = changed_before
+
+    def execute(self, context: Context) -> list[JsonDict] | dict[str, Any]:
+        start = coerce_datetime(self.date_from, "date_from")
+        end = coerce_datetime(self.date_to, "date_to")
+        if start and end and end < start:
+            raise InvalidRequestError("date_to", "must not be before date_from")
+        changed_after = coerce_datetime(self.changed_after, "changed_after")
+        changed_before = coerce_datetime(self.changed_before, "changed_before")
+        if changed_after and changed_before and changed_before <= changed_after:
+            raise InvalidRequestError("changed_before", "must be later than changed_after")
+        document_id = coerce_int(self.document_id, "document_id")
+        page_size = coerce_int(self.page_size, "page_size")
+        transactions = self.hook.iter_transactions(
+            self.resolve_location_id(),
+            start_date=start,
+            end_date=end,
+            document_id=document_id,
+            changed_after=changed_after,
+            changed_before=changed_before,
+            page_size=page_size,
+        )
+        return self.deliver(tx.to_json_dict() for tx in transactions)
+
+
+__all__ = [
+    "CreateStorageOperationOperator",
+    "ListStorageTransactionsOperator",
+    "ListStoragesOperator",
+]
