@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,3 +32,24 @@ def airflow_db() -> Path:
 
     db.resetdb()
     return _SESSION_HOME / "airflow.db"
+
+
+@pytest.fixture
+def run_dag(airflow_db: Path) -> Any:
+    """Run a DAG defined in a test with ``dag.test()`` and return the finished DagRun.
+
+    ``dag.test()`` only runs DAGs that are serialized in the metadata database, and the session's
+    dags folder is empty, so the DAG is written there first, as the dag processor would.
+    """
+
+    def run(dag: Any, **test_kwargs: Any) -> Any:
+        from airflow.dag_processing.bundles.manager import DagBundlesManager
+        from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
+
+        DagBundlesManager().sync_bundles_to_db()
+        bag = DagBag(dag_folder=os.devnull)
+        bag.bag_dag(dag)
+        sync_bag_to_db(bag, "dags-folder", None)
+        return dag.test(**test_kwargs)
+
+    return run
