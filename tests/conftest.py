@@ -53,3 +53,23 @@ def run_dag(airflow_db: Path) -> Any:
         return dag.test(**test_kwargs)
 
     return run
+
+
+@pytest.fixture
+def xcom(airflow_db: Path) -> Any:
+    """Read back what a task of a finished ``run_dag`` pushed: ``xcom(dag_run, task_id)``."""
+
+    def read(dag_run: Any, task_id: str, map_index: int = -1, key: str = "return_value") -> Any:
+        from airflow.models.xcom import XComModel
+        from airflow.utils.session import create_session
+
+        with create_session() as session:
+            row = (
+                session.query(XComModel)
+                .filter_by(dag_id=dag_run.dag_id, run_id=dag_run.run_id, task_id=task_id)
+                .filter_by(map_index=map_index, key=key)
+                .one_or_none()
+            )
+            return None if row is None else XComModel.deserialize_value(row)
+
+    return read

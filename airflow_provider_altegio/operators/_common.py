@@ -414,10 +414,13 @@ class StreamingReadMixin(BaseOperator):
         self.output_path = output_path
         self.page_size = page_size
 
-    def deliver(self, items: Iterable[JsonDict]) -> list[JsonDict] | dict[str, Any]:
-        """Consume ``items`` with progress logging; the list itself, or where it was written."""
+    def deliver(self, items: Iterable[JsonDict], page_size: int | None) -> list[JsonDict] | dict[str, Any]:
+        """Consume ``items`` with progress logging; the list itself, or where it was written.
+
+        :param page_size: the page size in use, to count pages in the progress lines.
+        """
         path = as_object_storage_path(self.output_path)
-        progress = Progress(self.log, self.read_description, self.page_size or self.default_page_size())
+        progress = Progress(self.log, self.read_description, page_size)
         tracked = progress.track(items)
         if path is None:
             result: list[JsonDict] | dict[str, Any] = list(tracked)
@@ -426,9 +429,3 @@ class StreamingReadMixin(BaseOperator):
             result = {"path": str(path), "count": progress.count}
         progress.done()
         return result
-
-    def default_page_size(self) -> int | None:
-        """Page size the hook uses when none is given (for the progress line); ``None`` if unknown."""
-        hook = getattr(self, "hook", None)
-        size = getattr(hook, "page_size", None)
-        return size if isinstance(size, int) else None

@@ -99,7 +99,9 @@ class SearchProductsOperator(StreamingReadMixin, AltegioBaseOperator):
         changed_before = coerce_datetime(self.changed_before, "changed_before")
         if changed_after and changed_before and changed_before <= changed_after:
             raise InvalidRequestError("changed_before", "must be later than changed_after")
-        page_size = coerce_int(self.page_size, "page_size")
+        from airflow_provider_altegio.hooks.altegio import DEFAULT_PAGE_SIZE
+
+        page_size = coerce_int(self.page_size, "page_size") or DEFAULT_PAGE_SIZE
         location_id = self.resolve_location_id()
         products = self.hook.iter_products(
             location_id,
@@ -109,7 +111,7 @@ class SearchProductsOperator(StreamingReadMixin, AltegioBaseOperator):
             changed_before=changed_before,
             page_size=page_size,
         )
-        return self.deliver(product.to_json_dict() for product in products)
+        return self.deliver((product.to_json_dict() for product in products), page_size)
 
 
 class AltacolorSearchProductsOperator(StreamingReadMixin, AltacolorBaseOperator):
@@ -170,7 +172,7 @@ class AltacolorSearchProductsOperator(StreamingReadMixin, AltacolorBaseOperator)
         if page_size > 100:
             raise InvalidRequestError("page_size", f"must be at most 100, got {page_size}")
         products = self.hook.iter_products(conditions, sort_by=sort_by, page_size=page_size)
-        return self.deliver(product.to_json_dict() for product in products)
+        return self.deliver((product.to_json_dict() for product in products), page_size)
 
 
 class _ProductOperator(AltegioBaseOperator):

@@ -211,7 +211,7 @@ class CreateStorageOperationOperator(AltegioBaseOperator):
         goods = {line.good_id for line in request.transactions}
         candidates: dict[int, list[int]] = defaultdict(list)
         for tx in self.hook.iter_transactions(location_id, changed_after=since):
-            if tx.document_id is None or getattr(tx, "deleted", False):
+            if tx.document_id is None or tx.id is None or tx.deleted:
                 continue
             if tx.storage_id in storages and tx.good_id in goods:
                 candidates[tx.document_id].append(tx.id)
@@ -267,7 +267,7 @@ class CreateStorageOperationOperator(AltegioBaseOperator):
                 url=exc.url,
             ) from exc
         document_id = created.document.id
-        transaction_ids = [tx.id for tx in created.transactions]
+        transaction_ids = [tx.id for tx in created.transactions if tx.id is not None]
         self.log.info(
             "Created %s document %s with %d transactions (key %s)",
             request.type_id.name.lower(),
@@ -368,7 +368,9 @@ class ListStorageTransactionsOperator(StreamingReadMixin, AltegioBaseOperator):
         if changed_after and changed_before and changed_before <= changed_after:
             raise InvalidRequestError("changed_before", "must be later than changed_after")
         document_id = coerce_int(self.document_id, "document_id")
-        page_size = coerce_int(self.page_size, "page_size")
+        from airflow_provider_altegio.hooks.altegio import DEFAULT_PAGE_SIZE
+
+        page_size = coerce_int(self.page_size, "page_size") or DEFAULT_PAGE_SIZE
         transactions = self.hook.iter_transactions(
             self.resolve_location_id(),
             start_date=start,
@@ -378,7 +380,7 @@ class ListStorageTransactionsOperator(StreamingReadMixin, AltegioBaseOperator):
             changed_before=changed_before,
             page_size=page_size,
         )
-        return self.deliver(tx.to_json_dict() for tx in transactions)
+        return self.deliver((tx.to_json_dict() for tx in transactions), page_size)
 
 
 __all__ = [

@@ -31,7 +31,9 @@ def _field(exc_info: pytest.ExceptionInfo[InvalidRequestError]) -> str:
 # -- ids, structures, dates -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("value", "expected"), [(5, 5), ("5", 5), (" 42 ", 42), (7.0, 7), (None, None), ("", None)])
+@pytest.mark.parametrize(
+    ("value", "expected"), [(5, 5), ("5", 5), (" 42 ", 42), (7.0, 7), (None, None), ("", None)]
+)
 def test_coerce_int_accepts_rendered_ids(value: object, expected: int | None) -> None:
     assert coerce_int(value, "storage_id") == expected
 
@@ -149,7 +151,16 @@ def _operator(**overrides: object) -> CreateStorageOperationOperator:
 
 @pytest.mark.parametrize(
     ("given", "expected"),
-    [("sale", 1), ("usage", 2), ("receipt", 3), ("write_off", 4), ("write-off", 4), ("Transfer", 5), (3, 3), ("4", 4)],
+    [
+        ("sale", 1),
+        ("usage", 2),
+        ("receipt", 3),
+        ("write_off", 4),
+        ("write-off", 4),
+        ("Transfer", 5),
+        (3, 3),
+        ("4", 4),
+    ],
 )
 def test_operation_type_by_name_or_number(given: object, expected: int) -> None:
     extra = {"target_storage_id": 11} if expected == 5 else {}
@@ -194,7 +205,10 @@ def test_default_create_date_is_now() -> None:
         ({"transactions": "not json"}, "transactions"),
         ({"transactions": {"good_id": 1}}, "transactions"),
         ({"transactions": [{"good_id": 1, "amount": 0}]}, "transactions[0].amount"),
-        ({"transactions": [{"good_id": 1, "amount": 1}, {"good_id": 2, "amount": -4}]}, "transactions[1].amount"),
+        (
+            {"transactions": [{"good_id": 1, "amount": 1}, {"good_id": 2, "amount": -4}]},
+            "transactions[1].amount",
+        ),
         ({"transactions": [{"amount": 1}]}, "transactions[0].good_id"),
         ({"operation_type": "transfer"}, "target_storage_id"),
         ({"operation_type": "transfer", "target_storage_id": 10}, "target_storage_id"),
@@ -229,7 +243,11 @@ def test_altacolor_no_condition_reads_everything() -> None:
 @pytest.mark.parametrize(
     ("conditions", "sort_by", "field"),
     [
-        ([{"field": "date_modified", "condition": "between", "value": "2026-01-01"}], None, "conditions[0].date2"),
+        (
+            [{"field": "date_modified", "condition": "between", "value": "2026-01-01"}],
+            None,
+            "conditions[0].date2",
+        ),
         ([{"field": "colour", "condition": "==", "value": "red"}], None, "conditions[0].field"),
         ([{"field": "product_code", "condition": "~", "value": "A"}], None, "conditions[0].condition"),
         ([{"field": "product_code", "condition": "=="}], None, "conditions[0].string"),

@@ -1,0 +1,346 @@
+"""Storage operators inside real DAGs (``dag.test()``) against the sandbox.
+
+The exactly-once tests use the sandbox's fault injection: the response to the create request is
+dropped after the server applied it, the task retries, and the sandbox must hold exactly one
+document with the key and the right stock.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from airflow.sdk import DAG, Asset
+
+from airflow_provider_altegio.operators._common import carries_key, idempotency_key
+from airflow_provider_altegio.operators.storage import (
+    CreateStorageOperationOperator,
+    ListStoragesOperator,
+    ListStorageTransactionsOperator,
+)
+
+pytestmark = pytest.mark.integration
+
+
+def _ti(dag_run: Any, task_id: str) -> Any:
+    (ti,) = [ti for ti in dag_run.get_task_instances() if ti.task_id == task_id]
+    return ti
+
+
+def _stock(hook: Any, location_id: int, good_id: int, storage_id: int) -> float:
+    return float(hook.get_product(good_id, location_id).amount_in(storage_id))
+
+
+def _documents_with_key(sandbox: Any, key: str) -> list[dict[str, Any]]:
+    documents = sandbox.state()["documents"]
+    return [doc for doc in documents if carries_key(doc.get("comment"), key)]
+
+
+@pytest.fixture
+def stock_case(altegio_env: Any) -> dict[str, Any]:
+    """A location, two of its storages and a product with stock in the first one."""
+    from airflow_provider_altegio.hooks.altegio import AltegioHook
+
+    hook = AltegioHook()
+    location_id = altegio_env.location_ids[0]
+    storages = hook.list_storages(location_id)
+    assert len(storages) >= 2
+    storage_id, other_storage_id = storages[0].id, storages[1].id
+    product = next(
+        p for p in itertools.islice(hook.iter_products(location_id), 500) if p.amount_in(storage_id) >= 5
+    )
+    return {
+        "hook": hook,
+        "location_id": location_id,
+        "storage_id": storage_id,
+        "other_storage_id": other_storage_id,
+        "good_id": product.good_id,
+        "on_hand": product.amount_in(storage_id),
+    }
+
+
+def test_receipt_and_write_off_move_stock(
+    stock_case: dict[str, Any], altegio_env: Any, run_dag: Any, xcom: Any
+) -> None:
+    case = stock_case
+    hook, loc, storage, good = case["hook"], case["location_id"], case["storage_id"], case["good_id"]
+    before = _stock(hook, loc, good, storage)
+    outlet = Asset("altegio://stock/receipts")
+    with DAG("storage_receipt_write_off", schedule=None, params={"amount": 3}) as dag:
+        receipt = CreateStorageOperationOperator(
+            task_id="receipt",
+            location_id=str(loc),
+            operation_type="receipt",
+            storage_id="{{ params.get('storage', %d) }}" % storage,
+            transactions=[{"good_id": good, "amount": "{{ params.amount }}", "cost_per_unit": 12.5}],
+            comment="Delivery {{ ds }}",
+            outlets=[outlet],
+        )
+        write_off = CreateStorageOperationOperator(
+            task_id="write_off",
+            location_id=loc,
+            operation_type=4,
+            storage_id=storage,
+            transactions=[{"good_id": good, "amount": 1}],
+            comment="Damaged",
+        )
+        receipt >> write_off
+    dag_run = run_dag(dag)
+    assert dag_run.state == "success"
+    result = xcom(dag_run, "receipt")
+    assert result["created"] is True
+    assert len(result["transaction_ids"]) == 1
+    assert _stock(hook, loc, good, storage) == pytest.approx(before + 3 - 1)
+    (document,) = [d for d in altegio_env.state()["documents"] if d["id"] == result["document_id"]]
+    assert document["comment"].startswith("Delivery ")
+    assert "[airflow:" in document["comment"]
+    assert xcom(dag_run, "write_off")["created"] is True
+    _assert_asset_event(outlet, result["document_id"])
+
+
+def _assert_asset_event(asset: Asset, document_id: int) -> None:
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        events = (
+            session.query(AssetEvent)
+            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .filter(AssetModel.uri == asset.uri)
+            .all()
+        )
+        extras = [event.extra for event in events]
+    assert any(extra.get("document_id") == document_id for extra in extras), extras
+
+
+def test_exactly_once_when_the_response_is_lost(
+    stock_case: dict[str, Any], altegio_env: Any, run_dag: Any, xcom: Any, record_property: Any
+) -> None:
+    """The server applies the write-off, the answer is lost, the task retries: one document."""
+    case = stock_case
+    hook, loc, storage, good = case["hook"], case["location_id"], case["storage_id"], case["good_id"]
+    before = _stock(hook, loc, good, storage)
+    altegio_env.faults.add("POST", f"/api/v1/storage_operations/operation/{loc}", drop="after", count=1)
+    with DAG("storage_exactly_once", schedule=None) as dag:
+        CreateStorageOperationOperator(
+            task_id="write_off",
+            location_id=loc,
+            operation_type="write_off",
+            storage_id=storage,
+            transactions=[{"good_id": good, "amount": 2}],
+            comment="Stocktake",
+            retries=1,
+            retry_delay=timedelta(0),
+        )
+    dag_run = run_dag(dag)
+    assert dag_run.state == "success"
+    ti = _ti(dag_run, "write_off")
+    assert ti.try_number == 2  # the first try failed on the lost answer
+    key = idempotency_key(dag_run.dag_id, dag_run.run_id, "write_off", -1)
+    documents = _documents_with_key(altegio_env, key)
+    assert len(documents) == 1
+    result = xcom(dag_run, "write_off")
+    assert result == {
+        "document_id": documents[0]["id"],
+        "transaction_ids": documents[0]["transaction_ids"],
+        "created": False,
+    }
+    after = _stock(hook, loc, good, storage)
+    assert after == pytest.approx(before - 2)
+    record_property("stock", f"good {good} storage {storage}: before {before:g}, after {after:g}")
+    print(f"EXACTLY-ONCE good={good} storage={storage} before={before:g} after={after:g} documents=1")
+
+
+def test_retry_after_success_creates_nothing(
+    stock_case: dict[str, Any], altegio_env: Any, run_dag: Any, xcom: Any
+) -> None:
+    """A task that created its document and then failed finds it on the retry."""
+    case = stock_case
+    hook, loc, storage, good = case["hook"], case["location_id"], case["storage_id"], case["good_id"]
+    before = _stock(hook, loc, good, storage)
+
+    class FailsAfterFirstCreate(CreateStorageOperationOperator):
+        def execute(self, context: Any) -> Any:
+            result = super().execute(context)
+            if context["ti"].try_number == 1:
+                raise RuntimeError("worker lost after the create")
+            return result
+
+    with DAG("storage_retry_after_success", schedule=None) as dag:
+        FailsAfterFirstCreate(
+            task_id="receipt",
+            location_id=loc,
+            operation_type="receipt",
+            storage_id=storage,
+            transactions=[{"good_id": good, "amount": 4, "cost_per_unit": 2}],
+            retries=1,
+            retry_delay=timedelta(0),
+        )
+    dag_run = run_dag(dag)
+    assert dag_run.state == "success"
+    key = idempotency_key(dag_run.dag_id, dag_run.run_id, "receipt", -1)
+    assert len(_documents_with_key(altegio_env, key)) == 1
+    assert xcom(dag_run, "receipt")["created"] is False
+    assert _stock(hook, loc, good, storage) == pytest.approx(before + 4)
+
+
+def test_mapped_operations_get_their_own_keys(
+    stock_case: dict[str, Any], altegio_env: Any, run_dag: Any
+) -> None:
+    case = stock_case
+    loc, good = case["location_id"], case["good_id"]
+    with DAG("storage_mapped", schedule=None) as dag:
+        CreateStorageOperationOperator.partial(
+            task_id="receipt",
+            location_id=loc,
+            operation_type="receipt",
+            transactions=[{"good_id": good, "amount": 1}],
+        ).expand(storage_id=[case["storage_id"], case["other_storage_id"]])
+    dag_run = run_dag(dag)
+    assert dag_run.state == "success"
+    for map_index in (0, 1):
+        key = idempotency_key(dag_run.dag_id, dag_run.run_id, "receipt", map_index)
+        assert len(_documents_with_key(altegio_env, key)) == 1
+
+
+def test_transfer_moves_between_storages(stock_case: dict[str, Any], run_dag: Any, xcom: Any) -> None:
+    case = stock_case
+    hook, loc, source, target, good = (
+        case["hook"],
+        case["location_id"],
+        case["storage_id"],
+        case["other_storage_id"],
+        case["good_id"],
+    )
+    source_before, target_before = _stock(hook, loc, good, source), _stock(hook, loc, good, target)
+    with DAG("storage_transfer", schedule=None) as dag:
+        CreateStorageOperationOperator(
+            task_id="transfer",
+            location_id=loc,
+            operation_type="transfer",
+            storage_id=source,
+            target_storage_id=target,
+            transactions=[{"good_id": good, "amount": 1}],
+        )
+    dag_run = run_dag(dag)
+    assert dag_run.state == "success"
+    assert xcom(dag_run, "transfer")["created"] is True
+    assert _stock(hook, loc, good, source) == pytest.approx(source_before - 1)
+    assert _stock(hook, loc, good, target) == pytest.approx(target_before + 1)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"operation_type": "write_off", "amount": 10_000}, "exceeds"),
+        ({"operation_type": "transfer"}, "target_storage_id: is required"),
+        ({"operation_type": "receipt", "amount": -1}, "transactions[0].amount"),
+        ({"operation_type": "refund"}, "operation_type"),
+    ],
+)
+def test_invalid_operations_write_nothing(
+    stock_case: dict[str, Any],
+    altegio_env: Any,
+    run_dag: Any,
+    overrides: dict[str, Any],
+    message: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    case = stock_case
+    before_docs = len(altegio_env.state()["documents"])
+    before = _stock(case["hook"], case["location_id"], case["good_id"], case["storage_id"])
+    with DAG("storage_invalid", schedule=None) as dag:
+        CreateStorageOperationOperator(
+            task_id="operation",
+            location_id=case["location_id"],
+            operation_type=overrides["operation_type"],
+            storage_id=case["storage_id"],
+            transactions=[{"good_id": case["good_id"], "amount": overrides.get("amount", 1)}],
+        )
+    dag_run = run_dag(dag)
+    assert dag_run.state == "failed"
+    assert message in caplog.text
+    assert len(altegio_env.state()["documents"]) == before_docs
+    assert _stock(case["hook"], case["location_id"], case["good_id"], case["storage_id"]) == before
+
+
+def test_negative_stock_allowed_on_request(stock_case: dict[str, Any], run_dag: Any, xcom: Any) -> None:
+    case = stock_case
+    on_hand = _stock(case["hook"], case["location_id"], case["good_id"], case["storage_id"])
+    with DAG("storage_negative_allowed", schedule=None) as dag:
+        CreateStorageOperationOperator(
+            task_id="usage",
+            location_id=case["location_id"],
+            operation_type="usage",
+            storage_id=case["storage_id"],
+            transactions=[{"good_id": case["good_id"], "amount": on_hand + 1}],
+            allow_negative_stock=True,
+        )
+    dag_run = run_dag(dag)
+    # The operator does not stop it; what the API answers is the API's business.
+    task = _ti(dag_run, "usage")
+    assert task.state in ("success", "failed")
+
+
+def test_list_storages_and_transactions(
+    stock_case: dict[str, Any], run_dag: Any, xcom: Any, tmp_path: Any
+) -> None:
+    case = stock_case
+    loc = case["location_id"]
+    with DAG("storage_lists", schedule=None) as dag:
+        receipt = CreateStorageOperationOperator(
+            task_id="receipt",
+            location_id=loc,
+            operation_type="receipt",
+            storage_id=case["storage_id"],
+            transactions=[
+                {"good_id": case["good_id"], "amount": 1},
+                {"good_id": case["good_id"], "amount": 2},
+            ],
+        )
+        storages = ListStoragesOperator(task_id="storages", location_id=loc)
+        by_document = ListStorageTransactionsOperator(
+            task_id="by_document",
+            location_id=loc,
+            document_id="{{ ti.xcom_pull(task_ids='receipt')['document_id'] }}",
+        )
+        to_file = ListStorageTransactionsOperator(
+            task_id="to_file",
+            location_id=loc,
+            changed_after="{{ dag_run.start_date.isoformat() }}",
+            output_path=f"file://{tmp_path}/transactions.jsonl",
+        )
+        receipt >> [by_document, to_file]
+        storages  # noqa: B018
+    dag_run = run_dag(dag)
+    assert dag_run.state == "success"
+    assert {s["id"] for s in xcom(dag_run, "storages")} >= {case["storage_id"], case["other_storage_id"]}
+    lines = xcom(dag_run, "by_document")
+    document_id = xcom(dag_run, "receipt")["document_id"]
+    assert [line["document_id"] for line in lines] == [document_id, document_id]
+    assert sorted(line["amount"] for line in lines) == [1, 2]
+    written = xcom(dag_run, "to_file")
+    assert written["count"] >= 2
+    assert written["path"].endswith("transactions.jsonl")
+    assert len((tmp_path / "transactions.jsonl").read_text().splitlines()) == written["count"]
+
+
+def test_location_falls_back_to_the_connection(
+    altegio_env: Any, run_dag: Any, xcom: Any, monkeypatch: Any
+) -> None:
+    import json
+
+    loc = altegio_env.location_ids[0]
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_ALTEGIO_DEFAULT", json.dumps(altegio_env.altegio_connection(location_id=loc))
+    )
+    monkeypatch.setenv("AIRFLOW_CONN_ALTEGIO_NOLOC", json.dumps(altegio_env.altegio_connection()))
+    with DAG("storage_location_fallback", schedule=None) as dag:
+        ListStoragesOperator(task_id="from_extra")
+        ListStoragesOperator(task_id="missing", altegio_conn_id="altegio_noloc")
+    dag_run = run_dag(dag)
+    assert _ti(dag_run, "from_extra").state == "success"
+    assert xcom(dag_run, "from_extra")
+    assert _ti(dag_run, "missing").state == "failed"
