@@ -1,0 +1,195 @@
+"""Keep Altegio products in step with the Altacolor supplier catalogue, matched by article.
+
+Every night it reads the supplier products modified since the previous run (Altacolor's Date
+Modified condition over the run's data interval) and the location's Altegio catalogue, then:
+
+* a supplier product whose ``product_code`` is the ``article`` of an Altegio product updates that
+  product's cost price (``actual_cost``) when the supplier's price changed. Titles, selling prices
+  and stock levels are the salon's own and are left alone;
+* a supplier product with no such article is created in Altegio, in a category for the supplier
+  (created on the first run), priced at the supplier's price times ``markup``.
+
+Trigger it by hand with ``{"modified_since": "2000-01-01T00:00:00"}`` for a full first sync.
+
+This DAG shows the other way of using the provider: the hooks inside ``@task`` functions, for
+bulk work where one mapped operator per product would be thousands of task instances. Creating
+is find-or-create by article, so a retry after a lost answer, or a re-run of the same run,
+never creates a product twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta, timezone
+from typing import Any
+
+import pendulum
+from airflow.sdk import CronTriggerTimetable, ObjectStoragePath, Param, dag, task
+
+from airflow_provider_altegio.operators.products import (
+    AltacolorSearchProductsOperator,
+    SearchProductsOperator,
+)
+
+log = logging.getLogger(__name__)
+
+#: Where both catalogues are written as JSON lines for this run (see the ``work_dir`` param).
+RUN_DIR = "{{ params.work_dir }}/{{ dag.dag_id }}/{{ run_id | replace(':', '-') }}"
+
+
+@dag(
+    dag_id="altacolor_catalogue_sync",
+    description="Create and update Altegio products from the Altacolor supplier catalogue, by article",
+    # Nightly; the one-day interval is what "modified since the previous run" reads.
+    schedule=CronTriggerTimetable("30 2 * * *", timezone="UTC", interval=timedelta(days=1)),
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args={"retries": 2, "retry_delay": timedelta(minutes=2)},
+    params={
+        "location_id": Param(
+            None,
+            type=["null", "integer"],
+            title="Location",
+            description="Empty: the location_id of the altegio_default connection.",
+        ),
+        "modified_since": Param(
+            None,
+            type=["null", "string"],
+            title="Modified since",
+            description="ISO date-time. Empty: the start of the run's data interval (the previous night).",
+        ),
+        "category_title": Param("Altacolor catalogue", type="string", title="Category for new products"),
+        "markup": Param(1.8, type="number", minimum=1, title="Selling price = supplier price x markup"),
+        "sale_unit_id": Param(1, type="integer", title="Sale unit id for new products"),
+        "service_unit_id": Param(1, type="integer", title="Service unit id for new products"),
+        "work_dir": Param(
+            "file:///tmp/altacolor_catalogue_sync",
+            type="string",
+            title="Working directory",
+            description="Where the catalogues are written as JSON lines (any ObjectStoragePath URL).",
+        ),
+    },
+    tags=["altegio", "altacolor", "catalogue", "example"],
+    doc_md=__doc__,
+)
+def altacolor_catalogue_sync() -> None:
+    @task
+    def build_supplier_conditions(
+        params: dict[str, Any], data_interval_start: Any = None
+    ) -> list[dict[str, Any]]:
+        """Altacolor search conditions: modified after the param, or after the interval's start."""
+        since = params["modified_since"] or data_interval_start.astimezone(timezone.utc).strftime(
+            "%Y-%m-%dT%H:%M:%S"
+        )
+        log.info("Reading supplier products modified after %s", since)
+        return [{"field": "date_modified", "condition": ">", "value": since}]
+
+    supplier_products = AltacolorSearchProductsOperator(
+        task_id="read_supplier_products",
+        conditions=build_supplier_conditions(),
+        output_path=f"{RUN_DIR}/supplier_products.jsonl",
+    )
+    altegio_products = SearchProductsOperator(
+        task_id="read_altegio_products",
+        location_id="{{ params.location_id }}",
+        output_path=f"{RUN_DIR}/altegio_products.jsonl",
+    )
+
+    @task(multiple_outputs=True)
+    def plan_catalogue_sync(supplier: dict[str, Any], altegio: dict[str, Any]) -> dict[str, Any]:
+        """Split the supplier's products into products to create and cost prices to update."""
+        by_article: dict[str, dict[str, Any]] = {}
+        for product in _json_lines(altegio["path"]):
+            if product.get("article"):
+                by_article[str(product["article"]).strip()] = product
+        create, update = [], []
+        for item in _json_lines(supplier["path"]):
+            code = str(item.get("product_code") or "").strip()
+            prices = [float(sku["price"]) for sku in item.get("skus") or [] if sku.get("price")]
+            if not code or not prices:
+                continue  # nothing to match on, or nothing to price it with
+            price = min(prices)
+            existing = by_article.get(code)
+            if existing is None:
+                create.append({"article": code, "title": item.get("product_name") or code, "price": price})
+            elif abs(float(existing.get("actual_cost") or 0) - price) >= 0.005:
+                update.append({"good_id": existing["good_id"], "article": code, "actual_cost": price})
+        log.info("%d products to create, %d cost prices to update", len(create), len(update))
+        return {"create": create, "update": update}
+
+    plan = plan_catalogue_sync(supplier_products.output, altegio_products.output)
+
+    @task
+    def ensure_supplier_category(params: dict[str, Any]) -> int:
+        """The id of the root category for new supplier products, created when missing."""
+        from airflow_provider_altegio.hooks.altegio import AltegioHook
+
+        with AltegioHook() as hook:
+            location_id = hook.resolve_location_id(params["location_id"])
+            for category in hook.list_categories(0, location_id):
+                if category.title == params["category_title"]:
+                    return int(category.id)
+            created = hook.create_category({"title": params["category_title"]}, location_id)
+            log.info("Created category %s (%s)", created.id, created.title)
+            return int(created.id)
+
+    @task
+    def create_new_products(
+        create: list[dict[str, Any]], category_id: int, params: dict[str, Any]
+    ) -> list[int]:
+        """Create each new product unless a product with its article exists (find-or-create)."""
+        from airflow_provider_altegio.hooks.altegio import AltegioHook
+
+        created = []
+        with AltegioHook() as hook:
+            location_id = hook.resolve_location_id(params["location_id"])
+            for item in create:
+                # Looked up again right before creating: an earlier try may have created it and
+                # lost the answer, and the plan was made before that.
+                if any(
+                    p.article == item["article"]
+                    for p in hook.iter_products(location_id, term=item["article"])
+                ):
+                    continue
+                product = hook.create_product(
+                    {
+                        "title": item["title"],
+                        "article": item["article"],
+                        "category_id": category_id,
+                        "sale_unit_id": params["sale_unit_id"],
+                        "service_unit_id": params["service_unit_id"],
+                        "actual_cost": item["price"],
+                        "cost": round(item["price"] * params["markup"], 2),
+                        "comment": "Imported from the Altacolor catalogue",
+                    },
+                    location_id,
+                )
+                created.append(int(product.good_id))
+        log.info("Created %d products", len(created))
+        return created
+
+    @task
+    def update_cost_prices(update: list[dict[str, Any]], params: dict[str, Any]) -> list[int]:
+        """Set the supplier's price as the cost price of the matched products (an idempotent PUT)."""
+        from airflow_provider_altegio.hooks.altegio import AltegioHook
+
+        with AltegioHook() as hook:
+            location_id = hook.resolve_location_id(params["location_id"])
+            for item in update:
+                hook.update_product(item["good_id"], {"actual_cost": item["actual_cost"]}, location_id)
+        log.info("Updated %d cost prices", len(update))
+        return [item["good_id"] for item in update]
+
+    create_new_products(plan["create"], ensure_supplier_category())
+    update_cost_prices(plan["update"])
+
+
+def _json_lines(path: str) -> list[dict[str, Any]]:
+    """The items of a JSON lines file written by a search operator's ``output_path``."""
+    with ObjectStoragePath(path).open("r") as lines:
+        return [json.loads(line) for line in lines if line.strip()]
+
+
+altacolor_catalogue_sync()

@@ -1,0 +1,354 @@
+"""Restock every storage of a salon chain from the supplier's catalogue.
+
+Two DAGs live in this file:
+
+``altegio_product_changes``
+    Every hour, waits (deferred, so it holds no worker slot) until an Altegio product changed
+    since the start of the hour before: a sale, a service's usage, a price edit. When something
+    changed it updates the ``altegio_products`` asset; when nothing did, it is skipped.
+
+``altegio_restock``
+    Runs every morning *and* whenever ``altegio_products`` is updated. For each location it reads
+    the catalogue and the storages, finds the products at or below their ``critical_amount``,
+    orders enough to bring each back to its ``desired_amount``, prices every line from the
+    Altacolor supplier catalogue (Altacolor ``product_code`` = Altegio ``article`` or
+    ``barcode``), reports the products the supplier does not carry, and books one receipt per
+    storage.
+
+Units. Altegio keeps stock, ``critical_amount`` and ``desired_amount`` in the product's *sale*
+unit (a bottle, a box). Masters use products up in the *service* unit (ml, g), and
+``unit_equals`` service units make one sale unit, so stock is often fractional (2.4 bottles).
+Suppliers sell whole sale units, so each order is rounded *up* to whole sale units and booked
+with ``operation_unit_type=1`` at the supplier's price per sale unit.
+
+Re-running a run (or a retry after a lost answer) never books a receipt twice: each receipt is a
+mapped ``CreateStorageOperationOperator``, which stamps a key derived from the task instance into
+the document comment and looks for it before creating again.
+
+Nothing here touches a connection or the network when the file is parsed; every call happens
+inside a task.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections import defaultdict
+from datetime import timedelta
+from typing import Any
+
+import pendulum
+from airflow.sdk import (
+    Asset,
+    AssetOrTimeSchedule,
+    CronTriggerTimetable,
+    ObjectStoragePath,
+    Param,
+    dag,
+    get_current_context,
+    task,
+)
+
+from airflow_provider_altegio.operators.products import (
+    AltacolorSearchProductsOperator,
+    SearchProductsOperator,
+)
+from airflow_provider_altegio.operators.storage import CreateStorageOperationOperator, ListStoragesOperator
+from airflow_provider_altegio.sensors.products import WaitForProductChangeSensor
+
+#: Updated by ``altegio_product_changes`` whenever products changed; ``altegio_restock`` listens.
+ALTEGIO_PRODUCTS = Asset(name="altegio_products", uri="altegio://default/products")
+
+#: Updated by every receipt the restock books (the operator adds the document id to the event).
+ALTEGIO_RECEIPTS = Asset(name="altegio_receipts", uri="altegio://default/receipts")
+
+log = logging.getLogger(__name__)
+
+START = pendulum.datetime(2026, 1, 1, tz="UTC")
+
+
+# --------------------------------------------------------------------------------------------
+# The watcher: turns "products changed" into an asset event
+# --------------------------------------------------------------------------------------------
+
+
+@dag(
+    dag_id="altegio_product_changes",
+    description="Wait for Altegio product changes and announce them as the altegio_products asset",
+    # The one-hour interval makes the sensor's default ``changed_after`` (the start of the data
+    # interval) reach back to the previous run, so no change falls between two runs.
+    schedule=CronTriggerTimetable("0 * * * *", timezone="UTC", interval=timedelta(hours=1)),
+    start_date=START,
+    catchup=False,
+    max_active_runs=1,
+    tags=["altegio", "inventory", "example"],
+)
+def altegio_product_changes() -> None:
+    WaitForProductChangeSensor(
+        task_id="wait_for_product_changes",
+        # Waiting happens in the triggerer: an hour of waiting costs no worker slot.
+        deferrable=True,
+        poke_interval=300,
+        timeout=55 * 60,
+        # Nothing changed this hour: skip quietly instead of failing; no asset event follows.
+        soft_fail=True,
+        outlets=[ALTEGIO_PRODUCTS],
+    )
+
+
+altegio_product_changes()
+
+
+# --------------------------------------------------------------------------------------------
+# The restock
+# --------------------------------------------------------------------------------------------
+
+
+@dag(
+    dag_id="altegio_restock",
+    description="Order products at or below their critical amount and book one receipt per storage",
+    # Every morning at 06:00 UTC, and also as soon as the watcher above reports changes.
+    schedule=AssetOrTimeSchedule(
+        timetable=CronTriggerTimetable("0 6 * * *", timezone="UTC"),
+        assets=ALTEGIO_PRODUCTS,
+    ),
+    start_date=START,
+    catchup=False,
+    # Two overlapping restocks would both see the same shortages and order twice.
+    max_active_runs=1,
+    default_args={"retries": 2, "retry_delay": timedelta(minutes=2)},
+    params={
+        "location_ids": Param(
+            [],
+            type="array",
+            items={"type": "integer"},
+            title="Locations",
+            description="Locations to restock. Empty: the location_id of the altegio_default connection.",
+        ),
+        "work_dir": Param(
+            "file:///tmp/altegio_restock",
+            type="string",
+            title="Working directory",
+            description=(
+                "Where the supplier catalogue is written as JSON lines (any ObjectStoragePath URL; "
+                "use shared storage such as s3://bucket/prefix when workers run on several machines)."
+            ),
+        ),
+    },
+    tags=["altegio", "altacolor", "inventory", "example"],
+    doc_md=__doc__,
+)
+def altegio_restock() -> None:
+    @task
+    def resolve_locations(params: dict[str, Any]) -> list[int]:
+        """The locations to restock: the ``location_ids`` param, else the connection's default."""
+        if params["location_ids"]:
+            return sorted(set(params["location_ids"]))
+        from airflow_provider_altegio.hooks.altegio import AltegioHook
+
+        return [AltegioHook().resolve_location_id(None)]
+
+    locations = resolve_locations()
+
+    # One mapped task instance per location; each returns that location's list of products
+    # (``actual_amounts`` per storage, ``critical_amount``, ``desired_amount``, units...).
+    products = SearchProductsOperator.partial(task_id="read_products").expand(location_id=locations).output
+    storages = ListStoragesOperator.partial(task_id="list_storages").expand(location_id=locations).output
+
+    @task
+    def find_products_to_restock(
+        locations: list[int], products: list[list[dict[str, Any]]], storages: list[list[dict[str, Any]]]
+    ) -> list[dict[str, Any]]:
+        """Products at or below their critical amount, with the whole sale units to order.
+
+        Altegio's critical and desired amounts are set per product, so they are compared with
+        the product's stock in the whole location. The order goes to the product's home
+        storage: the one that holds most of it, or the location's storage for sale when the
+        product is out of stock everywhere.
+        """
+        lines = []
+        # Mapped outputs come back in map-index order, the same order as ``locations``.
+        for location_id, location_products, location_storages in zip(
+            locations, products, storages, strict=True
+        ):
+            titles = {storage["id"]: storage["title"] for storage in location_storages}
+            for_sale = [s["id"] for s in location_storages if s.get("for_sale")] or sorted(titles)
+            for product in location_products:
+                critical = float(product.get("critical_amount") or 0)
+                desired = float(product.get("desired_amount") or 0)
+                stock = {
+                    item["storage_id"]: float(item["amount"] or 0)
+                    for item in product.get("actual_amounts") or []
+                    if item.get("storage_id") in titles
+                }
+                on_hand = sum(stock.values())
+                if on_hand > critical or desired <= on_hand:
+                    continue
+                home = max(stock, key=lambda s: (stock[s], s)) if any(stock.values()) else for_sale[0]
+                lines.append(
+                    {
+                        "location_id": location_id,
+                        "storage_id": home,
+                        "storage_title": titles[home],
+                        "good_id": product["good_id"],
+                        "title": product.get("title"),
+                        "article": product.get("article") or None,
+                        "barcode": product.get("barcode") or None,
+                        "unit": product.get("unit_short_title"),
+                        "on_hand": on_hand,
+                        "critical_amount": critical,
+                        "desired_amount": desired,
+                        # Whole sale units: 2.4 bottles on hand, 6 desired -> order 4 bottles.
+                        "quantity": math.ceil(desired - on_hand - 1e-9),
+                    }
+                )
+        lines.sort(key=lambda line: (line["location_id"], line["storage_id"], line["good_id"]))
+        log.info("%d products at or below their critical amount", len(lines))
+        return lines
+
+    to_restock = find_products_to_restock(locations, products, storages)
+
+    @task.short_circuit
+    def anything_to_restock(lines: list[dict[str, Any]]) -> bool:
+        """Stop here (downstream skipped, run successful) when every product is above critical."""
+        return bool(lines)
+
+    # The whole supplier catalogue (no conditions = every product), written as JSON lines so a
+    # catalogue of tens of thousands of products never passes through XCom.
+    supplier_catalogue = AltacolorSearchProductsOperator(
+        task_id="read_supplier_catalogue",
+        output_path=(
+            "{{ params.work_dir }}/{{ dag.dag_id }}/{{ run_id | replace(':', '-') }}/supplier_catalogue.jsonl"
+        ),
+    )
+
+    @task
+    def price_from_supplier(lines: list[dict[str, Any]], catalogue: dict[str, Any]) -> list[dict[str, Any]]:
+        """Each line with the supplier's code and price, or ``supplier_code: None`` when unmatched.
+
+        A line is matched when the supplier's ``product_code`` equals the product's article (or,
+        failing that, its barcode).
+        """
+        prices = _supplier_prices(ObjectStoragePath(catalogue["path"]))
+        priced = []
+        for line in lines:
+            code = next((c for c in (line["article"], line["barcode"]) if c and c in prices), None)
+            priced.append({**line, "supplier_code": code, "cost_per_unit": prices.get(code or "")})
+        log.info(
+            "%d of %d lines priced from the supplier",
+            sum(1 for p in priced if p["supplier_code"]),
+            len(priced),
+        )
+        return priced
+
+    priced = price_from_supplier(to_restock, supplier_catalogue.output)
+
+    @task
+    def report_unmatched_products(priced: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Say which products need restocking but are not in the supplier's catalogue.
+
+        They are not booked (nobody will deliver them), but they must not go unnoticed: the log
+        lists them and the XCom carries them for whoever orders by hand.
+        """
+        unmatched = [line for line in priced if not line["supplier_code"]]
+        if unmatched:
+            log.warning(
+                "%d products need restocking but Altacolor does not carry them; order them by hand:\n%s",
+                len(unmatched),
+                "\n".join(
+                    f"  location {line['location_id']}, {line['storage_title']}: {line['title']} "
+                    f"(article {line['article']}, barcode {line['barcode']}): "
+                    f"{line['on_hand']:g} on hand, {line['quantity']} to order"
+                    for line in unmatched
+                ),
+            )
+        return unmatched
+
+    @task
+    def group_receipts_by_storage(priced: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The keyword arguments of one receipt per (location, storage), sorted.
+
+        The sorting matters: the operator's exactly-once key includes the map index, so a
+        re-run must give each storage the same index.
+        """
+        run_id = get_current_context()["run_id"]
+        by_storage: dict[tuple[int, int], list[dict[str, Any]]] = defaultdict(list)
+        for line in priced:
+            if line["supplier_code"]:
+                by_storage[(line["location_id"], line["storage_id"])].append(line)
+        receipts = []
+        for (location_id, storage_id), lines in sorted(by_storage.items()):
+            total = sum(line["quantity"] * line["cost_per_unit"] for line in lines)
+            receipts.append(
+                {
+                    "location_id": location_id,
+                    "storage_id": storage_id,
+                    "comment": (
+                        f"Restock of {len(lines)} products below critical amount for "
+                        f"{lines[0]['storage_title']}, Altacolor prices, total {total:.2f} (run {run_id})"
+                    ),
+                    "transactions": [
+                        {
+                            "good_id": line["good_id"],
+                            "amount": line["quantity"],
+                            "cost_per_unit": line["cost_per_unit"],
+                            "operation_unit_type": 1,  # whole sale units
+                            "comment": (
+                                f"Altacolor {line['supplier_code']}: {line['on_hand']:g} on hand, "
+                                f"critical {line['critical_amount']:g}, desired {line['desired_amount']:g}"
+                            ),
+                        }
+                        for line in lines
+                    ],
+                }
+            )
+        return receipts
+
+    # One mapped task instance, and one receipt document, per (location, storage).
+    receipts = CreateStorageOperationOperator.partial(
+        task_id="create_receipt",
+        operation_type="receipt",
+        outlets=[ALTEGIO_RECEIPTS],
+        map_index_template="location {{ task.location_id }} storage {{ task.storage_id }}",
+    ).expand_kwargs(group_receipts_by_storage(priced))
+
+    @task(trigger_rule="none_failed")  # also when every line was unmatched and no receipt was made
+    def summarise_receipts(created: list[dict[str, Any]], unmatched: list[dict[str, Any]]) -> dict[str, Any]:
+        """One line per receipt document, plus the count of products left to order by hand."""
+        created = list(created)
+        for result in created:
+            state = "created" if result["created"] else "already existed"
+            log.info(
+                "Receipt document %s %s: %d lines",
+                result["document_id"],
+                state,
+                len(result["transaction_ids"]),
+            )
+        return {
+            "documents": [result["document_id"] for result in created],
+            "unmatched": len(unmatched),
+        }
+
+    reported = report_unmatched_products(priced)
+    anything_to_restock(to_restock) >> supplier_catalogue
+    summarise_receipts(receipts.output, reported)
+
+
+def _supplier_prices(path: ObjectStoragePath) -> dict[str, float]:
+    """``product_code`` -> price per sale unit, read from the catalogue's JSON lines.
+
+    The price is the lowest positive SKU price (a product's SKUs are its colours and sizes,
+    sold at one price in the seeded catalogue and usually in real ones).
+    """
+    prices: dict[str, float] = {}
+    with path.open("r") as lines:
+        for raw in lines:
+            item = json.loads(raw)
+            offers = [float(sku["price"]) for sku in item.get("skus") or [] if sku.get("price")]
+            if item.get("product_code") and offers:
+                prices[str(item["product_code"]).strip()] = min(offers)
+    return prices
+
+
+altegio_restock()

@@ -1,0 +1,366 @@
+"""Write off a stocktake or damage list: one write-off document per storage, reasons included.
+
+Trigger it by hand with the list in the run's params, either inline::
+
+    {"lines": [
+        {"barcode": "2012345678906", "amount": 2, "reason": "broken in delivery"},
+        {"article": "LUM-SH-00042", "amount": 250, "unit": "service", "reason": "spilled"}
+    ]}
+
+or as a CSV file (any ``ObjectStoragePath`` URL or local path) with a header row::
+
+    {"csv_path": "s3://salon-stocktakes/2026-11-downtown.csv"}
+
+    code,amount,reason,unit,storage_id
+    2012345678906,2,broken in delivery,,
+    LUM-SH-00042,250,spilled,service,
+
+Columns: ``code`` (a barcode or an article; ``barcode`` and ``article`` columns work too),
+``amount``, ``reason``, and optionally ``unit`` (``sale``, the default, or ``service``: ml, g...)
+and ``storage_id`` (default: the ``storage_id`` param, else the location's storage for sale).
+
+Every line is matched to exactly one product and checked against the stock on hand in its
+storage (amounts in the service unit are converted with the product's ``unit_equals``; several
+lines for one product are added up). A bad line -- unknown or ambiguous code, an amount that is
+not a positive number, more than is on hand, an unknown storage -- stops the whole batch before
+anything is written, and the error lists every bad line. Set ``skip_bad_lines`` to write off the
+good lines anyway; the bad ones are then reported and left out.
+
+Re-running the run creates nothing twice: each document is a mapped
+``CreateStorageOperationOperator``, which stamps a key of its task instance into the document
+comment and looks for it before creating again.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from collections import Counter, defaultdict
+from datetime import timedelta
+from typing import Any
+
+import pendulum
+from airflow.sdk import ObjectStoragePath, Param, dag, task
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+from airflow_provider_altegio.operators.storage import CreateStorageOperationOperator
+
+log = logging.getLogger(__name__)
+
+UNIT_TYPES = {"sale": 1, "service": 2}
+
+_LINE_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "code": {"type": "string", "description": "barcode or article"},
+        "barcode": {"type": "string"},
+        "article": {"type": "string"},
+        "amount": {"type": ["number", "string"]},
+        "reason": {"type": "string"},
+        "unit": {"type": "string", "enum": ["sale", "service"]},
+        "storage_id": {"type": ["integer", "null"]},
+    },
+}
+
+
+@dag(
+    dag_id="altegio_write_off",
+    description="Write off a stocktake or damage list, one document per storage",
+    schedule=None,  # triggered by hand (or by another DAG) with the list in its params
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    default_args={"retries": 2, "retry_delay": timedelta(minutes=1)},
+    params={
+        "lines": Param(
+            [],
+            type="array",
+            items=_LINE_SCHEMA,
+            title="Lines",
+            description="Lines to write off: code (or barcode / article), amount, reason, unit, storage_id.",
+        ),
+        "csv_path": Param(
+            None,
+            type=["null", "string"],
+            title="CSV file",
+            description="A CSV with the same columns, read in addition to the lines above.",
+        ),
+        "location_id": Param(
+            None,
+            type=["null", "integer"],
+            title="Location",
+            description="Empty: the location_id of the altegio_default connection.",
+        ),
+        "storage_id": Param(
+            None,
+            type=["null", "integer"],
+            title="Default storage",
+            description="Storage for lines without one. Empty: the location's storage for sale.",
+        ),
+        "reason_prefix": Param("Stocktake write-off", type="string", title="Document comment"),
+        "skip_bad_lines": Param(
+            False,
+            type="boolean",
+            title="Skip bad lines",
+            description="Write off the good lines and report the bad ones, instead of stopping the batch.",
+        ),
+    },
+    tags=["altegio", "inventory", "example"],
+    doc_md=__doc__,
+)
+def altegio_write_off() -> None:
+    @task
+    def read_write_off_lines(params: dict[str, Any]) -> list[dict[str, Any]]:
+        """The lines from the params and the CSV file, numbered, each checked for shape.
+
+        A line that cannot be read keeps a ``problem``; the batch decision comes later, once
+        every problem is known.
+        """
+        raw: list[tuple[str, dict[str, Any]]] = [
+            (f"params line {n}", dict(line)) for n, line in enumerate(params["lines"], start=1)
+        ]
+        if params.get("csv_path"):
+            raw += _read_csv(params["csv_path"])
+        if not raw:
+            raise AirflowFailException(
+                "Nothing to write off: give 'lines' or 'csv_path' in the run's params."
+            )
+        lines = [_parse_line(source, line) for source, line in raw]
+        log.info("Read %d write-off lines", len(lines))
+        return lines
+
+    @task
+    def match_lines_to_products(lines: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
+        """Find the one product each code names, and the storage each line writes off from.
+
+        Codes are looked up with the API's ``term`` search (name, article or barcode) and kept
+        only when the barcode or article matches exactly.
+        """
+        from airflow_provider_altegio.hooks.altegio import AltegioHook
+
+        hook = AltegioHook()
+        location_id = hook.resolve_location_id(params.get("location_id"))
+        storages = {storage.id: storage for storage in hook.list_storages(location_id)}
+        default_storage = params.get("storage_id") or next(
+            (storage.id for storage in storages.values() if storage.for_sale), None
+        )
+        found: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for line in lines:
+            if line["problem"]:
+                continue
+            key = (line["code_kind"], line["code"])
+            if key not in found:
+                found[key] = [
+                    product.to_json_dict()
+                    for product in hook.iter_products(location_id, term=line["code"])
+                    if _code_matches(product.barcode, product.article, *key)
+                ]
+            matches = found[key]
+            storage_id = line["storage_id"] or default_storage
+            if not matches:
+                line["problem"] = f"no product with {line['code_kind']} {line['code']!r}"
+            elif len(matches) > 1:
+                ids = ", ".join(str(p["good_id"]) for p in matches)
+                line["problem"] = f"{line['code_kind']} {line['code']!r} matches several products ({ids})"
+            elif storage_id not in storages:
+                line["problem"] = f"storage {storage_id} is not a storage of location {location_id}"
+            else:
+                line["product"] = matches[0]
+                line["storage_id"] = storage_id
+                line["storage_title"] = storages[storage_id].title
+        return {"location_id": location_id, "lines": lines}
+
+    @task
+    def check_lines_against_stock(matched: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+        """Check each amount against the stock on hand; stop the batch on bad lines.
+
+        Several lines for one product in one storage are added up, amounts in the service unit
+        are converted with ``unit_equals``. Unless ``skip_bad_lines`` is set, any bad line fails
+        the task (without retries: bad input does not get better by trying again), so nothing
+        downstream writes anything.
+        """
+        lines = matched["lines"]
+        taken: dict[tuple[int, int], float] = defaultdict(float)
+        for line in lines:
+            if line["problem"]:
+                continue
+            product = line["product"]
+            on_hand = _amount_in(product, line["storage_id"])
+            in_sale_units = line["amount"]
+            if line["unit"] == "service":
+                unit_equals = float(product.get("unit_equals") or 0)
+                if unit_equals <= 0:
+                    line["problem"] = "the product has no unit_equals; give the amount in the sale unit"
+                    continue
+                in_sale_units = line["amount"] / unit_equals
+            key = (line["storage_id"], product["good_id"])
+            if taken[key] + in_sale_units > on_hand + 1e-9:
+                line["problem"] = (
+                    f"{_describe_amount(line)} is more than the {on_hand:g} "
+                    f"{product.get('unit_short_title') or 'units'} on hand in {line['storage_title']}"
+                    + (f" (other lines already take {taken[key]:g})" if taken[key] else "")
+                )
+                continue
+            taken[key] += in_sale_units
+
+        bad = [line for line in lines if line["problem"]]
+        if bad:
+            report = "\n".join(
+                f"  {line['source']} ({line['code'] or '?'}): {line['problem']}" for line in bad
+            )
+            if not params["skip_bad_lines"]:
+                raise AirflowFailException(
+                    f"{len(bad)} of {len(lines)} write-off lines are bad; nothing was written off. "
+                    f"Fix them, or re-run with skip_bad_lines=true to write off the other lines.\n{report}"
+                )
+            log.warning("Skipping %d bad write-off lines:\n%s", len(bad), report)
+        if len(bad) == len(lines):
+            raise AirflowSkipException("No good lines left to write off")
+        return matched
+
+    @task
+    def build_write_off_documents(checked: dict[str, Any], params: dict[str, Any]) -> list[dict[str, Any]]:
+        """The keyword arguments of one write-off per storage, reasons in the comments, sorted.
+
+        The sorting matters: the operator's exactly-once key includes the map index, so a
+        re-run must give each storage the same index.
+        """
+        by_storage: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for line in checked["lines"]:
+            if not line["problem"]:
+                by_storage[line["storage_id"]].append(line)
+        documents = []
+        for storage_id, lines in sorted(by_storage.items()):
+            reasons = Counter(line["reason"] for line in lines)
+            summary = "; ".join(
+                f"{reason} x{count}" if count > 1 else reason for reason, count in reasons.items()
+            )
+            documents.append(
+                {
+                    "location_id": checked["location_id"],
+                    "storage_id": storage_id,
+                    "comment": f"{params['reason_prefix']}: {summary}",
+                    "transactions": [
+                        {
+                            "good_id": line["product"]["good_id"],
+                            "amount": line["amount"],
+                            "operation_unit_type": UNIT_TYPES[line["unit"]],
+                            "cost_per_unit": _cost_per_unit(line),
+                            "comment": line["reason"],
+                        }
+                        for line in lines
+                    ],
+                }
+            )
+        return documents
+
+    lines = read_write_off_lines()
+    matched = match_lines_to_products(lines)
+    checked = check_lines_against_stock(matched)
+
+    write_offs = CreateStorageOperationOperator.partial(
+        task_id="create_write_off",
+        operation_type="write_off",
+        map_index_template="storage {{ task.storage_id }}",
+    ).expand_kwargs(build_write_off_documents(checked))
+
+    @task
+    def summarise_write_offs(created: list[dict[str, Any]], checked: dict[str, Any]) -> dict[str, Any]:
+        """One line per write-off document, and the count of bad lines that were skipped."""
+        created = list(created)
+        bad_lines = [line for line in checked["lines"] if line["problem"]]
+        for result in created:
+            state = "created" if result["created"] else "already existed"
+            log.info(
+                "Write-off document %s %s: %d lines",
+                result["document_id"],
+                state,
+                len(result["transaction_ids"]),
+            )
+        return {"documents": [r["document_id"] for r in created], "skipped_lines": len(bad_lines)}
+
+    summarise_write_offs(write_offs.output, checked)
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers (plain functions: they run inside the tasks above, never at parse time)
+# --------------------------------------------------------------------------------------------
+
+
+def _read_csv(path: str) -> list[tuple[str, dict[str, Any]]]:
+    """Rows of the CSV at ``path`` (URL or local path) as ``(source, row)`` pairs."""
+    location = ObjectStoragePath(path if "://" in path else f"file://{path}")
+    with location.open("r") as handle:
+        reader = csv.DictReader(io.StringIO(handle.read()))
+        # Row 1 is the header, so the first data row is row 2, as a spreadsheet shows it.
+        return [
+            (f"{location.name} row {n}", {k.strip().lower(): v for k, v in row.items() if k})
+            for n, row in enumerate(reader, start=2)
+        ]
+
+
+def _parse_line(source: str, line: dict[str, Any]) -> dict[str, Any]:
+    """Normalise one line; a line that cannot be used carries a ``problem``."""
+    code_kind, code = "code", ""
+    for kind in ("barcode", "article", "code"):
+        if str(line.get(kind) or "").strip():
+            code_kind, code = kind, str(line[kind]).strip()
+            break
+    unit = str(line.get("unit") or "sale").strip().lower()
+    parsed: dict[str, Any] = {
+        "source": source,
+        "code_kind": code_kind,
+        "code": code,
+        "amount": None,
+        "unit": unit,
+        "reason": str(line.get("reason") or "").strip() or "no reason given",
+        "storage_id": None,
+        "problem": None,
+    }
+    try:
+        parsed["amount"] = float(str(line.get("amount")).strip().replace(",", "."))
+    except ValueError:
+        parsed["problem"] = f"amount {line.get('amount')!r} is not a number"
+    try:
+        parsed["storage_id"] = int(line["storage_id"]) if str(line.get("storage_id") or "").strip() else None
+    except ValueError:
+        parsed["problem"] = f"storage_id {line.get('storage_id')!r} is not a number"
+    if not code:
+        parsed["problem"] = "no barcode, article or code"
+    elif unit not in UNIT_TYPES:
+        parsed["problem"] = f"unit {unit!r} is neither 'sale' nor 'service'"
+    elif parsed["amount"] is not None and not parsed["amount"] > 0:
+        parsed["problem"] = f"amount must be greater than 0, got {parsed['amount']:g}"
+    return parsed
+
+
+def _code_matches(barcode: str | None, article: str | None, kind: str, code: str) -> bool:
+    """Whether a product's barcode or article is exactly ``code`` (``kind`` says which may match)."""
+    candidates = {"barcode": [barcode], "article": [article], "code": [barcode, article]}[kind]
+    return any(value is not None and str(value).strip() == code for value in candidates)
+
+
+def _amount_in(product: dict[str, Any], storage_id: int) -> float:
+    """Stock of ``product`` in ``storage_id``, in its sale unit."""
+    return sum(
+        float(item.get("amount") or 0)
+        for item in product.get("actual_amounts") or []
+        if item.get("storage_id") == storage_id
+    )
+
+
+def _describe_amount(line: dict[str, Any]) -> str:
+    product = line["product"]
+    unit_key = "service_unit_short_title" if line["unit"] == "service" else "unit_short_title"
+    return f"{line['amount']:g} {product.get(unit_key) or line['unit'] + ' units'}"
+
+
+def _cost_per_unit(line: dict[str, Any]) -> float:
+    """Cost price of one unit of the line (per sale or per service unit), for the document's value."""
+    product = line["product"]
+    if line["unit"] == "service":
+        return float(product.get("unit_actual_cost") or 0)
+    return float(product.get("actual_cost") or 0)
+
+
+altegio_write_off()
