@@ -70,7 +70,7 @@ def test_coerce_structure_reads_json_and_python_literals() -> None:
     assert coerce_structure(json.dumps(lines), "transactions") == lines
     assert coerce_structure(repr(lines), "transactions") == lines  # Jinja renders repr()
     assert coerce_structure(lines, "transactions") is lines
-    with pytest.raises(InvalidRequestError, match="^transactions: is not valid JSON"):
+    with pytest.raises(InvalidRequestError, match=r"^transactions: is not valid JSON"):
         coerce_structure("[{good_id: 1", "transactions")
 
 

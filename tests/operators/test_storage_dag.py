@@ -68,12 +68,12 @@ def test_receipt_and_write_off_move_stock(
     hook, loc, storage, good = case["hook"], case["location_id"], case["storage_id"], case["good_id"]
     before = _stock(hook, loc, good, storage)
     outlet = Asset("altegio://stock/receipts")
-    with DAG("storage_receipt_write_off", schedule=None, params={"amount": 3}) as dag:
+    with DAG("storage_receipt_write_off", schedule=None, params={"amount": 3, "storage": storage}) as dag:
         receipt = CreateStorageOperationOperator(
             task_id="receipt",
             location_id=str(loc),
             operation_type="receipt",
-            storage_id="{{ params.get('storage', %d) }}" % storage,
+            storage_id="{{ params.storage }}",
             transactions=[{"good_id": good, "amount": "{{ params.amount }}", "cost_per_unit": 12.5}],
             comment="Delivery {{ ds }}",
             outlets=[outlet],

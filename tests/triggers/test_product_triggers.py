@@ -1,0 +1,172 @@
+"""Product-change triggers: serialisation round trip, and ``run()`` under asyncio against the sandbox."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from airflow.sdk._shared.module_loading import import_string
+
+from airflow_provider_altegio.triggers.products import (
+    _SHARED_HOOKS,
+    AltacolorProductChangeTrigger,
+    ProductChangeTrigger,
+    _SharedHooks,
+)
+
+PAST = "2000-01-01T00:00:00+00:00"
+
+
+def _soon(seconds: float) -> str:
+    return (datetime.now(tz=timezone.utc) + timedelta(seconds=seconds)).isoformat()
+
+
+@pytest.mark.parametrize(
+    "trigger",
+    [
+        ProductChangeTrigger(
+            conn_id="altegio_default",
+            location_id=7,
+            changed_after=PAST,
+            product_ids=[1, 2],
+            category_id=3,
+            term="shampoo",
+            poke_interval=5,
+            timeout_at="2030-01-01T00:00:00+00:00",
+        ),
+        AltacolorProductChangeTrigger(
+            conn_id="altacolor_default",
+            changed_after=PAST,
+            conditions=[{"field": "supplier", "condition": "==", "value": "Wella"}],
+        ),
+    ],
+)
+def test_serialize_round_trip(trigger: Any) -> None:
+    classpath, kwargs = trigger.serialize()
+    assert json.loads(json.dumps(kwargs)) == kwargs  # plain JSON only
+    rebuilt = import_string(classpath)(**kwargs)
+    assert type(rebuilt) is type(trigger)
+    assert rebuilt.serialize() == (classpath, kwargs)
+
+
+def test_altacolor_query_adds_the_date_condition() -> None:
+    trigger = AltacolorProductChangeTrigger(conn_id="c", changed_after=PAST, conditions=[{"field": 1}])
+    (conditions,), _ = trigger.search()
+    assert conditions == [{"field": 1}, {"field": "date_modified", "condition": ">", "value": PAST}]
+
+
+@pytest.mark.asyncio
+async def test_shared_hooks_one_per_connection_and_loop() -> None:
+    closed: list[Any] = []
+
+    class Hook:
+        async def aclose(self) -> None:
+            closed.append(self)
+
+    shared = _SharedHooks()
+    async with shared.use(("T", "c"), Hook) as first, shared.use(("T", "c"), Hook) as second:
+        assert first is second
+        async with shared.use(("T", "other"), Hook) as third:
+            assert third is not first
+        assert closed == [third]
+    assert closed == [third, first]
+
+
+async def _first_event(trigger: Any) -> dict[str, Any]:
+    generator = trigger.run()
+    try:
+        event = await asyncio.wait_for(generator.__anext__(), timeout=60)
+    finally:
+        await generator.aclose()
+    return dict(event.payload)
+
+
+@pytest.mark.integration
+@pytest.mark.asyncio
+async def test_run_reports_changed_products(altegio_env: Any) -> None:
+    from airflow_provider_altegio.hooks.altegio import AltegioHook
+
+    location_id = altegio_env.location_ids[0]
+    product = await anext(AltegioHook().aiter_products(location_id, page_size=5))
+    trigger = ProductChangeTrigger(
+        conn_id="altegio_default",
+        location_id=location_id,
+        changed_after=PAST,
+        product_ids=[product.good_id],
+        poke_interval=0.2,
+    )
+    event = await _first_event(trigger)
+    assert event["status"] == "success"
+    assert [p["good_id"] for p in event["products"]] == [product.good_id]
+    assert event["polls"] == 1
+    assert not _SHARED_HOOKS._entries  # the pool is released with the last trigger
+
+
+@pytest.mark.integration
+@pytest.mark.asyncio
+async def test_run_sees_a_change_made_while_waiting(altegio_env: Any) -> None:
+    from airflow_provider_altegio.hooks.altegio import AltegioHook
+
+    hook = AltegioHook()
+    location_id = altegio_env.location_ids[0]
+    product = await anext(hook.aiter_products(location_id, page_size=5))
+    trigger = ProductChangeTrigger(
+        conn_id="altegio_default",
+        location_id=location_id,
+        changed_after=datetime.now(tz=timezone.utc).isoformat(),
+        product_ids=[product.good_id],
+        poke_interval=0.5,
+        timeout_at=_soon(60),
+    )
+
+    async def change_later() -> None:
+        await asyncio.sleep(1.5)
+        await asyncio.to_thread(hook.update_product, product.good_id, {"comment": "touched"}, location_id)
+
+    changer = asyncio.create_task(change_later())
+    event = await _first_event(trigger)
+    await changer
+    assert event["status"] == "success", event
+    assert event["polls"] >= 2  # it waited between polls
+    assert event["products"][0]["comment"] == "touched"
+
+
+@pytest.mark.integration
+@pytest.mark.asyncio
+async def test_run_times_out(altegio_env: Any) -> None:
+    trigger = ProductChangeTrigger(
+        conn_id="altegio_default",
+        location_id=altegio_env.location_ids[0],
+        changed_after=_soon(3600),
+        poke_interval=0.3,
+        timeout_at=_soon(1),
+    )
+    event = await _first_event(trigger)
+    assert event["status"] == "timeout"
+    assert "timed out" in event["message"]
+
+
+@pytest.mark.integration
+@pytest.mark.asyncio
+async def test_run_reports_api_errors_as_events(altegio_env: Any) -> None:
+    trigger = ProductChangeTrigger(
+        conn_id="altegio_default", location_id=999_999_999, changed_after=PAST, poke_interval=0.1
+    )
+    event = await _first_event(trigger)
+    assert event["status"] == "error"
+    assert event["error_type"].startswith("Altegio")
+    assert "sandbox-partner-token" not in event["message"]
+
+
+@pytest.mark.integration
+@pytest.mark.asyncio
+async def test_altacolor_run_reports_modified_products(altegio_env: Any) -> None:
+    trigger = AltacolorProductChangeTrigger(
+        conn_id="altacolor_default", changed_after=PAST, poke_interval=0.1
+    )
+    event = await _first_event(trigger)
+    assert event["status"] == "success", event
+    assert all("product_id" in p for p in event["products"])
