@@ -1,0 +1,75 @@
+"""Date parsing and formatting in the forms the Altegio and Altacolor documents use.
+
+The sandbox keeps every instant as integer epoch seconds (the APIs show seconds, so filters and
+displayed values agree) and wall-clock document dates as naive local datetimes of the location.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta, timezone
+
+_ISO = re.compile(
+    r"^(?P<date>\d{4}-\d{2}-\d{2})"
+    r"(?:[T ](?P<time>\d{2}:\d{2}(?::\d{2})?)(?:\.\d+)?)?"
+    r"\s*(?P<tz>Z|[+-]\d{2}:?\d{2})?$"
+)
+
+
+class DateParseError(ValueError):
+    """A query or body value is not a date in any documented form."""
+
+
+def parse_datetime(value: str, tz: timezone, *, end_of_day: bool = False) -> datetime:
+    """Parse a documented date form into an aware datetime.
+
+    Accepted: ``2026-01-01T12:00:00-0500``, ``...-05:00``, ``....000-05:00``, ``...Z``, no offset
+    (read as the location's wall clock ``tz``), ``2017-04-25 21:50:01``, a bare date
+    (midnight, or the last second of the day when ``end_of_day``), and unix seconds.
+
+    :raises DateParseError: for anything else.
+    """
+    text = value.strip().strip("'\"").strip()
+    if text.isdigit() and len(text) >= 9:
+        return datetime.fromtimestamp(int(text), tz=timezone.utc)
+    match = _ISO.match(text)
+    if not match:
+        raise DateParseError(f"{value!r} is not a valid date")
+    try:
+        day = date.fromisoformat(match["date"])
+        clock = match["time"] or ("23:59:59" if end_of_day else "00:00:00")
+        if len(clock) == 5:
+            clock += ":00"
+        hour, minute, second = (int(part) for part in clock.split(":"))
+        naive = datetime(day.year, day.month, day.day, hour, minute, second)
+    except ValueError as exc:
+        raise DateParseError(f"{value!r} is not a valid date") from exc
+    return naive.replace(tzinfo=_parse_offset(match["tz"]) if match["tz"] else tz)
+
+
+def _parse_offset(text: str) -> timezone:
+    if text == "Z":
+        return timezone.utc
+    sign = -1 if text[0] == "-" else 1
+    digits = text[1:].replace(":", "")
+    return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+
+
+def to_epoch(moment: datetime) -> int:
+    """Whole epoch seconds of an aware datetime (floored: the APIs show seconds)."""
+    return int(moment.timestamp() // 1)
+
+
+def format_offset_datetime(epoch: int, tz: timezone) -> str:
+    """``2026-01-01T12:00:00-0500``: the form of ``last_change_date`` in Altegio responses."""
+    return datetime.fromtimestamp(epoch, tz=tz).strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def format_document_date(moment: datetime) -> str:
+    """``2017-04-25 14:00:00``: the wall-clock form of document and transaction ``create_date``."""
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def format_utc_naive(epoch: int) -> str:
+    """``2018-02-01T00:00:00``: Altacolor's UTC form without an offset."""
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")

@@ -1,0 +1,38 @@
+"""pytest plugin (entry point ``altegio_sandbox``): sandbox fixtures for any test suite.
+
+* ``altegio_sandbox_server`` (session): one sandbox for the whole run, started on first use.
+* ``altegio_sandbox`` (function): the same sandbox, reset to the seeded state before the test
+  (faults, request log, settings and data), with ``AIRFLOW_CONN_ALTEGIO_DEFAULT`` and
+  ``AIRFLOW_CONN_ALTACOLOR_DEFAULT`` pointing at it for the duration of the test.
+
+pytest imports this module for every run of every project that installs the provider, so it
+imports nothing heavy at module level: the sandbox itself is imported inside the fixtures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from airflow_provider_altegio.sandbox.testing import SandboxInfo
+
+
+@pytest.fixture(scope="session")
+def altegio_sandbox_server() -> Iterator[SandboxInfo]:
+    """A sandbox shared by the session (seeded, no rate limit, a few hundred products)."""
+    from airflow_provider_altegio.sandbox.testing import run_sandbox
+
+    with run_sandbox() as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def altegio_sandbox(altegio_sandbox_server: SandboxInfo, monkeypatch: pytest.MonkeyPatch) -> SandboxInfo:
+    """The session sandbox, freshly reset, with the default connections set in the environment."""
+    altegio_sandbox_server.reset()
+    for name, value in altegio_sandbox_server.env().items():
+        monkeypatch.setenv(name, value)
+    return altegio_sandbox_server
