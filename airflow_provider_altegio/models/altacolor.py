@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from enum import IntEnum
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeAlias, TypeVar
 
 from pydantic import BeforeValidator, Field, model_validator
 
@@ -38,8 +38,10 @@ __all__ = [
     "AltacolorSize",
     "AltacolorSku",
     "AltacolorSortBy",
+    "ConditionsInput",
     "ResponseStatus",
     "SearchCondition",
+    "encode_conditions",
     "encode_search",
 ]
 
@@ -260,8 +262,36 @@ def _whole_number(value: Any, field: str, minimum: int, maximum: int | None = No
     return value
 
 
+ConditionsInput: TypeAlias = (
+    SearchCondition | Mapping[str, Any] | Sequence[SearchCondition | Mapping[str, Any]]
+)
+"""One search condition or a list of them, as :class:`SearchCondition` or mappings."""
+
+
+def encode_conditions(conditions: ConditionsInput) -> dict[str, str]:
+    """The condition part of a search's form fields (see :func:`encode_search`).
+
+    :raises InvalidRequestError: no condition, or an invalid one (field ``conditions[i]...``).
+    """
+    if isinstance(conditions, (SearchCondition, Mapping)):
+        items: list[Any] = [conditions]
+    elif isinstance(conditions, (str, bytes)) or not isinstance(conditions, Sequence):
+        raise InvalidRequestError("conditions", "must be a condition or a list of conditions")
+    else:
+        items = list(conditions)
+    if not items:
+        raise InvalidRequestError("conditions", "at least one condition is required")
+    parsed = [SearchCondition.from_input(item, prefix=f"conditions[{i}]") for i, item in enumerate(items)]
+    if len(parsed) == 1:
+        return parsed[0].to_params()
+    params: dict[str, str] = {}
+    for number, condition in enumerate(parsed, start=1):
+        params.update(condition.to_params(number))
+    return params
+
+
 def encode_search(
-    conditions: SearchCondition | Mapping[str, Any] | Sequence[SearchCondition | Mapping[str, Any]],
+    conditions: ConditionsInput,
     *,
     limit: int = MAX_LIMIT,
     offset: int = 0,
@@ -279,21 +309,7 @@ def encode_search(
     :raises InvalidRequestError: no condition, an invalid condition (field
         ``conditions[i]...``), a limit outside 0..100, a negative offset or an unknown sort.
     """
-    if isinstance(conditions, (SearchCondition, Mapping)):
-        items: list[Any] = [conditions]
-    elif isinstance(conditions, (str, bytes)) or not isinstance(conditions, Sequence):
-        raise InvalidRequestError("conditions", "must be a condition or a list of conditions")
-    else:
-        items = list(conditions)
-    if not items:
-        raise InvalidRequestError("conditions", "at least one condition is required")
-    parsed = [SearchCondition.from_input(item, prefix=f"conditions[{i}]") for i, item in enumerate(items)]
-    params: dict[str, str] = {}
-    if len(parsed) == 1:
-        params.update(parsed[0].to_params())
-    else:
-        for number, condition in enumerate(parsed, start=1):
-            params.update(condition.to_params(number))
+    params = encode_conditions(conditions)
     params["limit"] = str(_whole_number(limit, "limit", 0, MAX_LIMIT))
     params["offset"] = str(_whole_number(offset, "offset", 0))
     if sort_by is not None:

@@ -12,6 +12,7 @@ Two kinds of model live on top of this module:
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import types
@@ -70,6 +71,7 @@ _DATETIME_RE = re.compile(
 _ZERO_DATE_RE = re.compile(r"^\s*0000-00-00")
 
 
+@functools.lru_cache(maxsize=256)
 def _tz_from_text(text: str) -> timezone:
     if text in ("Z", "z"):
         return timezone.utc
@@ -324,35 +326,47 @@ class ApiModel(BaseModel):
         arbitrary_types_allowed=False,
     )
 
-    _shapes_cache: ClassVar[dict[type[BaseModel], tuple[tuple[tuple[str, ...], frozenset[_Kind]], ...]]] = {}
+    _shapes_cache: ClassVar[dict[type[BaseModel], tuple[dict[str, frozenset[_Kind]], tuple[str, ...]]]] = {}
 
     @classmethod
-    def _field_shapes(cls) -> tuple[tuple[tuple[str, ...], frozenset[_Kind]], ...]:
-        shapes = ApiModel._shapes_cache.get(cls)
-        if shapes is None:
-            shapes = tuple(
-                (_input_keys(name, info), _kinds(info.annotation)) for name, info in cls.model_fields.items()
-            )
-            ApiModel._shapes_cache[cls] = shapes
-        return shapes
+    def _field_shapes(cls) -> tuple[dict[str, frozenset[_Kind]], tuple[str, ...]]:
+        """Input key (field name and every alias) -> what the field's type can hold; and the
+        keys of nullable date fields (where MySQL's ``0000-00-00`` means "no date")."""
+        cached = ApiModel._shapes_cache.get(cls)
+        if cached is None:
+            shapes: dict[str, frozenset[_Kind]] = {}
+            for name, info in cls.model_fields.items():
+                kinds = _kinds(info.annotation)
+                if "any" in kinds or "dict" in kinds:
+                    continue  # takes whatever comes
+                for key in _input_keys(name, info):
+                    shapes[key] = kinds
+            date_keys = tuple(key for key, kinds in shapes.items() if {"datetime", "none"} <= kinds)
+            cached = ApiModel._shapes_cache[cls] = (shapes, date_keys)
+        return cached
 
     @model_validator(mode="before")
     @classmethod
     def _normalise_placeholders(cls, data: Any) -> Any:
         if not isinstance(data, Mapping):
             return data
-        fixed: dict[str, Any] | None = None
-        for keys, kinds in cls._field_shapes():
-            for key in keys:
-                if key not in data:
-                    continue
-                value = data[key]
-                new = _placeholder_to_value(value, kinds)
-                if new is not value:
-                    if fixed is None:
-                        fixed = dict(data)
-                    fixed[key] = new
-        return data if fixed is None else fixed
+        shapes, date_keys = cls._field_shapes()
+        # This runs for every object of every page: find out at C speed whether there is
+        # anything to replace before looking at fields one by one.
+        values = list(data.values())
+        if None not in values and "" not in values and [] not in values and {} not in values:
+            zero_date = data.get
+            if not any(
+                (value := zero_date(key)).__class__ is str and value.startswith("0000-00-00")
+                for key in date_keys
+            ):
+                return data
+        fixed = dict(data)
+        for key, value in data.items():
+            kinds = shapes.get(key)
+            if kinds is not None:
+                fixed[key] = _placeholder_to_value(value, kinds)
+        return fixed
 
     def to_json_dict(self) -> dict[str, Any]:
         """A JSON-safe dict with the API's field names, unknown fields included (for XCom)."""
