@@ -16,6 +16,7 @@ from airflow_provider_altegio.models.altacolor import (
     AltacolorSortBy,
     ResponseStatus,
     SearchCondition,
+    encode_conditions,
     encode_search,
 )
 
@@ -310,3 +311,19 @@ def test_get_product_response_single_and_many() -> None:
     assert isinstance(AltacolorProduct.model_validate({}), AltacolorProduct)
     error = ResponseStatus.model_validate({"code": 30001, "severity": "ERROR", "description": "x"})
     assert error.is_error
+
+
+def test_encode_conditions_is_the_condition_part_of_encode_search() -> None:
+    single = {"field": "name", "condition": "==", "value": "Tee"}
+    assert encode_conditions(single) == {"field": "2", "condition": "1", "string": "Tee"}
+    several = [single, {"field": "id", "condition": ">", "value": 0}]
+    encoded = encode_conditions(several)
+    assert encoded == {
+        "conditions[1][field]": "2",
+        "conditions[1][condition]": "1",
+        "conditions[1][string]": "Tee",
+        "conditions[2][field]": "4",
+        "conditions[2][condition]": "4",
+        "conditions[2][string]": "0",
+    }
+    assert encode_search(several, limit=5) == {**encoded, "limit": "5", "offset": "0"}
