@@ -115,42 +115,65 @@ def _assert_asset_event(asset: Asset, document_id: int) -> None:
     assert any(extra.get("document_id") == document_id for extra in extras), extras
 
 
-def test_exactly_once_when_the_response_is_lost(
-    stock_case: dict[str, Any], altegio_env: Any, run_dag: Any, xcom: Any, record_property: Any
-) -> None:
-    """The server applies the write-off, the answer is lost, the task retries: one document."""
-    case = stock_case
-    hook, loc, storage, good = case["hook"], case["location_id"], case["storage_id"], case["good_id"]
-    before = _stock(hook, loc, good, storage)
-    altegio_env.faults.add("POST", f"/api/v1/storage_operations/operation/{loc}", drop="after", count=1)
-    with DAG("storage_exactly_once", schedule=None) as dag:
+def _write_off_dag(dag_id: str, case: dict[str, Any], amount: float) -> DAG:
+    with DAG(dag_id, schedule=None) as dag:
         CreateStorageOperationOperator(
             task_id="write_off",
-            location_id=loc,
+            location_id=case["location_id"],
             operation_type="write_off",
-            storage_id=storage,
-            transactions=[{"good_id": good, "amount": 2}],
+            storage_id=case["storage_id"],
+            transactions=[{"good_id": case["good_id"], "amount": amount}],
             comment="Stocktake",
             retries=1,
             retry_delay=timedelta(0),
         )
-    dag_run = run_dag(dag)
+    return dag
+
+
+@pytest.mark.parametrize(
+    ("search_fails", "expected_tries"),
+    [
+        pytest.param(False, 1, id="reconciled-in-the-same-try"),
+        pytest.param(True, 2, id="reconciled-by-the-retry"),
+    ],
+)
+def test_exactly_once_when_the_response_is_lost(
+    stock_case: dict[str, Any],
+    altegio_env: Any,
+    run_dag: Any,
+    xcom: Any,
+    search_fails: bool,
+    expected_tries: int,
+) -> None:
+    """The server applies the write-off and the answer is lost: exactly one document.
+
+    With ``search_fails`` the search that follows the lost answer fails too, so the first try
+    fails and the task's retry (``try_number`` 2) finds the document before creating.
+    """
+    case = stock_case
+    hook, loc, storage, good = case["hook"], case["location_id"], case["storage_id"], case["good_id"]
+    before = _stock(hook, loc, good, storage)
+    altegio_env.faults.add("POST", f"/api/v1/storage_operations/operation/{loc}", drop="after", count=1)
+    if search_fails:
+        altegio_env.faults.add("GET", f"/api/v1/storages/transactions/{loc}", status=404, count=1)
+    dag_run = run_dag(_write_off_dag(f"storage_exactly_once_{expected_tries}", case, 2))
     assert dag_run.state == "success"
-    ti = _ti(dag_run, "write_off")
-    assert ti.try_number == 2  # the first try failed on the lost answer
+    assert _ti(dag_run, "write_off").try_number == expected_tries
     key = idempotency_key(dag_run.dag_id, dag_run.run_id, "write_off", -1)
     documents = _documents_with_key(altegio_env, key)
     assert len(documents) == 1
-    result = xcom(dag_run, "write_off")
-    assert result == {
+    assert documents[0]["comment"] == f"Stocktake [airflow:{key}]"
+    assert xcom(dag_run, "write_off") == {
         "document_id": documents[0]["id"],
         "transaction_ids": documents[0]["transaction_ids"],
         "created": False,
     }
     after = _stock(hook, loc, good, storage)
     assert after == pytest.approx(before - 2)
-    record_property("stock", f"good {good} storage {storage}: before {before:g}, after {after:g}")
-    print(f"EXACTLY-ONCE good={good} storage={storage} before={before:g} after={after:g} documents=1")
+    print(
+        f"EXACTLY-ONCE tries={expected_tries} location={loc} storage={storage} good={good} "
+        f"stock before={before:g} after={after:g} documents_with_key={len(documents)}"
+    )
 
 
 def test_retry_after_success_creates_nothing(
@@ -246,7 +269,7 @@ def test_invalid_operations_write_nothing(
     run_dag: Any,
     overrides: dict[str, Any],
     message: str,
-    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     case = stock_case
     before_docs = len(altegio_env.state()["documents"])
@@ -261,7 +284,8 @@ def test_invalid_operations_write_nothing(
         )
     dag_run = run_dag(dag)
     assert dag_run.state == "failed"
-    assert message in caplog.text
+    output = capfd.readouterr()
+    assert message in output.out + output.err
     assert len(altegio_env.state()["documents"]) == before_docs
     assert _stock(case["hook"], case["location_id"], case["good_id"], case["storage_id"]) == before
 
