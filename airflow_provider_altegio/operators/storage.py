@@ -150,7 +150,9 @@ class CreateStorageOperationOperator(AltegioBaseOperator):
     def check_stock(self, request: StorageOperationRequest, location_id: int) -> None:
         """Refuse to take out more than the storage holds (unless ``allow_negative_stock``).
 
-        Amounts of the same product across lines are added up before comparing.
+        Amounts of the same product across lines are added up before comparing. Stock is kept in
+        the sale unit, so a line in the service unit (``operation_unit_type=2``, e.g. ml) counts
+        as ``amount / unit_equals`` sale units.
 
         :raises InvalidRequestError: ``transactions[i].amount`` of the line that goes below zero.
         """
@@ -160,12 +162,15 @@ class CreateStorageOperationOperator(AltegioBaseOperator):
         if self.allow_negative_stock or not outflow:
             return
         on_hand: dict[int, float] = {}
+        unit_equals: dict[int, float] = {}
         wanted: dict[int, float] = defaultdict(float)
         for index, line in enumerate(request.transactions):
             if line.good_id not in on_hand:
                 product = self.hook.get_product(line.good_id, location_id)
                 on_hand[line.good_id] = product.amount_in(request.storage_id)
-            wanted[line.good_id] += line.amount
+                unit_equals[line.good_id] = product.unit_equals or 1.0
+            service_unit = line.operation_unit_type == 2
+            wanted[line.good_id] += line.amount / unit_equals[line.good_id] if service_unit else line.amount
             if wanted[line.good_id] > on_hand[line.good_id] + 1e-9:
                 raise InvalidRequestError(
                     f"transactions[{index}].amount",
