@@ -97,11 +97,23 @@ def test_reschedule_mode_waits_for_a_change(
 
 
 def test_deferrable_waits_in_the_trigger(
-    product: dict[str, Any], run_dag: Any, xcom: Any, later: Any, capfd: pytest.CaptureFixture[str]
+    product: dict[str, Any],
+    run_dag: Any,
+    xcom: Any,
+    later: Any,
+    capfd: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    later(2.5, _touch(product, "deferred"))
+    class ChangeOnceDeferred(WaitForProductChangeSensor):
+        """Makes the change only once the sensor decided to defer, so the trigger must see it."""
+
+        def _defer(self, context: Any) -> None:
+            later(2.0, _touch(product, "deferred"))
+            super()._defer(context)
+
+    caplog.set_level("INFO")
     with DAG("sensor_deferrable", schedule=None) as dag:
-        WaitForProductChangeSensor(
+        ChangeOnceDeferred(
             task_id="wait_for_change",
             location_id=product["location_id"],
             product_ids=[product["good_id"]],
@@ -114,11 +126,10 @@ def test_deferrable_waits_in_the_trigger(
     (changed,) = xcom(dag_run, "wait_for_change")
     assert changed["comment"] == "deferred"
     output = capfd.readouterr()
-    log = output.out + output.err
+    log = "\n".join([output.out, output.err, caplog.text])
     assert "running trigger in line" in log
     assert "Deferring: polling every 1s" in log
-    with open("/tmp/deferrable_sensor_run.log", "w") as excerpt:  # kept for the report
-        excerpt.write(log)
+    assert "changed (after" in log  # execute_complete ran
 
 
 def test_deferrable_times_out(product: dict[str, Any], run_dag: Any) -> None:
