@@ -448,18 +448,19 @@ class HttpCore:
     ) -> float:
         """Seconds to wait before retrying after a network failure, or raise."""
         what = f"{type(exc).__name__}: {self.dialect.redact(str(exc)) or 'no details'}"
+        cause = self._sanitized(exc)
         if isinstance(exc, _FATAL_ERRORS):
-            raise TransportError(what, method=info.method, url=info.url) from exc
+            raise TransportError(what, method=info.method, url=info.url) from cause
         if not spec.idempotent and not isinstance(exc, _NOT_SENT_ERRORS):
             raise AmbiguousWriteError(
                 f"{what}; the request may have been applied, so it was not re-sent",
                 method=info.method,
                 url=info.url,
-            ) from exc
+            ) from cause
         if retry >= self.retry.max_retries:
             raise TransportError(
                 f"{what} (gave up after {retry + 1} attempts)", method=info.method, url=info.url
-            ) from exc
+            ) from cause
         delay = self.retry.backoff(retry)
         log.warning(
             "%s %s failed (%s); retry %d of %d in %.2fs",
@@ -471,6 +472,15 @@ class HttpCore:
             delay,
         )
         return delay
+
+    def _sanitized(self, exc: httpx.TransportError) -> httpx.TransportError:
+        """The httpx error with secrets masked and without its ``request`` (whose URL and headers
+        carry credentials), to chain as ``__cause__``."""
+        try:
+            clean = type(exc)(self.dialect.redact(str(exc)))
+        except Exception:  # an exotic subclass with another constructor
+            clean = httpx.TransportError(f"{type(exc).__name__}: {self.dialect.redact(str(exc))}")
+        return clean.with_traceback(exc.__traceback__)
 
     def _response_failure(
         self, response: httpx.Response, spec: RequestSpec, info: RequestInfo, retry: int

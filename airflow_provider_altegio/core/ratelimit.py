@@ -87,6 +87,7 @@ class RateLimiter:
         self._clock = clock
         self._lock = threading.Lock()
         self._not_before = -math.inf
+        self._last = -math.inf
         self._per_second = per_second
         self._per_minute = per_minute
         self._windows = self._make_windows(per_second, per_minute)
@@ -120,7 +121,9 @@ class RateLimiter:
         """
         with self._lock:
             now = self._clock()
-            at = max(now, self._not_before)
+            # Grants are handed out in order (never before an earlier grant): that keeps each
+            # window's log sorted, which is what makes ``log[-limit] + span`` the exact bound.
+            at = max(now, self._not_before, self._last)
             # Each window's earliest time only grows with ``at``, so one pass per window settles
             # it; a second pass is needed only if a later window pushed ``at`` past an earlier one.
             while True:
@@ -130,6 +133,7 @@ class RateLimiter:
                 at = later
             for window in self._windows:
                 window.record(at)
+            self._last = at
             return max(0.0, at - now)
 
     def pause(self, seconds: float) -> None:

@@ -1,0 +1,472 @@
+"""The HTTP core's request flow: retries, Retry-After, idempotency, transport errors, paging.
+
+Every behaviour is checked on both drivers (sync ``request`` and async ``arequest``), which share
+one flow. Sleeps are recorded, never slept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from airflow_provider_altegio.core.dialects import AltacolorDialect, AltegioDialect
+from airflow_provider_altegio.core.http import ClientConfig, HttpCore, public_url
+from airflow_provider_altegio.core.paging import LimitOffsetPager, PageCountPager
+from airflow_provider_altegio.core.retry import RetryPolicy
+from airflow_provider_altegio.exceptions import (
+    AltegioAPIError,
+    AltegioRateLimitError,
+    AmbiguousWriteError,
+    InvalidRequestError,
+    MalformedResponseError,
+    TransportError,
+)
+
+BASE = "https://api.example/api/v1"
+PARTNER = "partner-token-SECRET"
+USER = "user-token-SECRET"
+OK = {"success": True, "data": {"id": 1}, "meta": []}
+
+
+class Recorder:
+    """Stands in for ``time.sleep`` and ``asyncio.sleep``."""
+
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+
+    async def asleep(self, seconds: float) -> None:
+        self.calls.append(seconds)
+
+
+def make_core(
+    *, max_retries: int = 3, jitter: float = 1.0, dialect: Any = None, wall_clock: float = 0.0
+) -> tuple[HttpCore, Recorder]:
+    sleeps = Recorder()
+    policy = RetryPolicy(
+        max_retries=max_retries, random=lambda: jitter, wall_clock=lambda: wall_clock, max_retry_after=120
+    )
+    core = HttpCore(
+        ClientConfig(BASE, timeout=7.0),
+        dialect or AltegioDialect(PARTNER, USER),
+        retry=policy,
+        sleep=sleeps,
+        asleep=sleeps.asleep,
+    )
+    return core, sleeps
+
+
+Send = Callable[..., Any]
+
+
+def _sync(core: HttpCore, *args: Any, **kwargs: Any) -> Any:
+    return core.request(*args, **kwargs)
+
+
+def _async(core: HttpCore, *args: Any, **kwargs: Any) -> Any:
+    async def go() -> Any:
+        try:
+            return await core.arequest(*args, **kwargs)
+        finally:
+            await core.aclose()
+
+    return asyncio.run(go())
+
+
+@pytest.fixture(params=["sync", "async"])
+def send(request: pytest.FixtureRequest) -> Send:
+    """Run one request through the sync or the async driver."""
+    return _sync if request.param == "sync" else _async
+
+
+def test_request_shape_headers_timeout_and_params(send: Send) -> None:
+    core, _ = make_core()
+    with respx.mock() as mock:
+        route = mock.get(f"{BASE}/goods/1").mock(return_value=httpx.Response(200, json=OK))
+        data, meta = send(core, "GET", "/goods/1", params={"term": "x", "category_id": None, "page": 2})
+    assert data == {"id": 1}
+    assert meta == []
+    request = route.calls.last.request
+    assert request.headers["Accept"] == "application/vnd.api.v2+json"
+    assert request.headers["Authorization"] == f"Bearer {PARTNER}, User {USER}"
+    assert request.headers["User-Agent"].startswith("airflow-provider-altegio/")
+    assert dict(request.url.params) == {"term": "x", "page": "2"}  # None dropped
+    assert request.extensions["timeout"]["read"] == 7.0
+
+
+@pytest.mark.parametrize("status", [429, 502, 503, 504])
+def test_retryable_statuses_are_retried_with_full_jitter_backoff(send: Send, status: int) -> None:
+    core, sleeps = make_core(max_retries=3, jitter=0.5)
+    with respx.mock() as mock:
+        route = mock.get(f"{BASE}/goods/1").mock(
+            side_effect=[httpx.Response(status), httpx.Response(status), httpx.Response(200, json=OK)]
+        )
+        assert send(core, "GET", "/goods/1")[0] == {"id": 1}
+    assert route.call_count == 3
+    # full jitter: uniform(0, base * 2**n); with random() = 0.5 that is half the ceiling
+    assert sleeps.calls == [0.25, 0.5]
+
+
+def test_retry_after_seconds_is_honoured(send: Send) -> None:
+    core, sleeps = make_core()
+    with respx.mock() as mock:
+        mock.get(f"{BASE}/goods/1").mock(
+            side_effect=[httpx.Response(429, headers={"Retry-After": "7"}), httpx.Response(200, json=OK)]
+        )
+        send(core, "GET", "/goods/1")
+    assert sleeps.calls == [7.0]
+
+
+def test_retry_after_http_date_is_honoured(send: Send) -> None:
+    now = 1_800_000_000.0
+    core, sleeps = make_core(wall_clock=now)
+    when = email.utils.formatdate(now + 12, usegmt=True)
+    with respx.mock() as mock:
+        mock.get(f"{BASE}/goods/1").mock(
+            side_effect=[httpx.Response(503, headers={"Retry-After": when}), httpx.Response(200, json=OK)]
+        )
+        send(core, "GET", "/goods/1")
+    assert sleeps.calls == [pytest.approx(12.0)]
+
+
+def test_retry_after_longer_than_we_block_gives_up_at_once(send: Send) -> None:
+    core, sleeps = make_core()
+    with respx.mock() as mock:
+        route = mock.get(f"{BASE}/goods/1").mock(
+            return_value=httpx.Response(
+                429,
+                headers={"Retry-After": "3600"},
+                json={"success": False, "meta": {"message": "Slow down"}},
+            )
+        )
+        with pytest.raises(AltegioRateLimitError, match="Slow down"):
+            send(core, "GET", "/goods/1")
+    assert route.call_count == 1
+    assert sleeps.calls == []
+
+
+def test_429_after_retries_spent_is_a_rate_limit_error(send: Send) -> None:
+    core, sleeps = make_core(max_retries=2)
+    with respx.mock() as mock:
+        route = mock.get(f"{BASE}/goods/1").mock(
+            return_value=httpx.Response(429, headers={"Retry-After": "1"})
+        )
+        with pytest.raises(AltegioRateLimitError) as info:
+            send(core, "GET", "/goods/1")
+    assert route.call_count == 3
+    assert sleeps.calls == [1.0, 1.0]
+    assert info.value.status_code == 429
+
+
+def test_5xx_after_retries_spent_keeps_the_api_message(send: Send) -> None:
+    core, _ = make_core(max_retries=1)
+    body = {"success": False, "data": None, "meta": {"message": "Maintenance"}}
+    with respx.mock() as mock:
+        mock.get(f"{BASE}/goods/1").mock(return_value=httpx.Response(503, json=body))
+        with pytest.raises(AltegioAPIError, match="Maintenance") as info:
+            send(core, "GET", "/goods/1")
+    assert info.value.status_code == 503
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_post_is_not_repeated_on_5xx(send: Send, status: int) -> None:
+    core, sleeps = make_core()
+    with respx.mock() as mock:
+        route = mock.post(f"{BASE}/storage_operations/operation/1").mock(return_value=httpx.Response(status))
+        with pytest.raises(AmbiguousWriteError, match="may have been applied") as info:
+            send(core, "POST", "/storage_operations/operation/1", json={"x": 1})
+    assert route.call_count == 1
+    assert sleeps.calls == []
+    assert info.value.status_code == status
+
+
+@pytest.mark.parametrize(
+    "error",
+    [httpx.ReadTimeout("timed out"), httpx.RemoteProtocolError("peer closed"), httpx.ReadError("reset")],
+)
+def test_post_is_not_repeated_after_it_may_have_been_sent(send: Send, error: Exception) -> None:
+    core, _ = make_core()
+    with respx.mock() as mock:
+        route = mock.post(f"{BASE}/goods/1").mock(side_effect=error)
+        with pytest.raises(AmbiguousWriteError) as info:
+            send(core, "POST", "/goods/1", json={"title": "x"})
+    assert route.call_count == 1
+    assert isinstance(info.value.__cause__, httpx.TransportError)
+
+
+def test_post_is_repeated_on_429(send: Send) -> None:
+    core, sleeps = make_core()
+    with respx.mock() as mock:
+        route = mock.post(f"{BASE}/goods/1").mock(
+            side_effect=[httpx.Response(429, headers={"Retry-After": "2"}), httpx.Response(201, json=OK)]
+        )
+        assert send(core, "POST", "/goods/1", json={"title": "x"})[0] == {"id": 1}
+    assert route.call_count == 2
+    assert sleeps.calls == [2.0]
+
+
+@pytest.mark.parametrize(
+    "error", [httpx.ConnectError("refused"), httpx.ConnectTimeout("connect"), httpx.PoolTimeout("pool")]
+)
+def test_post_is_repeated_when_it_certainly_was_not_sent(send: Send, error: Exception) -> None:
+    core, _ = make_core()
+    with respx.mock() as mock:
+        route = mock.post(f"{BASE}/goods/1").mock(side_effect=[error, httpx.Response(200, json=OK)])
+        send(core, "POST", "/goods/1", json={"title": "x"})
+    assert route.call_count == 2
+
+
+def test_reads_sent_as_post_are_retried_when_marked_idempotent(send: Send) -> None:
+    core, _ = make_core()
+    with respx.mock() as mock:
+        route = mock.post(f"{BASE}/auth").mock(
+            side_effect=[httpx.Response(503), httpx.ReadTimeout("slow"), httpx.Response(200, json=OK)]
+        )
+        send(core, "POST", "/auth", json={"login": "a"}, idempotent=True)
+    assert route.call_count == 3
+
+
+def test_post_with_unreadable_success_body_is_ambiguous(send: Send) -> None:
+    core, _ = make_core()
+    with respx.mock() as mock:
+        mock.post(f"{BASE}/goods/1").mock(return_value=httpx.Response(200, content=b'{"success": true, "da'))
+        with pytest.raises(AmbiguousWriteError, match="not JSON") as info:
+            send(core, "POST", "/goods/1", json={})
+    assert isinstance(info.value.__cause__, MalformedResponseError)
+
+
+def test_transport_errors_on_reads_are_retried_then_reported(send: Send) -> None:
+    core, sleeps = make_core(max_retries=2)
+    with respx.mock() as mock:
+        route = mock.get(f"{BASE}/goods/1").mock(side_effect=httpx.ReadTimeout("timed out"))
+        with pytest.raises(
+            TransportError, match="ReadTimeout: timed out \\(gave up after 3 attempts\\)"
+        ) as info:
+            send(core, "GET", "/goods/1")
+    assert route.call_count == 3
+    assert len(sleeps.calls) == 2
+    assert isinstance(info.value.__cause__, httpx.ReadTimeout)
+    assert info.value.url == f"{BASE}/goods/1"
+
+
+def test_unsupported_protocol_is_not_retried(send: Send) -> None:
+    sleeps = Recorder()
+    core = HttpCore(
+        ClientConfig("ftp://files.example"), AltegioDialect(PARTNER), sleep=sleeps, asleep=sleeps.asleep
+    )
+    with pytest.raises(TransportError, match="UnsupportedProtocol"):
+        send(core, "GET", "/x")
+    assert sleeps.calls == []
+
+
+def test_max_retries_zero_tries_once(send: Send) -> None:
+    core, sleeps = make_core(max_retries=0)
+    with respx.mock() as mock:
+        route = mock.get(f"{BASE}/goods/1").mock(return_value=httpx.Response(502))
+        with pytest.raises(AltegioAPIError):
+            send(core, "GET", "/goods/1")
+    assert route.call_count == 1
+    assert sleeps.calls == []
+
+
+def test_backoff_ceiling_doubles_and_is_capped() -> None:
+    policy = RetryPolicy(backoff_base=0.5, backoff_max=5.0, random=lambda: 1.0)
+    assert [policy.backoff(n) for n in range(6)] == [0.5, 1.0, 2.0, 4.0, 5.0, 5.0]
+    assert RetryPolicy(random=lambda: 0.0).backoff(3) == 0.0
+    assert policy.backoff(10_000) == 5.0
+
+
+def test_retry_after_parsing() -> None:
+    policy = RetryPolicy(wall_clock=lambda: 1_000_000.0)
+    assert policy.retry_after("3") == 3.0
+    assert policy.retry_after(" 1.5 ") == 1.5
+    assert policy.retry_after("-4") == 0.0
+    assert policy.retry_after(email.utils.formatdate(1_000_000.0 - 50, usegmt=True)) == 0.0
+    for bad in (None, "", "soon", "nan", "inf", "Mon, 99 Foo 2026"):
+        assert policy.retry_after(bad) is None
+    with pytest.raises(ValueError, match="max_retries"):
+        RetryPolicy(max_retries=-1)
+
+
+def test_logs_of_retries_carry_no_secret(send: Send, caplog: pytest.LogCaptureFixture) -> None:
+    dialect = AltacolorDialect("api-user", "alta-PASSWORD-secret")
+    core, _ = make_core(dialect=dialect)
+    caplog.set_level(logging.DEBUG, logger="airflow_provider_altegio")
+    with respx.mock() as mock:
+        mock.get(f"{BASE}/api/json/manage_products/get").mock(
+            side_effect=[
+                httpx.ReadTimeout("timed out"),
+                httpx.Response(503, text="echo alta-PASSWORD-secret"),
+                httpx.Response(200, json={"response_status": {"code": 10001, "severity": "SUCCESS"}}),
+            ]
+        )
+        send(core, "GET", "/api/json/manage_products/get", params={"id": 5})
+    text = "\n".join(record.getMessage() for record in caplog.records)
+    assert "retry 1 of 3" in text
+    assert "manage_products/get" in text
+    assert "alta-PASSWORD-secret" not in text
+    assert "password=" not in text  # URLs in logs carry no query string
+
+
+def test_public_url_drops_query_and_user_info() -> None:
+    url = httpx.URL("https://user:pw@store.example:8443/api/json/x?username=u&password=p#frag")
+    assert public_url(url) == "https://store.example:8443/api/json/x"
+
+
+def test_repr_shows_no_secret() -> None:
+    core, _ = make_core()
+    text = repr(core) + repr(core.config) + repr(core.dialect)
+    assert PARTNER not in text
+    assert USER not in text
+    assert "api.example" in repr(core)
+
+
+# -- paging ------------------------------------------------------------------------------------
+
+
+def _goods_pages(total: int) -> Callable[[httpx.Request], httpx.Response]:
+    def respond(request: httpx.Request) -> httpx.Response:
+        page, count = int(request.url.params["page"]), int(request.url.params["count"])
+        start = (page - 1) * count
+        items = [{"good_id": i} for i in range(start, min(total, start + count))]
+        return httpx.Response(200, json={"success": True, "data": items, "meta": []})
+
+    return respond
+
+
+def _collect_sync(core: HttpCore, pager: Any, method: str, path: str, **kwargs: Any) -> list[list[Any]]:
+    return list(core.iter_pages(pager, method, path, **kwargs))
+
+
+def _collect_async(core: HttpCore, pager: Any, method: str, path: str, **kwargs: Any) -> list[list[Any]]:
+    async def go() -> list[list[Any]]:
+        try:
+            return [page async for page in core.aiter_pages(pager, method, path, **kwargs)]
+        finally:
+            await core.aclose()
+
+    return asyncio.run(go())
+
+
+@pytest.fixture(params=["sync", "async"])
+def collect(request: pytest.FixtureRequest) -> Callable[..., list[list[Any]]]:
+    return _collect_sync if request.param == "sync" else _collect_async
+
+
+@pytest.mark.parametrize(("total", "requests"), [(7, 3), (6, 3), (0, 1), (2, 1)])
+def test_page_count_pager_stops_at_first_short_page(
+    collect: Callable[..., list[list[Any]]], total: int, requests: int
+) -> None:
+    core, _ = make_core()
+    with respx.mock() as mock:
+        route = mock.get(f"{BASE}/goods/1").mock(side_effect=_goods_pages(total))
+        pages = collect(core, PageCountPager(3), "GET", "/goods/1", params={"term": "a", "page": 99})
+    assert [item["good_id"] for page in pages for item in page] == list(range(total))
+    assert route.call_count == requests
+    first = route.calls[0].request.url.params
+    assert (first["term"], first["page"], first["count"]) == ("a", "1", "3")  # pager owns page/count
+
+
+def test_limit_offset_pager_pages_until_total(collect: Callable[..., list[list[Any]]]) -> None:
+    core, _ = make_core(dialect=AltacolorDialect("api-user", "alta-password"))
+    seen: list[dict[str, str]] = []
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        form = dict(httpx.QueryParams(request.content.decode()))
+        seen.append(form)
+        offset, limit = int(form["offset"]), int(form["limit"])
+        products = [{"product_id": i} for i in range(offset, min(5, offset + limit))]
+        return httpx.Response(
+            200,
+            json={
+                "response_status": {"code": 10001, "severity": "SUCCESS"},
+                "products": products,
+                "total": "5",
+            },
+        )
+
+    with respx.mock() as mock:
+        mock.post(f"{BASE}/api/json/manage_products/find").mock(side_effect=respond)
+        pages = collect(
+            core,
+            LimitOffsetPager(2),
+            "POST",
+            "/api/json/manage_products/find",
+            data={"field": "4"},
+            idempotent=True,
+        )
+    assert [len(p) for p in pages] == [2, 2, 1]
+    assert [(f["limit"], f["offset"]) for f in seen] == [("2", "0"), ("2", "2"), ("2", "4")]
+    assert all(f["field"] == "4" and f["username"] == "api-user" for f in seen)
+
+
+def test_limit_offset_pager_without_total_stops_at_short_page() -> None:
+    pager = LimitOffsetPager(2)
+    page = pager.first()
+    first_items, nxt = pager.advance(page, {"products": [1, 2]})
+    assert first_items == [1, 2]
+    assert nxt is not None
+    assert nxt.fields == {"limit": 2, "offset": 2}
+    assert pager.advance(nxt, {"products": [3]}) == ([3], None)
+    assert pager.advance(page, {"products": [], "total": 10}) == ([], None)  # never loops on empty pages
+
+
+def test_pager_rejects_bad_sizes() -> None:
+    with pytest.raises(InvalidRequestError, match="page_size"):
+        PageCountPager(0)
+    with pytest.raises(InvalidRequestError, match="page_size"):
+        PageCountPager(1001)
+    with pytest.raises(InvalidRequestError, match="page_size"):
+        LimitOffsetPager(101)
+    with pytest.raises(InvalidRequestError, match="offset"):
+        LimitOffsetPager(10, offset=-1)
+
+
+def test_a_page_without_a_list_is_malformed(collect: Callable[..., list[list[Any]]]) -> None:
+    core, _ = make_core()
+    with respx.mock() as mock:
+        mock.get(f"{BASE}/goods/1").mock(
+            return_value=httpx.Response(200, json={"success": True, "data": {"oops": 1}, "meta": []})
+        )
+        with pytest.raises(MalformedResponseError, match="expected a list in 'data', got dict") as info:
+            collect(core, PageCountPager(3), "GET", "/goods/1")
+    assert info.value.url == f"{BASE}/goods/1"
+
+
+def test_async_client_follows_the_running_loop() -> None:
+    core, _ = make_core()
+
+    async def client_id() -> int:
+        return id(core.async_client())
+
+    async def twice() -> tuple[int, int]:
+        first = id(core.async_client())
+        second = id(core.async_client())
+        await core.aclose()
+        return first, second
+
+    first, second = asyncio.run(twice())
+    assert first == second  # persistent within a loop
+    # a fresh loop gets a fresh client (the old one belongs to a closed loop)
+    assert asyncio.run(client_id()) != 0
+    asyncio.run(core.aclose())
+
+
+def test_sync_client_is_persistent() -> None:
+    core, _ = make_core()
+    with respx.mock() as mock:
+        mock.get(f"{BASE}/goods/1").mock(return_value=httpx.Response(200, json=OK))
+        core.request("GET", "/goods/1")
+        client = core.client
+        core.request("GET", "/goods/1")
+        assert core.client is client
+    core.close()
