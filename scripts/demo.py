@@ -1,0 +1,435 @@
+"""``make demo``: the restock and write-off example DAGs end to end, against the bundled sandbox.
+
+What it does, in order:
+
+1. starts the sandbox (a local Altegio + Altacolor server) on a free loopback port, with the
+   platform's rate limits (5 requests per second, 200 per minute);
+2. points the ``altegio_default`` and ``altacolor_default`` connections at it (``AIRFLOW_CONN_*``
+   variables) and uses a project-local Airflow home, ``.demo/airflow_home``, with SQLite;
+3. migrates the metadata database (a no-op once it is current);
+4. reads the stock, then runs ``altegio_restock`` and ``altegio_write_off`` with ``dag.test()``,
+   which is what ``airflow dags test`` runs: the DAG file is parsed from the dags folder and
+   serialized, a run is created in the metadata database, and every task goes through the task
+   runner, XCom included;
+5. prints a summary read back from the sandbox: the products below their critical amount, the
+   receipt and write-off documents with their lines, and the stock before and after.
+
+Airflow's own output goes to ``.demo/logs/<step>.log``. The script exits non-zero when a step
+fails (printing the end of that step's log) and always stops the sandbox. Every run starts a
+fresh sandbox and new DAG runs, so running it again works; ``--reset`` also deletes ``.demo``.
+
+``--standalone`` (``make airflow``) instead starts ``airflow standalone`` with the example DAGs
+and the same sandbox connections, for people who want the UI; Ctrl-C stops both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_DIR = ROOT / ".demo"
+AIRFLOW_HOME = DEMO_DIR / "airflow_home"
+LOG_DIR = DEMO_DIR / "logs"
+WORK_DIR = DEMO_DIR / "work"
+DAGS_FOLDER = ROOT / "example_dags"
+
+#: A small catalogue keeps the summary short; the DAGs work the same on 100000 products.
+DEMO_PRODUCTS = 60
+#: The platform's documented limits, as a real salon would see them.
+PLATFORM_LIMITS = {"rps": 5, "rpm": 200}
+
+Stock = dict[tuple[int, int], dict[str, Any]]  # (location_id, good_id) -> product as the API shows it
+
+
+class StepFailed(Exception):
+    """A step of the demo failed; the message says which and where its log is."""
+
+
+# --------------------------------------------------------------------------------------------
+# Airflow plumbing
+# --------------------------------------------------------------------------------------------
+
+
+def configure_airflow() -> None:
+    """Point this process (and ``airflow standalone``) at the demo's Airflow home and DAGs.
+
+    Runs before anything imports Airflow (the sandbox does, through the provider's models), since
+    Airflow reads its configuration on import. The connections come later, once the sandbox's
+    port is known: Airflow reads ``AIRFLOW_CONN_*`` variables whenever it looks one up.
+    """
+    for name in [n for n in os.environ if n.startswith(("AIRFLOW_CONN_", "AIRFLOW__"))]:
+        del os.environ[name]  # hermetic: no connection or setting leaks in from the caller
+    os.environ.update(
+        {
+            "AIRFLOW_HOME": str(AIRFLOW_HOME),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{AIRFLOW_HOME / 'airflow.db'}",
+        }
+    )
+
+
+@contextmanager
+def step(name: str) -> Iterator[None]:
+    """Run a step with everything it prints in ``.demo/logs/<name>.log``; report how it went.
+
+    The redirection is at the file-descriptor level, so it also catches what Airflow's log
+    handlers and the sandbox's threads write.
+
+    :raises StepFailed: the step raised (the end of its log is printed).
+    """
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    log_path = LOG_DIR / f"{name}.log"
+    print(f"  {name:<18}", end="", flush=True)
+    started = time.monotonic()
+    saved = os.dup(1), os.dup(2)
+    error: Exception | None = None
+    with log_path.open("w") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        except Exception as exc:
+            traceback.print_exc()
+            error = exc
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)
+    elapsed = time.monotonic() - started
+    if error is not None:
+        print(f"FAILED after {elapsed:.1f}s: {str(error).splitlines()[0] if str(error) else repr(error)}")
+        tail = log_path.read_text(errors="replace").splitlines()[-20:]
+        print("\n".join(f"    | {line[:200]}" for line in tail))
+        raise StepFailed(f"{name} failed; full log: {log_path.relative_to(ROOT)}") from error
+    print(f"ok {elapsed:6.1f}s   log: {log_path.relative_to(ROOT)}")
+
+
+def run_dag(dag_id: str, conf: dict[str, Any]) -> str:
+    """Run one example DAG with ``dag.test()`` and ``conf``; return the run id.
+
+    Each call is a new run (its logical date is now), so the demo can run again on the same
+    metadata database.
+
+    :raises StepFailed: the DAG did not parse or the run did not succeed.
+    """
+    from airflow.dag_processing.dagbag import DagBag
+
+    with step(dag_id):
+        dag = DagBag(dag_folder=str(DAGS_FOLDER / f"{dag_id}.py")).get_dag(dag_id)
+        if dag is None:
+            raise RuntimeError(f"{dag_id} did not parse")
+        dag_run = dag.test(logical_date=datetime.now(tz=timezone.utc), run_conf=conf)
+        if dag_run.state != "success":
+            failed = sorted({ti.task_id for ti in dag_run.get_task_instances() if ti.state == "failed"})
+            raise RuntimeError(f"{dag_id} run {dag_run.run_id} ended {dag_run.state}; failed: {failed}")
+    return str(dag_run.run_id)
+
+
+def task_results(dag_id: str, run_id: str, task_id: str) -> list[Any]:
+    """The return values a task pushed in a run, one per map index, in map-index order."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = (
+            session.query(XComModel)
+            .filter_by(dag_id=dag_id, run_id=run_id, task_id=task_id, key="return_value")
+            .order_by(XComModel.map_index)
+            .all()
+        )
+        return [XComModel.deserialize_value(row) for row in rows]
+
+
+# --------------------------------------------------------------------------------------------
+# Reading the sandbox through the provider's hook
+# --------------------------------------------------------------------------------------------
+
+
+def read_stock(hook: Any, location_ids: list[int]) -> Stock:
+    """Every product of the locations (one paged read per location)."""
+    return {
+        (location_id, product.good_id): product.to_json_dict()
+        for location_id in location_ids
+        for product in hook.iter_products(location_id)
+    }
+
+
+def amount_in(product: dict[str, Any], storage_id: int) -> float:
+    """Stock of a product (as the API shows it) in one storage, in its sale unit."""
+    return sum(
+        float(item["amount"] or 0)
+        for item in product.get("actual_amounts") or []
+        if item["storage_id"] == storage_id
+    )
+
+
+def choose_write_off_lines(stock: Stock, location_id: int, storages: list[Any], skip: set[int]) -> list[Any]:
+    """A plausible damage list made from the sandbox's own data.
+
+    Two retail products, one named by barcode and one by article, and half a unit of a
+    professional product spilled in the back room, given in its service unit (ml or g), which
+    exercises the unit conversion.
+    Products the restock just booked are left out, so each product's before/after is one story.
+    """
+    retail = next(s.id for s in storages if s.for_sale)
+    back_room = next(s.id for s in storages if s.for_services)
+    products = sorted(
+        (p for (loc, good_id), p in stock.items() if loc == location_id and good_id not in skip),
+        key=lambda p: p["good_id"],
+    )
+    on_shelf = [p for p in products if amount_in(p, retail) >= 3]
+    # A professional product: kept in the back room only, used up in ml or g.
+    in_back = [
+        p
+        for p in products
+        if amount_in(p, back_room) >= 2 and not amount_in(p, retail) and float(p.get("unit_equals") or 1) > 1
+    ]
+    if len(on_shelf) < 2 or not in_back:
+        raise StepFailed("the sandbox data has no products with enough stock for the write-off demo")
+    used = in_back[0]
+    return [
+        {"barcode": on_shelf[0]["barcode"], "amount": 2, "reason": "broken in delivery"},
+        {"article": on_shelf[1]["article"], "amount": 1, "reason": "past its expiry date"},
+        {
+            "article": used["article"],
+            "amount": round(float(used["unit_equals"]) / 2),
+            "unit": "service",
+            "storage_id": back_room,
+            "reason": "spilled in the colour bar",
+        },
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# The summary
+# --------------------------------------------------------------------------------------------
+
+
+def read_documents(hook: Any, documents: list[tuple[int, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Each created document and its lines, read back from the sandbox."""
+    out = []
+    for location_id, result in documents:
+        document = hook.get_storage_document(result["document_id"], location_id)
+        out.append(
+            {
+                "location_id": location_id,
+                "document": document,
+                "created": result["created"],
+                "lines": hook.list_document_transactions(document.id),
+            }
+        )
+    return out
+
+
+def read_back(hook: Any, restock_run: str, write_off_run: str, locations: list[int]) -> dict[str, Any]:
+    """Everything the summary shows: the runs' XComs, and the documents and stock in the sandbox."""
+
+    def xcom(dag_id: str, run_id: str, task_id: str) -> list[Any]:
+        return task_results(dag_id, run_id, task_id)
+
+    receipt_args = xcom("altegio_restock", restock_run, "group_receipts_by_storage")[0]
+    write_off_args = xcom("altegio_write_off", write_off_run, "build_write_off_documents")[0]
+    pairs = {
+        "receipts": zip(receipt_args, xcom("altegio_restock", restock_run, "create_receipt"), strict=True),
+        "write_offs": zip(
+            write_off_args, xcom("altegio_write_off", write_off_run, "create_write_off"), strict=True
+        ),
+    }
+    return {
+        "low": xcom("altegio_restock", restock_run, "find_products_to_restock")[0],
+        "unmatched": {
+            (u["location_id"], u["good_id"])
+            for u in xcom("altegio_restock", restock_run, "report_unmatched_products")[0]
+        },
+        **{
+            name: read_documents(hook, [(args["location_id"], result) for args, result in pair])
+            for name, pair in pairs.items()
+        },
+        "after": read_stock(hook, locations),
+    }
+
+
+def print_table(headers: list[str], rows: list[list[Any]], widths: list[int]) -> None:
+    """A plain text table; a negative width aligns left."""
+
+    def cell(value: Any, width: int) -> str:
+        text = f"{value:g}" if isinstance(value, float) else str(value)
+        return text[: abs(width)].ljust(-width) if width < 0 else text.rjust(width)
+
+    for row in [headers, *rows]:
+        print("  " + " ".join(cell(value, width) for value, width in zip(row, widths, strict=True)))
+
+
+def print_documents(title: str, documents: list[dict[str, Any]], stock: Stock) -> None:
+    print(f"\n{title}: {len(documents)}")
+    for entry in documents:
+        document, location_id = entry["document"], entry["location_id"]
+        state = "created" if entry["created"] else "found: created by an earlier try"
+        print(f"  document {document.id}, location {location_id}, storage {document.storage_id} ({state})")
+        print(f"    comment: {(document.comment or '').strip()}")
+        for tx in entry["lines"]:
+            product = stock[(location_id, tx.good_id)]
+            unit_key = "service_unit_short_title" if tx.operation_unit_type == 2 else "unit_short_title"
+            unit = product.get(unit_key) or ""
+            print(f"    {tx.amount:+7g} {unit:<4} {product['title'][:50]:<50} at {tx.cost_per_unit or 0:.2f}")
+
+
+def print_summary(data: dict[str, Any], before: Stock) -> None:
+    """The products below critical, the documents with their lines, and stock before and after."""
+    low, unmatched, after = data["low"], data["unmatched"], data["after"]
+    print("\n" + "=" * 100 + "\nSUMMARY\n" + "=" * 100)
+    print(
+        f"\nProducts at or below their critical amount: {len(low)}, {len(unmatched)} not carried by Altacolor"
+    )
+    print_table(
+        ["location", "storage", "product", "on hand", "critical", "desired", "order", "supplier"],
+        [
+            [
+                line["location_id"],
+                line["storage_id"],
+                line["title"],
+                line["on_hand"],
+                line["critical_amount"],
+                line["desired_amount"],
+                line["quantity"],
+                "NOT CARRIED" if (line["location_id"], line["good_id"]) in unmatched else "Altacolor",
+            ]
+            for line in low
+        ],
+        [8, 7, -50, 7, 8, 7, 5, -11],
+    )
+    print_documents("Receipt documents created by altegio_restock", data["receipts"], after)
+    print_documents("Write-off documents created by altegio_write_off", data["write_offs"], after)
+
+    touched = sorted(
+        {
+            (entry["location_id"], tx.good_id, tx.storage_id)
+            for entry in data["receipts"] + data["write_offs"]
+            for tx in entry["lines"]
+        }
+    )
+    print(f"\nStock before -> after, read back from the sandbox ({len(touched)} product/storage pairs)")
+    rows = []
+    for location_id, good_id, storage_id in touched:
+        product = after[(location_id, good_id)]
+        old = amount_in(before[(location_id, good_id)], storage_id)
+        new = amount_in(product, storage_id)
+        rows.append(
+            [
+                location_id,
+                storage_id,
+                product["title"],
+                old,
+                new,
+                f"{new - old:+g}",
+                product["unit_short_title"],
+            ]
+        )
+    print_table(
+        ["location", "storage", "product", "before", "after", "change", "unit"],
+        rows,
+        [8, 7, -50, 7, 7, 7, -4],
+    )
+    print()
+
+
+# --------------------------------------------------------------------------------------------
+# Entry points
+# --------------------------------------------------------------------------------------------
+
+
+def demo(stack: ExitStack) -> None:
+    """The restock and write-off runs against a fresh sandbox, then the summary."""
+    from airflow_provider_altegio.sandbox.testing import run_sandbox
+
+    print("Starting the sandbox ...", flush=True)
+    sandbox = stack.enter_context(run_sandbox(products=DEMO_PRODUCTS, **PLATFORM_LIMITS))
+    print(f"  altegio   {sandbox.altegio_url}\n  altacolor {sandbox.altacolor_url}")
+    os.environ.update(sandbox.env())
+    print(f"Airflow home {AIRFLOW_HOME.relative_to(ROOT)}, DAGs from {DAGS_FOLDER.relative_to(ROOT)}/")
+    with step("db-migrate"):
+        from airflow.utils.db import upgradedb
+
+        upgradedb()  # what `airflow db migrate` runs
+
+    from airflow_provider_altegio.hooks.altegio import AltegioHook
+
+    hook = stack.enter_context(AltegioHook())
+    locations = list(sandbox.location_ids)
+    before = read_stock(hook, locations)
+
+    restock_run = run_dag("altegio_restock", {"location_ids": locations, "work_dir": WORK_DIR.as_uri()})
+    restocked = {
+        line["good_id"]
+        for line in task_results("altegio_restock", restock_run, "find_products_to_restock")[0]
+    }
+
+    # A damage list from later that day, at the first location.
+    location_id = locations[0]
+    lines = choose_write_off_lines(
+        read_stock(hook, [location_id]), location_id, hook.list_storages(location_id), restocked
+    )
+    write_off_run = run_dag(
+        "altegio_write_off",
+        {"location_id": location_id, "lines": lines, "reason_prefix": "Damage list"},
+    )
+    with step("read-back"):
+        data = read_back(hook, restock_run, write_off_run, locations)
+    print_summary(data, before)
+
+
+def standalone(stack: ExitStack) -> None:
+    """``airflow standalone`` on the example DAGs, wired to a sandbox that lives as long as it."""
+    from airflow_provider_altegio.sandbox.testing import run_sandbox
+
+    sandbox = stack.enter_context(run_sandbox(**PLATFORM_LIMITS))
+    os.environ.update(sandbox.env())
+    print(f"Sandbox: altegio {sandbox.altegio_url}, altacolor {sandbox.altacolor_url}")
+    print(f"Airflow home {AIRFLOW_HOME}, DAGs from {DAGS_FOLDER}. Ctrl-C stops Airflow and the sandbox.")
+    process = subprocess.Popen([sys.executable, "-m", "airflow", "standalone"], cwd=ROOT)
+    try:
+        code = process.wait()
+    except KeyboardInterrupt:
+        process.terminate()
+        code = process.wait(60)
+    if code not in (0, -15):
+        raise StepFailed(f"airflow standalone exited with {code}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--standalone", action="store_true", help="start airflow standalone instead")
+    parser.add_argument("--reset", action="store_true", help="delete .demo (metadata DB, logs) first")
+    args = parser.parse_args(argv)
+    if args.reset and DEMO_DIR.exists():
+        shutil.rmtree(DEMO_DIR)
+    AIRFLOW_HOME.mkdir(parents=True, exist_ok=True)
+    configure_airflow()
+    with ExitStack() as stack:  # stops the sandbox (and closes the hook) however we leave
+        try:
+            (standalone if args.standalone else demo)(stack)
+        except StepFailed as exc:
+            print(f"\nThe demo failed: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            print("Stopping the sandbox.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
