@@ -294,7 +294,7 @@ class AltacolorDialect(_SecretKeeper):
             if not ok:
                 raise self.malformed(response, info, "body is not JSON (or is truncated)")
             raise self.malformed(response, info, "body lacks 'response_status'")
-        err = self._status_error(status, response, info)
+        err = self._status_error(status, response, info, body)
         if err is not None:
             raise err
         return dict(body)
@@ -302,13 +302,18 @@ class AltacolorDialect(_SecretKeeper):
     def error(self, response: httpx.Response, info: RequestInfo) -> APIError:
         ok, body = self.json_body(response)
         status = body.get("response_status") if ok and isinstance(body, Mapping) else None
-        err = self._status_error(status, response, info) if isinstance(status, Mapping) else None
+        err = self._status_error(status, response, info, body) if isinstance(status, Mapping) else None
         return err if err is not None else self._http_error(response, info)
 
     def _status_error(
-        self, status: Mapping[str, Any], response: httpx.Response, info: RequestInfo
+        self, status: Mapping[str, Any], response: httpx.Response, info: RequestInfo, body: Mapping[str, Any]
     ) -> AltacolorAPIError | None:
-        """The error a ``response_status`` describes, or ``None`` when it reports success."""
+        """The error a ``response_status`` describes, or ``None`` when it reports success.
+
+        40004 (a WARNING) is "not found" only when the answer carries no product at all: an
+        ``ids=`` lookup where some ids exist answers 40004 *with* the products it found, and
+        those are results, not an error.
+        """
         code = _int_or_none(status.get("code", status.get("status_code")))
         severity = _text(status.get("severity")).upper()
         description = self.redact(_text(status.get("description")) or _text(status.get("message")))
@@ -316,6 +321,8 @@ class AltacolorDialect(_SecretKeeper):
         if code in self.AUTH_CODES:
             cls = AltacolorAuthError
         elif code == self.NOT_FOUND_CODE:
+            if severity != "ERROR" and (body.get("products") or body.get("product")):
+                return None  # partial results
             cls = AltacolorNotFoundError
         elif severity == "ERROR" or response.status_code >= 400:
             cls = AltacolorAuthError if response.status_code in (401, 403) else AltacolorAPIError

@@ -238,6 +238,13 @@ def test_altacolor_response_status_maps_to_typed_errors(
     assert f"{code} {severity.upper()}: Described" in str(err)
 
 
+def test_altacolor_40004_with_partial_results_is_not_an_error() -> None:
+    body = {**status(40004, "WARNING", "Product ID Not Found"), "products": [{"product_id": 1}]}
+    assert altacolor().parse(response(200, body), INFO)["products"] == [{"product_id": 1}]
+    with pytest.raises(AltacolorNotFoundError):
+        altacolor().parse(response(200, {**status(40004, "WARNING"), "products": []}), INFO)
+
+
 def test_altacolor_code_as_string_and_warning_other_than_40004_passes() -> None:
     body = {**status(10002, "WARNING"), "products": []}
     body["response_status"]["code"] = "10002"

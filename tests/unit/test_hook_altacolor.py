@@ -263,10 +263,15 @@ def test_get_products_in_chunks_of_100(hook: AltacolorHook) -> None:
 
     def respond(request: httpx.Request) -> httpx.Response:
         wanted = [int(x) for x in request.url.params["ids"].split(",")]
-        if wanted[0] == 101:
+        if wanted[0] == 101:  # the API knows none of these
             return httpx.Response(200, json={"response_status": {"code": 40004, "severity": "WARNING"}})
+        # some unknown: 40004 with the products it found
         return httpx.Response(
-            200, json={"response_status": SUCCESS, "products": [{"product_id": i} for i in wanted if i % 2]}
+            200,
+            json={
+                "response_status": {"code": 40004, "severity": "WARNING"},
+                "products": [{"product_id": i} for i in wanted if i % 2],
+            },
         )
 
     with respx.mock() as mock:
@@ -275,7 +280,7 @@ def test_get_products_in_chunks_of_100(hook: AltacolorHook) -> None:
     chunks = [c.request.url.params["ids"].split(",") for c in route.calls]
     assert [len(c) for c in chunks] == [100, 100, 50]
     assert chunks[1][0] == "101"
-    # the chunk the API knew nothing of is left out, not fatal
+    # unknown ids are left out, whether the chunk had some known ids or none
     assert [p.product_id for p in products] == [i for i in ids if i % 2 and not 101 <= i <= 200]
     with pytest.raises(InvalidRequestError, match=r"^product_ids\[1\]: "):
         hook.get_products([1, 0])
