@@ -313,6 +313,9 @@ class FaultLayer:
             return
         entry["fault"] = rule.id
         if rule.delay:
+            # A slow server has the whole request before it is slow: read the body first, so a
+            # client that gives up during the delay does not keep the request from being applied.
+            receive = await _buffered(receive)
             await asyncio.sleep(rule.delay)
         if rule.drop is not None:
             if rule.drop == "after":
@@ -343,6 +346,21 @@ class FaultLayer:
         headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": captured["status"], "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+async def _buffered(receive: Receive) -> Receive:
+    """Read the request body now; the returned ``receive`` replays it, then waits as before."""
+    messages: list[Message] = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request" or not message.get("more_body"):
+            break
+
+    async def replay() -> Message:
+        return messages.pop(0) if messages else await receive()
+
+    return replay
 
 
 async def _discard(message: Message) -> None:
