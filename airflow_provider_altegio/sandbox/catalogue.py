@@ -200,7 +200,7 @@ class LocationCatalogue:
             desired_amount=spec.desired_amount,
             netto=spec.netto,
             brutto=spec.brutto,
-            stock=self.chain.stock(self.location, index),
+            stock=self.chain.stock(self.location, spec),
             changed_at=self.chain.changed_at(index),
         )
 

@@ -143,15 +143,15 @@ def control_routes(get_app: AppGetter) -> list[BaseRoute]:
         except ValueError as exc:
             return _error(422, str(exc))
         with state.lock:
-            return JSONResponse(
-                state.dump(
-                    location_id=location[0] if location else None,
-                    good_ids=goods,
-                    document_id=document[0] if document else None,
-                    comment=query.get("comment"),
-                    include_seeded=query.get("include_seeded") in ("1", "true"),
-                )
+            dump = state.dump(
+                location_id=location[0] if location else None,
+                good_ids=goods,
+                document_id=document[0] if document else None,
+                comment=query.get("comment"),
+                include_seeded=query.get("include_seeded") in ("1", "true"),
             )
+        dump["rate_limited"] = get_app().limiter.refused
+        return JSONResponse(dump)
 
     async def config(request: Request) -> Response:
         state = get_app().state

@@ -29,6 +29,7 @@ import threading
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import asdict, dataclass
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -233,8 +234,8 @@ def _error_body(message: str) -> bytes:
 
 
 _HTML_PAGE = (
-    "<!DOCTYPE html><html><head><title>{status} Bad Gateway</title></head><body><center><h1>{status} "
-    "{message}</h1></center><hr><center>nginx</center></body></html>"
+    "<!DOCTYPE html><html><head><title>{status} {reason}</title></head><body><center><h1>{status} "
+    "{reason}</h1><p>{message}</p></center><hr><center>nginx</center></body></html>"
 )
 
 
@@ -245,10 +246,9 @@ def fault_response(rule: FaultRule) -> tuple[int, list[tuple[bytes, bytes]], byt
     message = rule.message or ("Too many requests" if status == 429 else "Injected fault")
     content_type = b"application/json"
     if kind == "html":
-        body, content_type = (
-            _HTML_PAGE.format(status=status, message=message).encode(),
-            b"text/html; charset=utf-8",
-        )
+        reason = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+        body = _HTML_PAGE.format(status=status, reason=reason, message=message).encode()
+        content_type = b"text/html; charset=utf-8"
     elif kind == "malformed":
         body, content_type = b"<<sandbox: this is not JSON>>", b"text/plain"
     elif kind == "no_envelope":

@@ -24,11 +24,13 @@ class SlidingWindowLimiter:
         self._clock = clock
         self._hits: dict[str, list[float]] = {}
         self._lock = threading.Lock()
+        self.refused = 0
 
     def reset(self) -> None:
         """Forget every recorded request."""
         with self._lock:
             self._hits.clear()
+            self.refused = 0
 
     def acquire(self, key: str, per_second: float, per_minute: float) -> float | None:
         """Record a request for ``key`` if allowed and return None, else the seconds to wait.
@@ -52,6 +54,7 @@ class SlidingWindowLimiter:
                 if in_window >= allowed:
                     wait = max(wait, hits[len(hits) - allowed] + window - now)
             if wait > 0:
+                self.refused += 1
                 return wait
             hits.append(now)
             return None

@@ -4,6 +4,8 @@
 * ``altegio_sandbox`` (function): the same sandbox, reset to the seeded state before the test
   (faults, request log, settings and data), with ``AIRFLOW_CONN_ALTEGIO_DEFAULT`` and
   ``AIRFLOW_CONN_ALTACOLOR_DEFAULT`` pointing at it for the duration of the test.
+* ``altegio_sandbox_client`` (function): an authenticated ``httpx.Client`` on ``/api/v1`` of that
+  sandbox, for tests of raw HTTP behaviour.
 
 pytest imports this module for every run of every project that installs the provider, so it
 imports nothing heavy at module level: the sandbox itself is imported inside the fixtures.
@@ -17,6 +19,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
+    import httpx
+
     from airflow_provider_altegio.sandbox.testing import SandboxInfo
 
 
@@ -36,3 +40,10 @@ def altegio_sandbox(altegio_sandbox_server: SandboxInfo, monkeypatch: pytest.Mon
     for name, value in altegio_sandbox_server.env().items():
         monkeypatch.setenv(name, value)
     return altegio_sandbox_server
+
+
+@pytest.fixture
+def altegio_sandbox_client(altegio_sandbox: SandboxInfo) -> Iterator[httpx.Client]:
+    """An httpx client on the reset sandbox's ``/api/v1`` with valid partner and user tokens."""
+    with altegio_sandbox.altegio_client() as client:
+        yield client

@@ -43,7 +43,7 @@ def mix(*parts: int) -> int:
 
 def ean13(body12: str) -> str:
     """Append the EAN-13 check digit to a 12-digit body."""
-    total = sum(int(d) * (3 if k % 2 else 1) for k, d in enumerate(body12))
+    total = sum(map(int, body12[0::2])) + 3 * sum(map(int, body12[1::2]))
     return body12 + str((10 - total % 10) % 10)
 
 
@@ -282,8 +282,22 @@ _LOCATIONS: tuple[tuple[int, str, str, bool], ...] = (
 )
 
 
-def _brand_code(brand: str) -> str:
-    return "".join(ch for ch in brand.upper() if ch.isalpha())[:3]
+#: Article prefixes: the first three letters of the brand.
+_BRAND_CODES = {
+    brand: "".join(ch for ch in brand.upper() if ch.isalpha())[:3] for kind in KINDS for brand in kind.brands
+}
+
+
+class _Identity(NamedTuple):
+    """What names a seeded product (and what ``term`` searches), plus the rest of its hash."""
+
+    kind: Kind
+    brand: str
+    size_index: int
+    title: str
+    article: str
+    barcode: str
+    rest: int
 
 
 class ChainSeed:
@@ -328,8 +342,7 @@ class ChainSeed:
 
     # -- products -------------------------------------------------------------------------
 
-    def product(self, index: int) -> ProductSeed:
-        """The seeded attributes of catalogue product ``index`` (0-based)."""
+    def _identity(self, index: int) -> _Identity:
         h = mix(self.seed, index)
         kind = KINDS[h % len(KINDS)]
         h //= len(KINDS)
@@ -337,41 +350,53 @@ class ChainSeed:
         h //= len(kind.brands)
         variant = kind.variants[h % len(kind.variants)]
         h //= len(kind.variants)
-        size = kind.sizes[h % len(kind.sizes)]
+        size_index = h % len(kind.sizes)
         h //= len(kind.sizes)
+        size = kind.sizes[size_index]
+        return _Identity(
+            kind,
+            brand,
+            size_index,
+            f"{brand} {variant} {kind.noun} {size} {UNITS[kind.service_unit][0]}",
+            f"{_BRAND_CODES[brand]}-{kind.code}-{index + 1:05d}",
+            ean13(f"20{self._barcode_base + index:010d}"),
+            h,
+        )
+
+    def product(self, index: int) -> ProductSeed:
+        """The seeded attributes of catalogue product ``index`` (0-based)."""
+        kind, brand, size_index, title, article, barcode, h = self._identity(index)
+        size = kind.sizes[size_index]
         lo, hi = kind.price
-        scale = 1.0 if len(kind.sizes) == 1 else 0.6 + 0.4 * kind.sizes.index(size)
+        scale = 0.6 + 0.4 * size_index if len(kind.sizes) > 1 else 1.0
         cost = round((lo + (hi - lo) * (h % 1000) / 1000) * scale, 2)
         h //= 1000
         actual_cost = round(cost * (0.45 + (h % 16) / 100), 2)
         h //= 16
         critical = float(1 + h % 4 if kind.professional else 2 + h % 4)
-        unit_label = UNITS[kind.service_unit][0]
-        title = f"{brand} {variant} {kind.noun} {size} {unit_label}"
         netto = float(size) if kind.service_unit != PCS else 0.0
         return ProductSeed(
-            product_index=index,
-            title=title,
-            article=f"{_brand_code(brand)}-{kind.code}-{index + 1:05d}",
-            barcode=ean13(f"20{self._barcode_base + index:010d}"),
-            category_id=kind.category_id,
-            cost=cost,
-            actual_cost=actual_cost,
-            sale_unit_id=PCS,
-            service_unit_id=kind.service_unit,
-            unit_equals=float(size),
-            critical_amount=critical,
-            desired_amount=critical * (4 if kind.professional else 3),
-            netto=netto,
-            brutto=round(netto * 1.12, 1),
-            professional=kind.professional,
-            brand=brand,
+            index,
+            title,
+            article,
+            barcode,
+            kind.category_id,
+            cost,
+            actual_cost,
+            PCS,
+            kind.service_unit,
+            float(size),
+            critical,
+            critical * (4 if kind.professional else 3),
+            netto,
+            round(netto * 1.12, 1),
+            kind.professional,
+            brand,
         )
 
-    def stock(self, location: LocationSeed, index: int) -> dict[int, float]:
-        """Seeded stock of product ``index`` per storage of ``location``; about 15% is low."""
-        spec = self.product(index)
-        h = mix(self.seed, location.id, index, 3)
+    def stock(self, location: LocationSeed, spec: ProductSeed) -> dict[int, float]:
+        """Seeded stock of a product per storage of ``location``; about 15% is below critical."""
+        h = mix(self.seed, location.id, spec.product_index, 3)
         main, other = (
             (location.service_storage, location.retail_storage)
             if spec.professional
@@ -405,18 +430,16 @@ class ChainSeed:
         """Lower-cased title, article and barcode: what ``term`` is matched against."""
         if self._haystacks is None:
             # Built once, on the first term search, and shared by every location.
-            self._haystacks = [self._make_haystack(self.product(i)) for i in range(self.size)]
+            identities = map(self._identity, range(self.size))
+            self._haystacks = [f"{i.title.lower()}\n{i.article.lower()}\n{i.barcode}" for i in identities]
         return self._haystacks[index]
-
-    @staticmethod
-    def _make_haystack(spec: ProductSeed) -> str:
-        return f"{spec.title.lower()}\n{spec.article.lower()}\n{spec.barcode}"
 
     def category_members(self, category_id: int) -> list[int]:
         """Sorted indices of seeded products in ``category_id`` (direct members only)."""
         if self._members is None:
             members: dict[int, list[int]] = {}
             for i in range(self.size):
+                # The kind is the first draw of the product hash (see _identity).
                 members.setdefault(KINDS[mix(self.seed, i) % len(KINDS)].category_id, []).append(i)
             self._members = members
         return self._members.get(category_id, [])

@@ -198,6 +198,22 @@ class SandboxInfo:
             f"AIRFLOW_CONN_{altacolor_conn_id.upper()}": json.dumps(self.altacolor_connection()),
         }
 
+    def altegio_client(self, **kwargs: Any) -> httpx.Client:
+        """An httpx client for ``/api/v1`` with both tokens and the documented ``Accept`` header.
+
+        The caller closes it (use it as a context manager); ``kwargs`` go to ``httpx.Client``.
+        """
+        headers = {
+            "Accept": "application/vnd.api.v2+json",
+            "Authorization": f"Bearer {self.partner_token}, User {self.user_token}",
+            **kwargs.pop("headers", {}),
+        }
+        return httpx.Client(base_url=self.altegio_url, headers=headers, **{"timeout": 30.0, **kwargs})
+
+    def altacolor_params(self) -> dict[str, str]:
+        """The Altacolor credentials as form/query parameters."""
+        return {"username": self.altacolor_username, "password": self.altacolor_password}
+
     # -- control API ------------------------------------------------------------------------
 
     def reset(self) -> None:
