@@ -1,0 +1,117 @@
+"""Every file in example_dags/ parses in a DagBag: no import errors, no warnings, and no
+connection, variable or network access while parsing (the dag processor parses them every
+few seconds, so any of that would hit the APIs and the metadata database constantly)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "example_dags"
+EXPECTED = {
+    "altegio_product_changes",
+    "altegio_restock",
+    "altegio_write_off",
+    "altacolor_catalogue_sync",
+}
+
+
+class ParseTimeAccess(AssertionError):
+    """Raised by the guards below when a DAG file reaches out while being parsed."""
+
+
+def _refuse(*args: Any, **kwargs: Any) -> Any:
+    raise ParseTimeAccess(f"parse-time access: {args!r:.200}")
+
+
+def parse_guarded(folder: Path) -> Any:
+    """Parse ``folder`` in a DagBag with sockets, connection lookups and variables refused."""
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.sdk import BaseHook, Variable
+
+    with pytest.MonkeyPatch.context() as patch, warnings.catch_warnings(record=True) as caught:
+        for name in [n for n in os.environ if n.startswith("AIRFLOW_CONN_")]:
+            # A connection in the environment would let a careless DAG "work" at parse time.
+            patch.delenv(name)
+        patch.setattr(socket.socket, "connect", _refuse)
+        patch.setattr(socket.socket, "connect_ex", _refuse)
+        patch.setattr(socket, "create_connection", _refuse)
+        patch.setattr(socket, "getaddrinfo", _refuse)
+        patch.setattr(BaseHook, "get_connection", classmethod(_refuse))
+        patch.setattr(Variable, "get", staticmethod(_refuse))
+        warnings.simplefilter("always")
+        bag = DagBag(dag_folder=str(folder))
+    bag.caught_warnings = list(caught)
+    return bag
+
+
+@pytest.fixture(scope="module")
+def dagbag() -> Any:
+    return parse_guarded(EXAMPLES)
+
+
+def test_the_guard_catches_parse_time_access(tmp_path: Path) -> None:
+    """A DAG file that asks its hook for the connection at top level is an import error here."""
+    (tmp_path / "careless.py").write_text(
+        "from airflow.sdk import dag\n"
+        "from airflow_provider_altegio.hooks.altegio import AltegioHook\n"
+        "LOCATION = AltegioHook().location_id\n"
+        "@dag(schedule=None)\n"
+        "def careless():\n"
+        "    pass\n"
+        "careless()\n"
+    )
+    bag = parse_guarded(tmp_path)
+    assert "parse-time access" in str(bag.import_errors)
+
+
+def test_every_example_file_imports_cleanly(dagbag: Any) -> None:
+    assert dagbag.import_errors == {}
+    assert set(dagbag.dag_ids) == EXPECTED
+    parsed_files = {Path(dag.fileloc).name for dag in dagbag.dags.values()}
+    assert parsed_files == {path.name for path in EXAMPLES.glob("*.py")}
+
+
+def test_parsing_raises_no_warnings(dagbag: Any) -> None:
+    assert [
+        f"{w.category.__name__}: {w.message} ({w.filename}:{w.lineno})" for w in dagbag.caught_warnings
+    ] == []
+
+
+@pytest.mark.parametrize("dag_id", sorted(EXPECTED))
+def test_dag_is_documented_and_tagged(dagbag: Any, dag_id: str) -> None:
+    dag = dagbag.dags[dag_id]
+    assert "example" in dag.tags
+    assert dag.description
+    assert dag.start_date is not None
+
+
+def test_receipts_and_write_offs_are_mapped_per_storage(dagbag: Any) -> None:
+    """One document per storage: the create tasks are dynamically mapped over the grouping task."""
+    from airflow.sdk.definitions.mappedoperator import MappedOperator
+
+    for dag_id, create, grouping in [
+        ("altegio_restock", "create_receipt", "group_receipts_by_storage"),
+        ("altegio_write_off", "create_write_off", "build_write_off_documents"),
+    ]:
+        task = dagbag.dags[dag_id].get_task(create)
+        assert isinstance(task, MappedOperator)
+        assert task.operator_class.__name__ == "CreateStorageOperationOperator"
+        assert grouping in task.upstream_task_ids
+
+
+def test_restock_runs_on_schedule_and_on_product_changes(dagbag: Any) -> None:
+    """The restock listens to the asset that the change watcher's sensor updates."""
+    watcher = dagbag.dags["altegio_product_changes"]
+    sensor = watcher.get_task("wait_for_product_changes")
+    assert type(sensor).__name__ == "WaitForProductChangeSensor"
+    assert sensor.deferrable is True
+    restock = dagbag.dags["altegio_restock"]
+    assert type(restock.timetable).__name__ == "AssetOrTimeSchedule"
+    assert [outlet.name for outlet in sensor.outlets] == ["altegio_products"]
+    assert "altegio_products" in str(restock.timetable.asset_condition)
