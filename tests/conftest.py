@@ -73,15 +73,3 @@ def xcom(airflow_db: Path) -> Any:
             return None if row is None else XComModel.deserialize_value(row)
 
     return read
-
-
-@pytest.fixture
-def altegio_env(altegio_sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """The sandbox (``altegio_sandbox``) with ``altegio_default`` and ``altacolor_default`` pointing at it.
-
-    The connections are set as ``AIRFLOW_CONN_*`` variables, which is how tasks run by
-    ``dag.test()`` and triggers find them.
-    """
-    for name, value in altegio_sandbox.env().items():
-        monkeypatch.setenv(name, value)
-    return altegio_sandbox

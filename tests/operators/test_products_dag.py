@@ -30,8 +30,8 @@ def _states(dag_run: Any) -> dict[str, str]:
 
 
 @pytest.fixture
-def location_id(altegio_env: Any) -> int:
-    return int(altegio_env.location_ids[0])
+def location_id(altegio_sandbox: Any) -> int:
+    return int(altegio_sandbox.location_ids[0])
 
 
 @pytest.fixture
@@ -93,7 +93,7 @@ def test_search_validation_fails_before_any_request(location_id: int, run_dag: A
     assert set(_states(dag_run).values()) == {"failed"}
 
 
-def test_altacolor_search(altegio_env: Any, run_dag: Any, xcom: Any, tmp_path: Any) -> None:
+def test_altacolor_search(altegio_sandbox: Any, run_dag: Any, xcom: Any, tmp_path: Any) -> None:
     from airflow_provider_altegio.hooks.altacolor import AltacolorHook
 
     supplier = list(AltacolorHook().iter_products([{"field": "id", "condition": ">", "value": 0}]))
@@ -129,7 +129,9 @@ def test_altacolor_search(altegio_env: Any, run_dag: Any, xcom: Any, tmp_path: A
     assert xcom(dag_run, "whole_catalogue")["count"] == len(supplier)
 
 
-def test_product_and_category_lifecycle(location_id: int, altegio_env: Any, run_dag: Any, xcom: Any) -> None:
+def test_product_and_category_lifecycle(
+    location_id: int, altegio_sandbox: Any, run_dag: Any, xcom: Any
+) -> None:
     from airflow_provider_altegio.hooks.altegio import AltegioHook
 
     template = next(iter(AltegioHook().iter_products(location_id, page_size=5)))

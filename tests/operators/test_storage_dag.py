@@ -39,12 +39,12 @@ def _documents_with_key(sandbox: Any, key: str) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def stock_case(altegio_env: Any) -> dict[str, Any]:
+def stock_case(altegio_sandbox: Any) -> dict[str, Any]:
     """A location, two of its storages and a product with stock in the first one."""
     from airflow_provider_altegio.hooks.altegio import AltegioHook
 
     hook = AltegioHook()
-    location_id = altegio_env.location_ids[0]
+    location_id = altegio_sandbox.location_ids[0]
     storages = hook.list_storages(location_id)
     assert len(storages) >= 2
     storage_id, other_storage_id = storages[0].id, storages[1].id
@@ -62,7 +62,7 @@ def stock_case(altegio_env: Any) -> dict[str, Any]:
 
 
 def test_receipt_and_write_off_move_stock(
-    stock_case: dict[str, Any], altegio_env: Any, run_dag: Any, xcom: Any
+    stock_case: dict[str, Any], altegio_sandbox: Any, run_dag: Any, xcom: Any
 ) -> None:
     case = stock_case
     hook, loc, storage, good = case["hook"], case["location_id"], case["storage_id"], case["good_id"]
@@ -93,7 +93,7 @@ def test_receipt_and_write_off_move_stock(
     assert result["created"] is True
     assert len(result["transaction_ids"]) == 1
     assert _stock(hook, loc, good, storage) == pytest.approx(before + 3 - 1)
-    (document,) = [d for d in altegio_env.state()["documents"] if d["id"] == result["document_id"]]
+    (document,) = [d for d in altegio_sandbox.state()["documents"] if d["id"] == result["document_id"]]
     assert document["comment"].startswith("Delivery ")
     assert "[airflow:" in document["comment"]
     assert xcom(dag_run, "write_off")["created"] is True
@@ -139,7 +139,7 @@ def _write_off_dag(dag_id: str, case: dict[str, Any], amount: float) -> DAG:
 )
 def test_exactly_once_when_the_response_is_lost(
     stock_case: dict[str, Any],
-    altegio_env: Any,
+    altegio_sandbox: Any,
     run_dag: Any,
     xcom: Any,
     search_fails: bool,
@@ -153,14 +153,14 @@ def test_exactly_once_when_the_response_is_lost(
     case = stock_case
     hook, loc, storage, good = case["hook"], case["location_id"], case["storage_id"], case["good_id"]
     before = _stock(hook, loc, good, storage)
-    altegio_env.faults.add("POST", f"/api/v1/storage_operations/operation/{loc}", drop="after", count=1)
+    altegio_sandbox.faults.add("POST", f"/api/v1/storage_operations/operation/{loc}", drop="after", count=1)
     if search_fails:
-        altegio_env.faults.add("GET", f"/api/v1/storages/transactions/{loc}", status=404, count=1)
+        altegio_sandbox.faults.add("GET", f"/api/v1/storages/transactions/{loc}", status=404, count=1)
     dag_run = run_dag(_write_off_dag(f"storage_exactly_once_{expected_tries}", case, 2))
     assert dag_run.state == "success"
     assert _ti(dag_run, "write_off").try_number == expected_tries
     key = idempotency_key(dag_run.dag_id, dag_run.run_id, "write_off", -1)
-    documents = _documents_with_key(altegio_env, key)
+    documents = _documents_with_key(altegio_sandbox, key)
     assert len(documents) == 1
     assert documents[0]["comment"] == f"Stocktake [airflow:{key}]"
     assert xcom(dag_run, "write_off") == {
@@ -177,7 +177,7 @@ def test_exactly_once_when_the_response_is_lost(
 
 
 def test_retry_after_success_creates_nothing(
-    stock_case: dict[str, Any], altegio_env: Any, run_dag: Any, xcom: Any
+    stock_case: dict[str, Any], altegio_sandbox: Any, run_dag: Any, xcom: Any
 ) -> None:
     """A task that created its document and then failed finds it on the retry."""
     case = stock_case
@@ -204,13 +204,13 @@ def test_retry_after_success_creates_nothing(
     dag_run = run_dag(dag)
     assert dag_run.state == "success"
     key = idempotency_key(dag_run.dag_id, dag_run.run_id, "receipt", -1)
-    assert len(_documents_with_key(altegio_env, key)) == 1
+    assert len(_documents_with_key(altegio_sandbox, key)) == 1
     assert xcom(dag_run, "receipt")["created"] is False
     assert _stock(hook, loc, good, storage) == pytest.approx(before + 4)
 
 
 def test_mapped_operations_get_their_own_keys(
-    stock_case: dict[str, Any], altegio_env: Any, run_dag: Any
+    stock_case: dict[str, Any], altegio_sandbox: Any, run_dag: Any
 ) -> None:
     case = stock_case
     loc, good = case["location_id"], case["good_id"]
@@ -225,7 +225,7 @@ def test_mapped_operations_get_their_own_keys(
     assert dag_run.state == "success"
     for map_index in (0, 1):
         key = idempotency_key(dag_run.dag_id, dag_run.run_id, "receipt", map_index)
-        assert len(_documents_with_key(altegio_env, key)) == 1
+        assert len(_documents_with_key(altegio_sandbox, key)) == 1
 
 
 def test_transfer_moves_between_storages(stock_case: dict[str, Any], run_dag: Any, xcom: Any) -> None:
@@ -265,14 +265,14 @@ def test_transfer_moves_between_storages(stock_case: dict[str, Any], run_dag: An
 )
 def test_invalid_operations_write_nothing(
     stock_case: dict[str, Any],
-    altegio_env: Any,
+    altegio_sandbox: Any,
     run_dag: Any,
     overrides: dict[str, Any],
     message: str,
     capfd: pytest.CaptureFixture[str],
 ) -> None:
     case = stock_case
-    before_docs = len(altegio_env.state()["documents"])
+    before_docs = len(altegio_sandbox.state()["documents"])
     before = _stock(case["hook"], case["location_id"], case["good_id"], case["storage_id"])
     with DAG("storage_invalid", schedule=None) as dag:
         CreateStorageOperationOperator(
@@ -286,7 +286,7 @@ def test_invalid_operations_write_nothing(
     assert dag_run.state == "failed"
     output = capfd.readouterr()
     assert message in output.out + output.err
-    assert len(altegio_env.state()["documents"]) == before_docs
+    assert len(altegio_sandbox.state()["documents"]) == before_docs
     assert _stock(case["hook"], case["location_id"], case["good_id"], case["storage_id"]) == before
 
 
@@ -352,15 +352,17 @@ def test_list_storages_and_transactions(
 
 
 def test_location_falls_back_to_the_connection(
-    altegio_env: Any, run_dag: Any, xcom: Any, monkeypatch: Any
+    altegio_sandbox: Any, run_dag: Any, xcom: Any, monkeypatch: Any, capfd: pytest.CaptureFixture[str]
 ) -> None:
     import json
 
-    loc = altegio_env.location_ids[0]
+    loc = altegio_sandbox.location_ids[0]
     monkeypatch.setenv(
-        "AIRFLOW_CONN_ALTEGIO_DEFAULT", json.dumps(altegio_env.altegio_connection(location_id=loc))
+        "AIRFLOW_CONN_ALTEGIO_DEFAULT", json.dumps(altegio_sandbox.altegio_connection(location_id=loc))
     )
-    monkeypatch.setenv("AIRFLOW_CONN_ALTEGIO_NOLOC", json.dumps(altegio_env.altegio_connection()))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_ALTEGIO_NOLOC", json.dumps(altegio_sandbox.altegio_connection(location_id=None))
+    )
     with DAG("storage_location_fallback", schedule=None) as dag:
         ListStoragesOperator(task_id="from_extra")
         ListStoragesOperator(task_id="missing", altegio_conn_id="altegio_noloc")
@@ -368,3 +370,5 @@ def test_location_falls_back_to_the_connection(
     assert _ti(dag_run, "from_extra").state == "success"
     assert xcom(dag_run, "from_extra")
     assert _ti(dag_run, "missing").state == "failed"
+    output = capfd.readouterr()
+    assert "location_id: is required: pass it, or set the location_id extra" in output.out + output.err

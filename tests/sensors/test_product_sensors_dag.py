@@ -8,7 +8,6 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import httpx
 import pytest
 from airflow.sdk import DAG
 
@@ -28,11 +27,11 @@ def _ti(dag_run: Any, task_id: str) -> Any:
 
 
 @pytest.fixture
-def product(altegio_env: Any) -> dict[str, Any]:
+def product(altegio_sandbox: Any) -> dict[str, Any]:
     from airflow_provider_altegio.hooks.altegio import AltegioHook
 
     hook = AltegioHook()
-    location_id = altegio_env.location_ids[0]
+    location_id = altegio_sandbox.location_ids[0]
     first = next(iter(hook.iter_products(location_id, page_size=5)))
     return {"hook": hook, "location_id": location_id, "good_id": first.good_id}
 
@@ -157,7 +156,7 @@ def test_deferrable_times_out(product: dict[str, Any], run_dag: Any) -> None:
 
 
 def test_invalid_input_fails_before_any_request(
-    product: dict[str, Any], run_dag: Any, altegio_env: Any
+    product: dict[str, Any], run_dag: Any, altegio_sandbox: Any
 ) -> None:
     with DAG("sensor_invalid", schedule=None) as dag:
         WaitForProductChangeSensor(
@@ -172,25 +171,16 @@ def test_invalid_input_fails_before_any_request(
     assert _ti(dag_run, "bad_ids").state == "failed"
 
 
-def _change_supplier_product(altegio_env: Any, product_id: int) -> Callable[[], Any]:
-    def change() -> None:
-        response = httpx.post(
-            f"{altegio_env.base_url}/_sandbox/altacolor/products/{product_id}",
-            json={"product_name": "Renamed"},
-        )
-        response.raise_for_status()
-
-    return change
-
-
-def test_altacolor_sensor_poke_and_deferrable(altegio_env: Any, run_dag: Any, xcom: Any, later: Any) -> None:
+def test_altacolor_sensor_poke_and_deferrable(
+    altegio_sandbox: Any, run_dag: Any, xcom: Any, later: Any
+) -> None:
     from airflow_provider_altegio.hooks.altacolor import AltacolorHook
 
     supplier_product = next(
         itertools.islice(AltacolorHook().iter_products([{"field": 4, "condition": 4, "string": "0"}]), 1)
     )
     product_id = supplier_product.product_id
-    later(2.5, _change_supplier_product(altegio_env, product_id))
+    later(2.5, lambda: altegio_sandbox.change_supplier_product(product_id, product_name="Renamed"))
     with DAG("altacolor_sensor", schedule=None) as dag:
         AltacolorWaitForProductChangeSensor(
             task_id="any_change_since_2000",

@@ -86,10 +86,10 @@ async def _first_event(trigger: Any) -> dict[str, Any]:
 
 @pytest.mark.integration
 @pytest.mark.asyncio
-async def test_run_reports_changed_products(altegio_env: Any) -> None:
+async def test_run_reports_changed_products(altegio_sandbox: Any) -> None:
     from airflow_provider_altegio.hooks.altegio import AltegioHook
 
-    location_id = altegio_env.location_ids[0]
+    location_id = altegio_sandbox.location_ids[0]
     product = await anext(AltegioHook().aiter_products(location_id, page_size=5))
     trigger = ProductChangeTrigger(
         conn_id="altegio_default",
@@ -107,11 +107,11 @@ async def test_run_reports_changed_products(altegio_env: Any) -> None:
 
 @pytest.mark.integration
 @pytest.mark.asyncio
-async def test_run_sees_a_change_made_while_waiting(altegio_env: Any) -> None:
+async def test_run_sees_a_change_made_while_waiting(altegio_sandbox: Any) -> None:
     from airflow_provider_altegio.hooks.altegio import AltegioHook
 
     hook = AltegioHook()
-    location_id = altegio_env.location_ids[0]
+    location_id = altegio_sandbox.location_ids[0]
     product = await anext(hook.aiter_products(location_id, page_size=5))
     trigger = ProductChangeTrigger(
         conn_id="altegio_default",
@@ -136,10 +136,10 @@ async def test_run_sees_a_change_made_while_waiting(altegio_env: Any) -> None:
 
 @pytest.mark.integration
 @pytest.mark.asyncio
-async def test_run_times_out(altegio_env: Any) -> None:
+async def test_run_times_out(altegio_sandbox: Any) -> None:
     trigger = ProductChangeTrigger(
         conn_id="altegio_default",
-        location_id=altegio_env.location_ids[0],
+        location_id=altegio_sandbox.location_ids[0],
         changed_after=_soon(3600),
         poke_interval=0.3,
         timeout_at=_soon(1),
@@ -151,7 +151,7 @@ async def test_run_times_out(altegio_env: Any) -> None:
 
 @pytest.mark.integration
 @pytest.mark.asyncio
-async def test_run_reports_api_errors_as_events(altegio_env: Any) -> None:
+async def test_run_reports_api_errors_as_events(altegio_sandbox: Any) -> None:
     trigger = ProductChangeTrigger(
         conn_id="altegio_default", location_id=999_999_999, changed_after=PAST, poke_interval=0.1
     )
@@ -163,7 +163,7 @@ async def test_run_reports_api_errors_as_events(altegio_env: Any) -> None:
 
 @pytest.mark.integration
 @pytest.mark.asyncio
-async def test_altacolor_run_reports_modified_products(altegio_env: Any) -> None:
+async def test_altacolor_run_reports_modified_products(altegio_sandbox: Any) -> None:
     trigger = AltacolorProductChangeTrigger(
         conn_id="altacolor_default", changed_after=PAST, poke_interval=0.1
     )
