@@ -22,6 +22,7 @@ import ssl
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
@@ -38,7 +39,7 @@ from airflow_provider_altegio.exceptions import (
 )
 
 if TYPE_CHECKING:
-    from airflow_provider_altegio.core.paging import Pager
+    from airflow_provider_altegio.core.paging import Page, Pager
     from airflow_provider_altegio.core.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
@@ -346,20 +347,42 @@ class HttpCore:
         )
         return await self._adrive(self._flow(spec))
 
-    def iter_pages(self, pager: Pager, method: str, path: str, **kwargs: Any) -> Iterator[list[Any]]:
+    def iter_pages(
+        self, pager: Pager, method: str, path: str, *, read_ahead: bool = True, **kwargs: Any
+    ) -> Iterator[list[Any]]:
         """Yield each page's items, asking for pages as the ``pager`` says (sync).
 
-        Pages are fetched lazily: nothing beyond the page being consumed is held.
-        ``kwargs`` are those of :meth:`request`; the pager's fields are merged into ``params``
-        or ``data``.
+        Streaming: at most the page being consumed and the next one are held. With
+        ``read_ahead`` the next page is fetched on a worker thread while the caller works on the
+        current one (parsing a page of products costs about as much as fetching it), through the
+        same flow, limiter and retries. ``kwargs`` are those of :meth:`request`; the pager's
+        fields are merged into ``params`` or ``data``.
 
         :raises MalformedResponseError: a page without a list of items.
         """
-        page = pager.first()
-        while page is not None:
+
+        def fetch(page: Page) -> tuple[list[Any], Page | None]:
             spec = self._page_spec(pager, page.fields, method, path, kwargs)
-            items, page = self._advance(pager, page, self._drive(self._flow(spec)), spec)
-            yield items
+            return self._advance(pager, page, self._drive(self._flow(spec)), spec)
+
+        if not read_ahead:
+            next_page: Page | None = pager.first()
+            while next_page is not None:
+                items, next_page = fetch(next_page)
+                yield items
+            return
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="altegio-read-ahead")
+        try:
+            items, next_page = fetch(pager.first())
+            while True:
+                upcoming = pool.submit(fetch, next_page) if next_page is not None else None
+                yield items
+                if upcoming is None:
+                    return
+                items, next_page = upcoming.result()
+        finally:
+            # An abandoned walk must not block on a read-ahead nobody wants.
+            pool.shutdown(wait=False, cancel_futures=True)
 
     async def aiter_pages(
         self, pager: Pager, method: str, path: str, **kwargs: Any

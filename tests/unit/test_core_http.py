@@ -470,3 +470,40 @@ def test_sync_client_is_persistent() -> None:
         core.request("GET", "/goods/1")
         assert core.client is client
     core.close()
+
+
+def test_read_ahead_fetches_at_most_one_page_early_and_stops_when_abandoned() -> None:
+    core, _ = make_core()
+    with respx.mock() as mock:
+        route = mock.get(f"{BASE}/goods/1").mock(side_effect=_goods_pages(100))
+        pages = core.iter_pages(PageCountPager(10), "GET", "/goods/1")
+        first = next(pages)
+        assert [item["good_id"] for item in first] == list(range(10))
+        pages.close()  # the consumer stops: no further page is asked for
+        assert route.call_count <= 2
+    core.close()
+
+
+def test_read_ahead_error_surfaces_after_the_good_pages() -> None:
+    core, _ = make_core(max_retries=0)
+    good = httpx.Response(200, json={"success": True, "data": [{"good_id": 1}, {"good_id": 2}], "meta": []})
+    with respx.mock() as mock:
+        mock.get(f"{BASE}/goods/1").mock(side_effect=[good, httpx.Response(404)])
+        pages = core.iter_pages(PageCountPager(2), "GET", "/goods/1")
+        assert len(next(pages)) == 2
+        with pytest.raises(AltegioAPIError) as info:
+            next(pages)
+    assert info.value.status_code == 404
+    core.close()
+
+
+def test_without_read_ahead_pages_are_fetched_on_demand() -> None:
+    core, _ = make_core()
+    with respx.mock() as mock:
+        route = mock.get(f"{BASE}/goods/1").mock(side_effect=_goods_pages(100))
+        pages = core.iter_pages(PageCountPager(10), "GET", "/goods/1", read_ahead=False)
+        next(pages)
+        assert route.call_count == 1
+        assert sum(len(p) for p in pages) == 90
+    assert route.call_count == 11  # ten full pages, then the empty one that ends the walk
+    core.close()

@@ -334,7 +334,7 @@ def test_iter_products_streams_page_by_page(hook: AltegioHook) -> None:
         route = mock.get(f"{BASE}/goods/9").mock(side_effect=goods_pages(10))
         products = hook.iter_products(9, page_size=3)
         next(products)
-        assert route.call_count == 1
+        assert route.call_count <= 2  # the page being read, and at most one read ahead
         list(products)
     assert route.call_count == 4
 
