@@ -168,9 +168,10 @@ def altegio_restock() -> None:
         product is out of stock everywhere.
         """
         lines = []
-        # Mapped outputs come back in map-index order, the same order as ``locations``.
+        # Mapped outputs come back in map-index order, the same order as ``locations``. The
+        # slice reads every mapped result in one request.
         for location_id, location_products, location_storages in zip(
-            locations, products, storages, strict=True
+            locations, products[:], storages[:], strict=True
         ):
             titles = {storage["id"]: storage["title"] for storage in location_storages}
             for_sale = [s["id"] for s in location_storages if s.get("for_sale")] or sorted(titles)
@@ -316,7 +317,7 @@ def altegio_restock() -> None:
     @task(trigger_rule="none_failed")  # also when every line was unmatched and no receipt was made
     def summarise_receipts(created: list[dict[str, Any]], unmatched: list[dict[str, Any]]) -> dict[str, Any]:
         """One line per receipt document, plus the count of products left to order by hand."""
-        created = list(created)
+        created = created[:]  # every mapped result, in one request
         for result in created:
             state = "created" if result["created"] else "already existed"
             log.info(

@@ -267,7 +267,7 @@ def altegio_write_off() -> None:
     @task
     def summarise_write_offs(created: list[dict[str, Any]], checked: dict[str, Any]) -> dict[str, Any]:
         """One line per write-off document, and the count of bad lines that were skipped."""
-        created = list(created)
+        created = created[:]  # every mapped result, in one request
         bad_lines = [line for line in checked["lines"] if line["problem"]]
         for result in created:
             state = "created" if result["created"] else "already existed"
