@@ -393,7 +393,7 @@ class AltacolorBaseOperator(BaseOperator):
 class StreamingReadMixin(BaseOperator):
     """A read that streams many items: returned as a JSON list, or written as JSON lines.
 
-    Subclasses implement :meth:`read` (an iterator of JSON dicts) and call :meth:`deliver`.
+    Subclasses pass their hook's item stream (as JSON dicts) to :meth:`deliver`.
 
     :param output_path: when set, items go to this ``ObjectStoragePath`` (or URL / local path) as
         JSON lines and the XCom is ``{"path": ..., "count": ...}``. Templated.

@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 
 JsonDict = dict[str, Any]
 
+#: Floor of the pause between two polls, so that ``poke_interval=0`` cannot spin the event loop.
+MIN_POLL_INTERVAL = 0.1
+
 
 def _parse_iso(value: str | None) -> datetime | None:
     if not value:
@@ -190,7 +193,7 @@ class ProductChangeTriggerBase(BaseTrigger):
                     yield _event({"status": "error", "error_type": type(exc).__name__, "message": str(exc)})
                     return
                 if products:
-                    self.log.info("Poll %d: %d changed products", polls, len(products))
+                    self.log.info("Poll %d: %d matching products changed", polls, len(products))
                     yield _event({"status": "success", "products": products, "polls": polls})
                     return
                 remaining = self._remaining()
@@ -203,7 +206,9 @@ class ProductChangeTriggerBase(BaseTrigger):
                         }
                     )
                     return
-                delay = self.poke_interval if remaining is None else min(self.poke_interval, remaining)
+                delay = max(MIN_POLL_INTERVAL, self.poke_interval)
+                if remaining is not None:
+                    delay = min(delay, remaining)
                 self.log.info("Poll %d: no change yet; next poll in %.1fs", polls, delay)
                 await asyncio.sleep(delay)
 

@@ -1,0 +1,74 @@
+"""Sensor pieces that need no server: resuming from a trigger event, progress lines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from airflow.sdk.exceptions import AirflowSensorTimeout
+
+from airflow_provider_altegio.exceptions import AltegioProviderError
+from airflow_provider_altegio.operators._common import Progress
+from airflow_provider_altegio.sensors.products import (
+    AltacolorWaitForProductChangeSensor,
+    WaitForProductChangeSensor,
+)
+
+
+@pytest.mark.parametrize("sensor_class", [WaitForProductChangeSensor, AltacolorWaitForProductChangeSensor])
+def test_execute_complete(sensor_class: Any) -> None:
+    sensor = sensor_class(task_id="wait")
+    products = [{"good_id": 1, "title": "Shampoo"}]
+    assert sensor.execute_complete({}, {"status": "success", "products": products, "polls": 3}) == products
+    with pytest.raises(AirflowSensorTimeout, match="No product changed"):
+        sensor.execute_complete({}, {"status": "timeout", "message": "No product changed after X"})
+    error = {
+        "status": "error",
+        "error_type": "AltegioNotFoundError",
+        "message": "GET http://sandbox/api/v1/goods/9: HTTP 404: Location not found",
+    }
+    with pytest.raises(AltegioProviderError, match=r"AltegioNotFoundError .*HTTP 404: Location not found"):
+        sensor.execute_complete({}, error)
+
+
+def test_sensor_defaults() -> None:
+    sensor = WaitForProductChangeSensor(task_id="wait", deferrable=True)
+    assert sensor.deferrable is True
+    assert set(sensor.template_fields) == {
+        "location_id",
+        "changed_after",
+        "product_ids",
+        "category_id",
+        "term",
+    }
+    assert set(AltacolorWaitForProductChangeSensor.template_fields) == {
+        "changed_after",
+        "product_ids",
+        "conditions",
+    }
+
+
+class _Log:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def info(self, message: str, *args: Any) -> None:
+        self.lines.append(message % args)
+
+
+def test_progress_reports_pages_items_and_time() -> None:
+    log = _Log()
+    progress = Progress(log, "Altegio products", page_size=100, interval=0.0)
+    assert sum(1 for _ in progress.track(range(250))) == 250
+    progress.done()
+    assert log.lines[-1].startswith("Read Altegio products: 3 pages, 250 items in ")
+    assert any(line.startswith("Reading Altegio products: ") for line in log.lines)
+
+
+def test_progress_is_quiet_between_intervals() -> None:
+    log = _Log()
+    progress = Progress(log, "Altacolor products", page_size=None, interval=3600)
+    list(progress.track(range(1000)))
+    progress.done()
+    assert len(log.lines) == 1
+    assert log.lines[0].startswith("Read Altacolor products: 1000 items in ")
