@@ -70,8 +70,8 @@ def test_delay(altegio_sandbox: Any, altegio_sandbox_client: httpx.Client) -> No
     started = time.monotonic()
     assert altegio_sandbox_client.get(f"/storages/{LOCATION}").status_code == 200
     assert time.monotonic() - started >= 0.3
+    altegio_sandbox.faults.add("GET", "/storages", delay=2)
     with pytest.raises(httpx.ReadTimeout):
-        altegio_sandbox.faults.add("GET", "/storages", delay=2)
         altegio_sandbox_client.get(f"/storages/{LOCATION}", timeout=0.2)
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import pytest
+
+if TYPE_CHECKING:
+    import httpx
 
 pytestmark = pytest.mark.integration
 

@@ -1,0 +1,75 @@
+"""The ``altegio-sandbox`` command: one ready line on stdout, a working server, clean shutdown."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.integration
+
+READY = re.compile(
+    r"^sandbox ready altegio=(?P<altegio>http://127\.0\.0\.1:(?P<port>\d+)/api/v1) "
+    r"altacolor=(?P<altacolor>http://127\.0\.0\.1:(?P=port)) locations=(?P<locations>\d+(?:,\d+)+)$"
+)
+SCRIPT = Path(sys.executable).with_name("altegio-sandbox")
+
+
+@contextmanager
+def _sandbox(command: list[str]) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    watchdog = threading.Timer(120, process.kill)  # never hang the suite on a server that never speaks
+    watchdog.start()
+    try:
+        yield process, (process.stdout.readline() if process.stdout else "")
+    finally:
+        watchdog.cancel()
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=30)
+
+
+@pytest.mark.parametrize(
+    ("command", "stop"),
+    [
+        ([sys.executable, "-m", "airflow_provider_altegio.sandbox"], signal.SIGTERM),
+        ([str(SCRIPT)], signal.SIGINT),
+    ],
+    ids=["module-sigterm", "script-sigint"],
+)
+def test_ready_line_then_clean_shutdown(command: list[str], stop: signal.Signals) -> None:
+    args = ["--port", "0", "--products", "40", "--seed", "3", "--partner-token", "p", "--user-token", "u"]
+    with _sandbox(command + args) as (process, line):
+        match = READY.match(line.rstrip("\n"))
+        assert match, line
+        assert int(match["port"]) > 0
+        location = match["locations"].split(",")[0]
+        headers = {"Authorization": "Bearer p, User u"}
+        goods = httpx.get(f"{match['altegio']}/goods/{location}", params={"count": 100}, headers=headers)
+        assert len(goods.json()["data"]) == 40
+        process.send_signal(stop)
+        out, err = process.communicate(timeout=30)
+        assert process.returncode == 0, err
+        assert out == ""  # exactly one line in all
+        assert "Traceback" not in err
+
+
+def test_bad_option_fails_fast() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "airflow_provider_altegio.sandbox", "--products", "-1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "products" in result.stderr
+    assert result.stdout == ""
