@@ -17,7 +17,7 @@ from airflow_provider_altegio.operators._common import (
     JsonDict,
     StreamingReadMixin,
     altacolor_conditions,
-    coerce_datetime,
+    coerce_date_range,
     coerce_int,
     is_blank,
     validate_request,
@@ -95,10 +95,9 @@ class SearchProductsOperator(StreamingReadMixin, AltegioBaseOperator):
 
     def execute(self, context: Context) -> list[JsonDict] | dict[str, Any]:
         category_id = coerce_int(self.category_id, "category_id")
-        changed_after = coerce_datetime(self.changed_after, "changed_after")
-        changed_before = coerce_datetime(self.changed_before, "changed_before")
-        if changed_after and changed_before and changed_before <= changed_after:
-            raise InvalidRequestError("changed_before", "must be later than changed_after")
+        changed_after, changed_before = coerce_date_range(
+            self.changed_after, self.changed_before, "changed_after", "changed_before"
+        )
         from airflow_provider_altegio.hooks.altegio import DEFAULT_PAGE_SIZE
 
         page_size = coerce_int(self.page_size, "page_size") or DEFAULT_PAGE_SIZE

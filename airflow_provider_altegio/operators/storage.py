@@ -26,6 +26,7 @@ from airflow_provider_altegio.operators._common import (
     JsonDict,
     StreamingReadMixin,
     carries_key,
+    coerce_date_range,
     coerce_datetime,
     coerce_int,
     coerce_structure,
@@ -364,14 +365,10 @@ class ListStorageTransactionsOperator(StreamingReadMixin, AltegioBaseOperator):
         self.changed_before = changed_before
 
     def execute(self, context: Context) -> list[JsonDict] | dict[str, Any]:
-        start = coerce_datetime(self.date_from, "date_from")
-        end = coerce_datetime(self.date_to, "date_to")
-        if start and end and end < start:
-            raise InvalidRequestError("date_to", "must not be before date_from")
-        changed_after = coerce_datetime(self.changed_after, "changed_after")
-        changed_before = coerce_datetime(self.changed_before, "changed_before")
-        if changed_after and changed_before and changed_before <= changed_after:
-            raise InvalidRequestError("changed_before", "must be later than changed_after")
+        start, end = coerce_date_range(self.date_from, self.date_to, "date_from", "date_to", allow_equal=True)
+        changed_after, changed_before = coerce_date_range(
+            self.changed_after, self.changed_before, "changed_after", "changed_before"
+        )
         document_id = coerce_int(self.document_id, "document_id")
         from airflow_provider_altegio.hooks.altegio import DEFAULT_PAGE_SIZE
 

@@ -12,6 +12,7 @@ from airflow_provider_altegio.exceptions import InvalidRequestError
 from airflow_provider_altegio.operators._common import (
     altacolor_conditions,
     carries_key,
+    coerce_date_range,
     coerce_datetime,
     coerce_int,
     coerce_int_list,
@@ -96,6 +97,22 @@ def test_coerce_datetime_names_the_field() -> None:
     with pytest.raises(InvalidRequestError) as info:
         coerce_datetime("yesterday", "changed_after")
     assert _field(info) == "changed_after"
+
+
+def test_coerce_date_range() -> None:
+    low, high = coerce_date_range("2026-01-01", "2026-01-02", "changed_after", "changed_before")
+    assert (low, high) == (
+        datetime(2026, 1, 1, tzinfo=timezone.utc),
+        datetime(2026, 1, 2, tzinfo=timezone.utc),
+    )
+    assert coerce_date_range(None, "2026-01-02", "a", "b")[0] is None
+    assert (
+        coerce_date_range("2026-01-01", "2026-01-01", "date_from", "date_to", allow_equal=True)[1] is not None
+    )
+    with pytest.raises(InvalidRequestError, match=r"^changed_before: must be later than changed_after"):
+        coerce_date_range("2026-01-02", "2026-01-02", "changed_after", "changed_before")
+    with pytest.raises(InvalidRequestError, match=r"^date_to: must not be before date_from"):
+        coerce_date_range("2026-01-02", "2026-01-01", "date_from", "date_to", allow_equal=True)
 
 
 def test_to_json_is_plain() -> None:
