@@ -142,6 +142,10 @@ class Dialect(Protocol):
         ...
 
 
+class _Abandoned(Exception):
+    """Raised in a read-ahead whose walk was abandoned; nobody ever sees it."""
+
+
 @dataclass(frozen=True)
 class Sleep:
     """Step of the request flow: wait this many seconds."""
@@ -361,9 +365,11 @@ class HttpCore:
         :raises MalformedResponseError: a page without a list of items.
         """
 
+        abandoned = threading.Event()
+
         def fetch(page: Page) -> tuple[list[Any], Page | None]:
             spec = self._page_spec(pager, page.fields, method, path, kwargs)
-            return self._advance(pager, page, self._drive(self._flow(spec)), spec)
+            return self._advance(pager, page, self._drive(self._flow(spec), abandoned), spec)
 
         if not read_ahead:
             next_page: Page | None = pager.first()
@@ -381,14 +387,15 @@ class HttpCore:
                     return
                 items, next_page = upcoming.result()
         finally:
-            # An abandoned walk must not block on a read-ahead nobody wants.
+            # An abandoned walk must not block on, nor retry, a read-ahead nobody wants.
+            abandoned.set()
             pool.shutdown(wait=False, cancel_futures=True)
 
     async def aiter_pages(
         self, pager: Pager, method: str, path: str, **kwargs: Any
     ) -> AsyncIterator[list[Any]]:
-        """Async twin of :meth:`iter_pages`."""
-        page = pager.first()
+        """Async twin of :meth:`iter_pages` (without read-ahead: parsing runs on the event loop)."""
+        page: Page | None = pager.first()
         while page is not None:
             spec = self._page_spec(pager, page.fields, method, path, kwargs)
             items, page = self._advance(pager, page, await self._adrive(self._flow(spec)), spec)
@@ -403,7 +410,9 @@ class HttpCore:
         base = _clean_params(spec.params) or []
         return replace(spec, params=[*(kv for kv in base if kv[0] not in fields), *fields.items()])
 
-    def _advance(self, pager: Pager, page: Any, payload: Any, spec: RequestSpec) -> Any:
+    def _advance(
+        self, pager: Pager, page: Page, payload: Any, spec: RequestSpec
+    ) -> tuple[list[Any], Page | None]:
         try:
             return pager.advance(page, payload)
         except PayloadShapeError as exc:
@@ -553,8 +562,12 @@ class HttpCore:
 
     # -- drivers: the only places that do I/O ---------------------------------------------------
 
-    def _drive(self, flow: Flow) -> Any:
-        """Run a flow with blocking I/O."""
+    def _drive(self, flow: Flow, abandoned: threading.Event | None = None) -> Any:
+        """Run a flow with blocking I/O.
+
+        :param abandoned: set when nobody wants the result any more (a read-ahead of a walk the
+            caller left): the flow stops before its next step, without retrying or logging.
+        """
         step = next(flow)
         while True:
             outcome: Outcome = None
@@ -565,6 +578,9 @@ class HttpCore:
                     outcome = self.client.send(step.request)
                 except httpx.TransportError as exc:
                     outcome = exc
+            if abandoned is not None and abandoned.is_set():
+                flow.close()
+                raise _Abandoned
             try:
                 step = flow.send(outcome)
             except StopIteration as done:

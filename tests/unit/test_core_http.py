@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -506,4 +507,33 @@ def test_without_read_ahead_pages_are_fetched_on_demand() -> None:
         assert route.call_count == 1
         assert sum(len(p) for p in pages) == 90
     assert route.call_count == 11  # ten full pages, then the empty one that ends the walk
+    core.close()
+
+
+def test_abandoned_read_ahead_is_neither_retried_nor_logged(caplog: pytest.LogCaptureFixture) -> None:
+    core, sleeps = make_core(max_retries=3)
+    release, started = threading.Event(), threading.Event()
+    calls: list[int] = []
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        calls.append(int(request.url.params["page"]))
+        if request.url.params["page"] == "1":
+            return httpx.Response(200, json={"success": True, "data": [{"good_id": 1}], "meta": []})
+        started.set()
+        release.wait(5)
+        raise httpx.ReadTimeout("late")
+
+    caplog.set_level(logging.WARNING, logger="airflow_provider_altegio")
+    with respx.mock() as mock:
+        mock.get(f"{BASE}/goods/1").mock(side_effect=respond)
+        pages = core.iter_pages(PageCountPager(1), "GET", "/goods/1")
+        next(pages)
+        assert started.wait(5)
+        pages.close()  # the caller walks away while page 2 is in flight
+        release.set()
+        for worker in [t for t in threading.enumerate() if t.name.startswith("altegio-read-ahead")]:
+            worker.join(5)  # let the late answer arrive: it must be dropped, not retried
+    assert calls == [1, 2]
+    assert sleeps.calls == []
+    assert not [r for r in caplog.records if "retry" in r.getMessage()]
     core.close()
