@@ -4,9 +4,6 @@ few seconds, so any of that would hit the APIs and the metadata database constan
 
 from __future__ import annotations
 
-import os
-import socket
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -21,41 +18,12 @@ EXPECTED = {
 }
 
 
-class ParseTimeAccess(AssertionError):
-    """Raised by the guards below when a DAG file reaches out while being parsed."""
-
-
-def _refuse(*args: Any, **kwargs: Any) -> Any:
-    raise ParseTimeAccess(f"parse-time access: {args!r:.200}")
-
-
-def parse_guarded(folder: Path) -> Any:
-    """Parse ``folder`` in a DagBag with sockets, connection lookups and variables refused."""
-    from airflow.dag_processing.dagbag import DagBag
-    from airflow.sdk import BaseHook, Variable
-
-    with pytest.MonkeyPatch.context() as patch, warnings.catch_warnings(record=True) as caught:
-        for name in [n for n in os.environ if n.startswith("AIRFLOW_CONN_")]:
-            # A connection in the environment would let a careless DAG "work" at parse time.
-            patch.delenv(name)
-        patch.setattr(socket.socket, "connect", _refuse)
-        patch.setattr(socket.socket, "connect_ex", _refuse)
-        patch.setattr(socket, "create_connection", _refuse)
-        patch.setattr(socket, "getaddrinfo", _refuse)
-        patch.setattr(BaseHook, "get_connection", classmethod(_refuse))
-        patch.setattr(Variable, "get", staticmethod(_refuse))
-        warnings.simplefilter("always")
-        bag = DagBag(dag_folder=str(folder))
-    bag.caught_warnings = list(caught)
-    return bag
-
-
 @pytest.fixture(scope="module")
-def dagbag() -> Any:
+def dagbag(parse_guarded: Any) -> Any:
     return parse_guarded(EXAMPLES)
 
 
-def test_the_guard_catches_parse_time_access(tmp_path: Path) -> None:
+def test_the_guard_catches_parse_time_access(tmp_path: Path, parse_guarded: Any) -> None:
     """A DAG file that asks its hook for the connection at top level is an import error here."""
     (tmp_path / "careless.py").write_text(
         "from airflow.sdk import dag\n"

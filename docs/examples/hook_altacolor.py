@@ -1,0 +1,27 @@
+"""AltacolorHook inside a task: the supplier's price of a few product codes."""
+
+from __future__ import annotations
+
+from airflow.sdk import dag, task
+
+
+@dag(schedule=None, tags=["example"])
+def altacolor_hook_example() -> None:
+    @task
+    def supplier_prices(codes: list[str]) -> dict[str, float | None]:
+        from airflow_provider_altegio.hooks.altacolor import AltacolorHook
+
+        prices: dict[str, float | None] = {}
+        with AltacolorHook(altacolor_conn_id="altacolor_default") as hook:
+            for code in codes:
+                result = hook.search_products(
+                    [{"field": "product_code", "condition": "==", "value": code}], limit=1
+                )
+                skus = result.products[0].skus if result.products else []
+                prices[code] = min((s.price for s in skus if s.price), default=None)
+        return prices
+
+    supplier_prices(["SOL-BD-00001", "NAI-NP-00002", "NOT-A-CODE"])
+
+
+altacolor_hook_example()

@@ -1,0 +1,33 @@
+"""SearchProductsOperator: every product of a location matching a term, as XCom or as JSON lines."""
+
+from __future__ import annotations
+
+from airflow.sdk import dag, task
+
+from airflow_provider_altegio.operators.products import SearchProductsOperator
+
+
+@dag(schedule=None, tags=["example"])
+def search_products_example() -> None:
+    # Name, article or barcode; location_id falls back to the connection's location_id extra.
+    shampoos = SearchProductsOperator(task_id="find_shampoos", term="shampoo")
+
+    # A whole catalogue is better written to storage than pushed through XCom.
+    SearchProductsOperator(
+        task_id="export_catalogue",
+        location_id=1001,
+        output_path="file:///tmp/altegio/{{ ds }}/products.jsonl",  # or s3://bucket/...
+    )
+
+    @task
+    def count_low_stock(products: list[dict]) -> int:
+        return sum(
+            1
+            for p in products
+            if sum(a["amount"] for a in p["actual_amounts"]) <= (p["critical_amount"] or 0)
+        )
+
+    count_low_stock(shampoos.output)
+
+
+search_products_example()
