@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
@@ -84,13 +85,21 @@ class Ledger:
         """The product's stock in the storage."""
         return float(self.sandbox.stock(self.location, self.good, self.storage))
 
+    def settle(self, timeout: float = 20.0) -> None:
+        """Wait (bounded) until the sandbox has finished every POST it received, even those whose
+        client gave up, so the ledger shows their final effect."""
+        deadline = time.monotonic() + timeout
+        while any(p["status"] is None for p in self.posts()):
+            assert time.monotonic() < deadline, "the sandbox is still processing a request"
+            time.sleep(0.05)
+
     def posts(self) -> list[dict[str, Any]]:
         """The storage-operation POSTs that reached the sandbox (faulted or not)."""
         return self.sandbox.requests("POST", f"/storage_operations/operation/{self.location}")  # type: ignore[no-any-return]
 
 
 @pytest.fixture
-def ledger(sandbox: Any, connect: Callable[..., AltegioHook]) -> Ledger:
+def ledger(sandbox: Any, connect: Callable[..., AltegioHook], waits: list[float]) -> Ledger:
     """A location, a storage and a product with at least 5 on hand there, and their ledger."""
     hook = connect()
     location = sandbox.location_id
@@ -98,4 +107,5 @@ def ledger(sandbox: Any, connect: Callable[..., AltegioHook]) -> Ledger:
     product = next(p for p in hook.iter_products(location) if p.amount_in(storage) >= 5)
     hook.close()
     sandbox.clear_requests()
+    waits.clear()  # only the test's own waits count
     return Ledger(sandbox, location, storage, product.good_id)
