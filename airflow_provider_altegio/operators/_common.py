@@ -138,17 +138,17 @@ def coerce_datetime(value: Any, field: str) -> datetime | None:
 
 
 def coerce_date_range(
-    start: Any, end: Any, start_field: str, end_field: str, *, allow_equal: bool = False
+    start: Any, end: Any, start_field: str, end_field: str
 ) -> tuple[datetime | None, datetime | None]:
     """Two optional bounds (see :func:`coerce_datetime`), checked to be in order.
 
-    :raises InvalidRequestError: a bound is not a date, or ``end_field`` is before ``start_field``
-        (or equal to it unless ``allow_equal``).
+    Equal bounds are accepted: a manual run's data interval is often empty.
+
+    :raises InvalidRequestError: a bound is not a date, or ``end_field`` is before ``start_field``.
     """
     low, high = coerce_datetime(start, start_field), coerce_datetime(end, end_field)
-    if low is not None and high is not None and (high < low or (high == low and not allow_equal)):
-        problem = f"must not be before {start_field}" if allow_equal else f"must be later than {start_field}"
-        raise InvalidRequestError(end_field, problem)
+    if low is not None and high is not None and high < low:
+        raise InvalidRequestError(end_field, f"must not be before {start_field}")
     return low, high
 
 

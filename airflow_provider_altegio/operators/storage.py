@@ -365,7 +365,7 @@ class ListStorageTransactionsOperator(StreamingReadMixin, AltegioBaseOperator):
         self.changed_before = changed_before
 
     def execute(self, context: Context) -> list[JsonDict] | dict[str, Any]:
-        start, end = coerce_date_range(self.date_from, self.date_to, "date_from", "date_to", allow_equal=True)
+        start, end = coerce_date_range(self.date_from, self.date_to, "date_from", "date_to")
         changed_after, changed_before = coerce_date_range(
             self.changed_after, self.changed_before, "changed_after", "changed_before"
         )

@@ -106,13 +106,11 @@ def test_coerce_date_range() -> None:
         datetime(2026, 1, 2, tzinfo=timezone.utc),
     )
     assert coerce_date_range(None, "2026-01-02", "a", "b")[0] is None
-    assert (
-        coerce_date_range("2026-01-01", "2026-01-01", "date_from", "date_to", allow_equal=True)[1] is not None
-    )
-    with pytest.raises(InvalidRequestError, match=r"^changed_before: must be later than changed_after"):
-        coerce_date_range("2026-01-02", "2026-01-02", "changed_after", "changed_before")
+    assert coerce_date_range("2026-01-01", "2026-01-01", "date_from", "date_to")[1] is not None
+    with pytest.raises(InvalidRequestError, match=r"^changed_before: must not be before changed_after"):
+        coerce_date_range("2026-01-02", "2026-01-01", "changed_after", "changed_before")
     with pytest.raises(InvalidRequestError, match=r"^date_to: must not be before date_from"):
-        coerce_date_range("2026-01-02", "2026-01-01", "date_from", "date_to", allow_equal=True)
+        coerce_date_range("2026-01-02", "2026-01-01", "date_from", "date_to")
 
 
 def test_to_json_is_plain() -> None:
