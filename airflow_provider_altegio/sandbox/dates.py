@@ -30,20 +30,27 @@ def parse_datetime(value: str, tz: timezone, *, end_of_day: bool = False) -> dat
     :raises DateParseError: for anything else.
     """
     text = value.strip().strip("'\"").strip()
-    if text.isdigit() and len(text) >= 9:
-        return datetime.fromtimestamp(int(text), tz=timezone.utc)
+    try:
+        if text.isdigit() and len(text) >= 9:
+            moment = datetime.fromtimestamp(int(text), tz=timezone.utc)
+        else:
+            moment = _parse_iso(text, tz, end_of_day)
+        moment.timestamp()  # years near 1 or 9999 with an offset cannot be stored: refuse them here
+    except (ValueError, OverflowError, OSError) as exc:
+        raise DateParseError(f"{value!r} is not a valid date") from exc
+    return moment
+
+
+def _parse_iso(text: str, tz: timezone, end_of_day: bool) -> datetime:
     match = _ISO.match(text)
     if not match:
-        raise DateParseError(f"{value!r} is not a valid date")
-    try:
-        day = date.fromisoformat(match["date"])
-        clock = match["time"] or ("23:59:59" if end_of_day else "00:00:00")
-        if len(clock) == 5:
-            clock += ":00"
-        hour, minute, second = (int(part) for part in clock.split(":"))
-        naive = datetime(day.year, day.month, day.day, hour, minute, second)
-    except ValueError as exc:
-        raise DateParseError(f"{value!r} is not a valid date") from exc
+        raise ValueError(text)
+    day = date.fromisoformat(match["date"])
+    clock = match["time"] or ("23:59:59" if end_of_day else "00:00:00")
+    if len(clock) == 5:
+        clock += ":00"
+    hour, minute, second = (int(part) for part in clock.split(":"))
+    naive = datetime(day.year, day.month, day.day, hour, minute, second)
     return naive.replace(tzinfo=_parse_offset(match["tz"]) if match["tz"] else tz)
 
 

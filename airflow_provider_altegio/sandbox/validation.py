@@ -14,6 +14,8 @@ from typing import Any
 from airflow_provider_altegio.sandbox.dates import DateParseError, parse_datetime
 
 VALIDATION_MESSAGE = "The given data was invalid."
+#: Largest magnitude a number may have: keeps sums finite (JSON has no infinity).
+MAX_NUMBER = 1e12
 
 
 class ApiError(Exception):
@@ -96,8 +98,8 @@ class BodyReader:
                 value = float(raw.strip())
             except ValueError:
                 value = None
-        if value is None or value != value or value in (float("inf"), float("-inf")):
-            self.error(name, f"The {name} must be a number.")
+        if value is None or value != value or abs(value) > MAX_NUMBER:
+            self.error(name, f"The {name} must be a number between -{MAX_NUMBER:g} and {MAX_NUMBER:g}.")
             return None
         if positive and value <= 0:
             self.error(name, f"The {name} must be greater than 0.")

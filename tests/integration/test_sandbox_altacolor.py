@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -16,17 +16,26 @@ GET = "/api/json/manage_products/get"
 EVERYTHING = {"field": 4, "condition": 4, "string": 0}  # product id > 0, as real clients list a catalogue
 
 
-def _find(sandbox: Any, **form: Any) -> dict[str, Any]:
-    response = httpx.post(f"{sandbox.altacolor_url}{FIND}", data={**sandbox.altacolor_params(), **form})
+@pytest.fixture
+def store(altegio_sandbox: Any) -> Iterator[httpx.Client]:
+    """A client of the reset sandbox's Altacolor API, credentials in the query string."""
+    with httpx.Client(
+        base_url=altegio_sandbox.altacolor_url, params=altegio_sandbox.altacolor_params()
+    ) as client:
+        yield client
+
+
+def _find(store: httpx.Client, **form: Any) -> dict[str, Any]:
+    response = store.post(FIND, data=form)
     assert response.status_code == 200
     body: dict[str, Any] = response.json()
     return body
 
 
-def _catalogue(sandbox: Any) -> list[dict[str, Any]]:
+def _catalogue(store: httpx.Client) -> list[dict[str, Any]]:
     products: list[dict[str, Any]] = []
     while True:
-        page = _find(sandbox, **EVERYTHING, offset=len(products), sortby=4)
+        page = _find(store, **EVERYTHING, offset=len(products), sortby=4)
         products.extend(page["products"])
         if len(products) >= page["total"]:
             return products
@@ -36,28 +45,28 @@ def _status(body: dict[str, Any]) -> tuple[int, str]:
     return body["response_status"]["code"], body["response_status"]["severity"]
 
 
-def test_catalogue_pages_by_offset_until_total(altegio_sandbox: Any) -> None:
-    first = _find(altegio_sandbox, **EVERYTHING, limit=100)
+def test_catalogue_pages_by_offset_until_total(store: httpx.Client) -> None:
+    first = _find(store, **EVERYTHING, limit=100)
     assert _status(first) == (10001, "SUCCESS")
     assert len(first["products"]) == 100
-    everything = _catalogue(altegio_sandbox)
+    everything = _catalogue(store)
     assert len(everything) == first["total"]
     assert len({p["product_id"] for p in everything}) == first["total"]
-    counted = _find(altegio_sandbox, **EVERYTHING, limit=0)
+    counted = _find(store, **EVERYTHING, limit=0)
     assert counted["products"] == []
     assert counted["total"] == first["total"]
 
 
 def test_supplier_codes_match_some_altegio_articles(
-    altegio_sandbox: Any, altegio_sandbox_client: httpx.Client
+    store: httpx.Client, altegio_sandbox_client: httpx.Client
 ) -> None:
-    codes = {p["product_code"] for p in _catalogue(altegio_sandbox)}
+    codes = {p["product_code"] for p in _catalogue(store)}
     goods = altegio_sandbox_client.get("/goods/1001", params={"count": 300}).json()["data"]
     articles = {g["article"] for g in goods}
     assert 0.4 * len(articles) < len(codes & articles) < len(articles)
     assert codes - articles  # the supplier also sells what the salon does not stock
     article = sorted(codes & articles)[0]
-    found = _find(altegio_sandbox, field=1, condition=1, string=article.lower())
+    found = _find(store, field=1, condition=1, string=article.lower())
     assert [p["product_code"] for p in found["products"]] == [article]
     assert found["products"][0]["skus"][0]["price"] > 0
 
@@ -76,35 +85,35 @@ _OPS: dict[int, Callable[[Any, Any], bool]] = {
 @pytest.mark.parametrize(
     ("field", "key"), [(1, "product_code"), (2, "product_name"), (3, "supplier"), (4, "product_id")]
 )
-def test_every_field_and_condition(altegio_sandbox: Any, field: int, key: str, condition: int) -> None:
-    everything = _catalogue(altegio_sandbox)
+def test_every_field_and_condition(store: httpx.Client, field: int, key: str, condition: int) -> None:
+    everything = _catalogue(store)
     pivot = sorted(everything, key=lambda p: p["product_id"])[len(everything) // 2][key]
 
     def norm(value: Any) -> Any:
         return value.lower() if isinstance(value, str) else value
 
     expected = sorted(p["product_id"] for p in everything if _OPS[condition](norm(p[key]), norm(pivot)))
-    found = _find(altegio_sandbox, field=field, condition=condition, string=pivot, sortby=4, limit=100)
+    found = _find(store, field=field, condition=condition, string=pivot, sortby=4, limit=100)
     assert found["total"] == len(expected)
     assert [p["product_id"] for p in found["products"]] == expected[:100]
 
 
-def test_date_modified_conditions_and_changes(altegio_sandbox: Any) -> None:
-    everything = _catalogue(altegio_sandbox)
+def test_date_modified_conditions_and_changes(altegio_sandbox: Any, store: httpx.Client) -> None:
+    everything = _catalogue(store)
     dates = sorted(p["date_modified"] for p in everything)
     low, high = dates[10], dates[-10]
-    between = _find(altegio_sandbox, field=5, condition=7, date1=low, date2=high, limit=0)
+    between = _find(store, field=5, condition=7, date1=low, date2=high, limit=0)
     assert between["total"] == sum(low <= d <= high for d in dates)
-    assert _find(altegio_sandbox, field=5, condition=4, date1=dates[-1], limit=0)["total"] == 0
+    assert _find(store, field=5, condition=4, date1=dates[-1], limit=0)["total"] == 0
     product_id = everything[3]["product_id"]
     changed = altegio_sandbox.change_supplier_product(product_id, price=99.5)
     assert changed["skus"][0]["price"] == 99.5
-    newer = _find(altegio_sandbox, field=5, condition=4, date1=dates[-1])
+    newer = _find(store, field=5, condition=4, date1=dates[-1])
     assert [p["product_id"] for p in newer["products"]] == [product_id]
 
 
-def test_conditions_are_joined_with_and(altegio_sandbox: Any) -> None:
-    everything = _catalogue(altegio_sandbox)
+def test_conditions_are_joined_with_and(store: httpx.Client) -> None:
+    everything = _catalogue(store)
     supplier = everything[0]["supplier"]
     pivot = everything[len(everything) // 2]["product_id"]
     form = {
@@ -115,7 +124,7 @@ def test_conditions_are_joined_with_and(altegio_sandbox: Any) -> None:
         "conditions[2][condition]": 6,
         "conditions[2][string]": pivot,
     }
-    found = _find(altegio_sandbox, **form, sortby=4)
+    found = _find(store, **form, sortby=4)
     expected = [p["product_id"] for p in everything if p["supplier"] == supplier and p["product_id"] >= pivot]
     assert [p["product_id"] for p in found["products"]] == expected
     assert 0 < found["total"] < len(everything)
@@ -132,14 +141,14 @@ def test_conditions_are_joined_with_and(altegio_sandbox: Any) -> None:
         (6, "sort_position"),
     ],
 )
-def test_sorting(altegio_sandbox: Any, sortby: int, key: str) -> None:
-    products = _find(altegio_sandbox, **EVERYTHING, sortby=sortby)["products"]
+def test_sorting(store: httpx.Client, sortby: int, key: str) -> None:
+    products = _find(store, **EVERYTHING, sortby=sortby)["products"]
     values = [(p[key], p["product_id"]) for p in products]
     assert values == sorted(values)
 
 
-def test_default_sort_is_sort_position(altegio_sandbox: Any) -> None:
-    assert _find(altegio_sandbox, **EVERYTHING) == _find(altegio_sandbox, **EVERYTHING, sortby=6)
+def test_default_sort_is_sort_position(store: httpx.Client) -> None:
+    assert _find(store, **EVERYTHING) == _find(store, **EVERYTHING, sortby=6)
 
 
 @pytest.mark.parametrize(
@@ -167,12 +176,12 @@ def test_default_sort_is_sort_position(altegio_sandbox: Any) -> None:
         ({**EVERYTHING, "sortby": 7}, 50005, "Invalid request parameters"),
     ],
 )
-def test_error_codes(altegio_sandbox: Any, form: dict[str, Any], code: int, description: str) -> None:
-    body = _find(altegio_sandbox, **form)
+def test_error_codes(store: httpx.Client, form: dict[str, Any], code: int, description: str) -> None:
+    body = _find(store, **form)
     assert body == {"response_status": {"code": code, "severity": "ERROR", "description": description}}
 
 
-def test_authentication_and_enablement(altegio_sandbox: Any) -> None:
+def test_authentication_and_enablement(altegio_sandbox: Any, store: httpx.Client) -> None:
     url = f"{altegio_sandbox.altacolor_url}{FIND}"
     wrong = httpx.post(
         url, data={"username": altegio_sandbox.altacolor_username, "password": "x", **EVERYTHING}
@@ -182,7 +191,7 @@ def test_authentication_and_enablement(altegio_sandbox: Any) -> None:
     in_query = httpx.post(url, params=altegio_sandbox.altacolor_params(), data=EVERYTHING)
     assert _status(in_query.json()) == (10001, "SUCCESS")
     altegio_sandbox.configure(altacolor_enabled=False)
-    disabled = _find(altegio_sandbox, **EVERYTHING)
+    disabled = _find(store, **EVERYTHING)
     assert disabled["response_status"] == {
         "code": 31000,
         "severity": "ERROR",
@@ -190,24 +199,26 @@ def test_authentication_and_enablement(altegio_sandbox: Any) -> None:
     }
 
 
-def test_get_by_id_and_ids(altegio_sandbox: Any) -> None:
-    url = f"{altegio_sandbox.altacolor_url}{GET}"
-    creds = altegio_sandbox.altacolor_params()
-    ids = [p["product_id"] for p in _catalogue(altegio_sandbox)]
-    single = httpx.get(url, params={**creds, "id": ids[0]}).json()
+def test_get_by_id_and_ids(altegio_sandbox: Any, store: httpx.Client) -> None:
+    ids = [p["product_id"] for p in _catalogue(store)]
+
+    def get(**params: Any) -> dict[str, Any]:
+        body: dict[str, Any] = store.get(GET, params=params).json()
+        return body
+
+    single = get(id=ids[0])
     assert _status(single) == (10001, "SUCCESS")
     assert single["product"]["product_id"] == ids[0]
     assert "description" in single["product"]
-    several = httpx.get(url, params={**creds, "ids": ",".join(map(str, ids[:100]))}).json()
+    several = get(ids=",".join(map(str, ids[:100])))
     assert [p["product_id"] for p in several["products"]] == ids[:100]
-    missing = httpx.get(url, params={**creds, "id": 1}).json()
-    assert missing == {
+    assert get(id=1) == {
         "response_status": {"code": 40004, "severity": "WARNING", "description": "Product ID Not Found"}
     }
-    partly = httpx.get(url, params={**creds, "ids": f"{ids[0]},1"}).json()
+    partly = get(ids=f"{ids[0]},1")
     assert _status(partly) == (40004, "WARNING")
     assert [p["product_id"] for p in partly["products"]] == ids[:1]
-    too_many = httpx.get(url, params={**creds, "ids": ",".join(map(str, ids[:101]))}).json()
-    assert _status(too_many) == (50005, "ERROR")
-    assert _status(httpx.get(url, params=creds).json()) == (50005, "ERROR")
-    assert _status(httpx.get(url, params={"id": ids[0]}).json()) == (30001, "ERROR")
+    assert _status(get(ids=",".join(map(str, ids[:101])))) == (50005, "ERROR")
+    assert _status(get()) == (50005, "ERROR")
+    anonymous = httpx.get(f"{altegio_sandbox.altacolor_url}{GET}", params={"id": ids[0]}).json()
+    assert _status(anonymous) == (30001, "ERROR")
