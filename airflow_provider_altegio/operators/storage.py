@@ -16,6 +16,7 @@ is built to take effect exactly once per task instance, whatever happens on the 
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
@@ -44,6 +45,8 @@ if TYPE_CHECKING:
 #: How far before the run's start the reconciliation search reaches back, to absorb clock and
 #: time-zone skew between the Airflow workers and the API's ``last_change_date``.
 RECONCILE_LOOKBACK = timedelta(days=1)
+#: Longest pause between two searches while waiting for a request that may still be in flight.
+RECONCILE_MAX_PAUSE = 10.0
 
 
 class CreateStorageOperationOperator(AltegioBaseOperator):
@@ -64,6 +67,10 @@ class CreateStorageOperationOperator(AltegioBaseOperator):
         time ``YYYY-MM-DD HH:MM:SS``; defaults to the current UTC time.
     :param master_id: employee the document is attributed to.
     :param target_storage_id: destination storage; required for a transfer, refused otherwise.
+    :param reconcile_grace: seconds (or timedelta) to keep looking for the document after a create
+        that got no answer at all (timeout, dropped connection), since the server may still be
+        applying it; default: twice the connection's request timeout, at least 5 s. A failure
+        with an HTTP answer (5xx) is searched once, without waiting.
     :param allow_negative_stock: skip the check that a sale, usage, write-off or transfer does not
         take out more than the storage holds.
     :param location_id: location id; defaults to the connection's ``location_id`` extra.
@@ -107,10 +114,12 @@ class CreateStorageOperationOperator(AltegioBaseOperator):
         master_id: int | str | None = None,
         target_storage_id: int | str | None = None,
         allow_negative_stock: bool = False,
+        reconcile_grace: float | timedelta | None = None,
         altegio_conn_id: str = "altegio_default",
         **kwargs: Any,
     ) -> None:
         super().__init__(location_id=location_id, altegio_conn_id=altegio_conn_id, **kwargs)
+        self.reconcile_grace = reconcile_grace
         self.operation_type = operation_type
         self.storage_id = storage_id
         self.transactions = transactions
@@ -233,6 +242,29 @@ class CreateStorageOperationOperator(AltegioBaseOperator):
                 }
         return None
 
+    def _grace(self) -> float:
+        if self.reconcile_grace is not None:
+            grace = self.reconcile_grace
+            return grace.total_seconds() if isinstance(grace, timedelta) else float(grace)
+        return max(5.0, 2 * self.hook.get_conn().config.timeout)
+
+    def await_existing(
+        self, request: StorageOperationRequest, location_id: int, key: str, since: datetime, grace: float
+    ) -> JsonDict | None:
+        """:meth:`find_existing`, repeated with growing pauses until found or ``grace`` seconds passed."""
+        deadline = time.monotonic() + grace
+        pause = 1.0
+        while True:
+            found = self.find_existing(request, location_id, key, since)
+            remaining = deadline - time.monotonic()
+            if found is not None or remaining <= 0:
+                return found
+            self.log.info(
+                "Key %s not found yet; the request may still be in flight: next look in %.0fs", key, pause
+            )
+            time.sleep(min(pause, remaining))
+            pause = min(pause * 2, RECONCILE_MAX_PAUSE)
+
     def execute(self, context: Context) -> JsonDict:
         key = self.key_for(context)
         request = self.build_request(key)
@@ -262,7 +294,9 @@ class CreateStorageOperationOperator(AltegioBaseOperator):
             created = self.hook.create_storage_operation(request, location_id)
         except AmbiguousWriteError as exc:
             self.log.warning("The answer to the create was lost (%s); looking for key %s", exc, key)
-            found = self.find_existing(request, location_id, key, since)
+            # No answer at all: the request may still be on its way through the server.
+            in_flight = exc.status_code is None
+            found = self.await_existing(request, location_id, key, since, self._grace() if in_flight else 0.0)
             if found is not None:
                 return found
             raise AmbiguousWriteError(

@@ -34,19 +34,9 @@ FAULTS = [
     pytest.param({"status": 429, "count": 3}, id="429-storm"),
     pytest.param({"body": "success_false"}, id="success-false"),
     pytest.param({"delay": 0.6}, id="slow-past-the-timeout-landing-before-the-retry"),
-    # Known gap, reported to the operator's owner: the create times out on the client, the
-    # reconciliation search runs at once and finds nothing, the retry creates a second document,
-    # and then the first request lands. The search needs a grace period long enough for a request
-    # the client gave up on to finish on the server before it may conclude "not applied".
-    pytest.param(
-        {"delay": 4},
-        id="slow-past-the-timeout-landing-after-the-retry",
-        marks=pytest.mark.xfail(
-            reason="CreateStorageOperationOperator reconciles before a timed-out create has landed: "
-            "two documents",
-            strict=False,
-        ),
-    ),
+    # The create times out on the client and lands on the server seconds later: the operator
+    # keeps searching for its key for a grace period before it concludes "not applied".
+    pytest.param({"delay": 4}, id="slow-past-the-timeout-landing-after-the-retry"),
 ]
 
 
