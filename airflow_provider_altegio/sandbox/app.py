@@ -149,6 +149,7 @@ class AltegioApi:
         async def endpoint(request: Request) -> Response:
             try:
                 self._authorise(request, user=user)
+                # Endpoints without a location in the path get the user's first one (unused by them).
                 loc = self._location(request) if location else self.state.accessible_locations[0]
                 data = await read_body(request) if body else {}
                 with self.state.lock:

@@ -515,12 +515,7 @@ class SandboxState:
     def _read_lines(
         self, location: LocationSeed, reader: BodyReader, body: Mapping[str, Any], master_id: int
     ) -> list[_Line]:
-        # `transactions` is the documented key; `goods_transactions` is tolerated as an alias.
-        key = (
-            "transactions"
-            if "transactions" in body or "goods_transactions" not in body
-            else "goods_transactions"
-        )
+        key = lines_key(body)
         raw_lines = body.get(key)
         if not isinstance(raw_lines, list) or not raw_lines:
             reader.error(key, f"The {key} field is required and must be a non-empty array.")
@@ -571,11 +566,7 @@ class SandboxState:
     def _check_stock(self, reader: BodyReader, type_id: int, storage_id: int, lines: list[_Line]) -> None:
         if self.settings.allow_negative_stock or (type_id not in OUTFLOW_TYPES and type_id != TRANSFER):
             return
-        key = (
-            "transactions"
-            if "transactions" in reader.data or "goods_transactions" not in reader.data
-            else ("goods_transactions")
-        )
+        key = lines_key(reader.data)
         remaining: dict[int, float] = {}
         for n, line in enumerate(lines):
             good_id = line.product.good_id
@@ -842,6 +833,16 @@ class SandboxState:
             "stock": stock,
             "settings": self.settings_to_api(),
         }
+
+
+def lines_key(body: Mapping[str, Any]) -> str:
+    """The key holding a storage operation's lines: ``transactions`` as documented, or the
+    tolerated alias ``goods_transactions`` when only that one is sent."""
+    return (
+        "goods_transactions"
+        if "goods_transactions" in body and "transactions" not in body
+        else "transactions"
+    )
 
 
 def product_tree_element(product: Product) -> dict[str, Any]:
