@@ -176,6 +176,39 @@ def test_exactly_once_when_the_response_is_lost(
     )
 
 
+def test_exactly_once_when_the_create_lands_after_the_timeout(
+    stock_case: dict[str, Any], altegio_sandbox: Any, run_dag: Any, xcom: Any, monkeypatch: Any
+) -> None:
+    """The client gives up after 0.5 s; the server applies the receipt 2 s later. The operator keeps
+    looking for its key during the grace period and finds it: one document, no retry needed."""
+    import json
+
+    case = stock_case
+    hook, loc, storage, good = case["hook"], case["location_id"], case["storage_id"], case["good_id"]
+    before = _stock(hook, loc, good, storage)
+    connection = altegio_sandbox.altegio_connection(timeout=0.5, max_retries=0)
+    monkeypatch.setenv("AIRFLOW_CONN_ALTEGIO_SLOW", json.dumps(connection))
+    altegio_sandbox.faults.add("POST", f"/api/v1/storage_operations/operation/{loc}", delay=2, count=1)
+    with DAG("storage_lands_late", schedule=None) as dag:
+        CreateStorageOperationOperator(
+            task_id="receipt",
+            altegio_conn_id="altegio_slow",
+            operation_type="receipt",
+            storage_id=storage,
+            transactions=[{"good_id": good, "amount": 5}],
+            reconcile_grace=30,
+            retries=1,
+            retry_delay=timedelta(0),
+        )
+    dag_run = run_dag(dag)
+    assert dag_run.state == "success"
+    assert _ti(dag_run, "receipt").try_number == 1
+    key = idempotency_key(dag_run.dag_id, dag_run.run_id, "receipt", -1)
+    assert len(_documents_with_key(altegio_sandbox, key)) == 1
+    assert xcom(dag_run, "receipt")["created"] is False
+    assert _stock(hook, loc, good, storage) == pytest.approx(before + 5)
+
+
 def test_retry_after_success_creates_nothing(
     stock_case: dict[str, Any], altegio_sandbox: Any, run_dag: Any, xcom: Any
 ) -> None:
