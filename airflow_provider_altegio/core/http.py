@@ -449,12 +449,15 @@ class HttpCore:
         info = RequestInfo(spec.method, public_url(request.url))
         retry = 0
         while True:
-            if self.limiter is not None:
-                wait = self.limiter.reserve()
-                if wait > 0:
-                    yield Sleep(wait)
-            started = time.perf_counter()
-            outcome = yield Send(request)
+            slot = self.limiter.acquire() if self.limiter is not None else None
+            try:
+                if slot is not None and slot.delay > 0:
+                    yield Sleep(slot.delay)
+                started = time.perf_counter()
+                outcome = yield Send(request)
+            finally:
+                if slot is not None:
+                    slot.finish()  # logged when the answer is back: it has surely arrived by then
             if isinstance(outcome, httpx.TransportError):
                 delay = self._transport_failure(outcome, spec, info, retry)
             elif isinstance(outcome, httpx.Response):

@@ -1,53 +1,79 @@
 """Client-side rate limiting: a per-second and a per-minute budget kept at the same time.
 
 Altegio documents "200 requests per minute, or 5 requests per second"; a client that keeps only
-one of the two still gets 429s. :class:`RateLimiter` keeps a sliding-window log of the send times
-it has granted, so no window of one second (or one minute), wherever a server puts its edges,
-ever sees more than the budget.
+one of the two still gets 429s. :class:`RateLimiter` keeps a sliding-window log of the requests
+it has let through, so no window of one second (or one minute), wherever a server puts its
+edges, ever sees more than the budget.
 
 The limiter never sleeps itself. :meth:`RateLimiter.reserve` books the earliest permitted send
 time and returns how long the caller must wait for it; the sync caller sleeps with ``time.sleep``
 and the async caller with ``asyncio.sleep``. Because a reservation is just bookkeeping under a
 lock, one limiter safely serves threads and event loops at once, which is what lets every hook and
 trigger on the same credentials share one budget (see :meth:`RateLimiter.shared`).
+
+A server counts a request when it *arrives*, which is some unknown time after it was granted
+(sleep overshoot, thread scheduling, the network). Counting it at its grant time can therefore
+put two requests less than a window apart on the server's clock. The HTTP core uses
+:meth:`RateLimiter.acquire` instead: the request counts as "happening now" while it is in flight,
+and once its response is back it is logged at that moment, by which time it has certainly
+arrived. The next request a window later can then never land in the same server window.
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
 import math
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from typing import ClassVar
 
 Clock = Callable[[], float]
 
+#: An in-flight request older than this is taken to have ended at its grant time (a caller that
+#: never called ``finish``, e.g. a killed thread, must not hold a slot for ever).
+STALE_IN_FLIGHT = 600.0
+
+
+class _Entry:
+    """One request in the log: when it counts, and whether that time is final."""
+
+    __slots__ = ("at", "done")
+
+    def __init__(self, at: float, done: bool) -> None:
+        self.at = at
+        self.done = done
+
 
 class _Window:
-    """One budget: at most ``limit`` grants in any span of ``span`` seconds (a sliding-window log)."""
+    """One budget: at most ``limit`` requests in any span of ``span`` seconds (a sliding-window log)."""
 
     __slots__ = ("limit", "log", "span")
 
     def __init__(self, limit: int, span: float) -> None:
         self.limit = limit
         self.span = span
-        self.log: deque[float] = deque()
+        self.log: list[_Entry] = []
 
-    def earliest(self, now: float) -> float:
-        """Earliest time at or after ``now`` at which one more grant keeps the budget."""
-        while self.log and self.log[0] <= now - self.span:
-            self.log.popleft()  # too old to matter for any window that contains ``now`` or later
+    def earliest(self, at: float, now: float) -> float:
+        """Earliest time at or after ``at`` at which one more request keeps the budget.
+
+        Every logged request is at or before ``at`` (grants are handed out in order, and a
+        request that finished did so before ``now``), so the only window to check is the one
+        ending at the new request. In-flight requests count as happening ``now``.
+        """
         if len(self.log) < self.limit:
-            return now
-        # The grant ``limit`` places back must have left the window: t >= log[-limit] + span.
-        return max(now, self.log[-self.limit] + self.span)
-
-    def record(self, at: float) -> None:
-        self.log.append(at)
-        while len(self.log) > self.limit:
-            self.log.popleft()  # only the last ``limit`` grants ever constrain the next one
+            return at
+        horizon = at - self.span
+        # Finished requests that left the window ending at ``at`` can never matter again.
+        self.log = [e for e in self.log if not e.done or e.at > horizon]
+        times = [e.at if e.done or now - e.at > STALE_IN_FLIGHT else max(e.at, now) for e in self.log]
+        recent = [t for t in times if t > horizon]
+        if len(recent) < self.limit:
+            return at
+        # The request ``limit`` places back must have left the window: t >= its time + span.
+        return max(at, heapq.nlargest(self.limit, recent)[-1] + self.span)
 
 
 def _window(rate: float | None, span: float, name: str) -> _Window | None:
@@ -63,6 +89,24 @@ def _window(rate: float | None, span: float, name: str) -> _Window | None:
     if rate < 1:
         return _Window(1, span / rate)
     return _Window(math.floor(rate), span)
+
+
+class Reservation:
+    """A slot booked with :meth:`RateLimiter.acquire`.
+
+    :ivar delay: seconds to wait before sending.
+    """
+
+    __slots__ = ("_entry", "_limiter", "delay")
+
+    def __init__(self, limiter: RateLimiter, entry: _Entry, delay: float) -> None:
+        self._limiter = limiter
+        self._entry = entry
+        self.delay = delay
+
+    def finish(self) -> None:
+        """The request is over (answered or failed): log it at this moment. Idempotent."""
+        self._limiter._finish(self._entry)
 
 
 class RateLimiter:
@@ -116,25 +160,41 @@ class RateLimiter:
     def reserve(self) -> float:
         """Book the earliest send time every budget allows; return the seconds to wait for it.
 
-        The booking counts against the budget at once, so concurrent callers (threads or
-        coroutines) get successive slots. Never sleeps.
+        The booking counts against the budget at once, at the granted time, so concurrent callers
+        (threads or coroutines) get successive slots. Never sleeps.
         """
+        return self._book(done=True)[1]
+
+    def acquire(self) -> Reservation:
+        """Like :meth:`reserve`, for a request whose end the caller reports with
+        :meth:`Reservation.finish`; until then it counts as happening "now" (see the module doc)."""
+        entry, delay = self._book(done=False)
+        return Reservation(self, entry, delay)
+
+    def _book(self, *, done: bool) -> tuple[_Entry, float]:
         with self._lock:
             now = self._clock()
-            # Grants are handed out in order (never before an earlier grant): that keeps each
-            # window's log sorted, which is what makes ``log[-limit] + span`` the exact bound.
+            # Grants are handed out in order (never before an earlier grant), so every logged
+            # request is at or before the new one and only the window ending at it needs checking.
             at = max(now, self._not_before, self._last)
             # Each window's earliest time only grows with ``at``, so one pass per window settles
             # it; a second pass is needed only if a later window pushed ``at`` past an earlier one.
             while True:
-                later = max([at, *(w.earliest(at) for w in self._windows)])
+                later = max([at, *(w.earliest(at, now) for w in self._windows)])
                 if later == at:
                     break
                 at = later
+            entry = _Entry(at, done)
             for window in self._windows:
-                window.record(at)
+                window.log.append(entry)
             self._last = at
-            return max(0.0, at - now)
+            return entry, max(0.0, at - now)
+
+    def _finish(self, entry: _Entry) -> None:
+        with self._lock:
+            if not entry.done:
+                entry.at = max(entry.at, self._clock())
+                entry.done = True
 
     def pause(self, seconds: float) -> None:
         """Grant nothing for ``seconds`` from now (the server said ``Retry-After``).
@@ -193,9 +253,9 @@ class RateLimiter:
             self._per_second, self._per_minute = new_second, new_minute
             self._windows = self._make_windows(new_second, new_minute)
             # Keep what was already granted so tightening never opens a burst.
-            granted = sorted({t for w in old for t in w.log})
+            entries = list({id(e): e for w in old for e in w.log}.values())
             for window in self._windows:
-                window.log.extend(granted[-window.limit :])
+                window.log.extend(entries)
 
 
 def _stricter(a: float | None, b: float | None) -> float | None:

@@ -215,3 +215,49 @@ def test_sync_and_async_requests_share_the_limiter() -> None:
     core.close()
     # 12 requests, clock standing still: 5 free, then each later group of 5 one second on.
     assert sorted(waits) == [1.0] * 5 + [2.0] * 2
+
+
+def test_in_flight_requests_count_as_now_and_are_logged_when_they_end() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(2, None, clock=clock)
+    first = limiter.acquire()
+    second = limiter.acquire()
+    assert (first.delay, second.delay) == (0.0, 0.0)
+    clock.now = 5.0  # both still in flight five seconds later: they may arrive any moment
+    third = limiter.acquire()
+    assert third.delay == pytest.approx(1.0)  # a full window after "now", not after the grants
+    first.finish()
+    second.finish()
+    clock.now = 5.5
+    # logged at 5.0 when they ended; the third holds 6.0 and grants go out in order, so the
+    # next one is at 6.0 too (window (5.0, 6.0] then holds the third and it: two, the budget)
+    assert limiter.acquire().delay == pytest.approx(0.5)
+
+
+def test_a_slow_answer_pushes_the_next_window_back() -> None:
+    """Sequential walk: request i + limit starts a full window after request i *ended*, so the
+    server, which counts arrivals, never sees more than the budget whatever the latency."""
+    clock = FakeClock()
+    limiter = RateLimiter(3, None, clock=clock)
+    ended = []
+    for latency in (0.2, 0.0, 0.0, 0.0, 0.0, 0.0):
+        slot = limiter.acquire()
+        clock.sleep(slot.delay)
+        clock.sleep(latency)
+        slot.finish()
+        ended.append(clock.now)
+    starts = [end - lat for end, lat in zip(ended, (0.2, 0.0, 0.0, 0.0, 0.0, 0.0), strict=True)]
+    assert starts[3] == pytest.approx(ended[0] + 1.0)
+    assert starts[3] - starts[0] > 1.0
+
+
+def test_finish_is_idempotent_and_forgotten_slots_expire() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(1, None, clock=clock)
+    slot = limiter.acquire()
+    slot.finish()
+    clock.now = 0.5
+    slot.finish()  # no effect: already logged at 0.0
+    assert limiter.acquire().delay == pytest.approx(0.5)
+    clock.now = 10_000.0  # the second slot was never finished; long after, it stops counting
+    assert limiter.acquire().delay == 0.0
