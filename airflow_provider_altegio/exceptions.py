@@ -28,6 +28,11 @@ class InvalidRequestError(ValueError):
         self.problem = problem
         super().__init__(f"{field}: {problem}" if field else problem)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The default reduce re-calls __init__ with args == (message,), which this two-argument
+        # constructor cannot take; Airflow pickles task errors.
+        return (type(self), (self.field, self.problem))
+
 
 class AltegioProviderError(AirflowException):
     """Base class of every error this provider raises about a remote API."""
