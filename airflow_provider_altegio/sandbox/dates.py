@@ -12,7 +12,8 @@ from datetime import date, datetime, timedelta, timezone
 _ISO = re.compile(
     r"^(?P<date>\d{4}-\d{2}-\d{2})"
     r"(?:[T ](?P<time>\d{2}:\d{2}(?::\d{2})?)(?:\.\d+)?)?"
-    r"\s*(?P<tz>Z|[+-]\d{2}:?\d{2})?$"
+    # An unencoded "+" in a query string arrives as a space: "...12:00:00 0400" means +04:00.
+    r"(?:\s*(?P<tz>Z|[+-]\d{2}:?\d{2})|\s(?P<plus>\d{2}:?\d{2}))?$"
 )
 
 
@@ -51,7 +52,8 @@ def _parse_iso(text: str, tz: timezone, end_of_day: bool) -> datetime:
         clock += ":00"
     hour, minute, second = (int(part) for part in clock.split(":"))
     naive = datetime(day.year, day.month, day.day, hour, minute, second)
-    return naive.replace(tzinfo=_parse_offset(match["tz"]) if match["tz"] else tz)
+    offset = match["tz"] or (f"+{match['plus']}" if match["plus"] else None)
+    return naive.replace(tzinfo=_parse_offset(offset) if offset else tz)
 
 
 def _parse_offset(text: str) -> timezone:

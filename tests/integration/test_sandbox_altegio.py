@@ -280,3 +280,20 @@ def test_category_node_pages_its_children(altegio_sandbox_client: httpx.Client) 
 def test_storages(altegio_sandbox_client: httpx.Client) -> None:
     storages = _data(altegio_sandbox_client.get(f"/storages/{LOCATION}"))
     assert [(s["id"], s["for_sale"], s["for_services"]) for s in storages] == [(3101, 1, 0), (3102, 0, 1)]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("changed_after=2030-01-01T00:00:00+0400", 0),  # "+" unencoded: arrives as a space
+        ("changed_after=2030-01-01T00:00:00%2B04:00", 0),
+        ("changed_before=2025-01-06T09:00:00Z", 1),  # only the first seeded product is that old
+        ("changed_before=1736157600", 1),  # the same instant as unix seconds
+        ("changed_after=''&changed_before=", 300),  # empty values, as the documented examples send
+    ],
+)
+def test_date_forms_in_raw_query_strings(
+    altegio_sandbox_client: httpx.Client, query: str, expected: int
+) -> None:
+    found = _data(altegio_sandbox_client.get(f"/goods/{LOCATION}?count=1000&{query}"))
+    assert len(found) == expected
