@@ -261,6 +261,10 @@ class ApiHook(BaseHook):
         extras = Extras(extras_json, self.conn_type)
         base_url = normalize_base_url(conn.host, self.default_base_url, conn.port)
         settings = ConnectionSettings.from_extras(base_url, extras)
+        if not settings.verify_ssl:
+            self.log.warning(
+                "TLS certificate verification is OFF for connection %s (verify_ssl)", self.conn_id
+            )
         dialect, identity = self._dialect(conn, extras)
         limiter = None
         if settings.requests_per_second or settings.requests_per_minute:

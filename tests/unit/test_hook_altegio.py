@@ -137,6 +137,16 @@ def test_connection_extras_are_read_tolerantly(connect: Callable[..., AltegioHoo
     assert hook.location_id == 42
 
 
+def test_turning_tls_verification_off_is_logged(
+    connect: Callable[..., AltegioHook], caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    caplog.set_level(logging.WARNING)
+    connect(verify_ssl=False).get_conn()
+    # the hook logs through Airflow's task logger, which may print instead of propagating
+    logged = caplog.text + capsys.readouterr().out
+    assert "TLS certificate verification is OFF for connection altegio_test" in logged
+
+
 def test_defaults_verify_tls_and_use_documented_limits(connect: Callable[..., AltegioHook]) -> None:
     core = connect(requests_per_second=None, requests_per_minute=None, max_retries=None).get_conn()
     assert core.config.verify is True
@@ -887,7 +897,7 @@ def test_secrets_absent_from_reprs(connect: Callable[..., AltegioHook]) -> None:
 
 
 def test_secrets_absent_from_errors_and_logs(
-    connect: Callable[..., AltegioHook], caplog: pytest.LogCaptureFixture
+    connect: Callable[..., AltegioHook], caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
     caplog.set_level(logging.DEBUG)
     hook = connect(user_token=None, login="owner@example.com", password=PASSWORD, max_retries=1)
@@ -922,8 +932,10 @@ def test_secrets_absent_from_errors_and_logs(
     for err in errors:
         assert_clean(err)
         assert "***" in str(err)
-    log_text = "\n".join(record.getMessage() for record in caplog.records)
+    captured = capsys.readouterr()
+    log_text = "\n".join(record.getMessage() for record in caplog.records) + captured.out + captured.err
     assert "retry 1 of 1" in log_text
+    assert "Obtained an Altegio user token" in log_text
     for secret in SECRETS:
         assert secret not in log_text
 
