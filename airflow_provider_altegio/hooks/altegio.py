@@ -195,6 +195,14 @@ class AltegioHook(ApiHook):
             )
         return self._location_id
 
+    async def aresolve_location_id(self, location_id: int | str | None = None) -> int:
+        """Async twin of :meth:`resolve_location_id` (looks the connection up without blocking).
+
+        :raises InvalidRequestError: as :meth:`resolve_location_id`.
+        """
+        await self.aget_conn()
+        return self.resolve_location_id(location_id)
+
     # -- user token ----------------------------------------------------------------------------
 
     def _needs_user_token(self, core: HttpCore) -> bool:

@@ -303,7 +303,11 @@ class ApiHook(BaseHook):
         """Async twin of :meth:`get_conn`: looks the connection up without blocking the loop."""
         if self._core is None:
             conn = await self.aget_connection(self.conn_id)
-            core, secrets = self._build_core(conn, await conn.aextra_dejson())
+            # The task SDK's Connection parses extras without blocking the loop; other
+            # connection-shaped objects (older backends) only offer the sync property.
+            aextra = getattr(conn, "aextra_dejson", None)
+            extras = await aextra() if aextra is not None else conn.extra_dejson
+            core, secrets = self._build_core(conn, extras)
             await amask_secrets(secrets)
             if self._core is None:  # another coroutine may have won the race; keep one core
                 self._core = core

@@ -208,6 +208,13 @@ def test_location_resolution(connect: Callable[..., AltegioHook]) -> None:
     assert info.value.field == "location_id"
 
 
+def test_aresolve_location_id_looks_the_connection_up_asynchronously(hook: AltegioHook) -> None:
+    async def go() -> tuple[int, int]:
+        return await hook.aresolve_location_id(), await hook.aresolve_location_id("9")
+
+    assert asyncio.run(go()) == (42, 9)
+
+
 # -- auth --------------------------------------------------------------------------------------
 
 
