@@ -226,6 +226,8 @@ class HttpCore:
         self._transport = transport
         self._async_transport = async_transport
         self._base = config.base_url.rstrip("/")
+        # For logs, errors and repr: the base without any user info a host might carry.
+        self._public_base = public_url(httpx.URL(self._base)).rstrip("/")
         self._timeout = httpx.Timeout(config.timeout).as_dict()
         self._lock = threading.Lock()
         self._client: httpx.Client | None = None
@@ -233,7 +235,9 @@ class HttpCore:
         self._aclient_loop: asyncio.AbstractEventLoop | None = None
 
     def __repr__(self) -> str:
-        return f"HttpCore(api={self.dialect.name!r}, base_url={self._base!r}, limiter={self.limiter!r})"
+        return (
+            f"HttpCore(api={self.dialect.name!r}, base_url={self._public_base!r}, limiter={self.limiter!r})"
+        )
 
     # -- clients -------------------------------------------------------------------------------
 
@@ -417,7 +421,9 @@ class HttpCore:
             return pager.advance(page, payload)
         except PayloadShapeError as exc:
             raise MalformedResponseError(
-                self.dialect.redact(str(exc)), method=spec.method, url=f"{self._base}{self._path(spec)}"
+                self.dialect.redact(str(exc)),
+                method=spec.method,
+                url=f"{self._public_base}{self._path(spec)}",
             ) from None
 
     # -- the flow, written once ----------------------------------------------------------------
