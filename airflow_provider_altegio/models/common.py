@@ -98,7 +98,10 @@ def parse_api_datetime(value: Any) -> datetime:
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         if not math.isfinite(value):
             raise ValueError(f"must be a date and time, got {value!r}")
-        return datetime.fromtimestamp(value, tz=timezone.utc)
+        try:
+            return datetime.fromtimestamp(value, tz=timezone.utc)
+        except (OverflowError, OSError, ValueError):  # beyond what the platform's time_t holds
+            raise ValueError(f"is not a valid Unix timestamp, got {_short(value)}") from None
     elif isinstance(value, str):
         match = _DATETIME_RE.match(value)
         if match is None:

@@ -73,7 +73,7 @@ def coerce_int(value: Any, field: str, *, minimum: int | None = 1, optional: boo
         number = int(value)
         if isinstance(value, float) and number != value:
             raise ValueError(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # int(float("inf")) overflows
         raise InvalidRequestError(field, f"must be a whole number, got {value!r}") from None
     if minimum is not None and number < minimum:
         raise InvalidRequestError(field, f"must be at least {minimum}, got {number}")

@@ -258,7 +258,8 @@ class AltacolorWaitForProductChangeSensor(ProductChangeSensorBase):
         conditions = [] if is_blank(self.conditions) else self.conditions
         trigger = AltacolorProductChangeTrigger(
             conn_id=self.altacolor_conn_id,
-            conditions=to_json(altacolor_conditions(conditions, "conditions")) if conditions else [],
+            # Only "no conditions" means none: a falsy malformed value (0, {}) is validated, not dropped.
+            conditions=to_json(altacolor_conditions(conditions, "conditions")) if conditions != [] else [],
             **common,
         )
         # Validate the full query (the date condition included) now, not in the triggerer.
