@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -401,14 +402,43 @@ def standalone(stack: ExitStack) -> None:
     os.environ.update(sandbox.env())
     print(f"Sandbox: altegio {sandbox.altegio_url}, altacolor {sandbox.altacolor_url}")
     print(f"Airflow home {AIRFLOW_HOME}, DAGs from {DAGS_FOLDER}. Ctrl-C stops Airflow and the sandbox.")
-    process = subprocess.Popen([sys.executable, "-m", "airflow", "standalone"], cwd=ROOT)
+    # standalone starts its components as `airflow ...` commands: make this venv's come first.
+    bin_dir = str(Path(sys.executable).parent)
+    os.environ["PATH"] = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])
+    # Its own process group, so that stopping reaches every component it started.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "airflow", "standalone"], cwd=ROOT, start_new_session=True
+    )
+    signal.signal(signal.SIGTERM, _raise_interrupt)  # `kill` stops it as cleanly as Ctrl-C
     try:
         code = process.wait()
     except KeyboardInterrupt:
-        process.terminate()
-        code = process.wait(60)
-    if code not in (0, -15):
+        print("Stopping Airflow ...", flush=True)
+        _stop_group(process)
+        return
+    if code != 0:
         raise StepFailed(f"airflow standalone exited with {code}")
+
+
+def _stop_group(process: subprocess.Popen[bytes]) -> None:
+    """Stop ``airflow standalone`` and its components: Ctrl-C first, then SIGTERM, then SIGKILL."""
+    for sig, grace in ((signal.SIGINT, 30), (signal.SIGTERM, 15), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            process.poll()
+            try:
+                os.killpg(process.pid, 0)  # anyone left in the group?
+            except ProcessLookupError:
+                return
+            time.sleep(0.5)
+
+
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
