@@ -32,7 +32,7 @@ from airflow_provider_altegio.operators.products import (
     SearchProductsOperator,
 )
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("altacolor_catalogue_sync")  # __name__ is mangled when Airflow imports DAG files
 
 #: Where both catalogues are written as JSON lines for this run (see the ``work_dir`` param).
 RUN_DIR = "{{ params.work_dir }}/{{ dag.dag_id }}/{{ run_id | replace(':', '-') }}"
@@ -89,12 +89,12 @@ def altacolor_catalogue_sync() -> None:
     supplier_products = AltacolorSearchProductsOperator(
         task_id="read_supplier_products",
         conditions=build_supplier_conditions(),
-        output_path=f"{RUN_DIR}/supplier_products.jsonl",
+        output_path=RUN_DIR + "/supplier_products.jsonl",
     )
     altegio_products = SearchProductsOperator(
         task_id="read_altegio_products",
         location_id="{{ params.location_id }}",
-        output_path=f"{RUN_DIR}/altegio_products.jsonl",
+        output_path=RUN_DIR + "/altegio_products.jsonl",
     )
 
     @task(multiple_outputs=True)

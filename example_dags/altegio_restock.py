@@ -21,6 +21,7 @@ unit (a bottle, a box). Masters use products up in the *service* unit (ml, g), a
 Suppliers sell whole sale units, so each order is rounded *up* to whole sale units and booked
 with ``operation_unit_type=1`` at the supplier's price per sale unit.
 
+The catalogues are read into JSON lines under the ``work_dir`` param rather than through XCom.
 Re-running a run (or a retry after a lost answer) never books a receipt twice: each receipt is a
 mapped ``CreateStorageOperationOperator``, which stamps a key derived from the task instance into
 the document comment and looks for it before creating again.
@@ -63,9 +64,12 @@ ALTEGIO_PRODUCTS = Asset(name="altegio_products", uri="altegio://default/product
 #: Updated by every receipt the restock books (the operator adds the document id to the event).
 ALTEGIO_RECEIPTS = Asset(name="altegio_receipts", uri="altegio://default/receipts")
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("altegio_restock")  # __name__ is mangled when Airflow imports DAG files
 
 START = pendulum.datetime(2026, 1, 1, tz="UTC")
+
+#: This run's folder under the ``work_dir`` param, for the catalogues read as JSON lines.
+RUN_DIR = "{{ params.work_dir }}/{{ dag.dag_id }}/{{ run_id | replace(':', '-') }}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -147,18 +151,26 @@ def altegio_restock() -> None:
             return sorted(set(params["location_ids"]))
         from airflow_provider_altegio.hooks.altegio import AltegioHook
 
-        return [AltegioHook().resolve_location_id(None)]
+        with AltegioHook() as hook:
+            return [hook.resolve_location_id(None)]
 
     locations = resolve_locations()
 
-    # One mapped task instance per location; each returns that location's list of products
-    # (``actual_amounts`` per storage, ``critical_amount``, ``desired_amount``, units...).
-    products = SearchProductsOperator.partial(task_id="read_products").expand(location_id=locations).output
+    # One mapped task instance per location. Each writes the location's catalogue as JSON lines
+    # (``actual_amounts`` per storage, ``critical_amount``, ``desired_amount``, units...) and
+    # returns only where: a catalogue of 100000 products does not belong in XCom.
+    products = (
+        SearchProductsOperator.partial(
+            task_id="read_products", output_path=RUN_DIR + "/products-{{ ti.map_index }}.jsonl"
+        )
+        .expand(location_id=locations)
+        .output
+    )
     storages = ListStoragesOperator.partial(task_id="list_storages").expand(location_id=locations).output
 
     @task
     def find_products_to_restock(
-        locations: list[int], products: list[list[dict[str, Any]]], storages: list[list[dict[str, Any]]]
+        locations: list[int], products: list[dict[str, Any]], storages: list[list[dict[str, Any]]]
     ) -> list[dict[str, Any]]:
         """Products at or below their critical amount, with the whole sale units to order.
 
@@ -170,12 +182,12 @@ def altegio_restock() -> None:
         lines = []
         # Mapped outputs come back in map-index order, the same order as ``locations``. The
         # slice reads every mapped result in one request.
-        for location_id, location_products, location_storages in zip(
+        for location_id, products_file, location_storages in zip(
             locations, products[:], storages[:], strict=True
         ):
             titles = {storage["id"]: storage["title"] for storage in location_storages}
             for_sale = [s["id"] for s in location_storages if s.get("for_sale")] or sorted(titles)
-            for product in location_products:
+            for product in _json_lines(products_file["path"]):
                 critical = float(product.get("critical_amount") or 0)
                 desired = float(product.get("desired_amount") or 0)
                 stock = {
@@ -215,13 +227,9 @@ def altegio_restock() -> None:
         """Stop here (downstream skipped, run successful) when every product is above critical."""
         return bool(lines)
 
-    # The whole supplier catalogue (no conditions = every product), written as JSON lines so a
-    # catalogue of tens of thousands of products never passes through XCom.
+    # The whole supplier catalogue (no conditions = every product), as JSON lines too.
     supplier_catalogue = AltacolorSearchProductsOperator(
-        task_id="read_supplier_catalogue",
-        output_path=(
-            "{{ params.work_dir }}/{{ dag.dag_id }}/{{ run_id | replace(':', '-') }}/supplier_catalogue.jsonl"
-        ),
+        task_id="read_supplier_catalogue", output_path=RUN_DIR + "/supplier_catalogue.jsonl"
     )
 
     @task
@@ -231,7 +239,7 @@ def altegio_restock() -> None:
         A line is matched when the supplier's ``product_code`` equals the product's article (or,
         failing that, its barcode).
         """
-        prices = _supplier_prices(ObjectStoragePath(catalogue["path"]))
+        prices = _supplier_prices(catalogue["path"])
         priced = []
         for line in lines:
             code = next((c for c in (line["article"], line["barcode"]) if c and c in prices), None)
@@ -336,19 +344,23 @@ def altegio_restock() -> None:
     summarise_receipts(receipts.output, reported)
 
 
-def _supplier_prices(path: ObjectStoragePath) -> dict[str, float]:
-    """``product_code`` -> price per sale unit, read from the catalogue's JSON lines.
+def _json_lines(path: str) -> list[dict[str, Any]]:
+    """The items of a JSON lines file written by a search operator's ``output_path``."""
+    with ObjectStoragePath(path).open("r") as lines:
+        return [json.loads(line) for line in lines if line.strip()]
+
+
+def _supplier_prices(path: str) -> dict[str, float]:
+    """``product_code`` -> price per sale unit, from the supplier catalogue's JSON lines.
 
     The price is the lowest positive SKU price (a product's SKUs are its colours and sizes,
     sold at one price in the seeded catalogue and usually in real ones).
     """
     prices: dict[str, float] = {}
-    with path.open("r") as lines:
-        for raw in lines:
-            item = json.loads(raw)
-            offers = [float(sku["price"]) for sku in item.get("skus") or [] if sku.get("price")]
-            if item.get("product_code") and offers:
-                prices[str(item["product_code"]).strip()] = min(offers)
+    for item in _json_lines(path):
+        offers = [float(sku["price"]) for sku in item.get("skus") or [] if sku.get("price")]
+        if item.get("product_code") and offers:
+            prices[str(item["product_code"]).strip()] = min(offers)
     return prices
 
 

@@ -46,7 +46,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from airflow_provider_altegio.operators.storage import CreateStorageOperationOperator
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("altegio_write_off")  # __name__ is mangled when Airflow imports DAG files
 
 UNIT_TYPES = {"sale": 1, "service": 2}
 
