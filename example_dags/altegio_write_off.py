@@ -138,37 +138,37 @@ def altegio_write_off() -> None:
         """
         from airflow_provider_altegio.hooks.altegio import AltegioHook
 
-        hook = AltegioHook()
-        location_id = hook.resolve_location_id(params.get("location_id"))
-        storages = {storage.id: storage for storage in hook.list_storages(location_id)}
-        default_storage = params.get("storage_id") or next(
-            (storage.id for storage in storages.values() if storage.for_sale), None
-        )
-        found: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        for line in lines:
-            if line["problem"]:
-                continue
-            key = (line["code_kind"], line["code"])
-            if key not in found:
-                found[key] = [
-                    product.to_json_dict()
-                    for product in hook.iter_products(location_id, term=line["code"])
-                    if _code_matches(product.barcode, product.article, *key)
-                ]
-            matches = found[key]
-            storage_id = line["storage_id"] or default_storage
-            if not matches:
-                line["problem"] = f"no product with {line['code_kind']} {line['code']!r}"
-            elif len(matches) > 1:
-                ids = ", ".join(str(p["good_id"]) for p in matches)
-                line["problem"] = f"{line['code_kind']} {line['code']!r} matches several products ({ids})"
-            elif storage_id not in storages:
-                line["problem"] = f"storage {storage_id} is not a storage of location {location_id}"
-            else:
-                line["product"] = matches[0]
-                line["storage_id"] = storage_id
-                line["storage_title"] = storages[storage_id].title
-        return {"location_id": location_id, "lines": lines}
+        with AltegioHook() as hook:
+            location_id = hook.resolve_location_id(params.get("location_id"))
+            storages = {storage.id: storage for storage in hook.list_storages(location_id)}
+            default_storage = params.get("storage_id") or next(
+                (storage.id for storage in storages.values() if storage.for_sale), None
+            )
+            found: dict[tuple[str, str], list[dict[str, Any]]] = {}
+            for line in lines:
+                if line["problem"]:
+                    continue
+                key = (line["code_kind"], line["code"])
+                if key not in found:
+                    found[key] = [
+                        product.to_json_dict()
+                        for product in hook.iter_products(location_id, term=line["code"])
+                        if _code_matches(product.barcode, product.article, *key)
+                    ]
+                matches = found[key]
+                storage_id = line["storage_id"] or default_storage
+                if not matches:
+                    line["problem"] = f"no product with {line['code_kind']} {line['code']!r}"
+                elif len(matches) > 1:
+                    ids = ", ".join(str(p["good_id"]) for p in matches)
+                    line["problem"] = f"{line['code_kind']} {line['code']!r} matches several products ({ids})"
+                elif storage_id not in storages:
+                    line["problem"] = f"storage {storage_id} is not a storage of location {location_id}"
+                else:
+                    line["product"] = matches[0]
+                    line["storage_id"] = storage_id
+                    line["storage_title"] = storages[storage_id].title
+            return {"location_id": location_id, "lines": lines}
 
     @task
     def check_lines_against_stock(matched: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
@@ -290,6 +290,9 @@ def altegio_write_off() -> None:
 def _read_csv(path: str) -> list[tuple[str, dict[str, Any]]]:
     """Rows of the CSV at ``path`` (URL or local path) as ``(source, row)`` pairs."""
     location = ObjectStoragePath(path if "://" in path else f"file://{path}")
+    if not location.exists():
+        # Fail without retries: the file will not appear by trying again in a minute.
+        raise AirflowFailException(f"csv_path: {path} does not exist")
     with location.open("r") as handle:
         reader = csv.DictReader(io.StringIO(handle.read()))
         # Row 1 is the header, so the first data row is row 2, as a spreadsheet shows it.

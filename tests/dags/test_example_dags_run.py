@@ -394,3 +394,12 @@ def test_catalogue_sync_updates_and_creates_by_article(
         == 1
     )
     assert len([c for c in hook.list_categories(0, location) if c.title == "Altacolor catalogue"]) == 1
+
+
+def test_write_off_missing_csv_fails_without_retrying(tmp_path: Path) -> None:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    read = load("altegio_write_off.py", "altegio_write_off").get_task("read_write_off_lines")
+    missing = tmp_path / "nope.csv"
+    with pytest.raises(AirflowFailException, match=f"csv_path: {missing} does not exist"):
+        read.python_callable(params={"lines": [], "csv_path": str(missing)})
