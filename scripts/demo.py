@@ -198,7 +198,9 @@ def choose_write_off_lines(stock: Stock, location_id: int, storages: list[Any], 
     in_back = [
         p
         for p in products
-        if amount_in(p, back_room) >= 2 and not amount_in(p, retail) and float(p.get("unit_equals") or 1) > 1
+        if amount_in(p, back_room) >= 2
+        and not amount_in(p, retail)
+        and p.get("service_unit_id") != p.get("unit_id")
     ]
     if len(on_shelf) < 2 or not in_back:
         raise StepFailed("the sandbox data has no products with enough stock for the write-off demo")
