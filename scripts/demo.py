@@ -114,10 +114,24 @@ def step(name: str) -> Iterator[None]:
     elapsed = time.monotonic() - started
     if error is not None:
         print(f"FAILED after {elapsed:.1f}s: {str(error).splitlines()[0] if str(error) else repr(error)}")
-        tail = log_path.read_text(errors="replace").splitlines()[-20:]
-        print("\n".join(f"    | {line[:200]}" for line in tail))
+        lines = log_path.read_text(errors="replace").splitlines()
+        print("\n".join(f"    | {line[:200]}" for line in _error_messages(lines) or lines[-20:]))
         raise StepFailed(f"{name} failed; full log: {log_path.relative_to(ROOT)}") from error
     print(f"ok {elapsed:6.1f}s   log: {log_path.relative_to(ROOT)}")
+
+
+def _error_messages(lines: list[str]) -> list[str]:
+    """The exception messages in a log, with their continuation lines (a bad-lines report has
+    several), without tracebacks and without Airflow's bookkeeping around them."""
+    found: list[str] = []
+    for index, line in enumerate(lines):
+        if line.split(":", 1)[0].endswith(("Exception", "Error")):
+            found.append(line)
+            for follow in lines[index + 1 : index + 50]:
+                if not follow.strip() or follow.startswith(("20", "Traceback", "  File", "    ")):
+                    break
+                found.append(follow)
+    return list(dict.fromkeys(found))
 
 
 def run_dag(dag_id: str, conf: dict[str, Any]) -> str:
