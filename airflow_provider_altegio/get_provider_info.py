@@ -78,7 +78,8 @@ def get_provider_info() -> dict[str, Any]:
                     ),
                     "user_token": _string(
                         "User token",
-                        "User token. Leave empty to obtain one with the login and password through POST /auth.",
+                        "User token. Leave empty to obtain one with the login and password "
+                        "through POST /auth.",
                         format="password",
                     ),
                     "location_id": _number(
