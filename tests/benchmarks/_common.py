@@ -53,7 +53,7 @@ class Result:
 
 
 def _fmt(value: float) -> str:
-    if value == int(value) and abs(value) >= 100:
+    if value == int(value) and (abs(value) >= 100 or isinstance(value, int)):
         return str(int(value))
     return f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
 
@@ -68,6 +68,8 @@ def check(name: str, value: float, unit: str, op: str, bound: float, detail: str
 def emit(result: Result, sink: list[Result]) -> None:
     """Print the ``BENCH`` line at once (a long run shows progress) and keep it for the docs."""
     print(result.line(), flush=True)
+    if result.detail:
+        print(f"  ({result.detail})", flush=True)
     sink.append(result)
 
 
@@ -109,10 +111,11 @@ class Sandbox:
     def location_id(self) -> int:
         return self.location_ids[0]
 
-    def state(self) -> Any:
-        response = self.control.get("/_sandbox/state")
+    def requests(self, **filters: str) -> list[dict[str, Any]]:
+        """The sandbox's request log (``method``, ``path`` filters), oldest first."""
+        response = self.control.get("/_sandbox/requests", params=filters)
         response.raise_for_status()
-        return response.json()
+        return response.json()["requests"]  # type: ignore[no-any-return]
 
 
 def _drain(stream: Any, lines: queue.Queue[str]) -> None:
