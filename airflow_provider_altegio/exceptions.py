@@ -3,7 +3,8 @@
 Two families:
 
 * :class:`InvalidRequestError` is a ``ValueError`` for bad caller input. It is raised before any
-  request is sent and names the offending field.
+  request is sent and names the offending field. It is also an ``AirflowFailException``, so a task
+  that raises it fails at once instead of spending its retries on input that can never succeed.
 * :class:`AltegioProviderError` (an ``AirflowException``) and its subclasses describe what the
   remote API, or the network on the way to it, did. They carry the HTTP status and the API's own
   message, and never a token or password.
@@ -13,11 +14,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.sdk.exceptions import AirflowException
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 
-class InvalidRequestError(ValueError):
+class InvalidRequestError(ValueError, AirflowFailException):
     """Caller input that cannot be sent; raised before any request.
+
+    Catch it as ``ValueError``. Airflow does not retry a task that raises it: the same input would
+    fail the same way.
 
     :param field: dotted path of the offending input, e.g. ``transactions[0].amount``.
     :param problem: what is wrong with it, in plain words.
@@ -32,6 +36,11 @@ class InvalidRequestError(ValueError):
         # The default reduce re-calls __init__ with args == (message,), which this two-argument
         # constructor cannot take; Airflow pickles task errors.
         return (type(self), (self.field, self.problem))
+
+    def serialize(self) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
+        """Airflow's exception serialisation: rebuildable from the two constructor arguments."""
+        cls = type(self)
+        return f"{cls.__module__}.{cls.__qualname__}", (self.field, self.problem), {}
 
 
 class AltegioProviderError(AirflowException):
