@@ -61,7 +61,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Connection
 
     from airflow_provider_altegio.core.http import HttpCore, Params
-    from airflow_provider_altegio.models.common import ApiModel
+    from airflow_provider_altegio.models.common import ApiModel, RequestModel
 
 T = TypeVar("T")
 A = TypeVar("A", bound="ApiModel")
@@ -324,6 +324,49 @@ class AltegioHook(ApiHook):
     def _nothing(data: Any) -> None:
         return None
 
+    # -- call descriptions shared by the product, category and storage-operation endpoints -----
+
+    def _create_call(
+        self,
+        request: type[RequestModel],
+        value: Any,
+        base: str,
+        location_id: int | str | None,
+        model: type[A],
+        what: str,
+    ) -> _Call[A]:
+        """``POST {base}/{location_id}`` with a validated body; never re-sent once it may have
+        reached the server."""
+        body = self._validate_input(request, value).to_api()
+        path = f"{base}/{self.resolve_location_id(location_id)}"
+        return _Call("POST", path, self._single(model, what, path, "POST"), json=body, idempotent=False)
+
+    def _update_call(
+        self,
+        id_field: str,
+        item_id: int | str,
+        request: type[RequestModel],
+        changes: Any,
+        base: str,
+        location_id: int | str | None,
+        model: type[A],
+        what: str,
+    ) -> _Call[A]:
+        """``PUT {base}/{location_id}/{item_id}`` with the validated, non-empty changes."""
+        item = positive_int(item_id, id_field)
+        body = self._validate_input(request, changes).to_api()
+        if not body:
+            raise InvalidRequestError("changes", "must change at least one field")
+        path = f"{base}/{self.resolve_location_id(location_id)}/{item}"
+        return _Call("PUT", path, self._single(model, what, path, "PUT"), json=body)
+
+    def _delete_call(
+        self, id_field: str, item_id: int | str, base: str, location_id: int | str | None
+    ) -> _Call[None]:
+        """``DELETE {base}/{location_id}/{item_id}``."""
+        item = positive_int(item_id, id_field)
+        return _Call("DELETE", f"{base}/{self.resolve_location_id(location_id)}/{item}", self._nothing)
+
     # -- connection test -----------------------------------------------------------------------
 
     def test_connection(self) -> tuple[bool, str]:
@@ -431,15 +474,9 @@ class AltegioHook(ApiHook):
         :raises InvalidRequestError: an invalid field, before any request.
         :raises AmbiguousWriteError: the request may have been applied but no answer was read.
         """
-
-        def build() -> _Call[Product]:
-            body = self._validate_input(ProductCreate, product).to_api()
-            path = f"/goods/{self.resolve_location_id(location_id)}"
-            return _Call(
-                "POST", path, self._single(Product, "product", path, "POST"), json=body, idempotent=False
-            )
-
-        return self._run(build)
+        return self._run(
+            lambda: self._create_call(ProductCreate, product, "/goods", location_id, Product, "product")
+        )
 
     def update_product(
         self,
@@ -452,28 +489,18 @@ class AltegioHook(ApiHook):
 
         :raises InvalidRequestError: an invalid field or nothing to change, before any request.
         """
-
-        def build() -> _Call[Product]:
-            pid = positive_int(product_id, "product_id")
-            body = self._validate_input(ProductUpdate, changes).to_api()
-            if not body:
-                raise InvalidRequestError("changes", "must change at least one field")
-            path = f"/goods/{self.resolve_location_id(location_id)}/{pid}"
-            return _Call("PUT", path, self._single(Product, "product", path, "PUT"), json=body)
-
-        return self._run(build)
+        return self._run(
+            lambda: self._update_call(
+                "product_id", product_id, ProductUpdate, changes, "/goods", location_id, Product, "product"
+            )
+        )
 
     def delete_product(self, product_id: int | str, location_id: int | str | None = None) -> None:
         """Delete a product (``DELETE /goods/{location_id}/{product_id}``).
 
         :raises AltegioNotFoundError: no such product.
         """
-
-        def build() -> _Call[None]:
-            pid = positive_int(product_id, "product_id")
-            return _Call("DELETE", f"/goods/{self.resolve_location_id(location_id)}/{pid}", self._nothing)
-
-        self._run(build)
+        self._run(lambda: self._delete_call("product_id", product_id, "/goods", location_id))
 
     def search_goods(
         self, term: str | None = None, *, count: int | None = None, location_id: int | str | None = None
@@ -575,15 +602,11 @@ class AltegioHook(ApiHook):
         :raises InvalidRequestError: an invalid field, before any request.
         :raises AmbiguousWriteError: the request may have been applied but no answer was read.
         """
-
-        def build() -> _Call[Category]:
-            body = self._validate_input(CategoryCreate, category).to_api()
-            path = f"/goods_categories/{self.resolve_location_id(location_id)}"
-            return _Call(
-                "POST", path, self._single(Category, "category", path, "POST"), json=body, idempotent=False
+        return self._run(
+            lambda: self._create_call(
+                CategoryCreate, category, "/goods_categories", location_id, Category, "category"
             )
-
-        return self._run(build)
+        )
 
     def update_category(
         self,
@@ -595,27 +618,22 @@ class AltegioHook(ApiHook):
 
         :raises InvalidRequestError: an invalid field or nothing to change, before any request.
         """
-
-        def build() -> _Call[Category]:
-            cid = positive_int(category_id, "category_id")
-            body = self._validate_input(CategoryUpdate, changes).to_api()
-            if not body:
-                raise InvalidRequestError("changes", "must change at least one field")
-            path = f"/goods_categories/{self.resolve_location_id(location_id)}/{cid}"
-            return _Call("PUT", path, self._single(Category, "category", path, "PUT"), json=body)
-
-        return self._run(build)
+        return self._run(
+            lambda: self._update_call(
+                "category_id",
+                category_id,
+                CategoryUpdate,
+                changes,
+                "/goods_categories",
+                location_id,
+                Category,
+                "category",
+            )
+        )
 
     def delete_category(self, category_id: int | str, location_id: int | str | None = None) -> None:
         """Delete a category (``DELETE /goods_categories/{location_id}/{category_id}``)."""
-
-        def build() -> _Call[None]:
-            cid = positive_int(category_id, "category_id")
-            return _Call(
-                "DELETE", f"/goods_categories/{self.resolve_location_id(location_id)}/{cid}", self._nothing
-            )
-
-        self._run(build)
+        self._run(lambda: self._delete_call("category_id", category_id, "/goods_categories", location_id))
 
     # -- storages and transactions --------------------------------------------------------------
 
@@ -708,14 +726,16 @@ class AltegioHook(ApiHook):
         :raises InvalidRequestError: an invalid field, before any request.
         :raises AmbiguousWriteError: the operation may have been applied.
         """
-
-        def build() -> _Call[StorageOperationResult]:
-            body = self._validate_input(StorageOperationRequest, operation).to_api()
-            path = f"/storage_operations/operation/{self.resolve_location_id(location_id)}"
-            parse = self._single(StorageOperationResult, "storage operation result", path, "POST")
-            return _Call("POST", path, parse, json=body, idempotent=False)
-
-        return self._run(build)
+        return self._run(
+            lambda: self._create_call(
+                StorageOperationRequest,
+                operation,
+                "/storage_operations/operation",
+                location_id,
+                StorageOperationResult,
+                "storage operation result",
+            )
+        )
 
     def _document_call(self, document_id: int | str, location_id: int | str | None) -> _Call[StorageDocument]:
         doc = positive_int(document_id, "document_id")

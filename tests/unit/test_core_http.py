@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from fakes import SleepRecorder
 
 from airflow_provider_altegio.core.dialects import AltacolorDialect, AltegioDialect
 from airflow_provider_altegio.core.http import ClientConfig, HttpCore, public_url
@@ -36,23 +37,10 @@ USER = "user-token-SECRET"
 OK = {"success": True, "data": {"id": 1}, "meta": []}
 
 
-class Recorder:
-    """Stands in for ``time.sleep`` and ``asyncio.sleep``."""
-
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
-
-    async def asleep(self, seconds: float) -> None:
-        self.calls.append(seconds)
-
-
 def make_core(
     *, max_retries: int = 3, jitter: float = 1.0, dialect: Any = None, wall_clock: float = 0.0
-) -> tuple[HttpCore, Recorder]:
-    sleeps = Recorder()
+) -> tuple[HttpCore, SleepRecorder]:
+    sleeps = SleepRecorder()
     policy = RetryPolicy(
         max_retries=max_retries, random=lambda: jitter, wall_clock=lambda: wall_clock, max_retry_after=120
     )
@@ -260,7 +248,7 @@ def test_transport_errors_on_reads_are_retried_then_reported(send: Send) -> None
 
 
 def test_unsupported_protocol_is_not_retried(send: Send) -> None:
-    sleeps = Recorder()
+    sleeps = SleepRecorder()
     core = HttpCore(
         ClientConfig("ftp://files.example"), AltegioDialect(PARTNER), sleep=sleeps, asleep=sleeps.asleep
     )

@@ -6,15 +6,15 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 import httpx
 import pytest
 import respx
+from fakes import SleepRecorder
 
-from airflow_provider_altegio.core.ratelimit import RateLimiter
 from airflow_provider_altegio.exceptions import (
     AltacolorAPIError,
     AltacolorAuthError,
@@ -44,24 +44,6 @@ def form_of(request: httpx.Request) -> dict[str, str]:
     return dict(parse_qsl(request.content.decode(), keep_blank_values=True))
 
 
-class Sleeps:
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
-
-    async def asleep(self, seconds: float) -> None:
-        self.calls.append(seconds)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_limiters() -> Iterator[None]:
-    RateLimiter.clear_shared()
-    yield
-    RateLimiter.clear_shared()
-
-
 @pytest.fixture
 def connect(monkeypatch: pytest.MonkeyPatch) -> Callable[..., AltacolorHook]:
     def make(**overrides: Any) -> AltacolorHook:
@@ -75,7 +57,7 @@ def connect(monkeypatch: pytest.MonkeyPatch) -> Callable[..., AltacolorHook]:
         }
         monkeypatch.setenv("AIRFLOW_CONN_ALTACOLOR_TEST", json.dumps(conn))
         hook = AltacolorHook("altacolor_test")
-        hook._core_options = {"sleep": Sleeps(), "asleep": Sleeps().asleep}
+        hook._core_options = {"sleep": SleepRecorder(), "asleep": SleepRecorder().asleep}
         return hook
 
     return make

@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import httpx
 import pytest
 import respx
+from fakes import SleepRecorder
 
 from airflow_provider_altegio.core.ratelimit import RateLimiter
 from airflow_provider_altegio.exceptions import (
@@ -37,24 +38,6 @@ SECRETS = (PARTNER, USER, PASSWORD, AUTH_TOKEN)
 
 def ok(data: Any, meta: Any = None) -> httpx.Response:
     return httpx.Response(200, json={"success": True, "data": data, "meta": [] if meta is None else meta})
-
-
-class Sleeps:
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
-
-    async def asleep(self, seconds: float) -> None:
-        self.calls.append(seconds)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_limiters() -> Iterator[None]:
-    RateLimiter.clear_shared()
-    yield
-    RateLimiter.clear_shared()
 
 
 @pytest.fixture
@@ -84,7 +67,7 @@ def connect(monkeypatch: pytest.MonkeyPatch) -> Callable[..., AltegioHook]:
             conn["password"] = password
         monkeypatch.setenv("AIRFLOW_CONN_ALTEGIO_TEST", json.dumps(conn))
         hook = AltegioHook("altegio_test")
-        hook._core_options = {"sleep": Sleeps(), "asleep": Sleeps().asleep}
+        hook._core_options = {"sleep": SleepRecorder(), "asleep": SleepRecorder().asleep}
         return hook
 
     return make
