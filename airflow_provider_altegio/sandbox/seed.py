@@ -10,6 +10,7 @@ range of indices found by arithmetic, not a scan.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import NamedTuple
@@ -191,6 +192,13 @@ _SHADES = (
     "8.1 Light Ash Blonde",
     "9.0 Very Light Blonde",
     "10.2 Platinum Pearl",
+    "3.0 Dark Brown",
+    "5.4 Light Copper Brown",
+    "6.6 Dark Red Blonde",
+    "7.0 Medium Blonde",
+    "8.3 Light Golden Blonde",
+    "9.1 Very Light Ash Blonde",
+    "12.11 Intense Ash",
 )
 _POLISH = ("Cherry Red", "Nude Rose", "Midnight Blue", "Pearl White", "Coral Bliss", "Plum Velvet")
 _HAIR_LINES = (
@@ -287,6 +295,17 @@ _BRAND_CODES = {
     brand: "".join(ch for ch in brand.upper() if ch.isalpha())[:3] for kind in KINDS for brand in kind.brands
 }
 
+#: Every distinct base title as (kind, brand, variant, size) indices. Product ``i`` takes combo
+#: ``permutation(i // len(_COMBOS))[i % len(_COMBOS)]``, so titles repeat only across rounds, and a
+#: repeat carries its round as a line number (``... 250 ml #2``): unique per location at any size.
+_COMBOS: tuple[tuple[int, int, int, int], ...] = tuple(
+    (k, b, v, s)
+    for k, kind in enumerate(KINDS)
+    for b in range(len(kind.brands))
+    for v in range(len(kind.variants))
+    for s in range(len(kind.sizes))
+)
+
 
 class _Identity(NamedTuple):
     """What names a seeded product (and what ``term`` searches), plus the rest of its hash."""
@@ -339,28 +358,36 @@ class ChainSeed:
         self._step = SEED_SPAN // max(products, 1)
         self._haystacks: list[str] | None = None
         self._members: dict[int, list[int]] | None = None
+        self._rounds: dict[int, list[int]] = {}
 
     # -- products -------------------------------------------------------------------------
 
+    def _combo(self, index: int) -> tuple[tuple[int, int, int, int], int]:
+        """The (kind, brand, variant, size) combo of product ``index`` and its round (0 = first use)."""
+        round_no, position = divmod(index, len(_COMBOS))
+        order = self._rounds.get(round_no)
+        if order is None:
+            # A seeded shuffle per round: each round uses every combo once, in its own order.
+            order = list(range(len(_COMBOS)))
+            random.Random(mix(self.seed, round_no, 41)).shuffle(order)
+            self._rounds[round_no] = order
+        return _COMBOS[order[position]], round_no
+
     def _identity(self, index: int) -> _Identity:
-        h = mix(self.seed, index)
-        kind = KINDS[h % len(KINDS)]
-        h //= len(KINDS)
-        brand = kind.brands[h % len(kind.brands)]
-        h //= len(kind.brands)
-        variant = kind.variants[h % len(kind.variants)]
-        h //= len(kind.variants)
-        size_index = h % len(kind.sizes)
-        h //= len(kind.sizes)
-        size = kind.sizes[size_index]
+        (k, b, v, size_index), round_no = self._combo(index)
+        kind = KINDS[k]
+        brand = kind.brands[b]
+        title = (
+            f"{brand} {kind.variants[v]} {kind.noun} {kind.sizes[size_index]} {UNITS[kind.service_unit][0]}"
+        )
         return _Identity(
             kind,
             brand,
             size_index,
-            f"{brand} {variant} {kind.noun} {size} {UNITS[kind.service_unit][0]}",
+            f"{title} #{round_no + 1}" if round_no else title,
             f"{_BRAND_CODES[brand]}-{kind.code}-{index + 1:05d}",
             ean13(f"20{self._barcode_base + index:010d}"),
-            h,
+            mix(self.seed, index),
         )
 
     def product(self, index: int) -> ProductSeed:
@@ -439,8 +466,7 @@ class ChainSeed:
         if self._members is None:
             members: dict[int, list[int]] = {}
             for i in range(self.size):
-                # The kind is the first draw of the product hash (see _identity).
-                members.setdefault(KINDS[mix(self.seed, i) % len(KINDS)].category_id, []).append(i)
+                members.setdefault(KINDS[self._combo(i)[0][0]].category_id, []).append(i)
             self._members = members
         return self._members.get(category_id, [])
 

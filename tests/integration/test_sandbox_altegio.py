@@ -118,6 +118,18 @@ def test_product_shape(altegio_sandbox_client: httpx.Client) -> None:
     assert product["last_change_date"].endswith("-0500")
 
 
+@pytest.mark.parametrize("location", [LOCATION, 1002])
+def test_seeded_titles_articles_and_barcodes_are_unique(
+    altegio_sandbox_client: httpx.Client, location: int
+) -> None:
+    items = _data(altegio_sandbox_client.get(f"/goods/{location}", params={"count": 1000}))
+    assert len(items) == 300
+    for key in ("title", "article", "barcode"):
+        values = [p[key] for p in items]
+        assert len(set(values)) == len(values), key
+    assert not any("#" in p["title"] for p in items)  # the default catalogue needs no line numbers
+
+
 def test_some_stock_is_below_critical(altegio_sandbox_client: httpx.Client) -> None:
     items = _data(altegio_sandbox_client.get(f"/goods/{LOCATION}", params={"count": 300}))
     low = [p for p in items if sum(a["amount"] for a in p["actual_amounts"]) <= p["critical_amount"]]

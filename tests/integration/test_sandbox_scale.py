@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from airflow_provider_altegio.sandbox.seed import ChainSeed
 from airflow_provider_altegio.sandbox.testing import SandboxInfo, run_sandbox
 
 if TYPE_CHECKING:
@@ -76,3 +77,14 @@ def test_search_and_categories_at_scale(api: httpx.Client) -> None:
     assert in_category == sorted(in_category)
     assert api.delete(f"/goods/{LOCATION}/{FIRST + 1}").status_code == 200
     assert _ids(api, page=1, count=3) == [FIRST, FIRST + 2, FIRST + 3]
+
+
+def test_titles_articles_and_barcodes_stay_unique_at_scale(api: httpx.Client) -> None:
+    chain = ChainSeed(seed=11, products=SIZE)  # what the big sandbox serves, without 100 pages of HTTP
+    products = [chain.product(i) for i in range(SIZE)]
+    for key in ("title", "article", "barcode"):
+        assert len({getattr(p, key) for p in products}) == SIZE, key
+    assert any(p.title.endswith(" #2") for p in products)  # repeats carry a line number
+    for page in (1, 50, 100):
+        served = api.get(f"/goods/{LOCATION}", params={"count": 1000, "page": page}).json()["data"]
+        assert [p["title"] for p in served] == [p.title for p in products[(page - 1) * 1000 : page * 1000]]
