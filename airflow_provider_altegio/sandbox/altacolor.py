@@ -9,6 +9,7 @@ failed, 31000 API not enabled, 40004 product id not found (a warning), 50002 no 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from datetime import timezone
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_altegio.sandbox.dates import DateParseError, format_utc_naive, parse_datetime, to_epoch
+from airflow_provider_altegio.sandbox.seed import AltacolorSeed
 
 if TYPE_CHECKING:
     from airflow_provider_altegio.sandbox.seed import ChainSeed
@@ -70,18 +72,8 @@ def error_answer(error: AltacolorError) -> dict[str, Any]:
 
 
 @dataclass(slots=True)
-class SupplierProduct:
-    """A product of the supplier catalogue (mutable so the control API can change it)."""
-
-    product_id: int
-    product_code: str
-    product_name: str
-    supplier: str
-    price: float
-    cost: float
-    category: str
-    sort_position: int
-    date_modified: int
+class SupplierProduct(AltacolorSeed):
+    """A product of the supplier catalogue: the seeded record plus its API shape."""
 
     def to_api(self, *, detailed: bool = False) -> dict[str, Any]:
         """The product object of ``find`` (and the detailed one of ``get``)."""
@@ -210,7 +202,10 @@ class AltacolorCatalogue:
 
     def reset(self) -> None:
         """Back to the seeded supplier catalogue."""
-        self.products = {seed.product_id: SupplierProduct(*seed) for seed in self._chain.altacolor_products()}
+        self.products = {
+            seed.product_id: SupplierProduct(**dataclasses.asdict(seed))
+            for seed in self._chain.altacolor_products()
+        }
 
     def find(self, params: Mapping[str, str]) -> dict[str, Any]:
         """``POST /api/json/manage_products/find``: AND of conditions, sorted, one page, total."""

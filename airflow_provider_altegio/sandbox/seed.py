@@ -547,8 +547,13 @@ class ChainSeed:
         )
 
 
-class AltacolorSeed(NamedTuple):
-    """One product of the seeded Altacolor supplier catalogue."""
+@dataclass(slots=True)
+class AltacolorSeed:
+    """One product of the seeded Altacolor supplier catalogue.
+
+    Mutable because the sandbox's :class:`~airflow_provider_altegio.sandbox.altacolor.SupplierProduct`
+    (this record plus its API shape) is changed in place by the control API.
+    """
 
     product_id: int
     product_code: str

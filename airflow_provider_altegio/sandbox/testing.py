@@ -114,21 +114,29 @@ class SandboxInfo:
         return f"SandboxInfo(base_url={self.base_url!r}, location_ids={self.location_ids!r})"
 
     @classmethod
+    def from_options(
+        cls, base_url: str, location_ids: list[int], options: SandboxOptions, server: Any = None
+    ) -> SandboxInfo:
+        """Describe a sandbox at ``base_url`` whose credentials and limits are ``options``."""
+        return cls(
+            base_url,
+            location_ids,
+            options.partner_token,
+            options.user_token,
+            options.login,
+            options.password,
+            options.altacolor_username,
+            options.altacolor_password,
+            options.rps,
+            options.rpm,
+            server=server,
+        )
+
+    @classmethod
     def connect(cls, base_url: str, options: SandboxOptions | None = None) -> SandboxInfo:
         """Describe a sandbox already running at ``base_url`` (started with ``options``)."""
         opts = options or SandboxOptions()
-        info = cls(
-            base_url.rstrip("/"),
-            [],
-            opts.partner_token,
-            opts.user_token,
-            opts.login,
-            opts.password,
-            opts.altacolor_username,
-            opts.altacolor_password,
-            opts.rps,
-            opts.rpm,
-        )
+        info = cls.from_options(base_url.rstrip("/"), [], opts)
         info.location_ids = [loc["id"] for loc in info.info()["locations"] if loc["accessible"]]
         return info
 
@@ -302,19 +310,7 @@ def run_sandbox(**options: Any) -> Iterator[SandboxInfo]:
     opts = SandboxOptions(**{"host": "127.0.0.1", "port": 0, "rps": 0.0, "rpm": 0.0, **options})
     server = SandboxServer(opts)
     server.start()
-    info = SandboxInfo(
-        server.base_url,
-        server.location_ids,
-        opts.partner_token,
-        opts.user_token,
-        opts.login,
-        opts.password,
-        opts.altacolor_username,
-        opts.altacolor_password,
-        opts.rps,
-        opts.rpm,
-        server=server,
-    )
+    info = SandboxInfo.from_options(server.base_url, server.location_ids, opts, server=server)
     try:
         yield info
     finally:
