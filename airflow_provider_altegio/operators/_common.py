@@ -7,6 +7,7 @@ What lives here:
 
 * input coercion for templated fields (ids, dates, JSON structures), raising
   :class:`~airflow_provider_altegio.exceptions.InvalidRequestError` that names the field;
+* :class:`HookOwner`: the hook a task builds on first use and closes when ``execute`` ends;
 * :class:`AltegioBaseOperator` / :class:`AltacolorBaseOperator`: the connection id, the lazily
   built hook and the location fallback that every Altegio operator has;
 * :class:`StreamingReadMixin`: a long read returned as XCom or written as JSON lines to an
@@ -18,6 +19,7 @@ What lives here:
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import json
 import math
@@ -25,7 +27,6 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime, timezone
 from enum import Enum
-from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow.sdk import BaseOperator
@@ -39,10 +40,12 @@ if TYPE_CHECKING:
 
     from airflow_provider_altegio.hooks.altacolor import AltacolorHook
     from airflow_provider_altegio.hooks.altegio import AltegioHook
+    from airflow_provider_altegio.hooks.base import ApiHook
     from airflow_provider_altegio.models.common import RequestModel
 
 JsonDict = dict[str, Any]
 _M = TypeVar("_M", bound="RequestModel")
+_H = TypeVar("_H", bound="ApiHook")
 
 #: Seconds between two progress lines of a long read.
 PROGRESS_INTERVAL = 10.0
@@ -325,7 +328,57 @@ def record_asset_events(context: Context, task: BaseOperator, extra: Mapping[str
 # --------------------------------------------------------------------------------------------
 
 
-class AltegioBaseOperator(BaseOperator):
+def _closing_hook(execute: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap ``execute`` so that the outermost call closes the task's hook however it ends."""
+
+    @functools.wraps(execute)
+    def wrapper(self: HookOwner, *args: Any, **kwargs: Any) -> Any:
+        if self._hook_in_use:  # a subclass's execute calling super().execute(): the outer call closes
+            return execute(self, *args, **kwargs)
+        self._hook_in_use = True
+        try:
+            return execute(self, *args, **kwargs)
+        finally:
+            self._hook_in_use = False
+            self.close_hook()
+
+    wrapper._closes_hook = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+class HookOwner(BaseOperator):
+    """A task that builds its hook on first use and closes it when ``execute`` ends.
+
+    Every subclass's ``execute`` is wrapped (in :meth:`__init_subclass__`, so no operator has to
+    remember it) in a ``try/finally`` that closes the hook: success, failure, deferral and
+    reschedule alike. Left open, the hook's connection pool outlives the task and its sockets
+    are only reclaimed by the garbage collector (with ``ResourceWarning: unclosed socket``).
+    A closed hook still works: it reconnects on its next request.
+    """
+
+    _hook: ApiHook | None = None
+    _hook_in_use = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        execute = cls.__dict__.get("execute")
+        if execute is not None and not getattr(execute, "_closes_hook", False):
+            setattr(cls, "execute", _closing_hook(execute))  # noqa: B010 (mypy: no method assignment)
+
+    def own_hook(self, factory: Callable[[], _H]) -> _H:
+        """The task's hook, built by ``factory`` on first use (never at DAG parse time)."""
+        if self._hook is None:
+            self._hook = factory()
+        return self._hook  # type: ignore[return-value]  # factory is the same for one task
+
+    def close_hook(self) -> None:
+        """Close the hook's connection pool, if a hook was built; the next use builds a new one."""
+        hook, self._hook = self._hook, None
+        if hook is not None:
+            hook.close()
+
+
+class AltegioBaseOperator(HookOwner):
     """Base of every Altegio operator: the connection id, the hook and the location fallback.
 
     :param altegio_conn_id: Airflow connection of type ``altegio``.
@@ -347,12 +400,12 @@ class AltegioBaseOperator(BaseOperator):
         self.location_id = location_id
         self.altegio_conn_id = altegio_conn_id
 
-    @cached_property
+    @property
     def hook(self) -> AltegioHook:
-        """The Altegio hook of ``altegio_conn_id`` (built on first use, never at parse time)."""
+        """The Altegio hook of ``altegio_conn_id`` (built on first use, closed after ``execute``)."""
         from airflow_provider_altegio.hooks.altegio import AltegioHook
 
-        return AltegioHook(altegio_conn_id=self.altegio_conn_id)
+        return self.own_hook(lambda: AltegioHook(altegio_conn_id=self.altegio_conn_id))
 
     def resolve_location_id(self) -> int:
         """The location to use: the argument, else the connection's ``location_id`` extra.
@@ -385,7 +438,7 @@ class AltegioBaseOperator(BaseOperator):
         return True
 
 
-class AltacolorBaseOperator(BaseOperator):
+class AltacolorBaseOperator(HookOwner):
     """Base of every Altacolor operator: the connection id and the hook.
 
     :param altacolor_conn_id: Airflow connection of type ``altacolor``.
@@ -397,12 +450,12 @@ class AltacolorBaseOperator(BaseOperator):
         super().__init__(**kwargs)
         self.altacolor_conn_id = altacolor_conn_id
 
-    @cached_property
+    @property
     def hook(self) -> AltacolorHook:
-        """The Altacolor hook of ``altacolor_conn_id`` (built on first use, never at parse time)."""
+        """The Altacolor hook of ``altacolor_conn_id`` (built on first use, closed after ``execute``)."""
         from airflow_provider_altegio.hooks.altacolor import AltacolorHook
 
-        return AltacolorHook(altacolor_conn_id=self.altacolor_conn_id)
+        return self.own_hook(lambda: AltacolorHook(altacolor_conn_id=self.altacolor_conn_id))
 
 
 class StreamingReadMixin(BaseOperator):

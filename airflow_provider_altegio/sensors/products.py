@@ -17,6 +17,7 @@ from airflow.sdk.configuration import conf
 
 from airflow_provider_altegio.exceptions import AltegioProviderError
 from airflow_provider_altegio.operators._common import (
+    HookOwner,
     JsonDict,
     altacolor_conditions,
     coerce_datetime,
@@ -29,8 +30,6 @@ from airflow_provider_altegio.operators._common import (
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_altegio.hooks.altacolor import AltacolorHook
-    from airflow_provider_altegio.hooks.altegio import AltegioHook
     from airflow_provider_altegio.triggers.products import (
         AltacolorProductChangeTrigger,
         ProductChangeTrigger,
@@ -48,11 +47,12 @@ def _default_changed_after(context: Context) -> datetime:
     return run_after if isinstance(run_after, datetime) else datetime.now(tz=timezone.utc)
 
 
-class ProductChangeSensorBase(BaseSensorOperator):
+class ProductChangeSensorBase(HookOwner, BaseSensorOperator):
     """What the two product-change sensors share: the date default, poking, deferral, results.
 
     Subclasses build their trigger (:meth:`build_trigger`), which also performs the synchronous
-    pokes, so both modes run the same query.
+    pokes, so both modes run the same query. The pokes of one try share one hook, closed when
+    ``execute`` ends (see :class:`HookOwner`).
 
     :param changed_after: products changed after this moment count (datetime or ISO string).
         Default: the start of the run's data interval. Templated.
@@ -76,7 +76,6 @@ class ProductChangeSensorBase(BaseSensorOperator):
         self.product_ids = product_ids
         self.deferrable = deferrable
         self._trigger: ProductChangeTriggerBase | None = None
-        self._hook: AltegioHook | AltacolorHook | None = None
 
     def build_trigger(self, common: JsonDict) -> ProductChangeTriggerBase:
         """The trigger for this sensor's query; ``common`` holds the base trigger kwargs."""
@@ -100,9 +99,7 @@ class ProductChangeSensorBase(BaseSensorOperator):
     def poke(self, context: Context) -> PokeReturnValue:
         """One poll: done when at least one matching product changed; XCom: those products."""
         trigger = self.trigger_for(context)
-        if self._hook is None:
-            self._hook = trigger.create_hook()
-        products = trigger.poll(self._hook)
+        products = trigger.poll(self.own_hook(trigger.create_hook))
         self.log.info("%d matching products changed after %s", len(products), trigger.changed_after)
         return PokeReturnValue(is_done=bool(products), xcom_value=products)
 
@@ -202,9 +199,8 @@ class WaitForProductChangeSensor(ProductChangeSensorBase):
         from airflow_provider_altegio.triggers.products import ProductChangeTrigger
 
         category_id = coerce_int(self.category_id, "category_id")
-        hook = AltegioHook(altegio_conn_id=self.altegio_conn_id)
+        hook = self.own_hook(lambda: AltegioHook(altegio_conn_id=self.altegio_conn_id))  # reused by the pokes
         location_id = hook.resolve_location_id(coerce_int(self.location_id, "location_id"))
-        self._hook = hook  # reused by the pokes
         return ProductChangeTrigger(
             conn_id=self.altegio_conn_id,
             location_id=location_id,
