@@ -24,7 +24,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypedDict
 
 import httpx
 
@@ -39,6 +39,8 @@ from airflow_provider_altegio.exceptions import (
 )
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from airflow_provider_altegio.core.paging import Page, Pager
     from airflow_provider_altegio.core.ratelimit import RateLimiter
 
@@ -47,6 +49,18 @@ log = logging.getLogger(__name__)
 #: Query parameters: a mapping (``None`` values are dropped) or (name, value) pairs for repeats
 #: such as ``ids[]``.
 Params: TypeAlias = Mapping[str, Any] | Sequence[tuple[str, Any]]
+
+
+class RequestOptions(TypedDict, total=False):
+    """The keyword arguments of :meth:`HttpCore.spec`, shared by :meth:`HttpCore.request` and
+    :meth:`HttpCore.arequest` (see :meth:`HttpCore.spec` for their meaning)."""
+
+    params: Params | None
+    json: Any
+    data: Mapping[str, Any] | None
+    headers: Mapping[str, str] | None
+    idempotent: bool | None
+
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
@@ -313,19 +327,10 @@ class HttpCore:
             idempotent=method in IDEMPOTENT_METHODS if idempotent is None else idempotent,
         )
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Params | None = None,
-        json: Any = None,
-        data: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
-    ) -> Any:
+    def request(self, method: str, path: str, **options: Unpack[RequestOptions]) -> Any:
         """Send a request (sync) and return the dialect's payload.
 
+        :param options: the keyword arguments of :meth:`spec`.
         :param idempotent: ``True`` for reads sent as POST (Altacolor find, ``/auth``); ``False``
             marks a create that must never be re-sent once it may have reached the server.
         :raises APIError: the API's error, mapped by the dialect.
@@ -333,27 +338,11 @@ class HttpCore:
         :raises TransportError: the network failed and retries were spent.
         :raises MalformedResponseError: the body was not the documented JSON.
         """
-        spec = self.spec(
-            method, path, params=params, json=json, data=data, headers=headers, idempotent=idempotent
-        )
-        return self._drive(self._flow(spec))
+        return self._drive(self._flow(self.spec(method, path, **options)))
 
-    async def arequest(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Params | None = None,
-        json: Any = None,
-        data: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
-    ) -> Any:
+    async def arequest(self, method: str, path: str, **options: Unpack[RequestOptions]) -> Any:
         """Async twin of :meth:`request`: same flow, same errors."""
-        spec = self.spec(
-            method, path, params=params, json=json, data=data, headers=headers, idempotent=idempotent
-        )
-        return await self._adrive(self._flow(spec))
+        return await self._adrive(self._flow(self.spec(method, path, **options)))
 
     def iter_pages(
         self, pager: Pager, method: str, path: str, *, read_ahead: bool = True, **kwargs: Any
@@ -457,8 +446,10 @@ class HttpCore:
         while True:
             slot = self.limiter.acquire() if self.limiter is not None else None
             try:
-                if slot is not None and slot.delay > 0:
-                    yield Sleep(slot.delay)
+                delay = slot.delay if slot is not None else 0.0
+                while slot is not None and delay > 0:
+                    yield Sleep(delay)
+                    delay = slot.confirm()  # requests in flight meanwhile may still fill a window
                 started = time.perf_counter()
                 outcome = yield Send(request)
             finally:

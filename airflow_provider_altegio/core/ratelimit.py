@@ -17,6 +17,9 @@ put two requests less than a window apart on the server's clock. The HTTP core u
 :meth:`RateLimiter.acquire` instead: the request counts as "happening now" while it is in flight,
 and once its response is back it is logged at that moment, by which time it has certainly
 arrived. The next request a window later can then never land in the same server window.
+A request still in flight when a slot is booked may reach the server after the booking, so the
+core checks the slot again with :meth:`Reservation.confirm` when its time comes, counting what is
+still in flight as happening then, and waits on if that fills a window.
 """
 
 from __future__ import annotations
@@ -45,6 +48,13 @@ class _Entry:
         self.at = at
         self.done = done
 
+    def counted(self, now: float) -> float:
+        """When the server may count this request, as far as is known ``now``: its logged time
+        once it is over, else ``now`` (in flight: it may arrive any moment)."""
+        if self.done or now - self.at > STALE_IN_FLIGHT:
+            return self.at
+        return max(self.at, now)
+
 
 class _Window:
     """One budget: at most ``limit`` requests in any span of ``span`` seconds (a sliding-window log)."""
@@ -66,13 +76,28 @@ class _Window:
         if len(self.log) < self.limit:
             return at
         horizon = at - self.span
-        # Finished requests that left the window ending at ``at`` can never matter again.
-        self.log = [e for e in self.log if not e.done or e.at > horizon]
-        times = [e.at if e.done or now - e.at > STALE_IN_FLIGHT else max(e.at, now) for e in self.log]
-        recent = [t for t in times if t > horizon]
+        # Finished requests that left the window ending ``now`` can never matter again. (Not the
+        # one ending at ``at``: an earlier grant not sent yet still checks against them.)
+        self.log = [e for e in self.log if not e.done or e.at > now - self.span]
+        recent = [t for t in (e.counted(now) for e in self.log) if t > horizon]
         if len(recent) < self.limit:
             return at
         # The request ``limit`` places back must have left the window: t >= its time + span.
+        return max(at, heapq.nlargest(self.limit, recent)[-1] + self.span)
+
+    def due(self, entry: _Entry, at: float) -> float:
+        """Earliest time at or after ``at`` at which ``entry``, booked earlier, may really be sent.
+
+        Checked when its grant time ``at`` has come, against every other request granted by
+        then (those may have reached the server). The ones still in flight count as happening at
+        ``at``: the server may not have counted them yet, however early they were granted.
+        Requests granted later are not sent yet; they check against this one when their turn comes.
+        """
+        horizon = at - self.span
+        recent = [e.counted(at) for e in self.log if e is not entry and e.at <= at]
+        recent = [t for t in recent if t > horizon]
+        if len(recent) < self.limit:
+            return at
         return max(at, heapq.nlargest(self.limit, recent)[-1] + self.span)
 
 
@@ -103,6 +128,16 @@ class Reservation:
         self._limiter = limiter
         self._entry = entry
         self.delay = delay
+
+    def confirm(self) -> float:
+        """Call when :attr:`delay` has passed, just before sending: the seconds still to wait
+        (0: send now).
+
+        The booking counted requests then in flight as happening at booking time, but one of them
+        may reach the server later than that; checked again now, each one still in flight counts
+        as happening now, and the slot moves later if that fills a window.
+        """
+        return self._limiter._confirm(self._entry)
 
     def finish(self) -> None:
         """The request is over (answered or failed): log it at this moment. Idempotent."""
@@ -189,6 +224,22 @@ class RateLimiter:
                 window.log.append(entry)
             self._last = at
             return entry, max(0.0, at - now)
+
+    def _confirm(self, entry: _Entry) -> float:
+        with self._lock:
+            now = self._clock()
+            if entry.done:
+                return 0.0
+            # The check is for the granted moment even if the caller woke early (a fake sleep).
+            check = max(now, entry.at)
+            at = max(check, self._not_before)
+            for window in self._windows:
+                at = max(at, window.due(entry, check))
+            if at <= check:
+                return 0.0
+            entry.at = at
+            self._last = max(self._last, at)  # later bookings still come after this one
+            return at - now
 
     def _finish(self, entry: _Entry) -> None:
         with self._lock:

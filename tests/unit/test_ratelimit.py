@@ -261,3 +261,35 @@ def test_finish_is_idempotent_and_forgotten_slots_expire() -> None:
     assert limiter.acquire().delay == pytest.approx(0.5)
     clock.now = 10_000.0  # the second slot was never finished; long after, it stops counting
     assert limiter.acquire().delay == 0.0
+
+
+def test_a_grant_is_checked_again_against_requests_that_were_in_flight_when_it_was_made() -> None:
+    """Regression (429s from the sandbox at equal limits, 8 threads on one hook): the sixth slot
+    was booked while the first five were in flight and counted them as "now"; they reached the
+    server 0.3 s later, so sending at the booked time made six in one server second."""
+    clock = FakeClock()
+    limiter = RateLimiter(5, None, clock=clock)
+    first = [limiter.acquire() for _ in range(5)]
+    sixth = limiter.acquire()
+    assert sixth.delay == pytest.approx(1.0)
+    clock.now = 0.3
+    for slot in first:
+        slot.finish()  # answered (so surely counted by the server) only now
+    later = limiter.acquire()  # booked for 1.3: it must not make the limiter forget the five
+    assert later.delay == pytest.approx(1.0)
+    clock.now = 1.0
+    assert sixth.confirm() == pytest.approx(0.3)  # a full second after the five ended
+    clock.now = 1.3
+    assert sixth.confirm() == 0.0
+
+
+def test_confirm_is_free_when_nothing_changed_and_after_finish() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(2, None, clock=clock)
+    slots = [limiter.acquire() for _ in range(3)]
+    for slot in slots[:2]:
+        slot.finish()
+    clock.now = slots[2].delay
+    assert slots[2].confirm() == 0.0
+    slots[2].finish()
+    assert slots[2].confirm() == 0.0
