@@ -72,26 +72,25 @@ def child(conn_id: str, location_id: int, expected: int, trace: bool) -> dict[st
     return figures
 
 
-def _measure(products: int, trace: bool) -> dict[str, float]:
+def _measure(products: int) -> tuple[list[float], float]:
+    """Peak RSS growth of ``REPETITIONS`` fresh readers, and one reader's traced heap peak."""
     with sandbox_process(products=products, rps=0, rpm=0) as sandbox:
         set_altegio_connection(
             "bench_stream", sandbox, requests_per_second=0, requests_per_minute=0, timeout=60
         )
         args = ["--child", "bench_stream", str(sandbox.location_id), str(products)]
-        return run_child(__name__, *args, *(["--trace"] if trace else []))  # type: ignore[no-any-return]
+        rss = [run_child(__name__, *args)["rss_growth_mb"] for _ in range(REPETITIONS)]
+        heap = run_child(__name__, *args, "--trace")["heap_peak_mb"]
+    return rss, heap
 
 
 def run(results: list[Result]) -> None:
-    rss: dict[int, list[float]] = {SMALL: [], LARGE: []}
-    for _ in range(REPETITIONS):
-        for products in (SMALL, LARGE):
-            rss[products].append(_measure(products, trace=False)["rss_growth_mb"])
-    heap = {products: _measure(products, trace=True)["heap_peak_mb"] for products in (SMALL, LARGE)}
-    small, large = median(rss[SMALL]), median(rss[LARGE])
+    (small_rss, small_heap), (large_rss, large_heap) = _measure(SMALL), _measure(LARGE)
+    small, large = median(small_rss), median(large_rss)
     detail = (
         f"peak RSS growth over a warm start, median of {REPETITIONS} fresh processes: "
         f"{SMALL} products {small:.1f} MB, {LARGE} products {large:.1f} MB; "
-        f"Python heap peak (tracemalloc): {heap[SMALL]:.1f} MB and {heap[LARGE]:.1f} MB"
+        f"Python heap peak (tracemalloc): {small_heap:.1f} MB and {large_heap:.1f} MB"
     )
     emit(check("streaming_peak_100k_minus_10k", large - small, "MB", "<=", BUDGET_MB, detail), results)
 
