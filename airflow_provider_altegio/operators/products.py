@@ -14,10 +14,10 @@ from airflow_provider_altegio.exceptions import InvalidRequestError
 from airflow_provider_altegio.operators._common import (
     AltacolorBaseOperator,
     AltegioBaseOperator,
+    AltegioChangedReadOperator,
     JsonDict,
     StreamingReadMixin,
     altacolor_conditions,
-    coerce_date_range,
     coerce_int,
     is_blank,
     validate_request,
@@ -31,7 +31,7 @@ def _optional_text(value: Any) -> str | None:
     return None if is_blank(value) else str(value).strip()
 
 
-class SearchProductsOperator(StreamingReadMixin, AltegioBaseOperator):
+class SearchProductsOperator(AltegioChangedReadOperator):
     """Read every Altegio product of a location that matches the filters.
 
     Pages through ``GET /goods/{location_id}`` (``AltegioHook.iter_products``) and never holds
@@ -71,46 +71,21 @@ class SearchProductsOperator(StreamingReadMixin, AltegioBaseOperator):
     def __init__(
         self,
         *,
-        location_id: int | str | None = None,
         term: str | None = None,
         category_id: int | str | None = None,
-        changed_after: Any = None,
-        changed_before: Any = None,
-        altegio_conn_id: str = "altegio_default",
-        output_path: ObjectStoragePath | str | None = None,
-        page_size: int | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(
-            location_id=location_id,
-            altegio_conn_id=altegio_conn_id,
-            output_path=output_path,
-            page_size=page_size,
-            **kwargs,
-        )
+        super().__init__(**kwargs)
         self.term = term
         self.category_id = category_id
-        self.changed_after = changed_after
-        self.changed_before = changed_before
 
     def execute(self, context: Context) -> list[JsonDict] | dict[str, Any]:
         category_id = coerce_int(self.category_id, "category_id")
-        changed_after, changed_before = coerce_date_range(
-            self.changed_after, self.changed_before, "changed_after", "changed_before"
-        )
-        from airflow_provider_altegio.hooks.altegio import DEFAULT_PAGE_SIZE
-
-        page_size = coerce_int(self.page_size, "page_size") or DEFAULT_PAGE_SIZE
-        location_id = self.resolve_location_id()
+        window = self.read_window()
         products = self.hook.iter_products(
-            location_id,
-            term=_optional_text(self.term),
-            category_id=category_id,
-            changed_after=changed_after,
-            changed_before=changed_before,
-            page_size=page_size,
+            self.resolve_location_id(), term=_optional_text(self.term), category_id=category_id, **window
         )
-        return self.deliver((product.to_json_dict() for product in products), page_size)
+        return self.read(products, window)
 
 
 class AltacolorSearchProductsOperator(StreamingReadMixin, AltacolorBaseOperator):

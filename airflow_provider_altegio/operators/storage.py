@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_altegio.exceptions import AmbiguousWriteError, InvalidRequestError
 from airflow_provider_altegio.operators._common import (
     AltegioBaseOperator,
+    AltegioChangedReadOperator,
     JsonDict,
-    StreamingReadMixin,
     carries_key,
     coerce_date_range,
     coerce_datetime,
@@ -38,7 +38,7 @@ from airflow_provider_altegio.operators._common import (
 )
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context, ObjectStoragePath
+    from airflow.sdk import Context
 
     from airflow_provider_altegio.models.altegio import StorageOperationRequest
 
@@ -336,7 +336,7 @@ class ListStoragesOperator(AltegioBaseOperator):
         return [storage.to_json_dict() for storage in storages]
 
 
-class ListStorageTransactionsOperator(StreamingReadMixin, AltegioBaseOperator):
+class ListStorageTransactionsOperator(AltegioChangedReadOperator):
     """Read the stock transactions of a location (``GET /storages/transactions/{location_id}``).
 
     :param date_from: transactions dated on or after (datetime or ISO string); the API's
@@ -374,49 +374,24 @@ class ListStorageTransactionsOperator(StreamingReadMixin, AltegioBaseOperator):
     def __init__(
         self,
         *,
-        location_id: int | str | None = None,
         date_from: Any = None,
         date_to: Any = None,
         document_id: int | str | None = None,
-        changed_after: Any = None,
-        changed_before: Any = None,
-        altegio_conn_id: str = "altegio_default",
-        output_path: ObjectStoragePath | str | None = None,
-        page_size: int | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(
-            location_id=location_id,
-            altegio_conn_id=altegio_conn_id,
-            output_path=output_path,
-            page_size=page_size,
-            **kwargs,
-        )
+        super().__init__(**kwargs)
         self.date_from = date_from
         self.date_to = date_to
         self.document_id = document_id
-        self.changed_after = changed_after
-        self.changed_before = changed_before
 
     def execute(self, context: Context) -> list[JsonDict] | dict[str, Any]:
         start, end = coerce_date_range(self.date_from, self.date_to, "date_from", "date_to")
-        changed_after, changed_before = coerce_date_range(
-            self.changed_after, self.changed_before, "changed_after", "changed_before"
-        )
         document_id = coerce_int(self.document_id, "document_id")
-        from airflow_provider_altegio.hooks.altegio import DEFAULT_PAGE_SIZE
-
-        page_size = coerce_int(self.page_size, "page_size") or DEFAULT_PAGE_SIZE
+        window = self.read_window()
         transactions = self.hook.iter_transactions(
-            self.resolve_location_id(),
-            start_date=start,
-            end_date=end,
-            document_id=document_id,
-            changed_after=changed_after,
-            changed_before=changed_before,
-            page_size=page_size,
+            self.resolve_location_id(), start_date=start, end_date=end, document_id=document_id, **window
         )
-        return self.deliver((tx.to_json_dict() for tx in transactions), page_size)
+        return self.read(transactions, window)
 
 
 __all__ = [
