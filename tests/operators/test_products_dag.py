@@ -136,6 +136,11 @@ def test_product_and_category_lifecycle(
 
     template = next(iter(AltegioHook().iter_products(location_id, page_size=5)))
     catalogue_asset = Asset("altegio://catalogue")
+    # The product the first task creates, as every later task addresses it.
+    created = {
+        "location_id": location_id,
+        "product_id": "{{ ti.xcom_pull(task_ids='create_product')['good_id'] }}",
+    }
     with DAG("product_lifecycle", schedule=None) as dag:
         roots = ListProductCategoriesOperator(task_id="roots", location_id=location_id)
         category = CreateProductCategoryOperator(
@@ -165,24 +170,20 @@ def test_product_and_category_lifecycle(
         )
         update = UpdateProductOperator(
             task_id="update_product",
-            location_id=location_id,
-            product_id="{{ ti.xcom_pull(task_ids='create_product')['good_id'] }}",
+            **created,
             changes={"critical_amount": 3, "desired_amount": 12},
         )
         read_back = GetProductOperator(
             task_id="get_product",
-            location_id=location_id,
-            product_id="{{ ti.xcom_pull(task_ids='create_product')['good_id'] }}",
+            **created,
         )
         delete = DeleteProductOperator(
             task_id="delete_product",
-            location_id=location_id,
-            product_id="{{ ti.xcom_pull(task_ids='create_product')['good_id'] }}",
+            **created,
         )
         delete_again = DeleteProductOperator(
             task_id="delete_product_again",
-            location_id=location_id,
-            product_id="{{ ti.xcom_pull(task_ids='create_product')['good_id'] }}",
+            **created,
             ignore_missing=True,
         )
         drop_category = DeleteProductCategoryOperator(

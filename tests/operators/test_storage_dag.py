@@ -33,6 +33,12 @@ def _stock(hook: Any, location_id: int, good_id: int, storage_id: int) -> float:
     return float(hook.get_product(good_id, location_id).amount_in(storage_id))
 
 
+def _stock_start(case: dict[str, Any]) -> tuple[Any, int, int, int, float]:
+    """The ``stock_case`` hook, location, storage and product, and the product's stock now."""
+    hook, loc, storage, good = case["hook"], case["location_id"], case["storage_id"], case["good_id"]
+    return hook, loc, storage, good, _stock(hook, loc, good, storage)
+
+
 def _documents_with_key(sandbox: Any, key: str) -> list[dict[str, Any]]:
     documents = sandbox.state()["documents"]
     return [doc for doc in documents if carries_key(doc.get("comment"), key)]
@@ -65,8 +71,7 @@ def test_receipt_and_write_off_move_stock(
     stock_case: dict[str, Any], altegio_sandbox: Any, run_dag: Any, xcom: Any
 ) -> None:
     case = stock_case
-    hook, loc, storage, good = case["hook"], case["location_id"], case["storage_id"], case["good_id"]
-    before = _stock(hook, loc, good, storage)
+    hook, loc, storage, good, before = _stock_start(case)
     outlet = Asset("altegio://stock/receipts")
     with DAG("storage_receipt_write_off", schedule=None, params={"amount": 3, "storage": storage}) as dag:
         receipt = CreateStorageOperationOperator(
@@ -151,8 +156,7 @@ def test_exactly_once_when_the_response_is_lost(
     fails and the task's retry (``try_number`` 2) finds the document before creating.
     """
     case = stock_case
-    hook, loc, storage, good = case["hook"], case["location_id"], case["storage_id"], case["good_id"]
-    before = _stock(hook, loc, good, storage)
+    hook, loc, storage, good, before = _stock_start(case)
     altegio_sandbox.faults.add("POST", f"/api/v1/storage_operations/operation/{loc}", drop="after", count=1)
     if search_fails:
         altegio_sandbox.faults.add("GET", f"/api/v1/storages/transactions/{loc}", status=404, count=1)
@@ -184,8 +188,7 @@ def test_exactly_once_when_the_create_lands_after_the_timeout(
     import json
 
     case = stock_case
-    hook, loc, storage, good = case["hook"], case["location_id"], case["storage_id"], case["good_id"]
-    before = _stock(hook, loc, good, storage)
+    hook, loc, storage, good, before = _stock_start(case)
     connection = altegio_sandbox.altegio_connection(timeout=0.5, max_retries=0)
     monkeypatch.setenv("AIRFLOW_CONN_ALTEGIO_SLOW", json.dumps(connection))
     altegio_sandbox.faults.add("POST", f"/api/v1/storage_operations/operation/{loc}", delay=2, count=1)
@@ -214,8 +217,7 @@ def test_retry_after_success_creates_nothing(
 ) -> None:
     """A task that created its document and then failed finds it on the retry."""
     case = stock_case
-    hook, loc, storage, good = case["hook"], case["location_id"], case["storage_id"], case["good_id"]
-    before = _stock(hook, loc, good, storage)
+    hook, loc, storage, good, before = _stock_start(case)
 
     class FailsAfterFirstCreate(CreateStorageOperationOperator):
         def execute(self, context: Any) -> Any:

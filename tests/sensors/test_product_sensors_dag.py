@@ -51,6 +51,14 @@ def later() -> Iterator[Callable[[float, Callable[[], Any]], None]]:
         timer.join()
 
 
+def _wait_for(
+    product: dict[str, Any], task_id: str, sensor: type[Any] = WaitForProductChangeSensor, **kwargs: Any
+) -> Any:
+    """A sensor (in the current DAG) waiting for a change of the ``product`` fixture's product."""
+    kwargs.setdefault("product_ids", [product["good_id"]])
+    return sensor(task_id=task_id, location_id=product["location_id"], **kwargs)
+
+
 def _touch(product: dict[str, Any], comment: str) -> Callable[[], Any]:
     return lambda: product["hook"].update_product(
         product["good_id"], {"comment": comment}, product["location_id"]
@@ -59,15 +67,7 @@ def _touch(product: dict[str, Any], comment: str) -> Callable[[], Any]:
 
 def test_poke_mode_returns_changed_products(product: dict[str, Any], run_dag: Any, xcom: Any) -> None:
     with DAG("sensor_poke", schedule=None) as dag:
-        WaitForProductChangeSensor(
-            task_id="wait",
-            location_id=product["location_id"],
-            changed_after=PAST,
-            product_ids=[product["good_id"]],
-            poke_interval=1,
-            mode="poke",
-            deferrable=False,
-        )
+        _wait_for(product, "wait", changed_after=PAST, poke_interval=1, mode="poke", deferrable=False)
     dag_run = run_dag(dag)
     assert dag_run.state == "success"
     (changed,) = xcom(dag_run, "wait")
@@ -80,9 +80,9 @@ def test_reschedule_mode_waits_for_a_change(
 ) -> None:
     later(2.0, _touch(product, "rescheduled"))
     with DAG("sensor_reschedule", schedule=None) as dag:
-        WaitForProductChangeSensor(
-            task_id="wait",
-            location_id=product["location_id"],
+        _wait_for(
+            product,
+            "wait",
             product_ids=str(product["good_id"]),
             poke_interval=1,
             timeout=120,
@@ -112,13 +112,8 @@ def test_deferrable_waits_in_the_trigger(
 
     caplog.set_level("INFO")
     with DAG("sensor_deferrable", schedule=None) as dag:
-        ChangeOnceDeferred(
-            task_id="wait_for_change",
-            location_id=product["location_id"],
-            product_ids=[product["good_id"]],
-            poke_interval=1,
-            timeout=120,
-            deferrable=True,
+        _wait_for(
+            product, "wait_for_change", ChangeOnceDeferred, poke_interval=1, timeout=120, deferrable=True
         )
     dag_run = run_dag(dag)
     assert dag_run.state == "success"
@@ -133,23 +128,8 @@ def test_deferrable_waits_in_the_trigger(
 
 def test_deferrable_times_out(product: dict[str, Any], run_dag: Any) -> None:
     with DAG("sensor_deferrable_timeout", schedule=None) as dag:
-        WaitForProductChangeSensor(
-            task_id="wait",
-            location_id=product["location_id"],
-            product_ids=[product["good_id"]],
-            poke_interval=0.5,
-            timeout=2,
-            deferrable=True,
-        )
-        WaitForProductChangeSensor(
-            task_id="wait_soft",
-            location_id=product["location_id"],
-            product_ids=[product["good_id"]],
-            poke_interval=0.5,
-            timeout=2,
-            soft_fail=True,
-            deferrable=True,
-        )
+        for task_id, soft_fail in (("wait", False), ("wait_soft", True)):
+            _wait_for(product, task_id, poke_interval=0.5, timeout=2, soft_fail=soft_fail, deferrable=True)
     dag_run = run_dag(dag)
     assert _ti(dag_run, "wait").state == "failed"
     assert _ti(dag_run, "wait_soft").state == "skipped"
@@ -159,13 +139,8 @@ def test_invalid_input_fails_before_any_request(
     product: dict[str, Any], run_dag: Any, altegio_sandbox: Any
 ) -> None:
     with DAG("sensor_invalid", schedule=None) as dag:
-        WaitForProductChangeSensor(
-            task_id="bad_date",
-            location_id=product["location_id"],
-            changed_after="not a date",
-            deferrable=True,
-        )
-        WaitForProductChangeSensor(task_id="bad_ids", location_id=product["location_id"], product_ids="1,x")
+        _wait_for(product, "bad_date", product_ids=None, changed_after="not a date", deferrable=True)
+        _wait_for(product, "bad_ids", product_ids="1,x")
     dag_run = run_dag(dag)
     assert _ti(dag_run, "bad_date").state == "failed"
     assert _ti(dag_run, "bad_ids").state == "failed"
