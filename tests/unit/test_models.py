@@ -6,6 +6,8 @@ import json
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from airflow_provider_altegio.exceptions import InvalidRequestError
@@ -30,6 +32,7 @@ from airflow_provider_altegio.models.altegio import (
 )
 from airflow_provider_altegio.models.common import (
     ApiModel,
+    EntityRef,
     LooseBool,
     LooseDatetime,
     LooseFloat,
@@ -618,3 +621,206 @@ def test_invalid_request_from_pydantic_on_a_foreign_model() -> None:
     assert error.field == "things[2].size"
     assert error.problem == "must be a whole number, got 'huge'"
     assert isinstance(error, ValueError)
+
+
+# --------------------------------------------------------------------------------------------
+# Placeholder rules in the schema: JSON mode, inheritance, errors, dates
+# --------------------------------------------------------------------------------------------
+
+_PLACEHOLDER_PRODUCT = {
+    "good_id": "42",
+    "title": "Shampoo",
+    "category_id": [],
+    "cost": "",
+    "unit_equals": {},
+    "comment": "",
+    "article": 12345,
+    "is_barcode": "",
+    "actual_amounts": {},
+    "last_change_date": "0000-00-00 00:00:00",
+    "correction_rules": [],
+    "unknown_text": "",
+}
+
+
+def test_placeholders_read_the_same_from_json_and_python() -> None:
+    from_python = Product.model_validate(_PLACEHOLDER_PRODUCT)
+    from_json = Product.model_validate_json(json.dumps(_PLACEHOLDER_PRODUCT))
+    assert from_python == from_json
+    assert from_json.good_id == 42
+    assert (from_json.category_id, from_json.cost, from_json.unit_equals, from_json.is_barcode) == (
+        None,
+        None,
+        None,
+        None,
+    )
+    assert from_json.comment == ""
+    assert from_json.article == "12345"
+    assert from_json.actual_amounts == []
+    assert from_json.last_change_date is None
+
+
+def test_unknown_fields_are_kept_as_sent_even_when_empty() -> None:
+    dumped = Product.model_validate(_PLACEHOLDER_PRODUCT).to_json_dict()
+    assert dumped["correction_rules"] == []
+    assert dumped["unknown_text"] == ""
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("1 050", 1050), ("1e3", 1000), ("-7", -7), (" 8.0 ", 8), (9.0, 9)],
+)
+def test_loose_int_beyond_pydantic_lax_mode(raw: object, expected: int) -> None:
+    assert _Loose.model_validate({"number": raw}).number == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"), [(2, True), (-1, True), (0.5, True), (" Yes ", True), (" off ", False), ("N", False)]
+)
+def test_loose_bool_beyond_pydantic_lax_mode(raw: object, expected: bool) -> None:
+    assert _Loose.model_validate({"flag": raw}).flag is expected
+
+
+def test_loose_float_with_a_no_break_space_and_a_decimal_comma() -> None:
+    assert _Loose.model_validate({"amount": "1\u00a0050,5"}).amount == 1050.5
+
+
+def test_required_scalars_keep_refusing_placeholders() -> None:
+    with pytest.raises(ValidationError) as info:
+        _Loose.model_validate({"required_number": ""})
+    assert [error["loc"] for error in info.value.errors()] == [("required_number",)]
+
+
+class _LooseChild(_Loose):
+    ref: EntityRef | None = None
+    since: LooseDatetime | None = None
+    flags: list[LooseBool] = []
+
+
+def test_subclasses_get_placeholder_rules_for_inherited_and_own_fields() -> None:
+    child = _LooseChild.model_validate(
+        {"number": "", "when": "0000-00-00", "ref": [], "since": {}, "flags": {}, "amount": []}
+    )
+    assert (child.number, child.when, child.ref, child.since, child.amount) == (None, None, None, None, None)
+    assert child.flags == []
+    assert _LooseChild.model_validate({"ref": {"id": "3"}, "flags": ["1", 0]}).ref == EntityRef(id=3)
+    assert _LooseChild.model_validate({"flags": ["1", 0]}).flags == [True, False]
+
+
+def test_category_node_children_placeholders() -> None:
+    node = CategoryNode.model_validate({"children": {}, "children_count": "", "is_item": []})
+    assert node.children == []
+    assert node.children_count is None
+    assert node.is_item is None
+
+
+def test_nested_models_keep_their_rules_inside_lists_and_type_adapters() -> None:
+    from pydantic import TypeAdapter
+
+    adapter = TypeAdapter(list[StorageOperationResult])
+    [result] = adapter.validate_python([{"document": [], "transactions": [{"good": [], "amount": "-2"}]}])
+    assert result.document == StorageDocument()
+    assert result.transactions[0].good is None
+    assert result.transactions[0].amount == -2.0
+
+
+def test_a_bad_value_gives_one_error_at_its_own_field() -> None:
+    with pytest.raises(ValidationError) as info:
+        Product.model_validate(
+            {
+                "good_id": "many",
+                "cost": "x",
+                "is_barcode": "maybe",
+                "title": [1],
+                "last_change_date": "soon",
+                "actual_amounts": [{"amount": "lots"}],
+            }
+        )
+    errors = {".".join(str(part) for part in error["loc"]): error for error in info.value.errors()}
+    assert set(errors) == {
+        "good_id",
+        "cost",
+        "is_barcode",
+        "title",
+        "last_change_date",
+        "actual_amounts.0.amount",
+    }
+    assert errors["good_id"]["msg"] == "Input should be a valid integer"
+    assert "2026-01-01T12:00:00-0500" in errors["last_change_date"]["msg"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-01-01T12:00:00-0500",
+        "2026-01-01T12:00:00-05:00",
+        "2017-04-25 21:50:01",
+        "2018-02-01",
+        "2018-02-01T10:30",
+        "2018-02-01T00:00:00Z",
+        "2018-02-01T10:30:00.123456789+01",
+        " 2018-02-01T10:30:00 ",
+    ],
+)
+def test_dates_carry_the_standard_library_timezone(text: str) -> None:
+    parsed = parse_api_datetime(text)
+    assert type(parsed.tzinfo) is timezone
+    assert type(Product.model_validate({"last_change_date": text}).last_change_date.tzinfo) is timezone  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("text", ["2026-01-01T12", "2026-01-01T1200", "2026-01-01X12:00:00", "2026-02-30"])
+def test_parse_api_datetime_takes_no_more_than_the_documented_forms(text: str) -> None:
+    with pytest.raises(ValueError, match="date"):
+        parse_api_datetime(text)
+
+
+def test_response_models_still_have_a_json_schema() -> None:
+    for model in (Product, Transaction, StorageOperationResult, Storage, CategoryNode, _LooseChild):
+        schema = model.model_json_schema()
+        assert schema["type"] == "object"
+
+
+@given(
+    moment=st.datetimes(min_value=datetime(1000, 1, 1), max_value=datetime(9999, 12, 31)),
+    separator=st.sampled_from(["T", " ", "t"]),
+    with_seconds=st.booleans(),
+    fraction_digits=st.integers(min_value=0, max_value=9),
+    offset_minutes=st.none() | st.integers(min_value=-(23 * 60 + 59), max_value=23 * 60 + 59),
+    offset_form=st.sampled_from(["+hh:mm", "+hhmm", "+hh", "Z"]),
+)
+def test_parse_api_datetime_reads_generated_forms(
+    moment: datetime,
+    separator: str,
+    with_seconds: bool,
+    fraction_digits: int,
+    offset_minutes: int | None,
+    offset_form: str,
+) -> None:
+    # Independent of the parser: build the text from parts and the expected value from the same.
+    text = f"{moment:%Y-%m-%d}{separator}{moment:%H:%M}"
+    expected = moment.replace(second=0, microsecond=0)
+    if with_seconds:
+        text += f":{moment:%S}"
+        expected = expected.replace(second=moment.second)
+        if fraction_digits:
+            digits = f"{moment.microsecond:06d}{moment.microsecond % 1000:03d}"[:fraction_digits]
+            text += "." + digits
+            expected = expected.replace(microsecond=int(digits[:6].ljust(6, "0")))
+    tz = UTC
+    if offset_minutes is not None:
+        if offset_form == "Z":
+            text += "Z"
+        else:
+            hours, minutes = divmod(abs(offset_minutes), 60)
+            if offset_form == "+hh":
+                minutes = 0
+            sign = "-" if offset_minutes < 0 else "+"
+            text += {
+                "+hh:mm": f"{sign}{hours:02d}:{minutes:02d}",
+                "+hhmm": f"{sign}{hours:02d}{minutes:02d}",
+            }.get(offset_form, f"{sign}{hours:02d}")
+            tz = timezone((-1 if sign == "-" else 1) * timedelta(hours=hours, minutes=minutes))
+    parsed = parse_api_datetime(text)
+    assert parsed == expected.replace(tzinfo=tz)
+    assert parsed.utcoffset() == tz.utcoffset(None)
+    assert type(parsed.tzinfo) is timezone

@@ -1,0 +1,122 @@
+"""Response-model parsing: ``Product`` against a bare pydantic model of the same shape.
+
+Not one of the issue's five benchmarks; it guards the cost of the tolerant models, which is most
+of what ``AltegioHook.iter_products`` adds to a bare httpx loop (benchmark 1). The products are
+the sandbox's own pages. The bare model has the same fields with plain ``int``/``float``/``str``
+types, no placeholder rules and ``extra="allow"``: as fast as pydantic reads this shape, so the
+ratio says what the tolerance costs, whatever the machine. Times are CPU time of interleaved
+rounds (the machines are shared). Run it with ``python -m tests.benchmarks.bench_models``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field
+
+from tests.benchmarks._common import API_HEADERS, Result, check, emit, median, sandbox_process
+
+PRODUCTS = 2000
+PAGE_SIZE = 100
+ROUNDS = 15
+
+
+class _BareAmount(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    storage_id: int | None = None
+    amount: float = 0.0
+
+
+class _BareProduct(BaseModel):
+    """``Product``'s fields with pydantic's own types: the floor for this shape."""
+
+    model_config = ConfigDict(extra="allow", coerce_numbers_to_str=True)
+
+    good_id: int | None = None
+    title: str | None = None
+    value: str | None = None
+    label: str | None = None
+    print_title: str | None = None
+    article: str | None = None
+    barcode: str | None = None
+    category_id: int | None = None
+    cost: float | None = None
+    actual_cost: float | None = None
+    unit_id: int | None = None
+    unit_short_title: str | None = None
+    service_unit_id: int | None = None
+    service_unit_short_title: str | None = None
+    unit_actual_cost: float | None = None
+    unit_actual_cost_format: str | None = None
+    unit_equals: float | None = None
+    critical_amount: float | None = None
+    desired_amount: float | None = None
+    actual_amounts: list[_BareAmount] = Field(default_factory=list)
+    last_change_date: datetime | None = None
+    netto: float | None = None
+    brutto: float | None = None
+    comment: str | None = None
+    is_barcode: bool | None = None
+
+
+def fetch_products(altegio_url: str, location_id: int) -> list[dict[str, Any]]:
+    """The first :data:`PRODUCTS` products of the sandbox, as the API sends them."""
+    products: list[dict[str, Any]] = []
+    with httpx.Client(base_url=altegio_url, headers=API_HEADERS, timeout=60.0) as client:
+        page = 1
+        while len(products) < PRODUCTS:
+            response = client.get(f"/goods/{location_id}", params={"page": page, "count": PAGE_SIZE})
+            response.raise_for_status()
+            data = response.json()["data"]
+            if not data:
+                break
+            products.extend(data)
+            page += 1
+    return products[:PRODUCTS]
+
+
+def _cpu_per_item(parse: Callable[[Any], object], items: list[dict[str, Any]]) -> float:
+    start = time.process_time()
+    for item in items:
+        parse(item)
+    return (time.process_time() - start) / len(items)
+
+
+def run(results: list[Result]) -> None:
+    from airflow_provider_altegio.models.altegio import Product
+
+    with sandbox_process(products=PRODUCTS) as sandbox:
+        items = fetch_products(sandbox.altegio_url, sandbox.location_id)
+    if len(items) != PRODUCTS:
+        raise RuntimeError(f"the sandbox sent {len(items)} products, not {PRODUCTS}")
+    if Product.model_validate(items[0]).good_id != _BareProduct.model_validate(items[0]).good_id:
+        raise RuntimeError("Product and the bare model read the sample differently")
+
+    variants: dict[str, Callable[[Any], object]] = {
+        "Product": Product.model_validate,
+        "bare": _BareProduct.model_validate,
+    }
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    for parse in variants.values():  # warm-up
+        _cpu_per_item(parse, items[:100])
+    for round_ in range(ROUNDS):
+        names = list(variants)[round_ % 2 :] + list(variants)[: round_ % 2]
+        for name in names:
+            times[name].append(_cpu_per_item(variants[name], items))
+
+    product, bare = median(times["Product"]) * 1e6, median(times["bare"]) * 1e6
+    detail = (
+        f"median CPU time of {ROUNDS} interleaved rounds over {PRODUCTS} sandbox products: "
+        f"Product {product:.1f} us, bare pydantic model {bare:.1f} us per product"
+    )
+    emit(check("model_parse_per_product", product, "us", "<=", 25.0, detail), results)
+    emit(check("model_parse_vs_bare_pydantic", product / bare, "x", "<=", 1.3, detail), results)
+
+
+if __name__ == "__main__":
+    run([])
