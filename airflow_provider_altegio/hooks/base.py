@@ -19,6 +19,7 @@ import pydantic
 from airflow.sdk.bases.hook import BaseHook
 
 from airflow_provider_altegio.core.http import ClientConfig, HttpCore
+from airflow_provider_altegio.core.logredact import redact_in_http_logs
 from airflow_provider_altegio.core.ratelimit import RateLimiter
 from airflow_provider_altegio.core.retry import RetryPolicy
 from airflow_provider_altegio.exceptions import InvalidRequestError, MalformedResponseError
@@ -188,9 +189,14 @@ def credential_fingerprint(*parts: str | None) -> str:
 
 
 def mask_secrets(values: Iterable[str | None]) -> None:
-    """Register secrets with Airflow's secrets masker (task logs, rendered fields, XCom)."""
+    """Register secrets with Airflow's secrets masker (task logs, rendered fields, XCom).
+
+    They are also hidden from httpx's own request log lines, whatever logging setup prints them.
+    """
     from airflow.sdk.log import mask_secret
 
+    values = list(values)
+    redact_in_http_logs(values)
     for value in values:
         if value:
             mask_secret(value)
@@ -200,6 +206,8 @@ async def amask_secrets(values: Iterable[str | None]) -> None:
     """Async twin of :func:`mask_secrets`, safe on an event loop that talks to the supervisor."""
     from airflow.sdk.log import amask_secret
 
+    values = list(values)
+    redact_in_http_logs(values)
     for value in values:
         if value:
             await amask_secret(value)
