@@ -396,16 +396,14 @@ class AltegioHook(ApiHook):
         changed_before: DateLike | None,
         page_size: int | None,
     ) -> _PagedCall[Product]:
-        loc = self.resolve_location_id(location_id)
-        path = f"/goods/{loc}"
-        params = {
+        path = f"/goods/{self.resolve_location_id(location_id)}"
+        filters = {
             "term": term or None,
             "category_id": positive_int(category_id, "category_id") if category_id is not None else None,
-            "changed_after": _date_param(changed_after, "changed_after"),
-            "changed_before": _date_param(changed_before, "changed_before"),
         }
-        pager = PageCountPager(_page_size(page_size, self.page_size), max_page_size=MAX_PAGE_SIZE)
-        return _PagedCall(path, self._model(Product, "product", path), pager, params)
+        return self._changed_paged_call(
+            path, Product, "product", filters, changed_after, changed_before, page_size
+        )
 
     def iter_products(
         self,
@@ -660,15 +658,33 @@ class AltegioHook(ApiHook):
         page_size: int | None,
     ) -> _PagedCall[Transaction]:
         path = f"/storages/transactions/{self.resolve_location_id(location_id)}"
-        params = {
+        filters = {
             "start_date": _date_param(start_date, "start_date", date_only=True),
             "end_date": _date_param(end_date, "end_date", date_only=True),
             "document_id": positive_int(document_id, "document_id") if document_id is not None else None,
+        }
+        return self._changed_paged_call(
+            path, Transaction, "transaction", filters, changed_after, changed_before, page_size
+        )
+
+    def _changed_paged_call(
+        self,
+        path: str,
+        model: type[A],
+        what: str,
+        filters: dict[str, Any],
+        changed_after: DateLike | None,
+        changed_before: DateLike | None,
+        page_size: int | None,
+    ) -> _PagedCall[A]:
+        """A paged listing filtered by ``filters`` and the documented change window."""
+        params = {
+            **filters,
             "changed_after": _date_param(changed_after, "changed_after"),
             "changed_before": _date_param(changed_before, "changed_before"),
         }
         pager = PageCountPager(_page_size(page_size, self.page_size), max_page_size=MAX_PAGE_SIZE)
-        return _PagedCall(path, self._model(Transaction, "transaction", path), pager, params)
+        return _PagedCall(path, self._model(model, what, path), pager, params)
 
     def iter_transactions(
         self,

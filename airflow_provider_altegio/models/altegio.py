@@ -295,6 +295,20 @@ class Storage(ApiModel):
     comment: str | None = None
 
 
+class _HasDocumentType:
+    """``document_type`` for records that carry a document ``type_id``."""
+
+    type_id: int | None
+
+    @property
+    def document_type(self) -> DocumentType | None:
+        """``type_id`` as a :class:`DocumentType`, or None for other types."""
+        try:
+            return DocumentType(self.type_id) if self.type_id is not None else None
+        except ValueError:
+            return None
+
+
 def _fill_from_refs(model: Transaction | StorageDocument) -> None:
     # good_id / storage_id are absent in some listings, which only carry the nested objects.
     if model.storage_id is None and model.storage is not None and model.storage.id is not None:
@@ -303,7 +317,7 @@ def _fill_from_refs(model: Transaction | StorageDocument) -> None:
         model.type_id = model.type.id
 
 
-class Transaction(ApiModel):
+class Transaction(_HasDocumentType, ApiModel):
     """A goods transaction. ``amount`` is signed: negative for outflows (sale, usage, write-off).
 
     ``good_id`` and ``storage_id`` fall back to ``good.id`` and ``storage.id``.
@@ -347,16 +361,8 @@ class Transaction(ApiModel):
             self.good_id = self.good.id
         return self
 
-    @property
-    def document_type(self) -> DocumentType | None:
-        """``type_id`` as a :class:`DocumentType`, or None for other types."""
-        try:
-            return DocumentType(self.type_id) if self.type_id is not None else None
-        except ValueError:
-            return None
 
-
-class StorageDocument(ApiModel):
+class StorageDocument(_HasDocumentType, ApiModel):
     """A storage document: the header that groups the transactions of one operation."""
 
     id: LooseInt | None = None
@@ -376,14 +382,6 @@ class StorageDocument(ApiModel):
     def _ids_from_nested(self) -> StorageDocument:
         _fill_from_refs(self)
         return self
-
-    @property
-    def document_type(self) -> DocumentType | None:
-        """``type_id`` as a :class:`DocumentType`, or None for other types."""
-        try:
-            return DocumentType(self.type_id) if self.type_id is not None else None
-        except ValueError:
-            return None
 
 
 class FinanceTransaction(ApiModel):
