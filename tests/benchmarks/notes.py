@@ -24,7 +24,8 @@ being measured. Nothing here is part of `make test`.
    the start of the last request under sliding windows, when later).
 3. **Import cost**: fresh interpreters; what importing `operators.products`, `operators.storage`
    and `sensors.products` adds after `import airflow.sdk`; and each example DAG file parsed by
-   Airflow's `DagBag.process_file` next to an empty DAG file, in the same fresh process.
+   Airflow's `DagBag.process_file` next to an empty DAG file and the smallest TaskFlow DAG, once
+   with the provider's modules cold and once preloaded: the difference is the provider's share.
 4. **Deferred waiting**: 1000 `WaitForProductChange` triggers in one event loop against the
    sandbox (limits off; the hook's limits raised to match). Memory per trigger from `tracemalloc`
    (everything allocated from the first trigger's creation to all of them sleeping after their
