@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import string
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timezone
 from types import SimpleNamespace
 from typing import Any
@@ -40,6 +40,14 @@ _BLANKS = {"", "none", "nan", "inf", "infinity", "null"}
 junk_text = st.text(alphabet=string.ascii_letters + " -._/:#", min_size=1, max_size=16).filter(
     lambda s: any(c.isalpha() for c in s) and s.strip().lower() not in _BLANKS
 )
+
+
+def _not_a_name(names: Iterable[str]) -> Callable[[str], bool]:
+    """Junk text that is not, once normalised as the models read names, one of ``names``."""
+    known = set(names)
+    return lambda s: s.strip().lower().replace("-", "_").replace(" ", "_") not in known
+
+
 containers = st.one_of(
     st.lists(st.integers(), min_size=1, max_size=3), st.dictionaries(junk_text, st.integers(), max_size=2)
 )
@@ -100,7 +108,7 @@ bad_transactions = st.one_of(
 )
 _TYPE_NAMES = {"sale", "usage", "receipt", "write_off", "write-off", "writeoff", "transfer", "writeOff"}
 bad_operation_type = st.one_of(
-    junk_text.filter(lambda s: s.strip().lower() not in {n.lower() for n in _TYPE_NAMES}),
+    junk_text.filter(_not_a_name({n.lower().replace("-", "_") for n in _TYPE_NAMES})),
     st.integers().filter(lambda v: not 1 <= v <= 5),
     st.integers(6, 99).map(str),
     not_whole,
@@ -134,10 +142,15 @@ bad_category = st.one_of(
     junk_text.map(lambda k: {"title": "Hair", f"x_{k}": 1}),
 )
 _CONDITION = {"field": "product_code", "condition": "==", "value": "A-1"}
+
+
+_FIELD_WORDS = {"product_code", "code", "product_name", "name", "supplier", "product_supplier"}
+_FIELD_WORDS |= {"product_id", "id", "date_modified", "modified"}
+_CONDITION_WORDS = {"eq", "ne", "lt", "gt", "le", "lte", "ge", "gte", "between"}
 bad_condition = st.one_of(
     st.integers(),
-    junk_text.map(lambda f: {**_CONDITION, "field": f}),
-    junk_text.map(lambda c: {**_CONDITION, "condition": c}),
+    junk_text.filter(_not_a_name(_FIELD_WORDS)).map(lambda f: {**_CONDITION, "field": f}),
+    junk_text.filter(_not_a_name(_CONDITION_WORDS)).map(lambda c: {**_CONDITION, "condition": c}),
     st.just({"field": "product_code", "condition": "=="}),
     st.just({"field": "date_modified", "condition": "between", "value": "2026-01-01T00:00:00"}),
     st.just({"field": "product_name", "condition": "between", "value": ["a", "b"]}),
@@ -152,7 +165,11 @@ bad_conditions = st.one_of(
     bad_condition.filter(lambda c: isinstance(c, dict)),
     st.lists(bad_condition, min_size=1, max_size=2).map(lambda cs: [_CONDITION, *cs]),
 )
-bad_sort_by = st.one_of(st.integers().filter(lambda v: not 1 <= v <= 6), junk_text, containers)
+bad_sort_by = st.one_of(
+    st.integers().filter(lambda v: not 1 <= v <= 6),
+    junk_text.filter(_not_a_name(_FIELD_WORDS | {"sort_position", "position"})),
+    containers,
+)
 
 
 # -- the operators, each with valid inputs to start from ---------------------------------------------
@@ -266,7 +283,10 @@ def sent() -> Iterator[list[str]]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(httpx.HTTPTransport, "handle_request", refuse)
         patch.setattr(httpx.AsyncHTTPTransport, "handle_async_request", arefuse)
-        altegio = {"partner_token": "p-validation-token", "user_token": "u-validation-token"}
+        # No client-side limit: a request that slips through must fail the test at once, not wait
+        # for a rate-limit slot.
+        unlimited = {"requests_per_second": 0, "requests_per_minute": 0, "max_retries": 0}
+        altegio = {"partner_token": "p-validation-token", "user_token": "u-validation-token", **unlimited}
         patch.setenv(
             "AIRFLOW_CONN_ALTEGIO_DEFAULT",
             json.dumps({"conn_type": "altegio", "host": "http://127.0.0.1:9/api/v1", "extra": altegio}),
@@ -274,7 +294,13 @@ def sent() -> Iterator[list[str]]:
         patch.setenv(
             "AIRFLOW_CONN_ALTACOLOR_DEFAULT",
             json.dumps(
-                {"conn_type": "altacolor", "host": "http://127.0.0.1:9", "login": "u", "password": "pw"}
+                {
+                    "conn_type": "altacolor",
+                    "host": "http://127.0.0.1:9",
+                    "login": "u",
+                    "password": "pw",
+                    "extra": unlimited,
+                }
             ),
         )
         yield calls
