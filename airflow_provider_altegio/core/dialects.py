@@ -11,11 +11,12 @@ Both keep the secrets they add out of every message they build (:meth:`redact`).
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, quote_plus
 
 from airflow_provider_altegio.exceptions import (
@@ -33,6 +34,7 @@ from airflow_provider_altegio.exceptions import (
 
 if TYPE_CHECKING:
     import httpx
+    from pydantic import BaseModel, TypeAdapter
 
     from airflow_provider_altegio.core.http import RequestInfo, RequestSpec
 
@@ -95,6 +97,44 @@ class _SecretKeeper:
             return True, json.loads(response.content)
         except (ValueError, UnicodeDecodeError, RecursionError):
             return False, None
+
+
+@functools.lru_cache(maxsize=64)
+def page_adapter(api: str, item_model: type[BaseModel]) -> TypeAdapter[Any]:
+    """A validator of one well-formed page of ``item_model`` items in ``api``'s envelope.
+
+    Altegio: ``{"success": true, "data": [items], "meta": ...}``. Altacolor:
+    ``{"response_status": {...}, "products": [items], "total": ...}`` (other keys kept).
+    Built once per API and model; pydantic compiles it on first use.
+    """
+    from pydantic import ConfigDict, TypeAdapter, create_model
+
+    name = f"{api.title()}Page[{item_model.__name__}]"
+    items: Any = list[item_model]  # type: ignore[valid-type]  # a type built at run time
+    if api == "altegio":
+        return TypeAdapter(
+            create_model(name, success=(Literal[True], ...), data=(items, ...), meta=(Any, None))
+        )
+    return TypeAdapter(
+        create_model(
+            name,
+            __config__=ConfigDict(extra="allow"),
+            response_status=(dict[str, Any], ...),
+            products=(items | None, None),
+            total=(Any, None),
+        )
+    )
+
+
+def read_page(api: str, item_model: type[BaseModel], content: bytes) -> Any | None:
+    """``content`` read in one pass by :func:`page_adapter`, or ``None`` when it is not a
+    well-formed page (the caller then takes the general path, which names the problem)."""
+    from pydantic import ValidationError
+
+    try:
+        return page_adapter(api, item_model).validate_json(content)
+    except ValidationError:
+        return None
 
 
 def _text(value: Any) -> str:
@@ -197,14 +237,21 @@ class AltegioDialect(_SecretKeeper):
         headers = {"Accept": self._accept, "Authorization": self.authorization(), **spec.headers}
         return replace(spec, headers=headers)
 
-    def parse(self, response: httpx.Response, info: RequestInfo) -> tuple[Any, Any]:
-        """Return ``(data, meta)``.
+    def parse(
+        self, response: httpx.Response, info: RequestInfo, item_model: type[BaseModel] | None = None
+    ) -> tuple[Any, Any]:
+        """Return ``(data, meta)``; ``data`` as ``item_model`` objects when given and the page is
+        well-formed (read in one pass from the body bytes).
 
         :raises AltegioAPIError: an HTTP error or ``success: false`` (subclass by status).
         :raises MalformedResponseError: a 2xx body that is not the JSON envelope.
         """
         if response.status_code >= 400:
             raise self.error(response, info)
+        if item_model is not None:
+            page = read_page(self.name, item_model, response.content)
+            if page is not None:
+                return page.data, page.meta
         if not response.content.strip():
             if response.status_code in (202, 204) or info.method == "DELETE":
                 return None, None
@@ -278,14 +325,25 @@ class AltacolorDialect(_SecretKeeper):
             return replace(spec, params=[*pairs, *creds.items()])
         return replace(spec, data={**(spec.data or {}), **creds})
 
-    def parse(self, response: httpx.Response, info: RequestInfo) -> dict[str, Any]:
-        """Return the whole body after checking ``response_status``.
+    def parse(
+        self, response: httpx.Response, info: RequestInfo, item_model: type[BaseModel] | None = None
+    ) -> dict[str, Any]:
+        """Return the whole body after checking ``response_status``; ``products`` as
+        ``item_model`` objects when given and the page is well-formed.
 
         :raises AltacolorAuthError: code 30001 or 31000 (or HTTP 401/403 without a status).
         :raises AltacolorNotFoundError: code 40004.
         :raises AltacolorAPIError: severity ERROR, or an HTTP error.
         :raises MalformedResponseError: a 2xx body that is not JSON with ``response_status``.
         """
+        if item_model is not None:
+            page = read_page(self.name, item_model, response.content)
+            if page is not None:
+                body = dict(page)  # the fields and every other key of the body
+                err = self._status_error(page.response_status, response, info, body)
+                if err is not None:
+                    raise err
+                return body
         ok, body = self.json_body(response)
         status = body.get("response_status") if ok and isinstance(body, Mapping) else None
         if not isinstance(status, Mapping):

@@ -22,9 +22,9 @@ import ssl
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypedDict
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeAlias, TypedDict, TypeVar
 
 import httpx
 
@@ -39,6 +39,7 @@ from airflow_provider_altegio.exceptions import (
 )
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
     from typing_extensions import Unpack
 
     from airflow_provider_altegio.core.paging import Page, Pager
@@ -139,9 +140,14 @@ class Dialect(Protocol):
         """Return the request with authentication added (headers, query or form fields)."""
         ...
 
-    def parse(self, response: httpx.Response, info: RequestInfo) -> Any:
+    def parse(
+        self, response: httpx.Response, info: RequestInfo, item_model: type[BaseModel] | None = None
+    ) -> Any:
         """Unwrap a response into its payload.
 
+        :param item_model: the model of a listing's items. A dialect that can reads a
+            well-formed page straight from the body bytes into these models in one pass; any
+            page it cannot read that way comes back as decoded JSON, exactly as without it.
         :raises APIError: the API's error, mapped to its typed exception.
         :raises MalformedResponseError: a body that is not the documented JSON.
         """
@@ -161,6 +167,15 @@ class _Abandoned(Exception):
 
 
 @dataclass(frozen=True)
+class Answer:
+    """The final response of a request flow (after retries), with the request it answers."""
+
+    spec: RequestSpec
+    response: httpx.Response
+    info: RequestInfo
+
+
+@dataclass(frozen=True)
 class Sleep:
     """Step of the request flow: wait this many seconds."""
 
@@ -176,7 +191,7 @@ class Send:
 
 Step: TypeAlias = Sleep | Send
 Outcome: TypeAlias = httpx.Response | httpx.TransportError | None
-Flow: TypeAlias = Generator[Step, Outcome, Any]
+Flow: TypeAlias = Generator[Step, Outcome, Answer]
 
 
 def public_url(url: httpx.URL) -> str:
@@ -338,82 +353,96 @@ class HttpCore:
         :raises TransportError: the network failed and retries were spent.
         :raises MalformedResponseError: the body was not the documented JSON.
         """
-        return self._drive(self._flow(self.spec(method, path, **options)))
+        return self._parse(self._drive(self._flow(self.spec(method, path, **options))))
 
     async def arequest(self, method: str, path: str, **options: Unpack[RequestOptions]) -> Any:
         """Async twin of :meth:`request`: same flow, same errors."""
-        return await self._adrive(self._flow(self.spec(method, path, **options)))
+        return self._parse(await self._adrive(self._flow(self.spec(method, path, **options))))
 
     def iter_pages(
-        self, pager: Pager, method: str, path: str, *, read_ahead: bool = True, **kwargs: Any
+        self,
+        pager: Pager,
+        method: str,
+        path: str,
+        *,
+        item_model: type[BaseModel] | None = None,
+        read_ahead: bool = True,
+        **kwargs: Any,
     ) -> Iterator[list[Any]]:
         """Yield each page's items, asking for pages as the ``pager`` says (sync).
 
-        Streaming: at most the page being consumed and the next one are held. With
-        ``read_ahead`` the next page is fetched on a worker thread while the caller works on the
-        current one (parsing a page of products costs about as much as fetching it), through the
-        same flow, limiter and retries. ``kwargs`` are those of :meth:`request`; the pager's
-        fields are merged into ``params`` or ``data``.
+        Streaming: at most the page being consumed and the next one or two are held. With
+        ``read_ahead`` the requests run on a worker thread, through the same flow, limiter and
+        retries, so that waiting for the server overlaps decoding and the caller's work:
 
-        :raises MalformedResponseError: a page without a list of items.
+        * the next page is asked for as soon as the current one is decoded, before the caller
+          gets it;
+        * from the second page on, the page after the current one is asked for as soon as the
+          current body arrives, before it is decoded, betting that the current page is full (a
+          walk that reached page 2 is made of full pages). A lost bet (the current page was the
+          last) costs at most one request whose answer is dropped.
+
+        ``kwargs`` are those of :meth:`request`; the pager's fields are merged into ``params``
+        or ``data``.
+
+        :param item_model: the items' model; the dialect then reads well-formed pages straight
+            into models (see :meth:`Dialect.parse`).
+        :raises MalformedResponseError: a page without a list of items, or a page that repeats
+            the previous one (a server ignoring the paging fields would otherwise never end).
         """
-
-        abandoned = threading.Event()
-
-        def fetch(page: Page) -> tuple[list[Any], Page | None]:
-            spec = self._page_spec(pager, page.fields, method, path, kwargs)
-            return self._advance(pager, page, self._drive(self._flow(spec), abandoned), spec)
-
+        walk = _Walk(self, pager, method, path, kwargs, item_model)
+        page: Page | None = pager.first()
         if not read_ahead:
-            next_page: Page | None = pager.first()
-            while next_page is not None:
-                items, next_page = fetch(next_page)
+            while page is not None:
+                items, page = walk.read(page, self._drive(self._flow(walk.spec(page))))
                 yield items
             return
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="altegio-read-ahead")
+        ahead = _ReadAhead(
+            lambda wanted, cancel: self._drive(self._flow(walk.spec(wanted)), cancel),
+            bet=pager.after_full,
+        )
         try:
-            items, next_page = fetch(pager.first())
-            while True:
-                upcoming = pool.submit(fetch, next_page) if next_page is not None else None
+            while page is not None:
+                items, page = walk.read(page, ahead.take(page))
+                if page is None:
+                    ahead.close()  # before the caller gets the last items: no bet after the end
+                else:
+                    ahead.follow(page)
                 yield items
-                if upcoming is None:
-                    return
-                items, next_page = upcoming.result()
         finally:
-            # An abandoned walk must not block on, nor retry, a read-ahead nobody wants.
-            abandoned.set()
-            pool.shutdown(wait=False, cancel_futures=True)
+            ahead.close()
 
     async def aiter_pages(
-        self, pager: Pager, method: str, path: str, **kwargs: Any
+        self,
+        pager: Pager,
+        method: str,
+        path: str,
+        *,
+        item_model: type[BaseModel] | None = None,
+        **kwargs: Any,
     ) -> AsyncIterator[list[Any]]:
         """Async twin of :meth:`iter_pages` (without read-ahead: parsing runs on the event loop)."""
+        walk = _Walk(self, pager, method, path, kwargs, item_model)
         page: Page | None = pager.first()
         while page is not None:
-            spec = self._page_spec(pager, page.fields, method, path, kwargs)
-            items, page = self._advance(pager, page, await self._adrive(self._flow(spec)), spec)
+            items, page = walk.read(page, await self._adrive(self._flow(walk.spec(page))))
             yield items
 
-    def _page_spec(
+    def page_spec(
         self, pager: Pager, fields: Mapping[str, Any], method: str, path: str, kwargs: dict[str, Any]
     ) -> RequestSpec:
+        """The request for one page: ``kwargs`` of :meth:`request` with the pager's ``fields``."""
         spec = self.spec(method, path, **kwargs)
         if pager.target == "data":
             return replace(spec, data={**(spec.data or {}), **fields})
         base = _clean_params(spec.params) or []
         return replace(spec, params=[*(kv for kv in base if kv[0] not in fields), *fields.items()])
 
-    def _advance(
-        self, pager: Pager, page: Page, payload: Any, spec: RequestSpec
-    ) -> tuple[list[Any], Page | None]:
-        try:
-            return pager.advance(page, payload)
-        except PayloadShapeError as exc:
-            raise MalformedResponseError(
-                self.dialect.redact(str(exc)),
-                method=spec.method,
-                url=f"{self._public_base}{self._path(spec)}",
-            ) from None
+    def malformed(self, spec: RequestSpec, problem: str) -> MalformedResponseError:
+        """A :class:`MalformedResponseError` about the answer to ``spec`` (secrets masked)."""
+        return MalformedResponseError(
+            self.dialect.redact(problem), method=spec.method, url=f"{self._public_base}{self._path(spec)}"
+        )
 
     # -- the flow, written once ----------------------------------------------------------------
 
@@ -468,7 +497,7 @@ class HttpCore:
                     )
                 pause = self._response_failure(outcome, spec, info, retry)
                 if pause is None:
-                    return self._parse(outcome, spec, info)
+                    return Answer(spec, outcome, info)
                 delay = pause
             else:  # pragma: no cover - a driver bug, not a network condition
                 raise TypeError(f"driver answered Send with {type(outcome).__name__}")
@@ -546,11 +575,13 @@ class HttpCore:
         )
         return delay
 
-    def _parse(self, response: httpx.Response, spec: RequestSpec, info: RequestInfo) -> Any:
-        if spec.idempotent:
-            return self.dialect.parse(response, info)
+    def _parse(self, answer: Answer, item_model: type[BaseModel] | None = None) -> Any:
+        """The dialect's payload of a final response (see :meth:`Dialect.parse`)."""
+        response, info = answer.response, answer.info
+        if answer.spec.idempotent:
+            return self.dialect.parse(response, info, item_model)
         try:
-            return self.dialect.parse(response, info)
+            return self.dialect.parse(response, info, item_model)
         except MalformedResponseError as exc:
             # The create was accepted (2xx) but its result is unreadable: it may well exist now.
             raise AmbiguousWriteError(
@@ -562,7 +593,7 @@ class HttpCore:
 
     # -- drivers: the only places that do I/O ---------------------------------------------------
 
-    def _drive(self, flow: Flow, abandoned: threading.Event | None = None) -> Any:
+    def _drive(self, flow: Flow, abandoned: threading.Event | None = None) -> Answer:
         """Run a flow with blocking I/O.
 
         :param abandoned: set when nobody wants the result any more (a read-ahead of a walk the
@@ -584,9 +615,10 @@ class HttpCore:
             try:
                 step = flow.send(outcome)
             except StopIteration as done:
-                return done.value
+                answer: Answer = done.value
+                return answer
 
-    async def _adrive(self, flow: Flow) -> Any:
+    async def _adrive(self, flow: Flow) -> Answer:
         """Run a flow with async I/O."""
         step = next(flow)
         while True:
@@ -601,4 +633,139 @@ class HttpCore:
             try:
                 step = flow.send(outcome)
             except StopIteration as done:
-                return done.value
+                answer: Answer = done.value
+                return answer
+
+
+class _Walk:
+    """One walk through a paged listing: each page's request, and reading each page's answer.
+
+    Also refuses a page whose items repeat the previous page's: a server that ignores the
+    paging fields serves page 1 forever, and a walk must end with an error, not loop.
+    """
+
+    def __init__(
+        self,
+        core: HttpCore,
+        pager: Pager,
+        method: str,
+        path: str,
+        kwargs: dict[str, Any],
+        item_model: type[BaseModel] | None,
+    ) -> None:
+        self._core = core
+        self._pager = pager
+        self._method = method
+        self._path = path
+        self._kwargs = kwargs
+        self._item_model = item_model
+        self._last_ends: tuple[int, Any, Any] | None = None
+
+    def spec(self, page: Page) -> RequestSpec:
+        return self._core.page_spec(self._pager, page.fields, self._method, self._path, self._kwargs)
+
+    def read(self, page: Page, answer: Answer) -> tuple[list[Any], Page | None]:
+        """The page's items and the page that follows (``None``: done).
+
+        :raises MalformedResponseError: no list of items, or the previous page's items again.
+        """
+        payload = self._core._parse(answer, self._item_model)
+        try:
+            items, following = self._pager.advance(page, payload)
+        except PayloadShapeError as exc:
+            raise self._core.malformed(answer.spec, str(exc)) from None
+        ends = (len(items), items[0], items[-1]) if items else None
+        if ends is not None and ends == self._last_ends:
+            fields = ", ".join(sorted(page.fields))
+            raise self._core.malformed(
+                answer.spec,
+                f"page {page.number} repeats page {page.number - 1}: the server ignores the paging "
+                f"fields ({fields}), so the listing cannot be read to its end",
+            )
+        self._last_ends = ends
+        return items, following
+
+
+T = TypeVar("T")
+
+
+class _ReadAhead(Generic[T]):
+    """Runs a walk's page requests on one worker thread, ahead of the reader.
+
+    Besides the pages the reader asks for, it bets: once page *N* has arrived and page *N-1* is
+    known to have been full, it asks for ``bet(N)``, the page that follows a full page *N*,
+    before anyone has decoded *N*. The worker places that bet itself, the moment the answer is
+    in, so the server is already busy with the next page while the reader decodes this one.
+    A walk that reaches page 2 therefore makes at most one request more than it needs (the bet
+    on the page after the last, unless the walk ends before it leaves). It never runs more than
+    two pages ahead of the reader, so memory stays flat however long the walk.
+
+    :param fetch: performs one page's request; it must stop early once its ``cancel`` event is
+        set (nobody wants that page any more).
+    :param bet: the page that follows a given page if that page is full.
+    """
+
+    def __init__(self, fetch: Callable[[Page, threading.Event], T], bet: Callable[[Page], Page]) -> None:
+        self._fetch = fetch
+        self._bet = bet
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="altegio-read-ahead")
+        self._lock = threading.Lock()
+        self._in_flight: list[tuple[Page, Future[T], threading.Event]] = []
+        self._read_through = 0  # the reader has read pages 1..this, all full
+        self._closed = False
+
+    def take(self, page: Page) -> T:
+        """Wait for ``page``'s answer, asking for it if need be.
+
+        :raises Exception: whatever the request raised.
+        """
+        with self._lock:
+            future = self._start(page)
+            self._in_flight = [entry for entry in self._in_flight if entry[0] != page]
+        answer = future.result()
+        self._place_bet(page)
+        return answer
+
+    def follow(self, page: Page) -> None:
+        """``page`` comes next (so the one before it was full): ask for it, and drop any bet on
+        another page."""
+        with self._lock:
+            self._read_through = page.number - 1
+            for entry in [entry for entry in self._in_flight if entry[0] != page]:
+                self._drop(*entry)
+                self._in_flight.remove(entry)
+            self._start(page)
+
+    def close(self) -> None:
+        """Drop every request in flight without waiting for it (and without retrying it)."""
+        with self._lock:
+            self._closed = True
+            for entry in self._in_flight:
+                self._drop(*entry)
+            self._in_flight = []
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _start(self, page: Page) -> Future[T]:
+        """The request for ``page``, started unless it is in flight (call with the lock held)."""
+        for asked, future, _ in self._in_flight:
+            if asked == page:
+                return future
+        cancel = threading.Event()
+        future = self._pool.submit(self._run, page, cancel)
+        self._in_flight.append((page, future, cancel))
+        return future
+
+    def _run(self, page: Page, cancel: threading.Event) -> T:
+        answer = self._fetch(page, cancel)
+        self._place_bet(page)
+        return answer
+
+    def _place_bet(self, page: Page) -> None:
+        with self._lock:
+            if not self._closed and page.number > 1 and self._read_through >= page.number - 1:
+                self._start(self._bet(page))
+
+    @staticmethod
+    def _drop(page: Page, future: Future[T], cancel: threading.Event) -> None:
+        cancel.set()
+        future.cancel()

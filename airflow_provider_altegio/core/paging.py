@@ -8,6 +8,9 @@ rules live here once, whichever driver (sync or async) walks them.
 * :class:`PageCountPager` for Altegio: ``page``/``count``; the API returns no total, so the walk
   stops at the first page shorter than ``count``.
 * :class:`LimitOffsetPager` for Altacolor: ``limit``/``offset`` until ``total`` items were read.
+
+Each pager also says which page follows one that comes back full (:meth:`Pager.after_full`), so
+the core can ask for it before the current page is decoded.
 """
 
 from __future__ import annotations
@@ -56,6 +59,10 @@ class Pager(ABC):
         :raises PayloadShapeError: when the payload has no list of items where one belongs.
         """
 
+    @abstractmethod
+    def after_full(self, page: Page) -> Page:
+        """The page :meth:`advance` names next when ``page`` comes back full."""
+
 
 def _check_size(value: int, maximum: int, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
@@ -91,7 +98,10 @@ class PageCountPager(Pager):
             raise PayloadShapeError(f"expected a list in 'data', got {type(data).__name__}")
         if len(data) < self.page_size:
             return data, None
-        return data, Page(page.number + 1, {"page": self.start_page + page.number, "count": self.page_size})
+        return data, self.after_full(page)
+
+    def after_full(self, page: Page) -> Page:
+        return Page(page.number + 1, {"page": self.start_page + page.number, "count": self.page_size})
 
 
 class LimitOffsetPager(Pager):
@@ -124,11 +134,17 @@ class LimitOffsetPager(Pager):
         if not isinstance(items, list):
             raise PayloadShapeError(f"expected a list in {self.items_key!r}, got {type(items).__name__}")
         total = _loose_int(payload.get("total"))
-        offset = int(page.fields.get("offset", self.offset)) + len(items)
+        offset = self._offset(page) + len(items)
         done = not items or (len(items) < self.page_size if total is None else offset >= total)
         if done:
             return items, None
         return items, Page(page.number + 1, {"limit": self.page_size, "offset": offset})
+
+    def after_full(self, page: Page) -> Page:
+        return Page(page.number + 1, {"limit": self.page_size, "offset": self._offset(page) + self.page_size})
+
+    def _offset(self, page: Page) -> int:
+        return int(page.fields.get("offset", self.offset))
 
 
 def _loose_int(value: Any) -> int | None:

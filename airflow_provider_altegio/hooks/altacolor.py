@@ -22,7 +22,7 @@ from airflow_provider_altegio.exceptions import (
     AltacolorNotFoundError,
     InvalidRequestError,
 )
-from airflow_provider_altegio.hooks.base import ApiHook, Extras, parse_model, positive_int
+from airflow_provider_altegio.hooks.base import ApiHook, Extras, page_items, parse_model, positive_int
 from airflow_provider_altegio.models.altacolor import (
     MAX_LIMIT,
     AltacolorProduct,
@@ -122,8 +122,11 @@ class AltacolorHook(ApiHook):
         core = self.get_conn()
 
         def walk() -> Iterator[AltacolorProduct]:
-            for page in core.iter_pages(pager, "POST", FIND_PATH, data=form, idempotent=True):
-                yield from (self._product(item) for item in page)
+            pages = core.iter_pages(
+                pager, "POST", FIND_PATH, data=form, idempotent=True, item_model=AltacolorProduct
+            )
+            for page in pages:
+                yield from page_items(page, AltacolorProduct, self._product)
 
         return walk()
 
@@ -137,9 +140,12 @@ class AltacolorHook(ApiHook):
         """Async twin of :meth:`iter_products` (for triggers): same requests, same limiter."""
         pager, form = self._search_form(conditions, sort_by, page_size)
         core = await self.aget_conn()
-        async for page in core.aiter_pages(pager, "POST", FIND_PATH, data=form, idempotent=True):
-            for item in page:
-                yield self._product(item)
+        pages = core.aiter_pages(
+            pager, "POST", FIND_PATH, data=form, idempotent=True, item_model=AltacolorProduct
+        )
+        async for page in pages:
+            for item in page_items(page, AltacolorProduct, self._product):
+                yield item
 
     # -- lookup --------------------------------------------------------------------------------
 

@@ -36,6 +36,7 @@ from airflow_provider_altegio.hooks.base import (
     Extras,
     amask_secrets,
     mask_secrets,
+    page_items,
     parse_model,
     positive_int,
 )
@@ -85,11 +86,13 @@ class _Call(Generic[T]):
 
 
 @dataclass(frozen=True)
-class _PagedCall(Generic[T]):
-    """A paged listing: the path, its filters, the pager and how to read one item."""
+class _PagedCall(Generic[A]):
+    """A paged listing: the path, its filters, the pager, the items' model and how to validate
+    one item that the one-pass page read left as JSON."""
 
     path: str
-    parse_item: Callable[[Any], T]
+    model: type[A]
+    parse_item: Callable[[Any], A]
     pager: PageCountPager
     params: dict[str, Any] = field(default_factory=dict)
 
@@ -265,25 +268,26 @@ class AltegioHook(ApiHook):
         await self._aensure_user_token(core)
         return self._finish(call, await core.arequest(call.method, call.path, **self._send_kwargs(call)))
 
-    def _paged(self, build: Callable[[], _PagedCall[T]]) -> Iterator[T]:
+    def _paged(self, build: Callable[[], _PagedCall[A]]) -> Iterator[A]:
         core = self.get_conn()
         call = build()  # validated now, when the method is called, not at the first next()
 
-        def walk() -> Iterator[T]:
+        def walk() -> Iterator[A]:
             self._ensure_user_token(core)
-            for page in core.iter_pages(call.pager, "GET", call.path, params=call.params):
-                for item in page:
-                    yield call.parse_item(item)
+            pages = core.iter_pages(call.pager, "GET", call.path, params=call.params, item_model=call.model)
+            for page in pages:
+                yield from page_items(page, call.model, call.parse_item)
 
         return walk()
 
-    async def _apaged(self, build: Callable[[], _PagedCall[T]]) -> AsyncIterator[T]:
+    async def _apaged(self, build: Callable[[], _PagedCall[A]]) -> AsyncIterator[A]:
         core = await self.aget_conn()
         call = build()
         await self._aensure_user_token(core)
-        async for page in core.aiter_pages(call.pager, "GET", call.path, params=call.params):
-            for item in page:
-                yield call.parse_item(item)
+        pages = core.aiter_pages(call.pager, "GET", call.path, params=call.params, item_model=call.model)
+        async for page in pages:
+            for item in page_items(page, call.model, call.parse_item):
+                yield item
 
     # -- parsing helpers -----------------------------------------------------------------------
 
@@ -684,7 +688,7 @@ class AltegioHook(ApiHook):
             "changed_before": _date_param(changed_before, "changed_before"),
         }
         pager = PageCountPager(_page_size(page_size, self.page_size), max_page_size=MAX_PAGE_SIZE)
-        return _PagedCall(path, self._model(model, what, path), pager, params)
+        return _PagedCall(path, model, self._model(model, what, path), pager, params)
 
     def iter_transactions(
         self,

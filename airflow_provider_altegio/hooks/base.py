@@ -11,7 +11,7 @@ import hashlib
 import math
 import threading
 from abc import abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -211,6 +211,17 @@ async def amask_secrets(values: Iterable[str | None]) -> None:
     for value in values:
         if value:
             await amask_secret(value)
+
+
+def page_items(page: list[Any], model: type[M], parse: Callable[[Any], M]) -> Iterator[M]:
+    """The ``model`` objects of one page of a listing.
+
+    The core reads a well-formed page into models in one pass; a page it could not comes as
+    decoded JSON, and ``parse`` validates its items here one by one, so a bad item fails (with
+    :class:`MalformedResponseError` naming it) only when reached, after the good ones before it.
+    """
+    for item in page:
+        yield item if type(item) is model else parse(item)
 
 
 def parse_model(model: type[M], data: Any, *, what: str, method: str, url: str) -> M:

@@ -72,7 +72,8 @@ def test_429_storm_with_retry_after_is_waited_out(
     assert waits == [7.0, 7.0, 7.0]  # exactly what the server asked for, not the backoff schedule
     statuses = [r["status"] for r in goods_requests(sandbox)]
     assert statuses[:4] == [429, 429, 429, 200]
-    assert len(statuses) == 3 + 4  # three refusals, then the four pages
+    # Three refusals, the four pages, and at most the read-ahead's bet on a fifth.
+    assert len(statuses) in (3 + 4, 3 + 4 + 1)
 
 
 def test_429_storm_without_retry_after_backs_off_exponentially(
@@ -159,7 +160,8 @@ def test_fault_in_the_middle_of_the_catalogue_resumes_at_the_same_page(
     sandbox.faults.add("GET", GOODS, drop="before", skip=2, count=1)
     assert read_ids(connect(), sandbox) == catalogue
     pages = [dict(r["query"]).get("page") for r in goods_requests(sandbox)]
-    assert pages == ["1", "2", "2", "2", "3", "3", "4"]
+    # Then at most the read-ahead's bet on the page after the last (its answer is dropped).
+    assert pages in (["1", "2", "2", "2", "3", "3", "4"], ["1", "2", "2", "2", "3", "3", "4", "5"])
 
 
 # -- slow responses, dropped connections -----------------------------------------------------------

