@@ -19,6 +19,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, quote_plus
 
+from airflow_provider_altegio.core.gcpause import collector_paused
 from airflow_provider_altegio.exceptions import (
     AltacolorAPIError,
     AltacolorAuthError,
@@ -131,8 +132,10 @@ def read_page(api: str, item_model: type[BaseModel], content: bytes) -> Any | No
     well-formed page (the caller then takes the general path, which names the problem)."""
     from pydantic import ValidationError
 
+    adapter = page_adapter(api, item_model)
     try:
-        return page_adapter(api, item_model).validate_json(content)
+        with collector_paused():
+            return adapter.validate_json(content)
     except ValidationError:
         return None
 

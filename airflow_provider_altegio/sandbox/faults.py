@@ -312,10 +312,13 @@ class FaultLayer:
             await self.app(scope, receive, logged_send)
             return
         entry["fault"] = rule.id
-        if rule.delay:
+        if rule.delay or rule.drop is not None:
             # A slow server has the whole request before it is slow: read the body first, so a
             # client that gives up during the delay does not keep the request from being applied.
+            # A drop reads it too: body bytes arriving after the close would make the kernel
+            # answer with a reset instead of a clean close, and the client would see either.
             receive = await _buffered(receive)
+        if rule.delay:
             await asyncio.sleep(rule.delay)
         if rule.drop is not None:
             if rule.drop == "after":

@@ -6,6 +6,7 @@ line), so the server's CPU time never lands in the interpreter being measured.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import queue
@@ -81,13 +82,16 @@ def interleaved(variants: Mapping[str, Callable[[], object]], repetitions: int) 
     """Time every variant ``repetitions`` times, rotating their order each round.
 
     Rotating spreads slow phases of a noisy machine evenly over the variants, so the ratio of
-    their medians is fair even when the absolute figures drift.
+    their medians is fair even when the absolute figures drift. A full garbage collection before
+    each timing starts every variant from the same heap: none pays for the garbage another left
+    behind, while each still pays for every collection its own allocations cause.
     """
     names = list(variants)
     times: dict[str, list[float]] = {name: [] for name in names}
     for rep in range(repetitions):
         order = names[rep % len(names) :] + names[: rep % len(names)]
         for name in order:
+            gc.collect()
             start = time.perf_counter()
             variants[name]()
             times[name].append(time.perf_counter() - start)
