@@ -22,7 +22,7 @@ import ssl
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeAlias, TypedDict, TypeVar
 
@@ -401,16 +401,22 @@ class HttpCore:
             lambda wanted, cancel: self._drive(self._flow(walk.spec(wanted)), cancel),
             bet=pager.after_full,
         )
+        # A bet already sent when the walk ends is waited for (one round trip at most: it is not
+        # retried), so no request of the walk lands after it; a caller who walks away is not.
+        settle = self.config.timeout
         try:
             while page is not None:
                 items, page = walk.read(page, ahead.take(page))
                 if page is None:
-                    ahead.close()  # before the caller gets the last items: no bet after the end
+                    ahead.close(settle=settle)  # before the caller gets the last items
                 else:
                     ahead.follow(page)
                 yield items
-        finally:
+        except GeneratorExit:
             ahead.close()
+            raise
+        finally:
+            ahead.close(settle=settle)
 
     async def aiter_pages(
         self,
@@ -736,14 +742,23 @@ class _ReadAhead(Generic[T]):
                 self._in_flight.remove(entry)
             self._start(page)
 
-    def close(self) -> None:
-        """Drop every request in flight without waiting for it (and without retrying it)."""
+    def close(self, *, settle: float = 0.0) -> None:
+        """Drop every request in flight (none is retried).
+
+        :param settle: seconds to wait for a request already sent to be answered, so that no
+            request of this walk reaches the server after the walk is over (``0``: do not wait,
+            for a caller that walked away and must not be held up).
+        """
         with self._lock:
             self._closed = True
-            for entry in self._in_flight:
-                self._drop(*entry)
+            started = []  # requests already on their way: the server will answer them
+            for page, future, cancel in self._in_flight:
+                if not self._drop(page, future, cancel):
+                    started.append(future)
             self._in_flight = []
         self._pool.shutdown(wait=False, cancel_futures=True)
+        if settle > 0 and started:
+            wait(started, timeout=settle)
 
     def _start(self, page: Page) -> Future[T]:
         """The request for ``page``, started unless it is in flight (call with the lock held)."""
@@ -766,6 +781,7 @@ class _ReadAhead(Generic[T]):
                 self._start(self._bet(page))
 
     @staticmethod
-    def _drop(page: Page, future: Future[T], cancel: threading.Event) -> None:
+    def _drop(page: Page, future: Future[T], cancel: threading.Event) -> bool:
+        """Cancel one request; ``True`` if it never started."""
         cancel.set()
-        future.cancel()
+        return future.cancel()

@@ -13,6 +13,9 @@ requests experience (after letting ``skip`` matching requests through):
 * ``delay``: sleep that many seconds first (alone: a slow but correct answer).
 * ``drop="before"``: close the connection without an answer; nothing is applied.
   ``drop="after"``: apply the request, then close the connection instead of answering.
+* ``ignore_params``: a list of query parameters the API does not see, as behind a proxy or
+  cache that strips them, or an API version that does not know them (``["page"]``: every page
+  request gets page 1). The request is otherwise answered normally.
 
 Paths match by glob when the pattern has ``*``, ``?`` or ``[``, else by path prefix (whole
 segments); a pattern may omit the ``/api/v1`` prefix. Control paths (``/_sandbox``) never match.
@@ -31,7 +34,7 @@ from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import asdict, dataclass
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +67,7 @@ class FaultRule:
     drop: str | None = None
     body: str | None = None
     message: str | None = None
+    ignore_params: tuple[str, ...] = ()
     seen: int = 0
     applied: int = 0
 
@@ -97,7 +101,19 @@ def parse_rule(spec: Mapping[str, Any], rule_id: int) -> FaultRule:
 
     :raises ValueError: naming the offending field.
     """
-    known = {"method", "path", "count", "skip", "status", "retry_after", "delay", "drop", "body", "message"}
+    known = {
+        "method",
+        "path",
+        "count",
+        "skip",
+        "status",
+        "retry_after",
+        "delay",
+        "drop",
+        "body",
+        "message",
+        "ignore_params",
+    }
     unknown = set(spec) - known
     if unknown:
         raise ValueError(f"{sorted(unknown)[0]}: unknown fault field")
@@ -124,8 +140,11 @@ def parse_rule(spec: Mapping[str, Any], rule_id: int) -> FaultRule:
         raise ValueError(f"body: must be one of {', '.join(BODY_KINDS)}")
     if drop is not None and (status is not None or body is not None):
         raise ValueError("drop: cannot be combined with status or body")
-    if status is None and body is None and drop is None and not delay:
-        raise ValueError("status: a fault needs status, body, drop or delay")
+    ignore_params = spec.get("ignore_params") or []
+    if not isinstance(ignore_params, list) or not all(isinstance(p, str) and p for p in ignore_params):
+        raise ValueError("ignore_params: must be a list of query parameter names")
+    if status is None and body is None and drop is None and not delay and not ignore_params:
+        raise ValueError("status: a fault needs status, body, drop, delay or ignore_params")
     retry_after = spec.get("retry_after")
     message = spec.get("message")
     return FaultRule(
@@ -140,6 +159,7 @@ def parse_rule(spec: Mapping[str, Any], rule_id: int) -> FaultRule:
         drop=drop,
         body=body,
         message=None if message is None else str(message),
+        ignore_params=tuple(ignore_params),
     )
 
 
@@ -312,6 +332,8 @@ class FaultLayer:
             await self.app(scope, receive, logged_send)
             return
         entry["fault"] = rule.id
+        if rule.ignore_params:
+            scope = {**scope, "query_string": _without_params(scope, rule.ignore_params)}
         if rule.delay or rule.drop is not None:
             # A slow server has the whole request before it is slow: read the body first, so a
             # client that gives up during the delay does not keep the request from being applied.
@@ -349,6 +371,12 @@ class FaultLayer:
         headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": captured["status"], "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+def _without_params(scope: Scope, names: tuple[str, ...]) -> bytes:
+    """The request's query string with the parameters ``names`` removed."""
+    pairs = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+    return urlencode([(k, v) for k, v in pairs if k not in names]).encode("latin-1")
 
 
 async def _buffered(receive: Receive) -> Receive:

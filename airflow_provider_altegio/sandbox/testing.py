@@ -46,6 +46,7 @@ class FaultsClient:
         drop: str | None = None,
         body: str | None = None,
         message: str | None = None,
+        ignore_params: list[str] | None = None,
     ) -> dict[str, Any]:
         """Make the next ``count`` requests matching ``method`` and ``path`` fail; returns the rule.
 
@@ -62,6 +63,7 @@ class FaultsClient:
             "drop": drop,
             "body": body,
             "message": message,
+            "ignore_params": ignore_params,
         }
         spec.update({k: v for k, v in optional.items() if v is not None})
         response = self._control.post("/_sandbox/faults", json=spec)

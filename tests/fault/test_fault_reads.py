@@ -264,6 +264,35 @@ def test_success_false_under_http_200_is_an_api_error(
     assert len(goods_requests(sandbox)) == 1  # a definite answer: not retried
 
 
+# -- paging that the server ignores ---------------------------------------------------------------
+
+
+def test_a_server_that_ignores_the_page_field_fails_instead_of_looping(
+    sandbox: Any, connect: Callable[..., AltegioHook], catalogue: list[int]
+) -> None:
+    """Behind a proxy that strips ``page``, every request gets page 1: the walk must end."""
+    sandbox.faults.add("GET", GOODS, ignore_params=["page"], count=None)
+    with pytest.raises(MalformedResponseError, match="page 2 repeats page 1") as caught:
+        read_ids(connect(), sandbox)
+    assert_clear(caught.value, status=None, secrets=sandbox)
+    assert "ignores the paging fields (count, page)" in str(caught.value)
+    assert 2 <= len(goods_requests(sandbox)) <= 3  # pages 1 and 2, and at most the bet on page 3
+
+
+@pytest.mark.asyncio
+async def test_async_reads_refuse_a_repeated_page_too(
+    sandbox: Any, connect: Callable[..., AltegioHook], catalogue: list[int]
+) -> None:
+    sandbox.faults.add("GET", GOODS, ignore_params=["page"], count=None)
+    hook = connect()
+    try:
+        with pytest.raises(MalformedResponseError, match="page 2 repeats page 1"):
+            await _aread_ids(hook, sandbox)
+    finally:
+        await hook.aclose()
+    assert len(goods_requests(sandbox)) == 2
+
+
 # -- the async path (triggers) ---------------------------------------------------------------------
 
 

@@ -121,6 +121,20 @@ def test_body_faults(
         assert response.text.startswith('{"success":true')
 
 
+def test_ignored_params_never_reach_the_api(
+    altegio_sandbox: Any, altegio_sandbox_client: httpx.Client
+) -> None:
+    altegio_sandbox.faults.add("GET", "/goods", ignore_params=["page"], count=None)
+    first, second = (
+        altegio_sandbox_client.get(f"/goods/{LOCATION}", params={"page": page, "count": 2}).json()["data"]
+        for page in (1, 2)
+    )
+    assert len(first) == 2
+    assert second == first  # page 2 was answered as page 1; count still applied
+    logged = altegio_sandbox.requests(method="GET")
+    assert ["page", "2"] in logged[-1]["query"]  # the log shows what the client asked for
+
+
 def test_truncated_write_is_applied(altegio_sandbox: Any, altegio_sandbox_client: httpx.Client) -> None:
     altegio_sandbox.faults.add("POST", OPERATION, body="truncated")
     response = altegio_sandbox_client.post(OPERATION, json=RECEIPT)
@@ -146,6 +160,8 @@ def test_html_fault_with_status(altegio_sandbox: Any, altegio_sandbox_client: ht
         ({"path": "/goods", "status": 500, "count": 0}, "count"),
         ({"path": "/goods", "status": 500, "drop": "after"}, "drop"),
         ({"path": "/goods", "status": 500, "colour": "red"}, "colour"),
+        ({"path": "/goods", "ignore_params": "page"}, "ignore_params"),
+        ({"path": "/goods", "ignore_params": [""]}, "ignore_params"),
     ],
 )
 def test_bad_fault_specs_are_refused(altegio_sandbox: Any, spec: dict[str, Any], field: str) -> None:

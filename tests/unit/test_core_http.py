@@ -639,3 +639,31 @@ def test_a_server_that_ignores_paging_fails_instead_of_looping(
         _join_read_ahead_workers()
     assert info.value.url == f"{BASE}{path}"
     assert len(calls) <= 3  # page 1, page 2 and at most the bet on page 3
+
+
+def test_no_request_of_a_finished_walk_is_still_on_its_way() -> None:
+    core, _ = make_core()
+    asked: list[int] = []
+    answered: list[int] = []
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        page = int(request.url.params["page"])
+        asked.append(page)
+        if page == 4:
+            threading.Event().wait(0.3)  # the lost bet is slow to come back
+        answered.append(page)
+        return _goods_pages(25)(request)
+
+    class SlowReader(PageCountPager):
+        def advance(self, page: Any, payload: Any) -> Any:
+            if page.number == 3:
+                threading.Event().wait(0.2)  # the bet on page 4 leaves while page 3 is read
+            return super().advance(page, payload)
+
+    with respx.mock() as mock:
+        mock.get(f"{BASE}/goods/1").mock(side_effect=respond)
+        pages = list(core.iter_pages(SlowReader(10), "GET", "/goods/1"))
+        assert sorted(asked) == [1, 2, 3, 4]
+        assert sorted(answered) == [1, 2, 3, 4]  # when the walk returns, every request is answered
+    assert [len(page) for page in pages] == [10, 10, 5]
+    core.close()
