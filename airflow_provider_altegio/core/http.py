@@ -380,7 +380,8 @@ class HttpCore:
         * from the second page on, the page after the current one is asked for as soon as the
           current body arrives, before it is decoded, betting that the current page is full (a
           walk that reached page 2 is made of full pages). A lost bet (the current page was the
-          last) costs at most one request whose answer is dropped.
+          last) costs at most one request, whose answer is dropped; when the walk returns, that
+          request has been answered, so nothing of the walk reaches the server afterwards.
 
         ``kwargs`` are those of :meth:`request`; the pager's fields are merged into ``params``
         or ``data``.

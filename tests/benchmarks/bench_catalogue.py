@@ -32,7 +32,7 @@ from tests.benchmarks._common import (
 PRODUCTS = 10_000
 #: The hook's default page size, and the largest the API takes (fewer requests, same items).
 PAGE_SIZES = (100, 1000)
-REPETITIONS = 11
+REPETITIONS = 21
 
 
 def read_with_hook(sandbox: Sandbox, page_size: int) -> int:
