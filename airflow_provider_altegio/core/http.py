@@ -644,6 +644,7 @@ class HttpCore:
                 return answer
 
 
+@dataclass
 class _Walk:
     """One walk through a paged listing: each page's request, and reading each page's answer.
 
@@ -651,45 +652,36 @@ class _Walk:
     paging fields serves page 1 forever, and a walk must end with an error, not loop.
     """
 
-    def __init__(
-        self,
-        core: HttpCore,
-        pager: Pager,
-        method: str,
-        path: str,
-        kwargs: dict[str, Any],
-        item_model: type[BaseModel] | None,
-    ) -> None:
-        self._core = core
-        self._pager = pager
-        self._method = method
-        self._path = path
-        self._kwargs = kwargs
-        self._item_model = item_model
-        self._last_ends: tuple[int, Any, Any] | None = None
+    core: HttpCore
+    pager: Pager
+    method: str
+    path: str
+    kwargs: dict[str, Any]
+    item_model: type[BaseModel] | None
+    last_ends: tuple[int, Any, Any] | None = None
 
     def spec(self, page: Page) -> RequestSpec:
-        return self._core.page_spec(self._pager, page.fields, self._method, self._path, self._kwargs)
+        return self.core.page_spec(self.pager, page.fields, self.method, self.path, self.kwargs)
 
     def read(self, page: Page, answer: Answer) -> tuple[list[Any], Page | None]:
         """The page's items and the page that follows (``None``: done).
 
         :raises MalformedResponseError: no list of items, or the previous page's items again.
         """
-        payload = self._core._parse(answer, self._item_model)
+        payload = self.core._parse(answer, self.item_model)
         try:
-            items, following = self._pager.advance(page, payload)
+            items, following = self.pager.advance(page, payload)
         except PayloadShapeError as exc:
-            raise self._core.malformed(answer.spec, str(exc)) from None
+            raise self.core.malformed(answer.spec, str(exc)) from None
         ends = (len(items), items[0], items[-1]) if items else None
-        if ends is not None and ends == self._last_ends:
+        if ends is not None and ends == self.last_ends:
             fields = ", ".join(sorted(page.fields))
-            raise self._core.malformed(
+            raise self.core.malformed(
                 answer.spec,
                 f"page {page.number} repeats page {page.number - 1}: the server ignores the paging "
                 f"fields ({fields}), so the listing cannot be read to its end",
             )
-        self._last_ends = ends
+        self.last_ends = ends
         return items, following
 
 
