@@ -70,7 +70,9 @@ class CreateStorageOperationOperator(AltegioBaseOperator):
     :param reconcile_grace: seconds (or timedelta) to keep looking for the document after a create
         that got no answer at all (timeout, dropped connection), since the server may still be
         applying it; default: twice the connection's request timeout, at least 5 s. A failure
-        with an HTTP answer (5xx) is searched once, without waiting.
+        with an HTTP answer (5xx) is searched once, without waiting. A retry keeps looking for
+        whatever part of the grace period its ``retry_delay`` has not already covered, in case
+        the earlier try died during its own.
     :param allow_negative_stock: skip the check that a sale, usage, write-off or transfer does not
         take out more than the storage holds.
     :param location_id: location id; defaults to the connection's ``location_id`` extra.
@@ -248,6 +250,17 @@ class CreateStorageOperationOperator(AltegioBaseOperator):
             return grace.total_seconds() if isinstance(grace, timedelta) else float(grace)
         return max(5.0, 2 * self.hook.get_conn().config.timeout)
 
+    def _retry_grace(self) -> float:
+        """How long a retry keeps looking before it creates.
+
+        An earlier try may have died during its grace period while its create was still on its
+        way. The retry starts at least ``retry_delay`` after that try ended, so it covers only
+        the part of the grace period the delay has not (nothing with the usual delays of minutes).
+        """
+        delay = self.retry_delay
+        seconds = delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
+        return max(0.0, self._grace() - seconds)
+
     def await_existing(
         self, request: StorageOperationRequest, location_id: int, key: str, since: datetime, grace: float
     ) -> JsonDict | None:
@@ -274,7 +287,7 @@ class CreateStorageOperationOperator(AltegioBaseOperator):
         try_number = context["ti"].try_number
         if try_number > 1:
             self.log.info("Try %d: checking whether an earlier try already created the document", try_number)
-            result = self.find_existing(request, location_id, key, since)
+            result = self.await_existing(request, location_id, key, since, self._retry_grace())
         if result is None:
             self.check_stock(request, location_id)
             result = self._create(request, location_id, key, since)

@@ -212,6 +212,56 @@ def test_exactly_once_when_the_create_lands_after_the_timeout(
     assert _stock(hook, loc, good, storage) == pytest.approx(before + 5)
 
 
+def test_a_try_that_dies_during_its_grace_period_leaves_the_retry_looking(
+    stock_case: dict[str, Any], altegio_sandbox: Any, run_dag: Any, xcom: Any, monkeypatch: Any
+) -> None:
+    """Try 1 gets no answer (0.5 s timeout; the server applies the receipt 3 s later) and its
+    worker dies 1 s into the grace period. The retry starts at once (``retry_delay`` 0), so it
+    keeps looking for the rest of the grace period instead of creating a second document."""
+    import json
+    import time
+
+    case = stock_case
+    hook, loc, storage, good, before = _stock_start(case)
+    connection = altegio_sandbox.altegio_connection(timeout=0.5, max_retries=0)
+    monkeypatch.setenv("AIRFLOW_CONN_ALTEGIO_SLOW", json.dumps(connection))
+    altegio_sandbox.faults.add("POST", f"/api/v1/storage_operations/operation/{loc}", delay=3, count=1)
+
+    class DiesDuringGrace(CreateStorageOperationOperator):
+        def execute(self, context: Any) -> Any:
+            self.try_number = context["ti"].try_number
+            return super().execute(context)
+
+        def await_existing(self, *args: Any) -> Any:
+            if self.try_number == 1 and args[-1] > 0:
+                time.sleep(1)
+                raise RuntimeError("worker lost during the grace period")
+            return super().await_existing(*args)
+
+    with DAG("storage_dies_during_grace", schedule=None) as dag:
+        DiesDuringGrace(
+            task_id="receipt",
+            altegio_conn_id="altegio_slow",
+            operation_type="receipt",
+            storage_id=storage,
+            transactions=[{"good_id": good, "amount": 6}],
+            reconcile_grace=10,
+            retries=1,
+            retry_delay=timedelta(0),
+        )
+    dag_run = run_dag(dag)
+    deadline = time.monotonic() + 20  # count the late create too, once the sandbox has applied it
+    while any(r["status"] is None for r in altegio_sandbox.requests(method="POST")):
+        assert time.monotonic() < deadline, "the sandbox is still applying a request"
+        time.sleep(0.05)
+    assert dag_run.state == "success"
+    assert _ti(dag_run, "receipt").try_number == 2
+    key = idempotency_key(dag_run.dag_id, dag_run.run_id, "receipt", -1)
+    assert len(_documents_with_key(altegio_sandbox, key)) == 1
+    assert xcom(dag_run, "receipt")["created"] is False
+    assert _stock(hook, loc, good, storage) == pytest.approx(before + 6)
+
+
 def test_retry_after_success_creates_nothing(
     stock_case: dict[str, Any], altegio_sandbox: Any, run_dag: Any, xcom: Any
 ) -> None:
