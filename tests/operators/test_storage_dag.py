@@ -180,52 +180,79 @@ def test_exactly_once_when_the_response_is_lost(
     )
 
 
+def _late_receipt(
+    operator: type[CreateStorageOperationOperator],
+    case: dict[str, Any],
+    altegio_sandbox: Any,
+    run_dag: Any,
+    monkeypatch: Any,
+    *,
+    lands_after: float,
+    amount: float,
+    grace: float,
+) -> tuple[Any, str, float]:
+    """Run a receipt whose create the sandbox applies ``lands_after`` seconds late, past the
+    client's 0.5 s timeout; wait until the sandbox has applied it. Returns the run, the task's
+    key, and the stock the receipt must have moved by exactly ``amount``."""
+    import json
+    import time
+
+    hook, loc, storage, good, before = _stock_start(case)
+    connection = altegio_sandbox.altegio_connection(timeout=0.5, max_retries=0)
+    monkeypatch.setenv("AIRFLOW_CONN_ALTEGIO_SLOW", json.dumps(connection))
+    altegio_sandbox.faults.add(
+        "POST", f"/api/v1/storage_operations/operation/{loc}", delay=lands_after, count=1
+    )
+    with DAG(f"storage_late_{operator.__name__.lower()}", schedule=None) as dag:
+        operator(
+            task_id="receipt",
+            altegio_conn_id="altegio_slow",
+            operation_type="receipt",
+            storage_id=storage,
+            transactions=[{"good_id": good, "amount": amount}],
+            reconcile_grace=grace,
+            retries=1,
+            retry_delay=timedelta(0),
+        )
+    dag_run = run_dag(dag)
+    deadline = time.monotonic() + 20  # count a create the client gave up on, once it has landed
+    while any(r["status"] is None for r in altegio_sandbox.requests(method="POST")):
+        assert time.monotonic() < deadline, "the sandbox is still applying a request"
+        time.sleep(0.05)
+    key = idempotency_key(dag_run.dag_id, dag_run.run_id, "receipt", -1)
+    moved = _stock(hook, loc, good, storage) - before
+    return dag_run, key, moved
+
+
 def test_exactly_once_when_the_create_lands_after_the_timeout(
     stock_case: dict[str, Any], altegio_sandbox: Any, run_dag: Any, xcom: Any, monkeypatch: Any
 ) -> None:
     """The client gives up after 0.5 s; the server applies the receipt 2 s later. The operator keeps
     looking for its key during the grace period and finds it: one document, no retry needed."""
-    import json
-
-    case = stock_case
-    hook, loc, storage, good, before = _stock_start(case)
-    connection = altegio_sandbox.altegio_connection(timeout=0.5, max_retries=0)
-    monkeypatch.setenv("AIRFLOW_CONN_ALTEGIO_SLOW", json.dumps(connection))
-    altegio_sandbox.faults.add("POST", f"/api/v1/storage_operations/operation/{loc}", delay=2, count=1)
-    with DAG("storage_lands_late", schedule=None) as dag:
-        CreateStorageOperationOperator(
-            task_id="receipt",
-            altegio_conn_id="altegio_slow",
-            operation_type="receipt",
-            storage_id=storage,
-            transactions=[{"good_id": good, "amount": 5}],
-            reconcile_grace=30,
-            retries=1,
-            retry_delay=timedelta(0),
-        )
-    dag_run = run_dag(dag)
+    dag_run, key, moved = _late_receipt(
+        CreateStorageOperationOperator,
+        stock_case,
+        altegio_sandbox,
+        run_dag,
+        monkeypatch,
+        lands_after=2,
+        amount=5,
+        grace=30,
+    )
     assert dag_run.state == "success"
     assert _ti(dag_run, "receipt").try_number == 1
-    key = idempotency_key(dag_run.dag_id, dag_run.run_id, "receipt", -1)
     assert len(_documents_with_key(altegio_sandbox, key)) == 1
     assert xcom(dag_run, "receipt")["created"] is False
-    assert _stock(hook, loc, good, storage) == pytest.approx(before + 5)
+    assert moved == pytest.approx(5)
 
 
 def test_a_try_that_dies_during_its_grace_period_leaves_the_retry_looking(
     stock_case: dict[str, Any], altegio_sandbox: Any, run_dag: Any, xcom: Any, monkeypatch: Any
 ) -> None:
-    """Try 1 gets no answer (0.5 s timeout; the server applies the receipt 3 s later) and its
-    worker dies 1 s into the grace period. The retry starts at once (``retry_delay`` 0), so it
-    keeps looking for the rest of the grace period instead of creating a second document."""
-    import json
+    """Try 1 gets no answer (the server applies the receipt 3 s later) and its worker dies 1 s
+    into the grace period. The retry starts at once (``retry_delay`` 0), so it keeps looking for
+    the rest of the grace period instead of creating a second document."""
     import time
-
-    case = stock_case
-    hook, loc, storage, good, before = _stock_start(case)
-    connection = altegio_sandbox.altegio_connection(timeout=0.5, max_retries=0)
-    monkeypatch.setenv("AIRFLOW_CONN_ALTEGIO_SLOW", json.dumps(connection))
-    altegio_sandbox.faults.add("POST", f"/api/v1/storage_operations/operation/{loc}", delay=3, count=1)
 
     class DiesDuringGrace(CreateStorageOperationOperator):
         def execute(self, context: Any) -> Any:
@@ -238,28 +265,14 @@ def test_a_try_that_dies_during_its_grace_period_leaves_the_retry_looking(
                 raise RuntimeError("worker lost during the grace period")
             return super().await_existing(*args)
 
-    with DAG("storage_dies_during_grace", schedule=None) as dag:
-        DiesDuringGrace(
-            task_id="receipt",
-            altegio_conn_id="altegio_slow",
-            operation_type="receipt",
-            storage_id=storage,
-            transactions=[{"good_id": good, "amount": 6}],
-            reconcile_grace=10,
-            retries=1,
-            retry_delay=timedelta(0),
-        )
-    dag_run = run_dag(dag)
-    deadline = time.monotonic() + 20  # count the late create too, once the sandbox has applied it
-    while any(r["status"] is None for r in altegio_sandbox.requests(method="POST")):
-        assert time.monotonic() < deadline, "the sandbox is still applying a request"
-        time.sleep(0.05)
+    dag_run, key, moved = _late_receipt(
+        DiesDuringGrace, stock_case, altegio_sandbox, run_dag, monkeypatch, lands_after=3, amount=6, grace=10
+    )
     assert dag_run.state == "success"
     assert _ti(dag_run, "receipt").try_number == 2
-    key = idempotency_key(dag_run.dag_id, dag_run.run_id, "receipt", -1)
     assert len(_documents_with_key(altegio_sandbox, key)) == 1
     assert xcom(dag_run, "receipt")["created"] is False
-    assert _stock(hook, loc, good, storage) == pytest.approx(before + 6)
+    assert moved == pytest.approx(6)
 
 
 def test_retry_after_success_creates_nothing(
