@@ -223,20 +223,28 @@ def _survives(call: Callable[[], Any]) -> None:
         assert error.url is None or "?" not in error.url  # never the query (Altacolor password)
 
 
+def _survives_every_answer(
+    server: Server, call: Callable[[], object], bodies: st.SearchStrategy[tuple[int, bytes]]
+) -> None:
+    """``call`` survives (see :func:`_survives`) whatever ``server`` answers: ``bodies`` or any
+    of the generic ``answers``."""
+
+    @EXAMPLES
+    @given(answer=st.one_of(bodies, answers))
+    def check(answer: tuple[int, bytes]) -> None:
+        server.set(*answer)
+        _survives(call)
+
+    check()
+
+
 @pytest.mark.parametrize("name", sorted(ALTEGIO_CALLS))
 def test_altegio_hook_reads_any_answer_without_crashing(connections: None, name: str) -> None:
     call, model = ALTEGIO_CALLS[name]
     server = Server(json.dumps({"success": True, "data": [], "meta": []}).encode())
     hook = _altegio(server)
     bodies = st.tuples(st.sampled_from([200, 200, 201, 400, 404, 422, 500]), raw(envelopes(shaped(model))))
-
-    @EXAMPLES
-    @given(answer=st.one_of(bodies, answers))
-    def check(answer: tuple[int, bytes]) -> None:
-        server.set(*answer)
-        _survives(lambda: call(hook))
-
-    check()
+    _survives_every_answer(server, lambda: call(hook), bodies)
 
 
 @pytest.mark.parametrize("name", sorted(ALTACOLOR_CALLS))
@@ -246,14 +254,7 @@ def test_altacolor_hook_reads_any_answer_without_crashing(connections: None, nam
     server = Server(json.dumps({**end, "total": 0}).encode())
     hook = _altacolor(server)
     bodies = st.tuples(st.sampled_from([200, 200, 400, 500]), raw(altacolor_bodies(shaped(AltacolorProduct))))
-
-    @EXAMPLES
-    @given(answer=st.one_of(bodies, answers))
-    def check(answer: tuple[int, bytes]) -> None:
-        server.set(*answer)
-        _survives(lambda: call(hook))
-
-    check()
+    _survives_every_answer(server, lambda: call(hook), bodies)
 
 
 def test_test_connection_reports_any_answer_as_a_message(connections: None) -> None:
