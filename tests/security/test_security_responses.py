@@ -20,6 +20,7 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from security_connections import define_connections
 
 from airflow_provider_altegio.exceptions import APIError
 from airflow_provider_altegio.hooks.altacolor import AltacolorHook
@@ -128,23 +129,13 @@ class Server:
 @pytest.fixture(scope="module")
 def connections() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
-        unlimited = {"max_retries": 0, "requests_per_second": 0, "requests_per_minute": 0}
-        extra = {"partner_token": "p-responses-token", "user_token": "u-responses-token", **unlimited}
-        patch.setenv(
-            "AIRFLOW_CONN_ALTEGIO_MOCK",
-            json.dumps({"conn_type": "altegio", "host": "http://altegio.test/api/v1", "extra": extra}),
-        )
-        patch.setenv(
-            "AIRFLOW_CONN_ALTACOLOR_MOCK",
-            json.dumps(
-                {
-                    "conn_type": "altacolor",
-                    "host": "http://altacolor.test",
-                    "login": "api",
-                    "password": "api-password-responses",
-                    "extra": unlimited,
-                }
-            ),
+        define_connections(
+            patch,
+            "MOCK",
+            altegio_host="http://altegio.test/api/v1",
+            altacolor_host="http://altacolor.test",
+            tokens=("p-responses-token", "u-responses-token"),
+            credentials=("api", "api-password-responses"),
         )
         yield
 

@@ -21,6 +21,7 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from security_connections import define_connections
 
 from airflow_provider_altegio.exceptions import InvalidRequestError
 from airflow_provider_altegio.operators import products, storage
@@ -285,23 +286,13 @@ def sent() -> Iterator[list[str]]:
         patch.setattr(httpx.AsyncHTTPTransport, "handle_async_request", arefuse)
         # No client-side limit: a request that slips through must fail the test at once, not wait
         # for a rate-limit slot.
-        unlimited = {"requests_per_second": 0, "requests_per_minute": 0, "max_retries": 0}
-        altegio = {"partner_token": "p-validation-token", "user_token": "u-validation-token", **unlimited}
-        patch.setenv(
-            "AIRFLOW_CONN_ALTEGIO_DEFAULT",
-            json.dumps({"conn_type": "altegio", "host": "http://127.0.0.1:9/api/v1", "extra": altegio}),
-        )
-        patch.setenv(
-            "AIRFLOW_CONN_ALTACOLOR_DEFAULT",
-            json.dumps(
-                {
-                    "conn_type": "altacolor",
-                    "host": "http://127.0.0.1:9",
-                    "login": "u",
-                    "password": "pw",
-                    "extra": unlimited,
-                }
-            ),
+        define_connections(
+            patch,
+            "DEFAULT",
+            altegio_host="http://127.0.0.1:9/api/v1",
+            altacolor_host="http://127.0.0.1:9",
+            tokens=("p-validation-token", "u-validation-token"),
+            credentials=("u", "pw"),
         )
         yield calls
 
