@@ -11,7 +11,6 @@ Both keep the secrets they add out of every message they build (:meth:`redact`).
 
 from __future__ import annotations
 
-import functools
 import json
 import threading
 from collections.abc import Iterable, Mapping
@@ -44,9 +43,17 @@ _MASK = "***"
 
 
 class _SecretKeeper:
-    """Knows a dialect's secrets and scrubs them from text."""
+    """Knows a dialect's secrets and scrubs them from text; describes its listing envelope."""
 
     name = "api"
+    #: what the envelope model of a listing page does with keys it does not name.
+    page_extra: Literal["allow", "ignore"] = "ignore"
+
+    @classmethod
+    def page_fields(cls, items: Any) -> dict[str, Any]:
+        """The fields (``create_model`` definitions) of a well-formed listing page whose item
+        list has the type ``items``; see :func:`read_page`."""
+        raise NotImplementedError(f"{cls.__name__} reads no listing pages in one pass")
 
     def __init__(self) -> None:
         self._secrets_lock = threading.Lock()
@@ -100,39 +107,33 @@ class _SecretKeeper:
             return False, None
 
 
-@functools.lru_cache(maxsize=64)
-def page_adapter(api: str, item_model: type[BaseModel]) -> TypeAdapter[Any]:
-    """A validator of one well-formed page of ``item_model`` items in ``api``'s envelope.
+_page_adapters: dict[tuple[type[_SecretKeeper], type[BaseModel]], TypeAdapter[Any]] = {}
 
-    Altegio: ``{"success": true, "data": [items], "meta": ...}``. Altacolor:
-    ``{"response_status": {...}, "products": [items], "total": ...}`` (other keys kept).
-    Built once per API and model; pydantic compiles it on first use.
-    """
-    from pydantic import ConfigDict, TypeAdapter, create_model
 
-    name = f"{api.title()}Page[{item_model.__name__}]"
-    items: Any = list[item_model]  # type: ignore[valid-type]  # a type built at run time
-    if api == "altegio":
-        return TypeAdapter(
-            create_model(name, success=(Literal[True], ...), data=(items, ...), meta=(Any, None))
+def page_adapter(dialect: type[_SecretKeeper], item_model: type[BaseModel]) -> TypeAdapter[Any]:
+    """A validator of one well-formed listing page of ``item_model`` items, in the envelope the
+    ``dialect`` describes (:meth:`_SecretKeeper.page_fields`). Built once per dialect and model
+    (two threads may both build the first one; either result serves)."""
+    adapter = _page_adapters.get((dialect, item_model))
+    if adapter is None:
+        from pydantic import ConfigDict, TypeAdapter, create_model
+
+        items: Any = list[item_model]  # type: ignore[valid-type]  # a type built at run time
+        envelope = create_model(
+            f"{dialect.name.title()}Page[{item_model.__name__}]",
+            __config__=ConfigDict(extra=dialect.page_extra),
+            **dialect.page_fields(items),
         )
-    return TypeAdapter(
-        create_model(
-            name,
-            __config__=ConfigDict(extra="allow"),
-            response_status=(dict[str, Any], ...),
-            products=(items | None, None),
-            total=(Any, None),
-        )
-    )
+        adapter = _page_adapters[(dialect, item_model)] = TypeAdapter(envelope)
+    return adapter
 
 
-def read_page(api: str, item_model: type[BaseModel], content: bytes) -> Any | None:
+def read_page(dialect: type[_SecretKeeper], item_model: type[BaseModel], content: bytes) -> Any | None:
     """``content`` read in one pass by :func:`page_adapter`, or ``None`` when it is not a
     well-formed page (the caller then takes the general path, which names the problem)."""
     from pydantic import ValidationError
 
-    adapter = page_adapter(api, item_model)
+    adapter = page_adapter(dialect, item_model)
     try:
         with collector_paused():
             return adapter.validate_json(content)
@@ -236,6 +237,11 @@ class AltegioDialect(_SecretKeeper):
             return f"Bearer {self._partner_token}, User {self._user_token}"
         return f"Bearer {self._partner_token}"
 
+    @classmethod
+    def page_fields(cls, items: Any) -> dict[str, Any]:
+        """``{"success": true, "data": [items], "meta": ...}``."""
+        return {"success": (Literal[True], ...), "data": (items, ...), "meta": (Any, None)}
+
     def prepare(self, spec: RequestSpec) -> RequestSpec:
         headers = {"Accept": self._accept, "Authorization": self.authorization(), **spec.headers}
         return replace(spec, headers=headers)
@@ -252,7 +258,7 @@ class AltegioDialect(_SecretKeeper):
         if response.status_code >= 400:
             raise self.error(response, info)
         if item_model is not None:
-            page = read_page(self.name, item_model, response.content)
+            page = read_page(type(self), item_model, response.content)
             if page is not None:
                 return page.data, page.meta
         if not response.content.strip():
@@ -311,6 +317,7 @@ class AltacolorDialect(_SecretKeeper):
     """
 
     name = "altacolor"
+    page_extra = "allow"
     AUTH_CODES = frozenset({30001, 31000})
     NOT_FOUND_CODE = 40004
 
@@ -319,6 +326,15 @@ class AltacolorDialect(_SecretKeeper):
         self._username = username
         self._password = password
         self._remember(password)
+
+    @classmethod
+    def page_fields(cls, items: Any) -> dict[str, Any]:
+        """``{"response_status": {...}, "products": [items], "total": ...}``, other keys kept."""
+        return {
+            "response_status": (dict[str, Any], ...),
+            "products": (items | None, None),
+            "total": (Any, None),
+        }
 
     def prepare(self, spec: RequestSpec) -> RequestSpec:
         creds = {"username": self._username, "password": self._password}
@@ -340,7 +356,7 @@ class AltacolorDialect(_SecretKeeper):
         :raises MalformedResponseError: a 2xx body that is not JSON with ``response_status``.
         """
         if item_model is not None:
-            page = read_page(self.name, item_model, response.content)
+            page = read_page(type(self), item_model, response.content)
             if page is not None:
                 body = dict(page)  # the fields and every other key of the body
                 err = self._status_error(page.response_status, response, info, body)

@@ -98,11 +98,11 @@ def _cpu_per_item(parse: Callable[[Any], object], items: list[Any]) -> float:
 
 def _one_pass(model: type[BaseModel]) -> Callable[[Any], object]:
     """Read a page of ``model`` items from its body bytes, as the hook does."""
-    from airflow_provider_altegio.core.dialects import read_page
+    from airflow_provider_altegio.core.dialects import AltegioDialect, read_page
 
     def read(page: list[dict[str, Any]]) -> object:
         body = _BODIES[id(page)]
-        if read_page("altegio", model, body) is None:
+        if read_page(AltegioDialect, model, body) is None:
             raise RuntimeError(f"the one-pass read refused a sandbox page for {model.__name__}")
         return None
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from airflow_provider_altegio.core.dialects import read_page
+from airflow_provider_altegio.core.dialects import AltegioDialect, read_page
 from airflow_provider_altegio.core.gcpause import collector_paused
 from airflow_provider_altegio.models.altegio import Product
 
@@ -65,17 +65,17 @@ def test_page_validation_runs_with_the_collector_paused(monkeypatch: pytest.Monk
     from airflow_provider_altegio.core import dialects
 
     seen: list[bool] = []
-    adapter = dialects.page_adapter("altegio", Product)
+    adapter = dialects.page_adapter(AltegioDialect, Product)
 
     class Spy:
         def validate_json(self, content: bytes) -> object:
             seen.append(gc.isenabled())
             return adapter.validate_json(content)
 
-    monkeypatch.setattr(dialects, "page_adapter", lambda api, model: Spy())
+    monkeypatch.setattr(dialects, "page_adapter", lambda dialect, model: Spy())
     gc.enable()
     body = json.dumps({"success": True, "data": [{"good_id": 1}], "meta": []}).encode()
-    page = read_page("altegio", Product, body)
+    page = read_page(AltegioDialect, Product, body)
     assert page is not None
     assert page.data == [Product(good_id=1)]
     assert seen == [False]

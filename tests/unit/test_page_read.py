@@ -119,27 +119,27 @@ def altacolor_body(items: list[Any]) -> bytes:
 
 
 @pytest.mark.parametrize(
-    ("api", "model", "body"),
+    ("dialect", "model", "body"),
     [
-        ("altegio", Product, altegio_body),
-        ("altegio", Transaction, altegio_body),
-        ("altacolor", AltacolorProduct, altacolor_body),
+        (AltegioDialect, Product, altegio_body),
+        (AltegioDialect, Transaction, altegio_body),
+        (AltacolorDialect, AltacolorProduct, altacolor_body),
     ],
     ids=["altegio-product", "altegio-transaction", "altacolor-product"],
 )
 @SETTINGS
 @given(data=st.data())
 def test_one_pass_read_agrees_with_the_general_path(
-    api: str, model: type[BaseModel], body: Any, data: st.DataObject
+    dialect: Any, model: type[BaseModel], body: Any, data: st.DataObject
 ) -> None:
     items = data.draw(st.lists(items_of(model), max_size=4))
-    page = read_page(api, model, body(items))
+    page = read_page(dialect, model, body(items))
     general = general_path(model, items)
     if general is None:
         assert page is None  # an invalid item: the general path reports it, item by item
         return
     assert page is not None, "a page the general path reads must be read in one pass"
-    same_models(page.data if api == "altegio" else page.products, general)
+    same_models(page.data if dialect is AltegioDialect else page.products, general)
 
 
 def _documented_lists() -> list[tuple[str, type[BaseModel], list[Any]]]:
