@@ -395,13 +395,10 @@ class HttpCore:
         page: Page | None = pager.first()
         if not read_ahead:
             while page is not None:
-                items, page = walk.read(page, self._drive(self._flow(walk.spec(page))))
+                items, page = walk.read(page, walk.fetch(page))
                 yield items
             return
-        ahead = _ReadAhead(
-            lambda wanted, cancel: self._drive(self._flow(walk.spec(wanted)), cancel),
-            bet=pager.after_full,
-        )
+        ahead = _ReadAhead(walk.fetch, bet=pager.after_full)
         # A bet already sent when the walk ends is waited for (one round trip at most: it is not
         # retried), so no request of the walk lands after it; a caller who walks away is not.
         settle = self.config.timeout
@@ -432,7 +429,7 @@ class HttpCore:
         walk = _Walk(self, pager, method, path, kwargs, item_model)
         page: Page | None = pager.first()
         while page is not None:
-            items, page = walk.read(page, await self._adrive(self._flow(walk.spec(page))))
+            items, page = walk.read(page, await walk.afetch(page))
             yield items
 
     def page_spec(
@@ -662,6 +659,14 @@ class _Walk:
 
     def spec(self, page: Page) -> RequestSpec:
         return self.core.page_spec(self.pager, page.fields, self.method, self.path, self.kwargs)
+
+    def fetch(self, page: Page, cancel: threading.Event | None = None) -> Answer:
+        """Request ``page`` (sync); ``cancel`` stops it early once nobody wants it."""
+        return self.core._drive(self.core._flow(self.spec(page)), cancel)
+
+    async def afetch(self, page: Page) -> Answer:
+        """Request ``page`` (async)."""
+        return await self.core._adrive(self.core._flow(self.spec(page)))
 
     def read(self, page: Page, answer: Answer) -> tuple[list[Any], Page | None]:
         """The page's items and the page that follows (``None``: done).
