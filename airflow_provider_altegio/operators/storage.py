@@ -49,6 +49,10 @@ RECONCILE_LOOKBACK = timedelta(days=1)
 RECONCILE_MAX_PAUSE = 10.0
 
 
+def _seconds(value: float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
 class CreateStorageOperationOperator(AltegioBaseOperator):
     """Create a storage operation: one document and its transactions, exactly once.
 
@@ -246,8 +250,7 @@ class CreateStorageOperationOperator(AltegioBaseOperator):
 
     def _grace(self) -> float:
         if self.reconcile_grace is not None:
-            grace = self.reconcile_grace
-            return grace.total_seconds() if isinstance(grace, timedelta) else float(grace)
+            return _seconds(self.reconcile_grace)
         return max(5.0, 2 * self.hook.get_conn().config.timeout)
 
     def _retry_grace(self) -> float:
@@ -257,9 +260,7 @@ class CreateStorageOperationOperator(AltegioBaseOperator):
         way. The retry starts at least ``retry_delay`` after that try ended, so it covers only
         the part of the grace period the delay has not (nothing with the usual delays of minutes).
         """
-        delay = self.retry_delay
-        seconds = delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
-        return max(0.0, self._grace() - seconds)
+        return max(0.0, self._grace() - _seconds(self.retry_delay))
 
     def await_existing(
         self, request: StorageOperationRequest, location_id: int, key: str, since: datetime, grace: float
