@@ -1,24 +1,21 @@
-"""The two APIs' dialects for :class:`~airflow_provider_altegio.core.http.HttpCore`.
+"""What the two APIs do differently, for :class:`~airflow_provider_altegio.core.http.HttpCore`.
 
-* :class:`AltegioDialect`: ``Accept: application/vnd.api.v2+json`` and
-  ``Authorization: Bearer <partner>, User <user>``; the ``{success, data, meta}`` envelope,
-  ``success: false`` under HTTP 200 is an error, ``meta.message``/``meta.errors`` are carried.
-* :class:`AltacolorDialect`: ``username``/``password`` in the query string (GET) or the form body
-  (POST); every body carries ``response_status`` whose ``severity`` decides success.
+* :class:`AltegioDialect`: ``Authorization: Bearer <partner>, User <user>``; the
+  ``{success, data, meta}`` envelope, where ``success: false`` under HTTP 200 is an error.
+* :class:`AltacolorDialect`: ``username``/``password`` in the query (GET) or the form (POST);
+  every body carries ``response_status``, which says whether the call succeeded.
 
-Both keep the secrets they add out of every message they build (:meth:`redact`).
+Both answer a :class:`Payload` and keep their credentials out of every message they build.
 """
 
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import quote, quote_plus
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from airflow_provider_altegio.core.gcpause import collector_paused
+from airflow_provider_altegio.core.secrets import Secrets
 from airflow_provider_altegio.exceptions import (
     AltacolorAPIError,
     AltacolorAuthError,
@@ -31,114 +28,25 @@ from airflow_provider_altegio.exceptions import (
     APIError,
     MalformedResponseError,
 )
+from airflow_provider_altegio.values import to_int
 
 if TYPE_CHECKING:
     import httpx
-    from pydantic import BaseModel, TypeAdapter
 
     from airflow_provider_altegio.core.http import RequestInfo, RequestSpec
 
 SNIPPET_BYTES = 200
-_MASK = "***"
 
 
-class _SecretKeeper:
-    """Knows a dialect's secrets and scrubs them from text; describes its listing envelope."""
+class Payload(NamedTuple):
+    """What a successful response carries, whichever the API.
 
-    name = "api"
-    #: what the envelope model of a listing page does with keys it does not name.
-    page_extra: Literal["allow", "ignore"] = "ignore"
+    :ivar data: Altegio's ``data``; for Altacolor the whole body (``products``, ``total``...).
+    :ivar meta: Altegio's ``meta``; for Altacolor the ``response_status``.
+    """
 
-    @classmethod
-    def page_fields(cls, items: Any) -> dict[str, Any]:
-        """The fields (``create_model`` definitions) of a well-formed listing page whose item
-        list has the type ``items``; see :func:`read_page`."""
-        raise NotImplementedError(f"{cls.__name__} reads no listing pages in one pass")
-
-    def __init__(self) -> None:
-        self._secrets_lock = threading.Lock()
-        self._secrets: tuple[str, ...] = ()
-
-    def _remember(self, *values: str | None) -> None:
-        forms: set[str] = set(self._secrets)
-        for value in values:
-            if value and len(value) >= 3:
-                forms.update({value, quote(value, safe=""), quote_plus(value)})
-        with self._secrets_lock:
-            # Longest first, so a secret that contains another is masked whole.
-            self._secrets = tuple(sorted(forms, key=len, reverse=True))
-
-    def secrets(self) -> tuple[str, ...]:
-        """Every secret string (and its URL-encoded forms) this dialect sends."""
-        return self._secrets
-
-    def redact(self, text: str) -> str:
-        """``text`` with every known secret replaced by ``***``."""
-        for secret in self._secrets:
-            if secret in text:
-                text = text.replace(secret, _MASK)
-        return text
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
-
-    # -- helpers shared by both dialects ---------------------------------------------------------
-
-    def snippet(self, response: httpx.Response) -> str:
-        """The first bytes of the body, decoded leniently and with secrets masked."""
-        raw = response.content[:SNIPPET_BYTES]
-        text = raw.decode(response.encoding or "utf-8", errors="replace")
-        return self.redact(text)
-
-    def malformed(self, response: httpx.Response, info: RequestInfo, problem: str) -> MalformedResponseError:
-        """A :class:`MalformedResponseError` quoting the status and the first bytes of the body."""
-        return MalformedResponseError(
-            f"{problem}; body starts with {self.snippet(response)!r}",
-            status_code=response.status_code,
-            method=info.method,
-            url=info.url,
-        )
-
-    def json_body(self, response: httpx.Response) -> tuple[bool, Any]:
-        """``(True, body)`` when the body is JSON, else ``(False, None)``. Never raises."""
-        try:
-            return True, json.loads(response.content)
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            return False, None
-
-
-_page_adapters: dict[tuple[type[_SecretKeeper], type[BaseModel]], TypeAdapter[Any]] = {}
-
-
-def page_adapter(dialect: type[_SecretKeeper], item_model: type[BaseModel]) -> TypeAdapter[Any]:
-    """A validator of one well-formed listing page of ``item_model`` items, in the envelope the
-    ``dialect`` describes (:meth:`_SecretKeeper.page_fields`). Built once per dialect and model
-    (two threads may both build the first one; either result serves)."""
-    adapter = _page_adapters.get((dialect, item_model))
-    if adapter is None:
-        from pydantic import ConfigDict, TypeAdapter, create_model
-
-        items: Any = list[item_model]  # type: ignore[valid-type]  # a type built at run time
-        envelope = create_model(
-            f"{dialect.name.title()}Page[{item_model.__name__}]",
-            __config__=ConfigDict(extra=dialect.page_extra),
-            **dialect.page_fields(items),
-        )
-        adapter = _page_adapters[(dialect, item_model)] = TypeAdapter(envelope)
-    return adapter
-
-
-def read_page(dialect: type[_SecretKeeper], item_model: type[BaseModel], content: bytes) -> Any | None:
-    """``content`` read in one pass by :func:`page_adapter`, or ``None`` when it is not a
-    well-formed page (the caller then takes the general path, which names the problem)."""
-    from pydantic import ValidationError
-
-    adapter = page_adapter(dialect, item_model)
-    try:
-        with collector_paused():
-            return adapter.validate_json(content)
-    except ValidationError:
-        return None
+    data: Any
+    meta: Any = None
 
 
 def _text(value: Any) -> str:
@@ -150,6 +58,13 @@ def _text(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "; ".join(t for t in (_text(v) for v in value) if t)
     return str(value)
+
+
+def _code(value: Any) -> int | None:
+    try:
+        return None if isinstance(value, bool) else to_int(value)
+    except ValueError:
+        return None
 
 
 def normalize_errors(raw: Any) -> dict[str, list[str]]:
@@ -184,6 +99,44 @@ def normalize_errors(raw: Any) -> dict[str, list[str]]:
     return {}
 
 
+class _DialectBase:
+    """Secrets, body snippets and JSON decoding, shared by both dialects."""
+
+    name = "api"
+
+    def __init__(self, *secrets: str | None) -> None:
+        self.secrets = Secrets(*secrets)
+
+    def redact(self, text: str) -> str:
+        """``text`` with every secret this dialect sends replaced by ``***``."""
+        return self.secrets.redact(text)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+    def snippet(self, response: httpx.Response) -> str:
+        """The first bytes of the body, decoded leniently and with secrets masked."""
+        raw = response.content[:SNIPPET_BYTES]
+        return self.redact(raw.decode(response.encoding or "utf-8", errors="replace"))
+
+    def malformed(self, response: httpx.Response, info: RequestInfo, problem: str) -> MalformedResponseError:
+        """A :class:`MalformedResponseError` quoting the status and the first bytes of the body."""
+        return MalformedResponseError(
+            f"{problem}; body starts with {self.snippet(response)!r}",
+            status_code=response.status_code,
+            method=info.method,
+            url=info.url,
+        )
+
+    @staticmethod
+    def json_body(response: httpx.Response) -> tuple[bool, Any]:
+        """``(True, body)`` when the body is JSON, else ``(False, None)``. Never raises."""
+        try:
+            return True, json.loads(response.content)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            return False, None
+
+
 _ALTEGIO_ERRORS: dict[int, type[AltegioAPIError]] = {
     401: AltegioAuthError,
     403: AltegioAuthError,
@@ -193,31 +146,24 @@ _ALTEGIO_ERRORS: dict[int, type[AltegioAPIError]] = {
 }
 
 
-class AltegioDialect(_SecretKeeper):
+class AltegioDialect(_DialectBase):
     """Altegio (and YCLIENTS) B2B v1: headers auth and the ``{success, data, meta}`` envelope.
 
     :param partner_token: the partner (developer) token, always sent.
     :param user_token: the user token, sent after ``User`` when known; :meth:`set_user_token`
         fills it in after ``POST /auth``.
-    :param accept: the ``Accept`` header selecting the v2 response format.
+    :param password: the connection's password (never sent here, but never shown either).
     """
 
     name = "altegio"
+    ACCEPT = "application/vnd.api.v2+json"
 
     def __init__(
-        self,
-        partner_token: str,
-        user_token: str | None = None,
-        *,
-        extra_secrets: Iterable[str | None] = (),
-        accept: str = "application/vnd.api.v2+json",
+        self, partner_token: str, user_token: str | None = None, *, password: str | None = None
     ) -> None:
-        super().__init__()
         self._partner_token = partner_token
         self._user_token = user_token or None
-        self._accept = accept
-        self._extra = tuple(extra_secrets)
-        self._remember(partner_token, self._user_token, self.authorization(), *self._extra)
+        super().__init__(partner_token, self._user_token, password, self.authorization())
 
     @property
     def has_user_token(self) -> bool:
@@ -228,7 +174,7 @@ class AltegioDialect(_SecretKeeper):
         """Use ``token`` from now on; returns the new ``Authorization`` value (to mask it)."""
         self._user_token = token
         auth = self.authorization()
-        self._remember(token, auth)
+        self.secrets.add(token, auth)
         return auth
 
     def authorization(self) -> str:
@@ -237,33 +183,21 @@ class AltegioDialect(_SecretKeeper):
             return f"Bearer {self._partner_token}, User {self._user_token}"
         return f"Bearer {self._partner_token}"
 
-    @classmethod
-    def page_fields(cls, items: Any) -> dict[str, Any]:
-        """``{"success": true, "data": [items], "meta": ...}``."""
-        return {"success": (Literal[True], ...), "data": (items, ...), "meta": (Any, None)}
-
     def prepare(self, spec: RequestSpec) -> RequestSpec:
-        headers = {"Accept": self._accept, "Authorization": self.authorization(), **spec.headers}
+        headers = {"Accept": self.ACCEPT, "Authorization": self.authorization(), **spec.headers}
         return replace(spec, headers=headers)
 
-    def parse(
-        self, response: httpx.Response, info: RequestInfo, item_model: type[BaseModel] | None = None
-    ) -> tuple[Any, Any]:
-        """Return ``(data, meta)``; ``data`` as ``item_model`` objects when given and the page is
-        well-formed (read in one pass from the body bytes).
+    def parse(self, response: httpx.Response, info: RequestInfo) -> Payload:
+        """The envelope's ``data`` and ``meta``.
 
         :raises AltegioAPIError: an HTTP error or ``success: false`` (subclass by status).
         :raises MalformedResponseError: a 2xx body that is not the JSON envelope.
         """
         if response.status_code >= 400:
             raise self.error(response, info)
-        if item_model is not None:
-            page = read_page(type(self), item_model, response.content)
-            if page is not None:
-                return page.data, page.meta
         if not response.content.strip():
             if response.status_code in (202, 204) or info.method == "DELETE":
-                return None, None
+                return Payload(None)
             raise self.malformed(response, info, "empty body")
         ok, body = self.json_body(response)
         if not ok:
@@ -272,9 +206,10 @@ class AltegioDialect(_SecretKeeper):
             raise self.malformed(response, info, "body lacks the {success, data, meta} envelope")
         if body.get("success") in (False, 0, "false", "0"):
             raise self._error_from_body(response.status_code, body, info, "success: false")
-        return body.get("data"), body.get("meta")
+        return Payload(body.get("data"), body.get("meta"))
 
     def error(self, response: httpx.Response, info: RequestInfo) -> APIError:
+        """The typed exception describing a failed response (not raised)."""
         ok, body = self.json_body(response)
         if ok and isinstance(body, Mapping):
             return self._error_from_body(response.status_code, body, info, f"HTTP {response.status_code}")
@@ -300,16 +235,7 @@ class AltegioDialect(_SecretKeeper):
         )
 
 
-def _int_or_none(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-
-
-class AltacolorDialect(_SecretKeeper):
+class AltacolorDialect(_DialectBase):
     """Altacolor (DecoNetwork) Product Management API: credentials in query or form, ``response_status``.
 
     :param username: API username.
@@ -317,24 +243,13 @@ class AltacolorDialect(_SecretKeeper):
     """
 
     name = "altacolor"
-    page_extra = "allow"
     AUTH_CODES = frozenset({30001, 31000})
     NOT_FOUND_CODE = 40004
 
     def __init__(self, username: str, password: str) -> None:
-        super().__init__()
+        super().__init__(password)
         self._username = username
         self._password = password
-        self._remember(password)
-
-    @classmethod
-    def page_fields(cls, items: Any) -> dict[str, Any]:
-        """``{"response_status": {...}, "products": [items], "total": ...}``, other keys kept."""
-        return {
-            "response_status": (dict[str, Any], ...),
-            "products": (items | None, None),
-            "total": (Any, None),
-        }
 
     def prepare(self, spec: RequestSpec) -> RequestSpec:
         creds = {"username": self._username, "password": self._password}
@@ -344,25 +259,14 @@ class AltacolorDialect(_SecretKeeper):
             return replace(spec, params=[*pairs, *creds.items()])
         return replace(spec, data={**(spec.data or {}), **creds})
 
-    def parse(
-        self, response: httpx.Response, info: RequestInfo, item_model: type[BaseModel] | None = None
-    ) -> dict[str, Any]:
-        """Return the whole body after checking ``response_status``; ``products`` as
-        ``item_model`` objects when given and the page is well-formed.
+    def parse(self, response: httpx.Response, info: RequestInfo) -> Payload:
+        """The whole body and its ``response_status``, once that reports success.
 
         :raises AltacolorAuthError: code 30001 or 31000 (or HTTP 401/403 without a status).
         :raises AltacolorNotFoundError: code 40004.
         :raises AltacolorAPIError: severity ERROR, or an HTTP error.
         :raises MalformedResponseError: a 2xx body that is not JSON with ``response_status``.
         """
-        if item_model is not None:
-            page = read_page(type(self), item_model, response.content)
-            if page is not None:
-                body = dict(page)  # the fields and every other key of the body
-                err = self._status_error(page.response_status, response, info, body)
-                if err is not None:
-                    raise err
-                return body
         ok, body = self.json_body(response)
         status = body.get("response_status") if ok and isinstance(body, Mapping) else None
         if not isinstance(status, Mapping):
@@ -374,9 +278,10 @@ class AltacolorDialect(_SecretKeeper):
         err = self._status_error(status, response, info, body)
         if err is not None:
             raise err
-        return dict(body)
+        return Payload(dict(body), status)
 
     def error(self, response: httpx.Response, info: RequestInfo) -> APIError:
+        """The typed exception describing a failed response (not raised)."""
         ok, body = self.json_body(response)
         status = body.get("response_status") if ok and isinstance(body, Mapping) else None
         err = self._status_error(status, response, info, body) if isinstance(status, Mapping) else None
@@ -391,7 +296,7 @@ class AltacolorDialect(_SecretKeeper):
         ``ids=`` lookup where some ids exist answers 40004 *with* the products it found, and
         those are results, not an error.
         """
-        code = _int_or_none(status.get("code", status.get("status_code")))
+        code = _code(status.get("code", status.get("status_code")))
         severity = _text(status.get("severity")).upper()
         description = self.redact(_text(status.get("description")) or _text(status.get("message")))
         cls: type[AltacolorAPIError]

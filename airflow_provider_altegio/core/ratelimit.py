@@ -5,18 +5,18 @@ one of the two still gets 429s. :class:`RateLimiter` keeps a sliding-window log 
 it has let through, so no window of one second (or one minute), wherever a server puts its
 edges, ever sees more than the budget.
 
-The limiter never sleeps itself. :meth:`RateLimiter.reserve` books the earliest permitted send
-time and returns how long the caller must wait for it; the sync caller sleeps with ``time.sleep``
-and the async caller with ``asyncio.sleep``. Because a reservation is just bookkeeping under a
-lock, one limiter safely serves threads and event loops at once, which is what lets every hook and
-trigger on the same credentials share one budget (see :meth:`RateLimiter.shared`).
+The limiter never sleeps itself. :meth:`RateLimiter.acquire` books the earliest permitted send
+time and says how long the caller must wait for it; the sync caller sleeps with ``time.sleep``
+and the async caller with ``asyncio.sleep``. Because a booking is just bookkeeping under a lock,
+one limiter safely serves threads and event loops at once, which is what lets every hook and
+trigger on the same credentials in one process share one budget (see
+:meth:`RateLimiter.shared`).
 
 A server counts a request when it *arrives*, which is some unknown time after it was granted
-(sleep overshoot, thread scheduling, the network). Counting it at its grant time can therefore
-put two requests less than a window apart on the server's clock. The HTTP core uses
-:meth:`RateLimiter.acquire` instead: the request counts as "happening now" while it is in flight,
-and once its response is back it is logged at that moment, by which time it has certainly
-arrived. The next request a window later can then never land in the same server window.
+(sleep overshoot, thread scheduling, the network). Counting it at its grant time could therefore
+put two requests less than a window apart on the server's clock. So a request counts as
+"happening now" while it is in flight, and once its response is back it is logged at that
+moment, by which time it has certainly arrived. The next request a window later can then never land in the same server window.
 A request still in flight when a slot is booked may reach the server after the booking, so the
 core checks the slot again with :meth:`Reservation.confirm` when its time comes, counting what is
 still in flight as happening then, and waits on if that fills a window.
@@ -24,7 +24,6 @@ still in flight as happening then, and waits on if that fills a window.
 
 from __future__ import annotations
 
-import asyncio
 import heapq
 import math
 import threading
@@ -192,21 +191,10 @@ class RateLimiter:
     def __repr__(self) -> str:
         return f"RateLimiter(per_second={self._per_second!r}, per_minute={self._per_minute!r})"
 
-    def reserve(self) -> float:
-        """Book the earliest send time every budget allows; return the seconds to wait for it.
-
-        The booking counts against the budget at once, at the granted time, so concurrent callers
-        (threads or coroutines) get successive slots. Never sleeps.
-        """
-        return self._book(done=True)[1]
-
     def acquire(self) -> Reservation:
-        """Like :meth:`reserve`, for a request whose end the caller reports with
-        :meth:`Reservation.finish`; until then it counts as happening "now" (see the module doc)."""
-        entry, delay = self._book(done=False)
-        return Reservation(self, entry, delay)
-
-    def _book(self, *, done: bool) -> tuple[_Entry, float]:
+        """Book the earliest send time every budget allows, for a request whose end the caller
+        reports with :meth:`Reservation.finish`; until then it counts as happening "now" (see
+        the module doc). Never sleeps: the caller waits :attr:`Reservation.delay`."""
         with self._lock:
             now = self._clock()
             # Grants are handed out in order (never before an earlier grant), so every logged
@@ -219,11 +207,11 @@ class RateLimiter:
                 if later == at:
                     break
                 at = later
-            entry = _Entry(at, done)
+            entry = _Entry(at, done=False)
             for window in self._windows:
                 window.log.append(entry)
             self._last = at
-            return entry, max(0.0, at - now)
+            return Reservation(self, entry, max(0.0, at - now))
 
     def _confirm(self, entry: _Entry) -> float:
         with self._lock:
@@ -255,22 +243,6 @@ class RateLimiter:
         if seconds > 0:
             with self._lock:
                 self._not_before = max(self._not_before, self._clock() + seconds)
-
-    def wait(self, sleep: Callable[[float], object] = time.sleep) -> float:
-        """Reserve a slot and block the thread until it comes; return the seconds waited."""
-        delay = self.reserve()
-        if delay > 0:
-            sleep(delay)
-        return delay
-
-    async def wait_async(self) -> float:
-        """Reserve a slot and suspend the coroutine until it comes; return the seconds waited."""
-        delay = self.reserve()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        return delay
-
-    await_ = wait_async
 
     @classmethod
     def shared(cls, key: str, per_second: float | None, per_minute: float | None) -> RateLimiter:

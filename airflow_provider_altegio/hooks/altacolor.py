@@ -6,23 +6,22 @@ Connection (``conn_type`` ``altacolor``)::
      "login": "<api username>", "password": "<api password>"}
 
 The username and password travel as ``username``/``password`` query parameters on GET and as
-form fields on POST, as the API documents; they never appear in logs or error messages (URLs in
-messages carry no query string). Optional extras: ``timeout``, ``max_retries``,
-``requests_per_second``, ``requests_per_minute``, ``verify_ssl``.
+form fields on POST, as the API documents; they never appear in logs or error messages. Optional
+extras: ``timeout``, ``max_retries``, ``requests_per_second``, ``requests_per_minute``,
+``verify_ssl``.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+import contextlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_altegio.core.dialects import AltacolorDialect
 from airflow_provider_altegio.core.paging import LimitOffsetPager
-from airflow_provider_altegio.exceptions import (
-    AltacolorNotFoundError,
-    InvalidRequestError,
-)
-from airflow_provider_altegio.hooks.base import ApiHook, Extras, page_items, parse_model, positive_int
+from airflow_provider_altegio.exceptions import AltacolorNotFoundError, InvalidRequestError
+from airflow_provider_altegio.hooks.base import ApiHook, Extras, read_model
 from airflow_provider_altegio.models.altacolor import (
     MAX_LIMIT,
     AltacolorProduct,
@@ -32,6 +31,7 @@ from airflow_provider_altegio.models.altacolor import (
     SearchCondition,
     encode_search,
 )
+from airflow_provider_altegio.values import whole_number
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -40,6 +40,7 @@ FIND_PATH = "/api/json/manage_products/find"
 GET_PATH = "/api/json/manage_products/get"
 
 Conditions = SearchCondition | Mapping[str, Any] | Sequence[SearchCondition | Mapping[str, Any]]
+SortBy = AltacolorSortBy | int | str | None
 
 
 class AltacolorHook(ApiHook):
@@ -52,7 +53,6 @@ class AltacolorHook(ApiHook):
     default_conn_name = "altacolor_default"
     conn_type = "altacolor"
     hook_name = "Altacolor"
-    default_base_url: ClassVar[str] = ""
 
     def __init__(self, altacolor_conn_id: str = default_conn_name, **kwargs: Any) -> None:
         super().__init__(altacolor_conn_id, **kwargs)
@@ -72,12 +72,7 @@ class AltacolorHook(ApiHook):
     # -- search --------------------------------------------------------------------------------
 
     def search_products(
-        self,
-        conditions: Conditions,
-        *,
-        limit: int = MAX_LIMIT,
-        offset: int = 0,
-        sort_by: AltacolorSortBy | int | str | None = None,
+        self, conditions: Conditions, *, limit: int = MAX_LIMIT, offset: int = 0, sort_by: SortBy = None
     ) -> AltacolorSearchResult:
         """One page of a product search (``POST /api/json/manage_products/find``).
 
@@ -88,116 +83,116 @@ class AltacolorHook(ApiHook):
         :param offset: rows to skip.
         :param sort_by: an :class:`AltacolorSortBy`, its number or its name.
         :raises InvalidRequestError: an invalid condition, limit, offset or sort, before any request.
-        :raises AltacolorAPIError: the API reported an ERROR (``AltacolorAuthError`` for 30001/31000).
+        :raises AltacolorAPIError: the API reported an error (``AltacolorAuthError`` for 30001/31000).
         """
         form = encode_search(conditions, limit=limit, offset=offset, sort_by=sort_by)
-        core = self.get_conn()
-        body = core.request("POST", FIND_PATH, data=form, idempotent=True)
-        return parse_model(
-            AltacolorSearchResult, body, what="search result", method="POST", url=self._url(FIND_PATH)
-        )
+        return self._request("POST", FIND_PATH, read_model(AltacolorSearchResult), data=form, idempotent=True)
 
-    def _search_form(
-        self, conditions: Conditions, sort_by: AltacolorSortBy | int | str | None, page_size: int
-    ) -> tuple[LimitOffsetPager, dict[str, str]]:
-        pager = LimitOffsetPager(page_size)  # validates page_size (1..100)
-        return pager, encode_search(conditions, limit=page_size, sort_by=sort_by)
-
-    def _product(self, item: Any) -> AltacolorProduct:
-        return parse_model(AltacolorProduct, item, what="product", method="POST", url=self._url(FIND_PATH))
+    def _search(self, conditions: Conditions, sort_by: SortBy, page_size: int) -> dict[str, Any]:
+        """The keyword arguments of a paged search (validated now, before any request)."""
+        pager = LimitOffsetPager(page_size)
+        form = encode_search(conditions, limit=pager.page_size, sort_by=sort_by)
+        return {"pager": pager, "method": "POST", "path": FIND_PATH, "data": form, "idempotent": True}
 
     def iter_products(
-        self,
-        conditions: Conditions,
-        *,
-        sort_by: AltacolorSortBy | int | str | None = None,
-        page_size: int = MAX_LIMIT,
+        self, conditions: Conditions, *, sort_by: SortBy = None, page_size: int = MAX_LIMIT
     ) -> Iterator[AltacolorProduct]:
         """Stream every product matching ``conditions``, paging by ``offset`` until ``total``.
 
         :param page_size: rows per request, 1 to 100.
         :raises InvalidRequestError: an invalid condition, sort or page size, at call time.
         """
-        pager, form = self._search_form(conditions, sort_by, page_size)
-        core = self.get_conn()
+        return self._pages(AltacolorProduct, **self._search(conditions, sort_by, page_size))
 
-        def walk() -> Iterator[AltacolorProduct]:
-            pages = core.iter_pages(
-                pager, "POST", FIND_PATH, data=form, idempotent=True, item_model=AltacolorProduct
-            )
-            for page in pages:
-                yield from page_items(page, AltacolorProduct, self._product)
+    # -- changes -------------------------------------------------------------------------------
 
-        return walk()
+    @staticmethod
+    def _changed_search(changed_after: datetime | date | str, conditions: Conditions | None) -> list[Any]:
+        given = [] if conditions is None else [conditions] if isinstance(conditions, Mapping) else conditions
+        return [*given, {"field": "date_modified", "condition": ">", "value": changed_after}]
 
-    async def aiter_products(
+    def changed_products(
         self,
-        conditions: Conditions,
+        changed_after: datetime | date | str,
         *,
-        sort_by: AltacolorSortBy | int | str | None = None,
-        page_size: int = MAX_LIMIT,
-    ) -> AsyncIterator[AltacolorProduct]:
-        """Async twin of :meth:`iter_products` (for triggers): same requests, same limiter."""
-        pager, form = self._search_form(conditions, sort_by, page_size)
-        core = await self.aget_conn()
-        pages = core.aiter_pages(
-            pager, "POST", FIND_PATH, data=form, idempotent=True, item_model=AltacolorProduct
-        )
-        async for page in pages:
-            for item in page_items(page, AltacolorProduct, self._product):
-                yield item
+        conditions: Conditions | None = None,
+        product_ids: Iterable[int] | None = None,
+    ) -> list[AltacolorProduct]:
+        """The products modified after ``changed_after`` (the Date Modified condition, joined
+        with ``conditions``), narrowed to ``product_ids`` when given.
+
+        :raises InvalidRequestError: a bad date or condition, before any request.
+        """
+        search = self._search(self._changed_search(changed_after, conditions), None, MAX_LIMIT)
+        wanted = None if product_ids is None else set(product_ids)
+        return [
+            p for p in self._pages(AltacolorProduct, **search) if wanted is None or p.product_id in wanted
+        ]
+
+    async def achanged_products(
+        self,
+        changed_after: datetime | date | str,
+        *,
+        conditions: Conditions | None = None,
+        product_ids: Iterable[int] | None = None,
+    ) -> list[AltacolorProduct]:
+        """Async twin of :meth:`changed_products` (for triggers)."""
+        search = self._search(self._changed_search(changed_after, conditions), None, MAX_LIMIT)
+        wanted = None if product_ids is None else set(product_ids)
+        return [
+            p
+            async for p in self._apages(AltacolorProduct, **search)
+            if wanted is None or p.product_id in wanted
+        ]
 
     # -- lookup --------------------------------------------------------------------------------
 
-    def get_product(self, product_id: int | str) -> AltacolorProduct:
+    def get_product(self, product_id: int) -> AltacolorProduct:
         """One product by id (``GET /api/json/manage_products/get?id=...``).
 
         :raises AltacolorNotFoundError: code 40004, or no product in the answer.
         """
-        pid = positive_int(product_id, "product_id")
-        body = self.get_conn().request("GET", GET_PATH, params={"id": pid})
-        items = self._product_response(body).items
+        pid = whole_number(product_id, "product_id")
+        items = self._request("GET", GET_PATH, read_model(AltacolorProductResponse), params={"id": pid}).items
         if not items:
             raise AltacolorNotFoundError(
-                f"product {pid} not found", code=40004, method="GET", url=self._url(GET_PATH)
+                f"product {pid} not found", code=40004, method="GET", url=self.get_conn().url(GET_PATH)
             )
         return items[0]
 
-    def _product_response(self, body: Any) -> AltacolorProductResponse:
-        url = self._url(GET_PATH)
-        return parse_model(AltacolorProductResponse, body, what="product response", method="GET", url=url)
-
-    def get_products(self, product_ids: Iterable[int | str]) -> list[AltacolorProduct]:
+    def get_products(self, product_ids: Iterable[int]) -> list[AltacolorProduct]:
         """Products by id, asked for in chunks of at most 100 (``ids=a,b,c``).
 
         Ids the API does not know are left out of the result.
 
         :raises InvalidRequestError: an id that is not a positive whole number, before any request.
         """
-        ids = [positive_int(pid, f"product_ids[{i}]") for i, pid in enumerate(product_ids)]
-        core = self.get_conn()
+        ids = [whole_number(pid, f"product_ids[{i}]") for i, pid in enumerate(product_ids)]
         found: list[AltacolorProduct] = []
         for start in range(0, len(ids), MAX_LIMIT):
             chunk = ids[start : start + MAX_LIMIT]
             try:
-                body = core.request("GET", GET_PATH, params={"ids": ",".join(map(str, chunk))})
+                response = self._request(
+                    "GET",
+                    GET_PATH,
+                    read_model(AltacolorProductResponse),
+                    params={"ids": ",".join(map(str, chunk))},
+                )
             except AltacolorNotFoundError:
                 self.log.info("Altacolor knows none of product ids %s..%s", chunk[0], chunk[-1])
                 continue
-            found.extend(self._product_response(body).items)
+            found.extend(response.items)
         return found
 
     def test_connection(self) -> tuple[bool, str]:
-        """One cheap authenticated GET (a product lookup).
-
-        A "product not found" answer still proves the credentials work.
+        """One cheap authenticated GET (a product lookup); "not found" still proves the login.
 
         :return: ``(True, summary)`` or ``(False, the API's message)``; never a secret.
         """
-        try:
-            self.get_conn().request("GET", GET_PATH, params={"id": 1})
-        except AltacolorNotFoundError:
-            pass
-        except Exception as exc:  # the UI wants a message for any failure, not a traceback
-            return False, f"{type(exc).__name__}: {self._redact(str(exc))}"
-        return True, "Connected: the API accepted the credentials"
+
+        def check() -> str:
+            with contextlib.suppress(AltacolorNotFoundError):  # "not found" still proves the login
+                self._request("GET", GET_PATH, lambda data: None, params={"id": 1})
+            return "Connected: the API accepted the credentials"
+
+        return self._connection_check(check)

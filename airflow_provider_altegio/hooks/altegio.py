@@ -18,27 +18,20 @@ field), and every failure of the API is one of the typed errors in
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from airflow_provider_altegio.core.dialects import AltegioDialect
 from airflow_provider_altegio.core.paging import PageCountPager
-from airflow_provider_altegio.exceptions import (
-    AltegioNotFoundError,
-    AmbiguousWriteError,
-    InvalidRequestError,
-    MalformedResponseError,
-)
+from airflow_provider_altegio.exceptions import InvalidRequestError
 from airflow_provider_altegio.hooks.base import (
     ApiHook,
     Extras,
     amask_secrets,
     mask_secrets,
-    page_items,
-    parse_model,
-    positive_int,
+    read_list,
+    read_model,
 )
 from airflow_provider_altegio.models.altegio import (
     AuthResult,
@@ -57,44 +50,20 @@ from airflow_provider_altegio.models.altegio import (
     Transaction,
 )
 from airflow_provider_altegio.models.common import format_altegio_datetime, parse_api_datetime
+from airflow_provider_altegio.values import is_blank, optional_whole_number, whole_number
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
 
-    from airflow_provider_altegio.core.http import HttpCore, Params
+    from airflow_provider_altegio.core.http import HttpCore
     from airflow_provider_altegio.models.common import ApiModel, RequestModel
 
-T = TypeVar("T")
 A = TypeVar("A", bound="ApiModel")
 
 DEFAULT_BASE_URL = "https://api.alteg.io/api/v1"
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 DateLike = datetime | date | str
-
-
-@dataclass(frozen=True)
-class _Call(Generic[T]):
-    """One endpoint call: what to send and how to read the ``data`` that comes back."""
-
-    method: str
-    path: str
-    parse: Callable[[Any], T]
-    params: Params | None = None
-    json: Any = None
-    idempotent: bool | None = None
-
-
-@dataclass(frozen=True)
-class _PagedCall(Generic[A]):
-    """A paged listing: the path, its filters, the pager, the items' model and how to validate
-    one item that the one-pass page read left as JSON."""
-
-    path: str
-    model: type[A]
-    parse_item: Callable[[Any], A]
-    pager: PageCountPager
-    params: dict[str, Any] = field(default_factory=dict)
 
 
 def _date_param(value: DateLike | None, field: str, *, date_only: bool = False) -> str | None:
@@ -105,26 +74,33 @@ def _date_param(value: DateLike | None, field: str, *, date_only: bool = False) 
 
     :raises InvalidRequestError: naming ``field`` when the value is not a date.
     """
-    if value is None or (isinstance(value, str) and not value.strip()):
+    if is_blank(value):
         return None
     try:
         if date_only:
             if isinstance(value, date) and not isinstance(value, datetime):
                 return value.isoformat()
-            moment = value if isinstance(value, datetime) else parse_api_datetime(value)
-            return moment.date().isoformat()
-        return format_altegio_datetime(value)
+            return parse_api_datetime(value).date().isoformat()
+        return format_altegio_datetime(value)  # type: ignore[arg-type]  # not blank: not None
     except (TypeError, ValueError) as exc:
         raise InvalidRequestError(field, str(exc)) from None
 
 
-def _page_size(value: int | None, default: int | None) -> int:
-    size = value if value is not None else (default or DEFAULT_PAGE_SIZE)
-    if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_PAGE_SIZE:
-        raise InvalidRequestError(
-            "page_size", f"must be a whole number from 1 to {MAX_PAGE_SIZE}, got {size!r}"
-        )
-    return size
+def read_one(model: type[A]) -> Callable[[Any], A]:
+    """A reader of a payload that is one ``model`` object, or a list holding one (as the goods
+    endpoints have been seen to answer).
+
+    An empty list raises ``ValueError`` (reported as a malformed response).
+    """
+
+    def read(data: Any) -> A:
+        if isinstance(data, list):
+            if len(data) != 1:
+                raise ValueError(f"expected one {model.__name__}, got a list of {len(data)}")
+            data = data[0]
+        return model.model_validate(data)
+
+    return read
 
 
 class AltegioHook(ApiHook):
@@ -145,7 +121,7 @@ class AltegioHook(ApiHook):
     ) -> None:
         super().__init__(altegio_conn_id, **kwargs)
         self.altegio_conn_id = altegio_conn_id
-        self.page_size = _page_size(page_size, DEFAULT_PAGE_SIZE) if page_size is not None else None
+        self.page_size = whole_number(page_size or DEFAULT_PAGE_SIZE, "page_size", maximum=MAX_PAGE_SIZE)
         self._location_id: int | None = None
         self._login: str | None = None
         self._password: str | None = None
@@ -160,17 +136,11 @@ class AltegioHook(ApiHook):
                 "partner_token", f"is required in the extras of connection {self.conn_id!r}"
             )
         user_token = extras.string("user_token")
-        location = extras.raw("location_id")
-        self._location_id = positive_int(location, "extra.location_id") if location is not None else None
+        self._location_id = optional_whole_number(extras.raw("location_id"), "extra.location_id")
         self._login = (conn.login or "").strip() or None
         self._password = conn.password or None
-        dialect = AltegioDialect(partner_token, user_token, extra_secrets=[self._password])
+        dialect = AltegioDialect(partner_token, user_token, password=self._password)
         return dialect, [partner_token, user_token, self._login]
-
-    def _dialect_of(self, core: HttpCore) -> AltegioDialect:
-        dialect = core.dialect
-        assert isinstance(dialect, AltegioDialect)
-        return dialect
 
     @property
     def location_id(self) -> int | None:
@@ -181,14 +151,14 @@ class AltegioHook(ApiHook):
         self.get_conn()
         return self._location_id
 
-    def resolve_location_id(self, location_id: int | str | None = None) -> int:
+    def resolve_location_id(self, location_id: int | None = None) -> int:
         """``location_id`` if given, else the connection's default.
 
         :raises InvalidRequestError: field ``location_id`` when neither is set or it is not a
             positive whole number.
         """
-        if location_id is not None and not (isinstance(location_id, str) and not location_id.strip()):
-            return positive_int(location_id, "location_id")
+        if not is_blank(location_id):
+            return whole_number(location_id, "location_id")
         if self._core is None:
             self.get_conn()
         if self._location_id is None:
@@ -198,178 +168,90 @@ class AltegioHook(ApiHook):
             )
         return self._location_id
 
-    async def aresolve_location_id(self, location_id: int | str | None = None) -> int:
-        """Async twin of :meth:`resolve_location_id` (looks the connection up without blocking).
-
-        :raises InvalidRequestError: as :meth:`resolve_location_id`.
-        """
-        await self.aget_conn()
-        return self.resolve_location_id(location_id)
-
     # -- user token ----------------------------------------------------------------------------
 
     def _needs_user_token(self, core: HttpCore) -> bool:
-        return not self._dialect_of(core).has_user_token and bool(self._login and self._password)
+        dialect = core.dialect
+        assert isinstance(dialect, AltegioDialect)
+        return not dialect.has_user_token and bool(self._login and self._password)
 
-    def _auth_call(self) -> dict[str, Any]:
-        return {"method": "POST", "path": "/auth", "json": {"login": self._login, "password": self._password}}
+    def _auth_request(self) -> dict[str, Any]:
+        return {
+            "method": "POST",
+            "path": "/auth",
+            "read": read_model(AuthResult),
+            "json": {"login": self._login, "password": self._password},
+            "idempotent": True,
+        }
 
-    def _accept_user_token(self, core: HttpCore, payload: Any) -> list[str]:
-        data = payload[0] if isinstance(payload, tuple) else payload
-        result = parse_model(AuthResult, data, what="auth result", method="POST", url=self._url("/auth"))
-        if not result.user_token:
-            raise MalformedResponseError(
-                "no user_token in the auth response", method="POST", url=self._url("/auth")
-            )
-        authorization = self._dialect_of(core).set_user_token(result.user_token)
+    def _use_user_token(self, core: HttpCore, result: AuthResult) -> list[str]:
+        dialect = core.dialect
+        assert isinstance(dialect, AltegioDialect)
         self.log.info("Obtained an Altegio user token through POST /auth for connection %s", self.conn_id)
-        return [result.user_token, authorization]
+        return [result.user_token, dialect.set_user_token(result.user_token)]
 
-    def _ensure_user_token(self, core: HttpCore) -> None:
+    def _before_request(self, core: HttpCore) -> None:
         """Exchange login and password for a user token once (``POST /auth``), if needed."""
         if self._needs_user_token(core):
             with self._auth_lock:
                 if self._needs_user_token(core):
-                    payload = core.request(**self._auth_call(), idempotent=True)
-                    mask_secrets(self._accept_user_token(core, payload))
+                    mask_secrets(*self._use_user_token(core, core.request(**self._auth_request())))
 
-    async def _aensure_user_token(self, core: HttpCore) -> None:
+    async def _abefore_request(self, core: HttpCore) -> None:
         if self._needs_user_token(core):
-            payload = await core.arequest(**self._auth_call(), idempotent=True)
+            result = await core.arequest(**self._auth_request())
             if self._needs_user_token(core):  # a concurrent coroutine may have finished first
-                await amask_secrets(self._accept_user_token(core, payload))
+                await amask_secrets(*self._use_user_token(core, result))
 
-    # -- running calls, sync and async ----------------------------------------------------------
+    # -- endpoint patterns shared by products, categories and storage operations ---------------
 
-    def _finish(self, call: _Call[T], payload: Any) -> T:
-        data = payload[0] if isinstance(payload, tuple) else payload
-        if call.idempotent is not False:
-            return call.parse(data)
-        try:
-            return call.parse(data)
-        except MalformedResponseError as exc:
-            # The API accepted the write but its answer is unreadable: it may exist now.
-            raise AmbiguousWriteError(
-                f"{exc.message}; the request may have been applied", method=call.method, url=exc.url
-            ) from exc
-
-    def _send_kwargs(self, call: _Call[Any]) -> dict[str, Any]:
-        return {"params": call.params, "json": call.json, "idempotent": call.idempotent}
-
-    def _run(self, build: Callable[[], _Call[T]]) -> T:
-        core = self.get_conn()
-        call = build()  # validates input before any request
-        self._ensure_user_token(core)
-        return self._finish(call, core.request(call.method, call.path, **self._send_kwargs(call)))
-
-    async def _arun(self, build: Callable[[], _Call[T]]) -> T:
-        core = await self.aget_conn()
-        call = build()
-        await self._aensure_user_token(core)
-        return self._finish(call, await core.arequest(call.method, call.path, **self._send_kwargs(call)))
-
-    def _paged(self, build: Callable[[], _PagedCall[A]]) -> Iterator[A]:
-        core = self.get_conn()
-        call = build()  # validated now, when the method is called, not at the first next()
-
-        def walk() -> Iterator[A]:
-            self._ensure_user_token(core)
-            pages = core.iter_pages(call.pager, "GET", call.path, params=call.params, item_model=call.model)
-            for page in pages:
-                yield from page_items(page, call.model, call.parse_item)
-
-        return walk()
-
-    async def _apaged(self, build: Callable[[], _PagedCall[A]]) -> AsyncIterator[A]:
-        core = await self.aget_conn()
-        call = build()
-        await self._aensure_user_token(core)
-        pages = core.aiter_pages(call.pager, "GET", call.path, params=call.params, item_model=call.model)
-        async for page in pages:
-            for item in page_items(page, call.model, call.parse_item):
-                yield item
-
-    # -- parsing helpers -----------------------------------------------------------------------
-
-    def _model(self, model: type[A], what: str, path: str, method: str = "GET") -> Callable[[Any], A]:
-        url = self._url(path)
-        return lambda data: parse_model(model, data, what=what, method=method, url=url)
-
-    def _single(self, model: type[A], what: str, path: str, method: str = "GET") -> Callable[[Any], A]:
-        """Read ``data`` that is one object, or (as the goods endpoints send it) a list of one."""
-        url = self._url(path)
-
-        def parse(data: Any) -> A:
-            if isinstance(data, list):
-                if not data:
-                    raise AltegioNotFoundError(
-                        f"no {what} in the response", status_code=200, method=method, url=url
-                    )
-                data = data[0]
-            return parse_model(model, data, what=what, method=method, url=url)
-
-        return parse
-
-    def _many(self, model: type[A], what: str, path: str) -> Callable[[Any], list[A]]:
-        url = self._url(path)
-
-        def parse(data: Any) -> list[A]:
-            if data is None:
-                return []
-            if not isinstance(data, list):
-                raise MalformedResponseError(
-                    f"expected a list of {what}, got {type(data).__name__}", method="GET", url=url
-                )
-            return [parse_model(model, item, what=what, method="GET", url=url) for item in data]
-
-        return parse
-
-    @staticmethod
-    def _nothing(data: Any) -> None:
-        return None
-
-    # -- call descriptions shared by the product, category and storage-operation endpoints -----
-
-    def _create_call(
-        self,
-        request: type[RequestModel],
-        value: Any,
-        base: str,
-        location_id: int | str | None,
-        model: type[A],
-        what: str,
-    ) -> _Call[A]:
-        """``POST {base}/{location_id}`` with a validated body; never re-sent once it may have
-        reached the server."""
-        body = self._validate_input(request, value).to_api()
+    def _create(
+        self, request: type[RequestModel], value: Any, base: str, location_id: int | None, model: type[A]
+    ) -> A:
+        """``POST {base}/{location_id}``; never re-sent once it may have reached the server."""
+        body = request.from_input(value).to_api()
         path = f"{base}/{self.resolve_location_id(location_id)}"
-        return _Call("POST", path, self._single(model, what, path, "POST"), json=body, idempotent=False)
+        return self._request("POST", path, read_one(model), json=body, idempotent=False)
 
-    def _update_call(
+    def _update(
         self,
         id_field: str,
-        item_id: int | str,
+        item_id: int,
         request: type[RequestModel],
         changes: Any,
         base: str,
-        location_id: int | str | None,
+        location_id: int | None,
         model: type[A],
-        what: str,
-    ) -> _Call[A]:
+    ) -> A:
         """``PUT {base}/{location_id}/{item_id}`` with the validated, non-empty changes."""
-        item = positive_int(item_id, id_field)
-        body = self._validate_input(request, changes).to_api()
+        item = whole_number(item_id, id_field)
+        body = request.from_input(changes).to_api()
         if not body:
             raise InvalidRequestError("changes", "must change at least one field")
         path = f"{base}/{self.resolve_location_id(location_id)}/{item}"
-        return _Call("PUT", path, self._single(model, what, path, "PUT"), json=body)
+        return self._request("PUT", path, read_one(model), json=body)
 
-    def _delete_call(
-        self, id_field: str, item_id: int | str, base: str, location_id: int | str | None
-    ) -> _Call[None]:
+    def _delete(self, id_field: str, item_id: int, base: str, location_id: int | None) -> None:
         """``DELETE {base}/{location_id}/{item_id}``."""
-        item = positive_int(item_id, id_field)
-        return _Call("DELETE", f"{base}/{self.resolve_location_id(location_id)}/{item}", self._nothing)
+        path = f"{base}/{self.resolve_location_id(location_id)}/{whole_number(item_id, id_field)}"
+        self._request("DELETE", path, lambda data: None)
+
+    def _changed_listing(
+        self,
+        path: str,
+        filters: dict[str, Any],
+        changed_after: DateLike | None,
+        changed_before: DateLike | None,
+        page_size: int | None,
+    ) -> dict[str, Any]:
+        """The keyword arguments of :meth:`_pages` for a listing with the documented change window."""
+        params = {
+            **filters,
+            "changed_after": _date_param(changed_after, "changed_after"),
+            "changed_before": _date_param(changed_before, "changed_before"),
+        }
+        pager = PageCountPager(page_size or self.page_size, max_page_size=MAX_PAGE_SIZE)
+        return {"pager": pager, "method": "GET", "path": path, "params": params}
 
     # -- connection test -----------------------------------------------------------------------
 
@@ -379,42 +261,37 @@ class AltegioHook(ApiHook):
 
         :return: ``(True, summary)`` or ``(False, the API's message)``; never a secret.
         """
-        try:
+
+        def check() -> str:
             location = self.location_id
             if location is not None:
-                storages = self.list_storages(location)
-                return True, f"Connected: location {location} has {len(storages)} storage(s)"
-            self._run(lambda: _Call("GET", "/companies", self._nothing, params={"my": 1, "count": 1}))
-            return True, "Connected (the connection names no default location_id)"
-        except Exception as exc:  # the UI wants a message for any failure, not a traceback
-            return False, f"{type(exc).__name__}: {self._redact(str(exc))}"
+                return f"Connected: location {location} has {len(self.list_storages(location))} storage(s)"
+            self._request("GET", "/companies", lambda data: None, params={"my": 1, "count": 1})
+            return "Connected (the connection names no default location_id)"
+
+        return self._connection_check(check)
 
     # -- products ------------------------------------------------------------------------------
 
-    def _products_call(
+    def _products_listing(
         self,
-        location_id: int | str | None,
+        location_id: int | None,
         term: str | None,
-        category_id: int | str | None,
+        category_id: int | None,
         changed_after: DateLike | None,
         changed_before: DateLike | None,
         page_size: int | None,
-    ) -> _PagedCall[Product]:
+    ) -> dict[str, Any]:
+        filters = {"term": term or None, "category_id": optional_whole_number(category_id, "category_id")}
         path = f"/goods/{self.resolve_location_id(location_id)}"
-        filters = {
-            "term": term or None,
-            "category_id": positive_int(category_id, "category_id") if category_id is not None else None,
-        }
-        return self._changed_paged_call(
-            path, Product, "product", filters, changed_after, changed_before, page_size
-        )
+        return self._changed_listing(path, filters, changed_after, changed_before, page_size)
 
     def iter_products(
         self,
-        location_id: int | str | None = None,
+        location_id: int | None = None,
         *,
         term: str | None = None,
-        category_id: int | str | None = None,
+        category_id: int | None = None,
         changed_after: DateLike | None = None,
         changed_before: DateLike | None = None,
         page_size: int | None = None,
@@ -428,47 +305,53 @@ class AltegioHook(ApiHook):
         :param changed_after: datetime or string; sent as ``2026-01-01T12:00:00-0500``.
         :raises InvalidRequestError: a bad filter, before any request.
         """
-        return self._paged(
-            lambda: self._products_call(
-                location_id, term, category_id, changed_after, changed_before, page_size
-            )
+        listing = self._products_listing(
+            location_id, term, category_id, changed_after, changed_before, page_size
         )
+        return self._pages(Product, **listing)
 
-    def aiter_products(
+    def changed_products(
         self,
-        location_id: int | str | None = None,
+        changed_after: DateLike,
+        location_id: int | None = None,
         *,
+        product_ids: Iterable[int] | None = None,
+        category_id: int | None = None,
         term: str | None = None,
-        category_id: int | str | None = None,
-        changed_after: DateLike | None = None,
-        changed_before: DateLike | None = None,
-        page_size: int | None = None,
-    ) -> AsyncIterator[Product]:
-        """Async twin of :meth:`iter_products` (for triggers): same requests, same limiter."""
-        return self._apaged(
-            lambda: self._products_call(
-                location_id, term, category_id, changed_after, changed_before, page_size
-            )
-        )
+    ) -> list[Product]:
+        """The products changed after ``changed_after``, narrowed to ``product_ids`` when given.
 
-    def _get_product_call(self, product_id: int | str, location_id: int | str | None) -> _Call[Product]:
-        pid = positive_int(product_id, "product_id")
-        path = f"/goods/{self.resolve_location_id(location_id)}/{pid}"
-        return _Call("GET", path, self._single(Product, "product", path))
+        :raises InvalidRequestError: a bad date, id or filter, before any request.
+        """
+        listing = self._products_listing(location_id, term, category_id, changed_after, None, MAX_PAGE_SIZE)
+        wanted = None if product_ids is None else set(product_ids)
+        return [p for p in self._pages(Product, **listing) if wanted is None or p.good_id in wanted]
 
-    def get_product(self, product_id: int | str, location_id: int | str | None = None) -> Product:
+    async def achanged_products(
+        self,
+        changed_after: DateLike,
+        location_id: int | None = None,
+        *,
+        product_ids: Iterable[int] | None = None,
+        category_id: int | None = None,
+        term: str | None = None,
+    ) -> list[Product]:
+        """Async twin of :meth:`changed_products` (for triggers)."""
+        await self.aget_conn()  # the default location comes from the connection
+        listing = self._products_listing(location_id, term, category_id, changed_after, None, MAX_PAGE_SIZE)
+        wanted = None if product_ids is None else set(product_ids)
+        return [p async for p in self._apages(Product, **listing) if wanted is None or p.good_id in wanted]
+
+    def get_product(self, product_id: int, location_id: int | None = None) -> Product:
         """One product (``GET /goods/{location_id}/{product_id}``).
 
         :raises AltegioNotFoundError: no such product.
         """
-        return self._run(lambda: self._get_product_call(product_id, location_id))
-
-    async def aget_product(self, product_id: int | str, location_id: int | str | None = None) -> Product:
-        """Async twin of :meth:`get_product`."""
-        return await self._arun(lambda: self._get_product_call(product_id, location_id))
+        path = f"/goods/{self.resolve_location_id(location_id)}/{whole_number(product_id, 'product_id')}"
+        return self._request("GET", path, read_one(Product))
 
     def create_product(
-        self, product: ProductCreate | Mapping[str, Any], location_id: int | str | None = None
+        self, product: ProductCreate | Mapping[str, Any], location_id: int | None = None
     ) -> Product:
         """Create a product (``POST /goods/{location_id}``).
 
@@ -476,36 +359,27 @@ class AltegioHook(ApiHook):
         :raises InvalidRequestError: an invalid field, before any request.
         :raises AmbiguousWriteError: the request may have been applied but no answer was read.
         """
-        return self._run(
-            lambda: self._create_call(ProductCreate, product, "/goods", location_id, Product, "product")
-        )
+        return self._create(ProductCreate, product, "/goods", location_id, Product)
 
     def update_product(
-        self,
-        product_id: int | str,
-        changes: ProductUpdate | Mapping[str, Any],
-        location_id: int | str | None = None,
+        self, product_id: int, changes: ProductUpdate | Mapping[str, Any], location_id: int | None = None
     ) -> Product:
         """Change a product's fields (``PUT /goods/{location_id}/{product_id}``), including
         ``correction_rules``.
 
         :raises InvalidRequestError: an invalid field or nothing to change, before any request.
         """
-        return self._run(
-            lambda: self._update_call(
-                "product_id", product_id, ProductUpdate, changes, "/goods", location_id, Product, "product"
-            )
-        )
+        return self._update("product_id", product_id, ProductUpdate, changes, "/goods", location_id, Product)
 
-    def delete_product(self, product_id: int | str, location_id: int | str | None = None) -> None:
+    def delete_product(self, product_id: int, location_id: int | None = None) -> None:
         """Delete a product (``DELETE /goods/{location_id}/{product_id}``).
 
         :raises AltegioNotFoundError: no such product.
         """
-        self._run(lambda: self._delete_call("product_id", product_id, "/goods", location_id))
+        self._delete("product_id", product_id, "/goods", location_id)
 
     def search_goods(
-        self, term: str | None = None, *, count: int | None = None, location_id: int | str | None = None
+        self, term: str | None = None, *, count: int | None = None, location_id: int | None = None
     ) -> list[ProductTreeElement]:
         """Categories, then products, matching ``term`` (``GET /goods/search/{location_id}``).
 
@@ -514,64 +388,32 @@ class AltegioHook(ApiHook):
         :param count: at most this many elements (1 to 100).
         :raises InvalidRequestError: ``count`` out of range.
         """
-
-        def build() -> _Call[list[ProductTreeElement]]:
-            if count is not None and positive_int(count, "count") > 100:
-                raise InvalidRequestError("count", f"must be at most 100, got {count!r}")
-            path = f"/goods/search/{self.resolve_location_id(location_id)}"
-            parse = self._many(ProductTreeElement, "product tree element", path)
-            return _Call("GET", path, parse, params={"term": term or None, "count": count})
-
-        return self._run(build)
+        params = {"term": term or None, "count": optional_whole_number(count, "count", maximum=100)}
+        path = f"/goods/search/{self.resolve_location_id(location_id)}"
+        return self._request("GET", path, read_list(ProductTreeElement), params=params)
 
     # -- categories ----------------------------------------------------------------------------
 
-    def _list_categories_call(
-        self, parent_category_id: int | str, location_id: int | str | None
-    ) -> _Call[list[Category]]:
-        parent = positive_int(parent_category_id, "parent_category_id", allow_zero=True)
-        path = f"/goods_categories/{self.resolve_location_id(location_id)}/{parent}"
-        return _Call("GET", path, self._many(Category, "category", path))
-
-    def list_categories(
-        self, parent_category_id: int | str = 0, location_id: int | str | None = None
-    ) -> list[Category]:
+    def list_categories(self, parent_category_id: int = 0, location_id: int | None = None) -> list[Category]:
         """The child categories of ``parent_category_id`` (0: the root ones)
         (``GET /goods_categories/{location_id}/{parent_category_id}``)."""
-        return self._run(lambda: self._list_categories_call(parent_category_id, location_id))
+        parent = whole_number(parent_category_id, "parent_category_id", minimum=0)
+        path = f"/goods_categories/{self.resolve_location_id(location_id)}/{parent}"
+        return self._request("GET", path, read_list(Category))
 
-    async def alist_categories(
-        self, parent_category_id: int | str = 0, location_id: int | str | None = None
-    ) -> list[Category]:
-        """Async twin of :meth:`list_categories`."""
-        return await self._arun(lambda: self._list_categories_call(parent_category_id, location_id))
-
-    def get_categories(
-        self, category_ids: Iterable[int | str], location_id: int | str | None = None
-    ) -> list[Category]:
+    def get_categories(self, category_ids: Iterable[int], location_id: int | None = None) -> list[Category]:
         """Categories by id (``GET /goods_categories/multiple/{location_id}?ids[]=...``).
 
         :raises InvalidRequestError: an id that is not a positive whole number.
         """
-        ids = [positive_int(cid, f"category_ids[{i}]") for i, cid in enumerate(category_ids)]
+        ids = [whole_number(cid, f"category_ids[{i}]") for i, cid in enumerate(category_ids)]
         if not ids:
             return []
-
-        def build() -> _Call[list[Category]]:
-            path = f"/goods_categories/multiple/{self.resolve_location_id(location_id)}"
-            return _Call(
-                "GET", path, self._many(Category, "category", path), params=[("ids[]", i) for i in ids]
-            )
-
-        return self._run(build)
+        path = f"/goods_categories/multiple/{self.resolve_location_id(location_id)}"
+        return self._request("GET", path, read_list(Category), params=[("ids[]", i) for i in ids])
 
     def get_category_node(
-        self,
-        category_id: int | str,
-        location_id: int | str | None = None,
-        *,
-        page: int = 1,
-        count: int = 1000,
+        self, category_id: int, location_id: int | None = None, *, page: int = 1, count: int = 1000
     ) -> CategoryNode:
         """A category with its direct children
         (``GET /goods/category_node/{location_id}/{category_id}``).
@@ -580,123 +422,49 @@ class AltegioHook(ApiHook):
         :param count: children per page (1 to 1000).
         :raises InvalidRequestError: an id, page or count out of range.
         """
-
-        def build() -> _Call[CategoryNode]:
-            cid = positive_int(category_id, "category_id")
-            positive_int(page, "page")
-            if positive_int(count, "count") > 1000:
-                raise InvalidRequestError("count", f"must be at most 1000, got {count}")
-            path = f"/goods/category_node/{self.resolve_location_id(location_id)}/{cid}"
-            return _Call(
-                "GET",
-                path,
-                self._single(CategoryNode, "category node", path),
-                params={"page": page, "count": count},
-            )
-
-        return self._run(build)
+        params = {"page": whole_number(page, "page"), "count": whole_number(count, "count", maximum=1000)}
+        cid = whole_number(category_id, "category_id")
+        path = f"/goods/category_node/{self.resolve_location_id(location_id)}/{cid}"
+        return self._request("GET", path, read_one(CategoryNode), params=params)
 
     def create_category(
-        self, category: CategoryCreate | Mapping[str, Any], location_id: int | str | None = None
+        self, category: CategoryCreate | Mapping[str, Any], location_id: int | None = None
     ) -> Category:
         """Create a category (``POST /goods_categories/{location_id}``).
 
         :raises InvalidRequestError: an invalid field, before any request.
         :raises AmbiguousWriteError: the request may have been applied but no answer was read.
         """
-        return self._run(
-            lambda: self._create_call(
-                CategoryCreate, category, "/goods_categories", location_id, Category, "category"
-            )
-        )
+        return self._create(CategoryCreate, category, "/goods_categories", location_id, Category)
 
     def update_category(
-        self,
-        category_id: int | str,
-        changes: CategoryUpdate | Mapping[str, Any],
-        location_id: int | str | None = None,
+        self, category_id: int, changes: CategoryUpdate | Mapping[str, Any], location_id: int | None = None
     ) -> Category:
         """Change a category (``PUT /goods_categories/{location_id}/{category_id}``).
 
         :raises InvalidRequestError: an invalid field or nothing to change, before any request.
         """
-        return self._run(
-            lambda: self._update_call(
-                "category_id",
-                category_id,
-                CategoryUpdate,
-                changes,
-                "/goods_categories",
-                location_id,
-                Category,
-                "category",
-            )
+        return self._update(
+            "category_id", category_id, CategoryUpdate, changes, "/goods_categories", location_id, Category
         )
 
-    def delete_category(self, category_id: int | str, location_id: int | str | None = None) -> None:
+    def delete_category(self, category_id: int, location_id: int | None = None) -> None:
         """Delete a category (``DELETE /goods_categories/{location_id}/{category_id}``)."""
-        self._run(lambda: self._delete_call("category_id", category_id, "/goods_categories", location_id))
+        self._delete("category_id", category_id, "/goods_categories", location_id)
 
     # -- storages and transactions --------------------------------------------------------------
 
-    def _list_storages_call(self, location_id: int | str | None) -> _Call[list[Storage]]:
-        path = f"/storages/{self.resolve_location_id(location_id)}"
-        return _Call("GET", path, self._many(Storage, "storage", path))
-
-    def list_storages(self, location_id: int | str | None = None) -> list[Storage]:
+    def list_storages(self, location_id: int | None = None) -> list[Storage]:
         """The storages of a location (``GET /storages/{location_id}``)."""
-        return self._run(lambda: self._list_storages_call(location_id))
-
-    async def alist_storages(self, location_id: int | str | None = None) -> list[Storage]:
-        """Async twin of :meth:`list_storages`."""
-        return await self._arun(lambda: self._list_storages_call(location_id))
-
-    def _transactions_call(
-        self,
-        location_id: int | str | None,
-        start_date: DateLike | None,
-        end_date: DateLike | None,
-        document_id: int | str | None,
-        changed_after: DateLike | None,
-        changed_before: DateLike | None,
-        page_size: int | None,
-    ) -> _PagedCall[Transaction]:
-        path = f"/storages/transactions/{self.resolve_location_id(location_id)}"
-        filters = {
-            "start_date": _date_param(start_date, "start_date", date_only=True),
-            "end_date": _date_param(end_date, "end_date", date_only=True),
-            "document_id": positive_int(document_id, "document_id") if document_id is not None else None,
-        }
-        return self._changed_paged_call(
-            path, Transaction, "transaction", filters, changed_after, changed_before, page_size
-        )
-
-    def _changed_paged_call(
-        self,
-        path: str,
-        model: type[A],
-        what: str,
-        filters: dict[str, Any],
-        changed_after: DateLike | None,
-        changed_before: DateLike | None,
-        page_size: int | None,
-    ) -> _PagedCall[A]:
-        """A paged listing filtered by ``filters`` and the documented change window."""
-        params = {
-            **filters,
-            "changed_after": _date_param(changed_after, "changed_after"),
-            "changed_before": _date_param(changed_before, "changed_before"),
-        }
-        pager = PageCountPager(_page_size(page_size, self.page_size), max_page_size=MAX_PAGE_SIZE)
-        return _PagedCall(path, model, self._model(model, what, path), pager, params)
+        return self._request("GET", f"/storages/{self.resolve_location_id(location_id)}", read_list(Storage))
 
     def iter_transactions(
         self,
-        location_id: int | str | None = None,
+        location_id: int | None = None,
         *,
         start_date: DateLike | None = None,
         end_date: DateLike | None = None,
-        document_id: int | str | None = None,
+        document_id: int | None = None,
         changed_after: DateLike | None = None,
         changed_before: DateLike | None = None,
         page_size: int | None = None,
@@ -708,32 +476,18 @@ class AltegioHook(ApiHook):
         :param changed_after: sent as ``2026-01-01T12:00:00-0500``.
         :raises InvalidRequestError: a bad filter, before any request.
         """
-        return self._paged(
-            lambda: self._transactions_call(
-                location_id, start_date, end_date, document_id, changed_after, changed_before, page_size
-            )
-        )
-
-    def aiter_transactions(
-        self,
-        location_id: int | str | None = None,
-        *,
-        start_date: DateLike | None = None,
-        end_date: DateLike | None = None,
-        document_id: int | str | None = None,
-        changed_after: DateLike | None = None,
-        changed_before: DateLike | None = None,
-        page_size: int | None = None,
-    ) -> AsyncIterator[Transaction]:
-        """Async twin of :meth:`iter_transactions`."""
-        return self._apaged(
-            lambda: self._transactions_call(
-                location_id, start_date, end_date, document_id, changed_after, changed_before, page_size
-            )
+        filters = {
+            "start_date": _date_param(start_date, "start_date", date_only=True),
+            "end_date": _date_param(end_date, "end_date", date_only=True),
+            "document_id": optional_whole_number(document_id, "document_id"),
+        }
+        path = f"/storages/transactions/{self.resolve_location_id(location_id)}"
+        return self._pages(
+            Transaction, **self._changed_listing(path, filters, changed_after, changed_before, page_size)
         )
 
     def create_storage_operation(
-        self, operation: StorageOperationRequest | Mapping[str, Any], location_id: int | str | None = None
+        self, operation: StorageOperationRequest | Mapping[str, Any], location_id: int | None = None
     ) -> StorageOperationResult:
         """Create a storage document with its transactions
         (``POST /storage_operations/operation/{location_id}``).
@@ -746,45 +500,25 @@ class AltegioHook(ApiHook):
         :raises InvalidRequestError: an invalid field, before any request.
         :raises AmbiguousWriteError: the operation may have been applied.
         """
-        return self._run(
-            lambda: self._create_call(
-                StorageOperationRequest,
-                operation,
-                "/storage_operations/operation",
-                location_id,
-                StorageOperationResult,
-                "storage operation result",
-            )
+        return self._create(
+            StorageOperationRequest,
+            operation,
+            "/storage_operations/operation",
+            location_id,
+            StorageOperationResult,
         )
 
-    def _document_call(self, document_id: int | str, location_id: int | str | None) -> _Call[StorageDocument]:
-        doc = positive_int(document_id, "document_id")
-        path = f"/storage_operations/documents/{self.resolve_location_id(location_id)}/{doc}"
-        return _Call("GET", path, self._single(StorageDocument, "storage document", path))
-
-    def get_storage_document(
-        self, document_id: int | str, location_id: int | str | None = None
-    ) -> StorageDocument:
+    def get_storage_document(self, document_id: int, location_id: int | None = None) -> StorageDocument:
         """A storage document (``GET /storage_operations/documents/{location_id}/{document_id}``).
 
         :raises AltegioNotFoundError: no such document.
         """
-        return self._run(lambda: self._document_call(document_id, location_id))
+        doc = whole_number(document_id, "document_id")
+        path = f"/storage_operations/documents/{self.resolve_location_id(location_id)}/{doc}"
+        return self._request("GET", path, read_one(StorageDocument))
 
-    async def aget_storage_document(
-        self, document_id: int | str, location_id: int | str | None = None
-    ) -> StorageDocument:
-        """Async twin of :meth:`get_storage_document`."""
-        return await self._arun(lambda: self._document_call(document_id, location_id))
-
-    def list_document_transactions(self, document_id: int | str) -> list[Transaction]:
+    def list_document_transactions(self, document_id: int) -> list[Transaction]:
         """The goods transactions of a document
         (``GET /storage_operations/documents/goods_transactions/{document_id}``)."""
-
-        def build() -> _Call[list[Transaction]]:
-            path = (
-                f"/storage_operations/documents/goods_transactions/{positive_int(document_id, 'document_id')}"
-            )
-            return _Call("GET", path, self._many(Transaction, "transaction", path))
-
-        return self._run(build)
+        path = f"/storage_operations/documents/goods_transactions/{whole_number(document_id, 'document_id')}"
+        return self._request("GET", path, read_list(Transaction))

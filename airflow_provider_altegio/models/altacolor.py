@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from enum import IntEnum
-from typing import Annotated, Any, TypeAlias, TypeVar
+from typing import Annotated, Any, TypeAlias
 
 from pydantic import BeforeValidator, Field, model_validator
 
@@ -25,6 +25,7 @@ from airflow_provider_altegio.models.common import (
     RequestModel,
     format_altacolor_datetime,
 )
+from airflow_provider_altegio.values import enum_member, whole_number
 
 __all__ = [
     "MAX_LIMIT",
@@ -124,37 +125,13 @@ _CONDITION_NAMES: dict[str, AltacolorCondition] = {
     "between": AltacolorCondition.BETWEEN,
 }
 
-_E = TypeVar("_E", bound=IntEnum)
-
-
-def _parse_code(value: Any, enum: type[_E], names: Mapping[str, _E]) -> _E:
-    """Read an enum from itself, its number, a string of its number or one of ``names``."""
-    if isinstance(value, enum):
-        return value
-    number: int | None = None
-    if isinstance(value, int) and not isinstance(value, bool):
-        number = value
-    elif isinstance(value, str):
-        word = value.strip().lower().replace("-", "_").replace(" ", "_")
-        if word.isdigit():
-            number = int(word)
-        elif word in names:
-            return names[word]
-    if number is not None:
-        try:
-            return enum(number)
-        except ValueError:
-            pass
-    accepted = sorted({name for name in names if name[0].isalpha()} | {str(m.value) for m in enum})
-    raise ValueError(f"must be one of {', '.join(accepted)}, got {value!r:.60}")
-
 
 def _field_code(value: Any) -> AltacolorField:
-    return _parse_code(value, AltacolorField, _FIELD_NAMES)
+    return enum_member(AltacolorField, value, "field", _FIELD_NAMES)
 
 
 def _condition_code(value: Any) -> AltacolorCondition:
-    return _parse_code(value, AltacolorCondition, _CONDITION_NAMES)
+    return enum_member(AltacolorCondition, value, "condition", _CONDITION_NAMES)
 
 
 def _string_value(value: Any) -> Any:
@@ -196,7 +173,7 @@ class SearchCondition(RequestModel):
                 raise InvalidRequestError("value", f"give either value or {taken}, not both")
         try:
             is_date = _field_code(data.get("field")).is_date
-        except ValueError:
+        except InvalidRequestError:
             is_date = False  # the field error itself is reported by field validation
         if not is_date:
             data["string"] = value
@@ -251,17 +228,6 @@ class SearchCondition(RequestModel):
         return dict(self.to_params())
 
 
-def _whole_number(value: Any, field: str, minimum: int, maximum: int | None = None) -> int:
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise InvalidRequestError(field, f"must be a whole number, got {value!r:.60}")
-    if value < minimum or (maximum is not None and value > maximum):
-        bounds = f"between {minimum} and {maximum}" if maximum is not None else f"{minimum} or more"
-        raise InvalidRequestError(field, f"must be {bounds}, got {value}")
-    return value
-
-
 ConditionsInput: TypeAlias = (
     SearchCondition | Mapping[str, Any] | Sequence[SearchCondition | Mapping[str, Any]]
 )
@@ -310,14 +276,10 @@ def encode_search(
         ``conditions[i]...``), a limit outside 0..100, a negative offset or an unknown sort.
     """
     params = encode_conditions(conditions)
-    params["limit"] = str(_whole_number(limit, "limit", 0, MAX_LIMIT))
-    params["offset"] = str(_whole_number(offset, "offset", 0))
+    params["limit"] = str(whole_number(limit, "limit", minimum=0, maximum=MAX_LIMIT))
+    params["offset"] = str(whole_number(offset, "offset", minimum=0))
     if sort_by is not None:
-        try:
-            sort = _parse_code(sort_by, AltacolorSortBy, _SORT_NAMES)
-        except ValueError as exc:
-            raise InvalidRequestError("sort_by", str(exc)) from None
-        params["sortby"] = str(int(sort))
+        params["sortby"] = str(int(enum_member(AltacolorSortBy, sort_by, "sort_by", _SORT_NAMES)))
     return params
 
 

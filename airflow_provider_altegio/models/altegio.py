@@ -29,6 +29,7 @@ from airflow_provider_altegio.models.common import (
     RequestModel,
     format_altegio_document_date,
 )
+from airflow_provider_altegio.values import enum_member
 
 __all__ = [
     "AuthResult",
@@ -39,7 +40,6 @@ __all__ = [
     "CorrectionRule",
     "DocumentType",
     "EntityRef",
-    "FinanceTransaction",
     "Product",
     "ProductCreate",
     "ProductTreeElement",
@@ -58,15 +58,6 @@ __all__ = [
 # Document types
 # --------------------------------------------------------------------------------------------
 
-_DOCUMENT_TYPE_NAMES: dict[str, int] = {
-    "sale": 1,
-    "usage": 2,
-    "receipt": 3,
-    "write_off": 4,
-    "writeoff": 4,
-    "transfer": 5,
-}
-
 
 class DocumentType(IntEnum):
     """Type of a storage document (``type_id``), as the API numbers them."""
@@ -79,32 +70,14 @@ class DocumentType(IntEnum):
 
     @classmethod
     def parse(cls, value: Any, field: str = "type_id") -> DocumentType:
-        """Read a document type from what a person or a DAG might write.
-
-        Accepts the enum, ``1``-``5``, ``"1"``-``"5"`` and the names ``sale``, ``usage``,
-        ``receipt``, ``write_off``/``write-off``/``writeoff`` and ``transfer`` in any case.
+        """Read a document type from what a person or a DAG might write: the enum, ``1``-``5``
+        (also as text) or the names ``sale``, ``usage``, ``receipt``, ``write_off`` (also
+        ``write-off``, ``writeoff``) and ``transfer`` in any case.
 
         :param field: the field name to put in the error.
         :raises InvalidRequestError: anything else.
         """
-        if isinstance(value, cls):
-            return value
-        number: int | None = None
-        if isinstance(value, int) and not isinstance(value, bool):
-            number = value
-        elif isinstance(value, str):
-            word = value.strip().lower().replace("-", "_").replace(" ", "_")
-            number = int(word) if word.isdigit() else _DOCUMENT_TYPE_NAMES.get(word)
-        if number is not None:
-            try:
-                return cls(number)
-            except ValueError:
-                pass
-        raise InvalidRequestError(
-            field,
-            "must be a document type: sale (1), usage (2), receipt (3), write_off (4) or "
-            f"transfer (5), got {value!r:.60}",
-        )
+        return enum_member(cls, value, field, aliases={"writeoff": cls.WRITE_OFF})
 
     @property
     def is_outflow(self) -> bool:
@@ -382,26 +355,6 @@ class StorageDocument(_HasDocumentType, ApiModel):
     def _ids_from_nested(self) -> StorageDocument:
         _fill_from_refs(self)
         return self
-
-
-class FinanceTransaction(ApiModel):
-    """A financial transaction of a document (``/storage_operations/documents/finance_transactions``)."""
-
-    id: LooseInt | None = None
-    date: LooseDatetime | None = None
-    type_id: LooseInt | None = None
-    expense_id: LooseInt | None = None
-    account_id: LooseInt | None = None
-    amount: LooseFloat | None = None
-    client_id: LooseInt | None = None
-    master_id: LooseInt | None = None
-    supplier_id: LooseInt | None = None
-    comment: str | None = None
-    expense: EntityRef | None = None
-    account: EntityRef | None = None
-    client: EntityRef | None = None
-    master: EntityRef | None = None
-    supplier: EntityRef | None = None
 
 
 class StorageOperationResult(ApiModel):

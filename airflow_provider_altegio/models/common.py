@@ -1,34 +1,29 @@
 """Base models, tolerant field types and date helpers shared by the Altegio and Altacolor models.
 
-Two kinds of model live on top of this module:
-
-* :class:`ApiModel` reads what an API sends. The Altegio documents show numbers as strings,
-  ``[]`` or ``{}`` where an object is expected, and dates in half a dozen forms; unknown fields
-  are kept. Nothing here rejects a response the documents say the API may send.
-* :class:`RequestModel` checks what a caller wants to send. It is strict: unknown fields and
-  bad values raise :class:`~airflow_provider_altegio.exceptions.InvalidRequestError` naming the
+* :class:`ApiModel` reads what an API sends. The documents show numbers as strings, ``[]`` or
+  ``{}`` where an object is expected, and dates in half a dozen forms; unknown fields are kept.
+* :class:`RequestModel` checks what a caller wants to send. It is strict: unknown fields and bad
+  values raise :class:`~airflow_provider_altegio.exceptions.InvalidRequestError` naming the
   field, before any request is made.
+
+Loose values are read by :mod:`airflow_provider_altegio.values`, the provider's one set of rules.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import functools
-import math
 import re
 import types
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
-from pydantic_core import core_schema
+from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
 
 from airflow_provider_altegio.exceptions import InvalidRequestError
+from airflow_provider_altegio.values import short, to_bool, to_float, to_int
 
 if TYPE_CHECKING:
-    from pydantic import GetCoreSchemaHandler
-    from pydantic_core import CoreSchema, ErrorDetails
+    from pydantic_core import ErrorDetails
     from typing_extensions import Self
 
 __all__ = [
@@ -56,10 +51,9 @@ __all__ = [
 # Dates
 # --------------------------------------------------------------------------------------------
 
-# One pattern for every form the documents show: "2026-01-01T12:00:00-0500", "...-05:00",
-# "2026-09-21T23:00:00.000-05:00", "2017-01-01T12:00:00" and "2017-04-25 21:50:01".
-# Written out by hand because datetime.fromisoformat() on Python 3.10 rejects "-0500" and "Z";
-# on 3.11 and later fromisoformat() reads the usual forms first (see parse_api_datetime).
+# Every form the documents show: "2026-01-01T12:00:00-0500", "...-05:00",
+# "2026-09-21T23:00:00.000-05:00", "2017-01-01T12:00:00" and "2017-04-25 21:50:01". Python 3.10's
+# datetime.fromisoformat() reads few of them, so this pattern reads what it refuses.
 _DATETIME_RE = re.compile(
     r"""^\s*
     (?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})
@@ -71,27 +65,27 @@ _DATETIME_RE = re.compile(
     \s*$""",
     re.VERBOSE,
 )
-_ZERO_DATE_PATTERN = r"^\s*0000-00-00"
-_ZERO_DATE_RE = re.compile(_ZERO_DATE_PATTERN)
-_DATE_TIME_SEPARATORS = frozenset("Tt ")
+_ZERO_DATE = "0000-00-00"
 
 
-@functools.lru_cache(maxsize=256)
 def _tz_from_text(text: str) -> timezone:
     if text in ("Z", "z"):
         return timezone.utc
     sign = -1 if text[0] == "-" else 1
     digits = text[1:].replace(":", "")
-    hours = int(digits[:2])
     minutes = int(digits[2:4]) if len(digits) > 2 else 0
-    return timezone(sign * timedelta(hours=hours, minutes=minutes))
+    return timezone(sign * timedelta(hours=int(digits[:2]), minutes=minutes))
 
 
-def _datetime_from_pattern(text: str) -> datetime:
-    """Read a date-time string with :data:`_DATETIME_RE`; the result may be naive."""
+def _datetime_from_text(text: str) -> datetime:
+    """Read a date-time string in any documented form; the result may be naive."""
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        pass
     match = _DATETIME_RE.match(text)
     if match is None:
-        raise ValueError(f"must be a date and time such as 2026-01-01T12:00:00-0500, got {_short(text)}")
+        raise ValueError(f"must be a date and time such as 2026-01-01T12:00:00-0500, got {short(text)}")
     parts = match.groupdict()
     fraction = (parts["fraction"] or "0")[:6].ljust(6, "0")
     try:
@@ -106,7 +100,7 @@ def _datetime_from_pattern(text: str) -> datetime:
             tzinfo=_tz_from_text(parts["tz"]) if parts["tz"] else None,
         )
     except ValueError as exc:  # e.g. month 13, or an offset of 25 hours
-        raise ValueError(f"is not a valid date and time ({exc}), got {_short(text)}") from None
+        raise ValueError(f"is not a valid date and time ({exc}), got {short(text)}") from None
 
 
 def parse_api_datetime(value: Any) -> datetime:
@@ -118,41 +112,17 @@ def parse_api_datetime(value: Any) -> datetime:
 
     :raises ValueError: the value is not a date in any of those forms.
     """
-    if value.__class__ is str:
-        # Fast path for what the API sends ("2026-01-01T12:00:00-0500", "2017-04-25 21:50:01",
-        # "2018-02-01"): datetime.fromisoformat() reads these in C on Python 3.11+. The shape
-        # check keeps it to strings the pattern accepts as well (fromisoformat() also takes
-        # "T12", "T1200" and any separator); whatever it refuses (an offset without a colon or
-        # "Z" on 3.10, a month 13) goes to the pattern, which says what is wrong.
-        size = len(value)
-        if (
-            (size == 10 or (size >= 16 and value[13] == ":" and value[10] in _DATE_TIME_SEPARATORS))
-            and value[4] == "-"
-            and value[7] == "-"
-        ):
-            try:
-                result = datetime.fromisoformat(value)
-                if result.tzinfo is None:
-                    # Reading it again with an offset is several times faster than .replace().
-                    result = datetime.fromisoformat(value + ("T00:00:00+00:00" if size == 10 else "+00:00"))
-            except ValueError:
-                result = _datetime_from_pattern(value)
-        else:
-            result = _datetime_from_pattern(value)
-        return result if result.tzinfo is not None else result.replace(tzinfo=timezone.utc)
     if isinstance(value, str):
-        result = _datetime_from_pattern(value)
+        result = _datetime_from_text(value.strip())
     elif isinstance(value, datetime):
         result = value
     elif isinstance(value, date):
         result = datetime(value.year, value.month, value.day)
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        if not math.isfinite(value):
-            raise ValueError(f"must be a date and time, got {value!r}")
         try:
-            return datetime.fromtimestamp(value, tz=timezone.utc)
+            return datetime.fromtimestamp(to_float(value), tz=timezone.utc)
         except (OverflowError, OSError, ValueError):  # beyond what the platform's time_t holds
-            raise ValueError(f"is not a valid Unix timestamp, got {_short(value)}") from None
+            raise ValueError(f"is not a valid Unix timestamp, got {short(value)}") from None
     else:
         raise ValueError(f"must be a date and time, got {type(value).__name__}")
     if result.tzinfo is None or result.utcoffset() is None:
@@ -192,128 +162,49 @@ def format_altacolor_datetime(value: datetime | date | str) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# Tolerant scalar types for responses
+# Tolerant field types
 # --------------------------------------------------------------------------------------------
-#
-# Each type validates in pydantic-core first: lax mode already reads "123", " 123 ", "123.0"
-# and 123.0 as ints, "1.07" and "1e3" as floats, 0/1/"true"/"no" as bools. Only what lax mode
-# refuses ("1 050", "1,5", 2 as a bool) reaches the Python fallback, so a well-formed response
-# never calls into Python for these fields. Dates are read in Python (parse_api_datetime), which
-# keeps the standard library's timezone objects and takes every documented form.
-
-_INT_TEXT_RE = re.compile(r"^[+-]?\d+$")
-_TRUE_WORDS = frozenset({"1", "true", "yes", "y", "on", "t"})
-_FALSE_WORDS = frozenset({"0", "false", "no", "n", "off", "f"})
-
-# Core-schema metadata keys: the error a tolerant type reports, and "this field is done".
-_TOLERANT_ERROR = "altegio_tolerant_error"
-_PLACEHOLDERS_DONE = "altegio_placeholders"
 
 
-def _short(value: object, limit: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+def _tolerant(read: Callable[[Any], Any], *, text_only: bool = False) -> BeforeValidator:
+    """Read the value with ``read`` (only text, with ``text_only``); what it cannot read is left
+    for pydantic to judge, and report, as it came."""
 
-
-def _loose_int(value: Any) -> Any:
-    """``"1 050"`` and ``"1e3"`` become ints (lax mode takes ``"123"``, ``" 123 "``,
-    ``"123.0"`` and ``123.0`` itself); anything else is left for pydantic to judge."""
-    if isinstance(value, str):
-        text = value.strip().replace(" ", "")
-        if _INT_TEXT_RE.match(text):
-            return int(text)
+    def before(value: Any) -> Any:
+        if text_only and not isinstance(value, str):
+            return value
         try:
-            number = float(text)
+            return read(value)
         except ValueError:
             return value
-        return int(number) if number.is_integer() else value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
+
+    return BeforeValidator(before)
 
 
-def _loose_float(value: Any) -> Any:
-    """``" 1 050.5 "`` and ``"1,5"`` become floats (lax mode takes ``"1.07"`` itself); anything
-    else is left as is."""
-    if isinstance(value, str):
-        text = value.strip().replace(" ", "").replace("\u00a0", "")
-        if "," in text and "." not in text:
-            text = text.replace(",", ".")
-        try:
-            return float(text)
-        except ValueError:
-            return value
-    return value
-
-
-def _loose_bool(value: Any) -> Any:
-    """Any number (non-zero is true) and ``" Yes "``-style words become bools (lax mode takes
-    ``0``/``1``, ``"0"``/``"1"``, ``"true"``/``"false"``, ``"yes"``/``"no"`` itself)."""
-    if isinstance(value, str):
-        word = value.strip().lower()
-        if word in _TRUE_WORDS:
-            return True
-        if word in _FALSE_WORDS:
-            return False
-        return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return value != 0
-    return value
-
-
-@dataclasses.dataclass(frozen=True)
-class _Tolerant:
-    """``Annotated`` metadata of a tolerant type: ``schema`` is tried first, then ``fallback``
-    (if any) in front of it. Failures are reported as one error: pydantic's ``error_type``, or
-    a custom one when ``message`` is given."""
-
-    schema: Callable[[], CoreSchema]
-    fallback: Callable[[Any], Any] | None
-    error_type: str
-    message: str | None = None
-
-    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
-        metadata = {_TOLERANT_ERROR: (self.error_type, self.message)}
-        if self.fallback is None:
-            return {**self.schema(), "metadata": metadata}
-        return core_schema.union_schema(
-            [self.schema(), core_schema.no_info_before_validator_function(self.fallback, self.schema())],
-            mode="left_to_right",
-            custom_error_type=self.error_type,
-            custom_error_message=self.message,
-            metadata=metadata,
-        )
-
-
-def _datetime_schema() -> CoreSchema:
-    # Python reads the date (pydantic-core would give naive values and its own TzInfo class).
-    return core_schema.no_info_before_validator_function(parse_api_datetime, core_schema.datetime_schema())
-
-
-LooseInt = Annotated[int, _Tolerant(core_schema.int_schema, _loose_int, "int_type")]
-"""An ``int`` that may arrive as a string (``"123456"``) or an integral float."""
-LooseFloat = Annotated[float, _Tolerant(core_schema.float_schema, _loose_float, "float_type")]
-"""A ``float`` that may arrive as a string (``"1.07"``, ``"100500"``)."""
-LooseBool = Annotated[bool, _Tolerant(core_schema.bool_schema, _loose_bool, "bool_type")]
-"""A ``bool`` that may arrive as ``0``/``1``, ``"0"``/``"1"`` or ``true``/``false``."""
-LooseDatetime = Annotated[
-    datetime,
-    _Tolerant(
-        _datetime_schema,
-        None,
-        "datetime_format",
-        "Input should be a date and time such as 2026-01-01T12:00:00-0500",
-    ),
-]
+LooseInt = Annotated[int, _tolerant(to_int)]
+"""An ``int`` that may arrive as text (``"123456"``, ``"1 050"``) or an integral float."""
+LooseFloat = Annotated[float, _tolerant(to_float)]
+"""A ``float`` that may arrive as text (``"1.07"``, ``"1,5"``)."""
+LooseBool = Annotated[bool, _tolerant(to_bool)]
+"""A ``bool`` that may arrive as a number or a word (``0``/``1``, ``"yes"``, ``"false"``)."""
+LooseDatetime = Annotated[datetime, _tolerant(parse_api_datetime)]
 """An aware ``datetime`` read from any documented form (see :func:`parse_api_datetime`)."""
-LooseStr = Annotated[
-    str, _Tolerant(functools.partial(core_schema.str_schema, coerce_numbers_to_str=True), None, "string_type")
-]
-"""A ``str`` that may arrive as a JSON number (codes, barcodes)."""
+LooseStr = str
+"""A ``str`` that may arrive as a JSON number (codes, barcodes): :class:`ApiModel` turns numbers
+into text."""
+
+RequestInt = Annotated[int, _tolerant(to_int, text_only=True)]
+"""An ``int`` for requests that also takes a whole number as text (a rendered template)."""
+RequestFloat = Annotated[float, _tolerant(to_float, text_only=True)]
+"""A number for requests that also takes a number as text."""
+RequestBool = Annotated[bool, _tolerant(to_bool)]
+"""A ``bool`` for requests that also takes ``"true"``/``"false"``, ``0``/``1``."""
+RequestDatetime = Annotated[datetime, _tolerant(parse_api_datetime)]
+"""A ``datetime`` for requests: a datetime, a date, or a string in any documented form."""
 
 
 # --------------------------------------------------------------------------------------------
-# Field shapes: which placeholders ([] / {} / "" / null) mean "nothing" for a given field
+# Placeholders: which of [] / {} / "" / null / "0000-00-00" mean "nothing" for a field
 # --------------------------------------------------------------------------------------------
 
 _Kind = Literal["any", "list", "dict", "object", "str", "datetime", "none", "scalar"]
@@ -321,6 +212,7 @@ _UNION_TYPES: tuple[Any, ...] = (Union, types.UnionType)
 
 
 def _kinds(annotation: Any) -> frozenset[_Kind]:
+    """What a field's annotation can hold, as far as placeholders are concerned."""
     origin = get_origin(annotation)
     if origin is Annotated:
         return _kinds(get_args(annotation)[0])
@@ -348,132 +240,36 @@ def _kinds(annotation: Any) -> frozenset[_Kind]:
     return frozenset({"scalar"})
 
 
-def _placeholder_to_value(value: Any, kinds: frozenset[_Kind]) -> Any:
-    """Turn the API's "nothing here" placeholders into what the field type can hold.
+def _is_placeholder(value: Any) -> bool:
+    if value is None or value == "":
+        return True
+    if isinstance(value, (list, dict)):
+        return not value
+    return isinstance(value, str) and value.startswith(_ZERO_DATE)
 
-    The rules of every field; at run time only list and object fields call this (through
-    :func:`_placeholder_fixer`), the others get the same rules as schema (:func:`_tolerant_field`).
+
+def _placeholder_to_value(value: Any, kinds: frozenset[_Kind]) -> Any:
+    """What a placeholder means for a field that can hold ``kinds``.
+
+    PHP encodes an empty array as ``{}`` at times, some list fields come as ``null``, and an
+    empty ``[]``/``{}``/``""`` stands for a missing object or number. A required scalar keeps its
+    placeholder (and fails on it).
     """
     if "any" in kinds or "dict" in kinds:
         return value
     nullable = "none" in kinds
-    is_empty_container = isinstance(value, (list, dict)) and not value
     if "list" in kinds:
-        # PHP encodes an empty array as {} at times, and some fields come as null.
         if (isinstance(value, dict) and not value) or (value is None and not nullable):
             return []
         return value
-    if is_empty_container or (value == "" and "str" not in kinds):
+    if isinstance(value, str) and value.startswith(_ZERO_DATE):
+        return None if nullable and "datetime" in kinds else value  # MySQL's "no date"
+    if (isinstance(value, (list, dict)) and not value) or (value == "" and "str" not in kinds):
         if nullable:
             return None
         if "object" in kinds:
             return {}
-        return value
-    if nullable and "datetime" in kinds and isinstance(value, str) and _ZERO_DATE_RE.match(value):
-        return None  # MySQL's "no date"
     return value
-
-
-def _placeholder_fixer(kinds: frozenset[_Kind]) -> Callable[[Any], Any]:
-    if kinds == {"list"}:  # the usual list field: a plain list with a default
-
-        def fix_list(value: Any) -> Any:
-            if value is None or (value.__class__ is dict and not value):
-                return []
-            return value
-
-        return fix_list
-    return lambda value: _placeholder_to_value(value, kinds)
-
-
-def _to_none(value: Any) -> None:
-    return None
-
-
-def _placeholder_branch(kinds: frozenset[_Kind]) -> CoreSchema:
-    """A schema taking only the placeholders that mean None for a nullable scalar field."""
-    matchers: list[CoreSchema | tuple[CoreSchema, str]] = [
-        core_schema.list_schema(max_length=0, strict=True),
-        core_schema.dict_schema(max_length=0, strict=True),
-    ]
-    if "str" not in kinds:
-        matchers.append(core_schema.literal_schema([""]))
-    if "datetime" in kinds:
-        matchers.append(core_schema.str_schema(pattern=_ZERO_DATE_PATTERN, strict=True))
-    return core_schema.chain_schema(
-        [
-            core_schema.union_schema(matchers, mode="left_to_right"),
-            core_schema.no_info_plain_validator_function(_to_none),
-        ]
-    )
-
-
-# Plain leaf schemas whose every failure is a type error, so one error can stand for the union.
-_LEAF_ERRORS: dict[str, str] = {
-    "str": "string_type",
-    "int": "int_type",
-    "float": "float_type",
-    "bool": "bool_type",
-    "datetime": "datetime_type",
-    "date": "date_type",
-}
-_LEAF_KEYS = frozenset({"type", "strict", "metadata", "serialization", "coerce_numbers_to_str"})
-
-
-def _tolerant_field(schema: CoreSchema, kinds: frozenset[_Kind]) -> CoreSchema | None:
-    """``schema`` of a field with the placeholder rules of :func:`_placeholder_to_value` added,
-    or None when the field takes its input as it comes."""
-    if "any" in kinds or "dict" in kinds:
-        return None
-    if "list" in kinds or "object" in kinds:
-        # A model takes {} as an empty object, so these are fixed before validation (in Python;
-        # there are few such fields and a call costs less than the nested validation itself).
-        return core_schema.no_info_before_validator_function(_placeholder_fixer(kinds), schema)
-    if "none" not in kinds:
-        return None  # a required scalar keeps its placeholders, and fails on them
-    # A nullable scalar: "", [], {} (and "0000-00-00" for dates) never validate as the value, so
-    # they are tried as placeholders only after the value fails: no cost for a good response.
-    if schema["type"] != "nullable":
-        return core_schema.union_schema([schema, _placeholder_branch(kinds)], mode="left_to_right")
-    inner = schema["schema"]
-    error: tuple[str, str | None] | None = (inner.get("metadata") or {}).get(_TOLERANT_ERROR)
-    choices: list[CoreSchema | tuple[CoreSchema, str]] = [inner]
-    if error is not None and inner["type"] == "union":
-        choices = list(inner["choices"])  # a tolerant type's own union: one more choice
-    elif error is None and inner["type"] in _LEAF_ERRORS and inner.keys() <= _LEAF_KEYS:
-        error = (_LEAF_ERRORS[inner["type"]], None)
-    choices.append(_placeholder_branch(kinds))
-    tolerant = core_schema.union_schema(
-        choices,
-        mode="left_to_right",
-        custom_error_type=error[0] if error else None,
-        custom_error_message=error[1] if error else None,
-    )
-    return core_schema.nullable_schema(tolerant)
-
-
-def _add_placeholder_rules(cls: type[BaseModel], schema: CoreSchema) -> None:
-    """Give every field of the model ``schema`` (of ``cls``) its placeholder rules, in place."""
-    node: Any = schema
-    while node["type"] in ("function-before", "function-after", "function-wrap"):
-        node = node["schema"]  # model validators
-    if node["type"] != "model" or node.get("cls") is not cls:
-        return  # a reference to a model built before: its fields were done then
-    fields = node["schema"]["fields"]
-    for name, field in fields.items():
-        metadata = field.setdefault("metadata", {})
-        if metadata.get(_PLACEHOLDERS_DONE):
-            continue
-        metadata[_PLACEHOLDERS_DONE] = True
-        info = cls.model_fields.get(name)
-        if info is None:  # pragma: no cover - pydantic builds model-fields from model_fields
-            continue
-        holder: Any = field
-        if holder["schema"]["type"] == "default":
-            holder = holder["schema"]
-        tolerant = _tolerant_field(holder["schema"], _kinds(info.annotation))
-        if tolerant is not None:
-            holder["schema"] = tolerant
 
 
 # --------------------------------------------------------------------------------------------
@@ -488,26 +284,39 @@ class ApiModel(BaseModel):
     an empty ``[]``/``{}``/``""`` where an object or a number is expected becomes ``None``
     (or an empty object for a required one), an empty ``{}`` where a list is expected becomes
     ``[]``, and dates are read in every documented form.
-
-    The placeholder rules are part of each field's validation schema (see
-    :func:`_tolerant_field`), so reading a well-formed object runs no Python code except for
-    date fields, list fields and nested objects; that matters for catalogues of thousands.
     """
 
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-        coerce_numbers_to_str=True,
-        arbitrary_types_allowed=False,
-    )
+    model_config = ConfigDict(extra="allow", populate_by_name=True, coerce_numbers_to_str=True)
+
+    #: For each key the API may use (field names and aliases): what the field can hold.
+    _field_kinds: ClassVar[dict[str, frozenset[_Kind]]] = {}
 
     @classmethod
-    def __get_pydantic_core_schema__(
-        cls, source: type[BaseModel], handler: GetCoreSchemaHandler, /
-    ) -> CoreSchema:
-        schema = handler(source)
-        _add_placeholder_rules(cls, schema)
-        return schema
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        kinds: dict[str, frozenset[_Kind]] = {}
+        for name, info in cls.model_fields.items():
+            keys = [name]
+            alias = info.validation_alias
+            if isinstance(alias, str):
+                keys.append(alias)
+            elif isinstance(alias, AliasChoices):
+                keys.extend(choice for choice in alias.choices if isinstance(choice, str))
+            for key in keys:
+                kinds[key] = _kinds(info.annotation)
+        cls._field_kinds = kinds
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_placeholders(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        fixed = {
+            key: _placeholder_to_value(value, cls._field_kinds[key])
+            for key, value in data.items()
+            if key in cls._field_kinds and _is_placeholder(value)
+        }
+        return {**data, **fixed} if fixed else data
 
     def to_json_dict(self) -> dict[str, Any]:
         """A JSON-safe dict with the API's field names, unknown fields included (for XCom)."""
@@ -530,54 +339,15 @@ class EntityRef(ApiModel):
 # --------------------------------------------------------------------------------------------
 
 
-def _request_int(value: Any) -> Any:
-    # Airflow renders templated fields to strings; "5" is taken, "5.5", "abc" and True are not.
-    if isinstance(value, str) and _INT_TEXT_RE.match(value.strip()):
-        return int(value.strip())
-    return value
-
-
-def _request_float(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            number = float(value.strip())
-        except ValueError:
-            return value
-        return number if math.isfinite(number) else value
-    return value
-
-
-def _request_bool(value: Any) -> Any:
-    if isinstance(value, str):
-        word = value.strip().lower()
-        if word in ("true", "1", "yes"):
-            return True
-        if word in ("false", "0", "no"):
-            return False
-    if isinstance(value, int) and not isinstance(value, bool) and value in (0, 1):
-        return bool(value)
-    return value
-
-
-RequestInt = Annotated[int, BeforeValidator(_request_int)]
-"""A strict ``int`` for requests that also takes a string of digits (templated values)."""
-RequestFloat = Annotated[float, BeforeValidator(_request_float)]
-"""A strict number for requests that also takes a numeric string (templated values)."""
-RequestBool = Annotated[bool, BeforeValidator(_request_bool)]
-"""A strict ``bool`` for requests that also takes ``"true"``/``"false"``, ``0``/``1``."""
-RequestDatetime = Annotated[datetime, BeforeValidator(parse_api_datetime)]
-"""A ``datetime`` for requests: a datetime, a date, or a string in any documented form."""
-
-
 class RequestModel(BaseModel):
     """Base of every model sent to an API.
 
     Strict: unknown fields are refused and values are not coerced (beyond the explicit
-    ``Request*`` types). Any failure, on construction or validation, raises
-    :class:`InvalidRequestError` whose ``field`` is a path such as ``transactions[0].amount``.
+    ``Request*`` types). Any failure raises :class:`InvalidRequestError` whose ``field`` is a
+    path such as ``transactions[0].amount``.
     """
 
-    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True, frozen=False)
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
 
     def __init__(self, /, **data: Any) -> None:
         """Validate ``data``.
@@ -588,11 +358,6 @@ class RequestModel(BaseModel):
             super().__init__(**data)
         except ValidationError as exc:
             raise invalid_request_from_pydantic(exc) from exc
-
-    # pydantic calls a custom __init__ for every nested model it validates; this marker (the one
-    # BaseModel and RootModel carry) keeps nested validation in pydantic-core, so nested errors
-    # keep their full path instead of arriving pre-converted.
-    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
 
     @classmethod
     def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
@@ -607,9 +372,7 @@ class RequestModel(BaseModel):
 
     @classmethod
     def from_input(cls, data: Any, *, prefix: str = "") -> Self:
-        """Build the request from a mapping given by a caller (an operator argument, say).
-
-        An instance of the class is returned as it is.
+        """Build the request from a mapping given by a caller (an instance is returned as is).
 
         :param prefix: put before every field path in errors, e.g. ``"operation"``.
         :raises InvalidRequestError: ``data`` is not a mapping, or a field is missing, unknown or
@@ -723,7 +486,7 @@ def _describe_error(error: ErrorDetails) -> tuple[str, str]:
         problem = template.split(" {", 1)[0]
     value = error.get("input")
     if kind not in _NO_GOT and isinstance(value, (str, int, float, bool, type(None))):
-        problem = f"{problem}, got {_short(value)}"
+        problem = f"{problem}, got {short(value)}"
     return path, problem
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_altegio.exceptions import InvalidRequestError
 from airflow_provider_altegio.operators._common import (
     AltacolorBaseOperator,
     AltegioBaseOperator,
@@ -18,13 +17,14 @@ from airflow_provider_altegio.operators._common import (
     JsonDict,
     StreamingReadMixin,
     altacolor_conditions,
-    coerce_int,
-    is_blank,
-    validate_request,
+    read_request,
 )
+from airflow_provider_altegio.values import is_blank, optional_whole_number, whole_number
 
 if TYPE_CHECKING:
     from airflow.sdk import Context, ObjectStoragePath
+
+    from airflow_provider_altegio.results import ReadResult
 
 
 def _optional_text(value: Any) -> str | None:
@@ -79,13 +79,14 @@ class SearchProductsOperator(AltegioChangedReadOperator):
         self.term = term
         self.category_id = category_id
 
-    def execute(self, context: Context) -> list[JsonDict] | dict[str, Any]:
-        category_id = coerce_int(self.category_id, "category_id")
+    def execute(self, context: Context) -> ReadResult:
+        category_id = optional_whole_number(self.category_id, "category_id")
         window = self.read_window()
-        products = self.hook.iter_products(
-            self.resolve_location_id(), term=_optional_text(self.term), category_id=category_id, **window
-        )
-        return self.read(products, window)
+        with self.hook:
+            products = self.hook.iter_products(
+                self.resolve_location_id(), term=_optional_text(self.term), category_id=category_id, **window
+            )
+            return self.deliver(products, window["page_size"])
 
 
 class AltacolorSearchProductsOperator(StreamingReadMixin, AltacolorBaseOperator):
@@ -122,6 +123,7 @@ class AltacolorSearchProductsOperator(StreamingReadMixin, AltacolorBaseOperator)
 
     template_fields = ("conditions", "sort_by", "output_path")
     read_description = "Altacolor products"
+    max_page_size = 100
 
     def __init__(
         self,
@@ -130,7 +132,7 @@ class AltacolorSearchProductsOperator(StreamingReadMixin, AltacolorBaseOperator)
         sort_by: int | str | None = None,
         altacolor_conn_id: str = "altacolor_default",
         output_path: ObjectStoragePath | str | None = None,
-        page_size: int | None = 100,
+        page_size: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -139,14 +141,13 @@ class AltacolorSearchProductsOperator(StreamingReadMixin, AltacolorBaseOperator)
         self.conditions = conditions
         self.sort_by = sort_by
 
-    def execute(self, context: Context) -> list[JsonDict] | dict[str, Any]:
+    def execute(self, context: Context) -> ReadResult:
         sort_by = None if is_blank(self.sort_by) else self.sort_by
         conditions = altacolor_conditions(self.conditions, "conditions", sort_by=sort_by)
-        page_size = coerce_int(self.page_size, "page_size") or 100
-        if page_size > 100:
-            raise InvalidRequestError("page_size", f"must be at most 100, got {page_size}")
-        products = self.hook.iter_products(conditions, sort_by=sort_by, page_size=page_size)
-        return self.deliver((product.to_json_dict() for product in products), page_size)
+        page_size = self.read_page_size()
+        with self.hook:
+            products = self.hook.iter_products(conditions, sort_by=sort_by, page_size=page_size)
+            return self.deliver(products, page_size)
 
 
 class _ProductOperator(AltegioBaseOperator):
@@ -159,9 +160,7 @@ class _ProductOperator(AltegioBaseOperator):
         self.product_id = product_id
 
     def _product_id(self) -> int:
-        product_id = coerce_int(self.product_id, "product_id", optional=False)
-        assert product_id is not None  # optional=False
-        return product_id
+        return whole_number(self.product_id, "product_id")
 
 
 class GetProductOperator(_ProductOperator):
@@ -181,8 +180,8 @@ class GetProductOperator(_ProductOperator):
 
     def execute(self, context: Context) -> JsonDict:
         product_id = self._product_id()
-        product = self.hook.get_product(product_id, self.resolve_location_id())
-        return product.to_json_dict()
+        with self.hook:
+            return self.hook.get_product(product_id, self.resolve_location_id()).to_json_dict()
 
 
 class CreateProductOperator(AltegioBaseOperator):
@@ -215,11 +214,11 @@ class CreateProductOperator(AltegioBaseOperator):
     def execute(self, context: Context) -> JsonDict:
         from airflow_provider_altegio.models.altegio import ProductCreate
 
-        request = validate_request(ProductCreate, self.product, "product")
-        location_id = self.resolve_location_id()
-        created = self.hook.create_product(request, location_id).to_json_dict()
-        self.log.info("Created product %s (%s)", created.get("good_id"), created.get("title"))
-        return self.finish_write(context, created, good_id=created.get("good_id"))
+        request = read_request(ProductCreate, self.product, "product")
+        with self.hook:
+            created = self.hook.create_product(request, self.resolve_location_id()).to_json_dict()
+            self.log.info("Created product %s (%s)", created.get("good_id"), created.get("title"))
+            return self.finish_write(context, created, good_id=created.get("good_id"))
 
 
 class UpdateProductOperator(_ProductOperator):
@@ -249,10 +248,11 @@ class UpdateProductOperator(_ProductOperator):
         from airflow_provider_altegio.models.altegio import ProductUpdate
 
         product_id = self._product_id()
-        request = validate_request(ProductUpdate, self.changes, "changes")
-        updated = self.hook.update_product(product_id, request, self.resolve_location_id())
-        self.log.info("Updated product %s", product_id)
-        return self.finish_write(context, updated.to_json_dict(), good_id=product_id)
+        request = read_request(ProductUpdate, self.changes, "changes")
+        with self.hook:
+            updated = self.hook.update_product(product_id, request, self.resolve_location_id())
+            self.log.info("Updated product %s", product_id)
+            return self.finish_write(context, updated.to_json_dict(), good_id=product_id)
 
 
 class DeleteProductOperator(_ProductOperator):
@@ -277,12 +277,13 @@ class DeleteProductOperator(_ProductOperator):
 
     def execute(self, context: Context) -> JsonDict:
         product_id = self._product_id()
-        deleted = self.delete_ignoring_missing(
-            lambda: self.hook.delete_product(product_id, self.resolve_location_id()),
-            f"product {product_id}",
-            self.ignore_missing,
-        )
-        return self.finish_write(context, {"good_id": product_id, "deleted": deleted})
+        with self.hook:
+            deleted = self.delete_ignoring_missing(
+                lambda: self.hook.delete_product(product_id, self.resolve_location_id()),
+                f"product {product_id}",
+                self.ignore_missing,
+            )
+            return self.finish_write(context, {"good_id": product_id, "deleted": deleted})
 
 
 class ListProductCategoriesOperator(AltegioBaseOperator):
@@ -306,9 +307,10 @@ class ListProductCategoriesOperator(AltegioBaseOperator):
         self.parent_category_id = parent_category_id
 
     def execute(self, context: Context) -> list[JsonDict]:
-        parent = coerce_int(self.parent_category_id, "parent_category_id", minimum=0) or 0
-        categories = self.hook.list_categories(parent, self.resolve_location_id())
-        return [category.to_json_dict() for category in categories]
+        parent = optional_whole_number(self.parent_category_id, "parent_category_id", minimum=0) or 0
+        with self.hook:
+            categories = self.hook.list_categories(parent, self.resolve_location_id())
+            return [category.to_json_dict() for category in categories]
 
 
 class CreateProductCategoryOperator(AltegioBaseOperator):
@@ -335,10 +337,11 @@ class CreateProductCategoryOperator(AltegioBaseOperator):
     def execute(self, context: Context) -> JsonDict:
         from airflow_provider_altegio.models.altegio import CategoryCreate
 
-        request = validate_request(CategoryCreate, self.category, "category")
-        created = self.hook.create_category(request, self.resolve_location_id()).to_json_dict()
-        self.log.info("Created category %s (%s)", created.get("id"), created.get("title"))
-        return self.finish_write(context, created, category_id=created.get("id"))
+        request = read_request(CategoryCreate, self.category, "category")
+        with self.hook:
+            created = self.hook.create_category(request, self.resolve_location_id()).to_json_dict()
+            self.log.info("Created category %s (%s)", created.get("id"), created.get("title"))
+            return self.finish_write(context, created, category_id=created.get("id"))
 
 
 class _CategoryOperator(AltegioBaseOperator):
@@ -351,9 +354,7 @@ class _CategoryOperator(AltegioBaseOperator):
         self.category_id = category_id
 
     def _category_id(self) -> int:
-        category_id = coerce_int(self.category_id, "category_id", optional=False)
-        assert category_id is not None  # optional=False
-        return category_id
+        return whole_number(self.category_id, "category_id")
 
 
 class UpdateProductCategoryOperator(_CategoryOperator):
@@ -382,9 +383,10 @@ class UpdateProductCategoryOperator(_CategoryOperator):
         from airflow_provider_altegio.models.altegio import CategoryUpdate
 
         category_id = self._category_id()
-        request = validate_request(CategoryUpdate, self.changes, "changes")
-        updated = self.hook.update_category(category_id, request, self.resolve_location_id())
-        return self.finish_write(context, updated.to_json_dict(), category_id=category_id)
+        request = read_request(CategoryUpdate, self.changes, "changes")
+        with self.hook:
+            updated = self.hook.update_category(category_id, request, self.resolve_location_id())
+            return self.finish_write(context, updated.to_json_dict(), category_id=category_id)
 
 
 class DeleteProductCategoryOperator(_CategoryOperator):
@@ -408,12 +410,13 @@ class DeleteProductCategoryOperator(_CategoryOperator):
 
     def execute(self, context: Context) -> JsonDict:
         category_id = self._category_id()
-        deleted = self.delete_ignoring_missing(
-            lambda: self.hook.delete_category(category_id, self.resolve_location_id()),
-            f"category {category_id}",
-            self.ignore_missing,
-        )
-        return self.finish_write(context, {"category_id": category_id, "deleted": deleted})
+        with self.hook:
+            deleted = self.delete_ignoring_missing(
+                lambda: self.hook.delete_category(category_id, self.resolve_location_id()),
+                f"category {category_id}",
+                self.ignore_missing,
+            )
+            return self.finish_write(context, {"category_id": category_id, "deleted": deleted})
 
 
 __all__ = [

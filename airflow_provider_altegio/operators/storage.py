@@ -27,20 +27,20 @@ from airflow_provider_altegio.operators._common import (
     AltegioChangedReadOperator,
     JsonDict,
     carries_key,
-    coerce_date_range,
-    coerce_datetime,
-    coerce_int,
-    coerce_structure,
     idempotency_key,
+    read_date_range,
+    read_datetime,
+    read_request,
     record_asset_events,
     stamp_comment,
-    validate_request,
 )
+from airflow_provider_altegio.values import optional_whole_number, structure, whole_number
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_altegio.models.altegio import StorageOperationRequest
+    from airflow_provider_altegio.results import ReadResult
 
 #: How far before the run's start the reconciliation search reaches back, to absorb clock and
 #: time-zone skew between the Airflow workers and the API's ``last_change_date``.
@@ -145,23 +145,23 @@ class CreateStorageOperationOperator(AltegioBaseOperator):
         from airflow_provider_altegio.models.altegio import DocumentType, StorageOperationRequest
 
         operation_type = DocumentType.parse(self.operation_type, field="operation_type")
-        transactions = coerce_structure(self.transactions, "transactions")
+        transactions = structure(self.transactions, "transactions")
         if not isinstance(transactions, (list, tuple)):
             raise InvalidRequestError("transactions", "must be a list of transaction mappings")
         fields: dict[str, Any] = {
             "type_id": operation_type,
-            "storage_id": coerce_int(self.storage_id, "storage_id", optional=False),
-            "create_date": coerce_datetime(self.create_date, "create_date") or datetime.now(tz=timezone.utc),
-            "transactions": [coerce_structure(t, f"transactions[{i}]") for i, t in enumerate(transactions)],
+            "storage_id": whole_number(self.storage_id, "storage_id"),
+            "create_date": read_datetime(self.create_date, "create_date") or datetime.now(tz=timezone.utc),
+            "transactions": [structure(t, f"transactions[{i}]") for i, t in enumerate(transactions)],
             "comment": stamp_comment(self.comment, key),
         }
-        master_id = coerce_int(self.master_id, "master_id", minimum=0)
+        master_id = optional_whole_number(self.master_id, "master_id", minimum=0)
         if master_id is not None:
             fields["master_id"] = master_id
-        target = coerce_int(self.target_storage_id, "target_storage_id")
+        target = optional_whole_number(self.target_storage_id, "target_storage_id")
         if target is not None:
             fields["target_storage_id"] = target
-        return validate_request(StorageOperationRequest, fields, "")
+        return read_request(StorageOperationRequest, fields, "")
 
     def check_stock(self, request: StorageOperationRequest, location_id: int) -> None:
         """Refuse to take out more than the storage holds (unless ``allow_negative_stock``).
@@ -282,16 +282,9 @@ class CreateStorageOperationOperator(AltegioBaseOperator):
     def execute(self, context: Context) -> JsonDict:
         key = self.key_for(context)
         request = self.build_request(key)
-        location_id = self.resolve_location_id()
-        since = self.search_since(context)
-        result = None
-        try_number = context["ti"].try_number
-        if try_number > 1:
-            self.log.info("Try %d: checking whether an earlier try already created the document", try_number)
-            result = self.await_existing(request, location_id, key, since, self._retry_grace())
-        if result is None:
-            self.check_stock(request, location_id)
-            result = self._create(request, location_id, key, since)
+        with self.hook:
+            location_id = self.resolve_location_id()
+            result = self._create_once(context, request, location_id, key)
         record_extra = {
             **result,
             "location_id": location_id,
@@ -300,6 +293,20 @@ class CreateStorageOperationOperator(AltegioBaseOperator):
         }
         record_asset_events(context, self, record_extra)
         return result
+
+    def _create_once(
+        self, context: Context, request: StorageOperationRequest, location_id: int, key: str
+    ) -> JsonDict:
+        """The document carrying ``key``: an earlier try's (on a retry), else a new one."""
+        since = self.search_since(context)
+        try_number = context["ti"].try_number
+        if try_number > 1:
+            self.log.info("Try %d: checking whether an earlier try already created the document", try_number)
+            found = self.await_existing(request, location_id, key, since, self._retry_grace())
+            if found is not None:
+                return found
+        self.check_stock(request, location_id)
+        return self._create(request, location_id, key, since)
 
     def _create(
         self, request: StorageOperationRequest, location_id: int, key: str, since: datetime
@@ -346,8 +353,8 @@ class ListStoragesOperator(AltegioBaseOperator):
     """
 
     def execute(self, context: Context) -> list[JsonDict]:
-        storages = self.hook.list_storages(self.resolve_location_id())
-        return [storage.to_json_dict() for storage in storages]
+        with self.hook:
+            return [storage.to_json_dict() for storage in self.hook.list_storages(self.resolve_location_id())]
 
 
 class ListStorageTransactionsOperator(AltegioChangedReadOperator):
@@ -398,14 +405,15 @@ class ListStorageTransactionsOperator(AltegioChangedReadOperator):
         self.date_to = date_to
         self.document_id = document_id
 
-    def execute(self, context: Context) -> list[JsonDict] | dict[str, Any]:
-        start, end = coerce_date_range(self.date_from, self.date_to, "date_from", "date_to")
-        document_id = coerce_int(self.document_id, "document_id")
+    def execute(self, context: Context) -> ReadResult:
+        start, end = read_date_range(self.date_from, self.date_to, "date_from", "date_to")
+        document_id = optional_whole_number(self.document_id, "document_id")
         window = self.read_window()
-        transactions = self.hook.iter_transactions(
-            self.resolve_location_id(), start_date=start, end_date=end, document_id=document_id, **window
-        )
-        return self.read(transactions, window)
+        with self.hook:
+            transactions = self.hook.iter_transactions(
+                self.resolve_location_id(), start_date=start, end_date=end, document_id=document_id, **window
+            )
+            return self.deliver(transactions, window["page_size"])
 
 
 __all__ = [

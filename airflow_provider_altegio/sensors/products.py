@@ -1,14 +1,15 @@
 """Sensors that wait for products to change, in Altegio or in the Altacolor supplier catalogue.
 
 Both work in ``mode="poke"``, ``mode="reschedule"`` and deferred (``deferrable=True``, default
-from ``[operators] default_deferrable``). Deferred, they first check once on the worker and
-only defer when nothing changed yet; the trigger then polls with the async HTTP core and the
-shared rate limiter (see :mod:`airflow_provider_altegio.triggers.products`).
+from ``[operators] default_deferrable``). Each poke asks the hook's ``changed_products``;
+deferred, the sensor checks once on the worker and only defers when nothing changed yet, and the
+trigger then asks the hook's ``achanged_products`` with the same query.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator
@@ -17,24 +18,20 @@ from airflow.sdk.configuration import conf
 
 from airflow_provider_altegio.exceptions import AltegioProviderError
 from airflow_provider_altegio.operators._common import (
-    HookOwner,
     JsonDict,
     altacolor_conditions,
-    coerce_datetime,
-    coerce_int,
-    coerce_int_list,
-    is_blank,
+    read_datetime,
+    read_id_list,
     to_json,
 )
+from airflow_provider_altegio.values import is_blank, optional_whole_number
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_altegio.triggers.products import (
-        AltacolorProductChangeTrigger,
-        ProductChangeTrigger,
-        ProductChangeTriggerBase,
-    )
+    from airflow_provider_altegio.hooks.altacolor import AltacolorHook
+    from airflow_provider_altegio.hooks.altegio import AltegioHook
+    from airflow_provider_altegio.triggers.products import ProductChangeTriggerBase
 
 
 def _default_changed_after(context: Context) -> datetime:
@@ -47,12 +44,11 @@ def _default_changed_after(context: Context) -> datetime:
     return run_after if isinstance(run_after, datetime) else datetime.now(tz=timezone.utc)
 
 
-class ProductChangeSensorBase(HookOwner, BaseSensorOperator):
+class ProductChangeSensorBase(BaseSensorOperator):
     """What the two product-change sensors share: the date default, poking, deferral, results.
 
-    Subclasses build their trigger (:meth:`build_trigger`), which also performs the synchronous
-    pokes, so both modes run the same query. The pokes of one try share one hook, closed when
-    ``execute`` ends (see :class:`HookOwner`).
+    Subclasses provide the hook and turn their arguments into the query (:meth:`build_query`),
+    the keyword arguments of the hook's ``changed_products``; the trigger sends the same query.
 
     :param changed_after: products changed after this moment count (datetime or ISO string).
         Default: the start of the run's data interval. Templated.
@@ -75,74 +71,69 @@ class ProductChangeSensorBase(HookOwner, BaseSensorOperator):
         self.changed_after = changed_after
         self.product_ids = product_ids
         self.deferrable = deferrable
-        self._trigger: ProductChangeTriggerBase | None = None
+        self._query: JsonDict | None = None
 
-    def build_trigger(self, common: JsonDict) -> ProductChangeTriggerBase:
-        """The trigger for this sensor's query; ``common`` holds the base trigger kwargs."""
+    hook: AltegioHook | AltacolorHook
+
+    def build_query(self) -> JsonDict:
+        """The subclass's own part of the query (JSON-safe, validated).
+
+        :raises InvalidRequestError: a bad id or condition.
+        """
         raise NotImplementedError
 
-    def trigger_for(self, context: Context) -> ProductChangeTriggerBase:
-        """Validate the inputs (once per try) into the trigger that describes the query.
+    def trigger(self, query: JsonDict) -> ProductChangeTriggerBase:
+        """The trigger that runs ``query`` in the triggerer."""
+        raise NotImplementedError
+
+    def query(self, context: Context) -> JsonDict:
+        """The query of this try, validated once.
 
         :raises InvalidRequestError: a bad date, id or condition, or no location.
         """
-        if self._trigger is None:
-            changed_after = coerce_datetime(self.changed_after, "changed_after")
-            common: JsonDict = {
-                "changed_after": (changed_after or _default_changed_after(context)).isoformat(),
-                "product_ids": coerce_int_list(self.product_ids, "product_ids"),
-                "poke_interval": float(self.poke_interval),
+        if self._query is None:
+            changed_after = read_datetime(self.changed_after, "changed_after") or _default_changed_after(
+                context
+            )
+            self._query = {
+                "changed_after": changed_after.isoformat(),
+                "product_ids": read_id_list(self.product_ids, "product_ids"),
+                **self.build_query(),
             }
-            self._trigger = self.build_trigger(common)
-        return self._trigger
+        return self._query
 
     def poke(self, context: Context) -> PokeReturnValue:
         """One poll: done when at least one matching product changed; XCom: those products."""
-        trigger = self.trigger_for(context)
-        products = trigger.poll(self.own_hook(trigger.create_hook))
-        self.log.info("%d matching products changed after %s", len(products), trigger.changed_after)
+        query = self.query(context)
+        products = [product.to_json_dict() for product in self.hook.changed_products(**query)]
+        self.log.info("%d matching products changed after %s", len(products), query["changed_after"])
         return PokeReturnValue(is_done=bool(products), xcom_value=products)
 
     def execute(self, context: Context) -> Any:
-        if not self.deferrable:
-            return super().execute(context)
-        first = self.poke(context)
-        if first.is_done:
-            return first.xcom_value
-        self._defer(context)
-        return None  # not reached: defer() raises TaskDeferred
-
-    def _defer(self, context: Context) -> None:
-        trigger = self.trigger_for(context)
-        deadline = datetime.now(tz=timezone.utc) + timedelta(seconds=self.timeout)
-        trigger.timeout_at = deadline.isoformat()
-        self.log.info("Deferring: polling every %.0fs until %s", self.poke_interval, trigger.timeout_at)
+        with self.hook:
+            if not self.deferrable:
+                return super().execute(context)
+            first = self.poke(context)
+            if first.is_done:
+                return first.xcom_value
+        self.log.info("Deferring: polling every %.0fs for up to %.0fs", self.poke_interval, self.timeout)
         self.defer(
-            trigger=trigger,
+            trigger=self.trigger(self.query(context)),
             method_name="execute_complete",
             timeout=timedelta(seconds=self.timeout),
         )
+        return None  # not reached: defer() raises TaskDeferred
 
     def execute_complete(self, context: Context, event: JsonDict | None = None) -> list[JsonDict]:
         """Resume after the trigger fired: return the changed products or raise its error.
 
-        :raises AirflowSensorTimeout: the trigger reached the sensor's ``timeout``.
         :raises AltegioProviderError: the trigger's poll failed; the message is the API's.
         """
-        from airflow.sdk.exceptions import AirflowSensorTimeout
-
         event = event or {}
-        status = event.get("status")
-        if status == "success":
+        if event.get("status") == "success":
             products: list[JsonDict] = event.get("products") or []
-            self.log.info(
-                "%d matching products changed (after %s polls in the triggerer)",
-                len(products),
-                event.get("polls"),
-            )
+            self.log.info("%d matching products changed (after %s polls)", len(products), event.get("polls"))
             return products
-        if status == "timeout":
-            raise AirflowSensorTimeout(event.get("message") or "Sensor timed out")
         raise AltegioProviderError(
             f"{event.get('error_type') or 'Error'} while waiting for product changes: "
             f"{event.get('message') or event!r}"
@@ -194,20 +185,24 @@ class WaitForProductChangeSensor(ProductChangeSensorBase):
         self.term = term
         self.altegio_conn_id = altegio_conn_id
 
-    def build_trigger(self, common: JsonDict) -> ProductChangeTrigger:
+    @cached_property
+    def hook(self) -> AltegioHook:  # type: ignore[override]
+        """The Altegio hook of ``altegio_conn_id``."""
         from airflow_provider_altegio.hooks.altegio import AltegioHook
+
+        return AltegioHook(altegio_conn_id=self.altegio_conn_id)
+
+    def build_query(self) -> JsonDict:
+        return {
+            "location_id": self.hook.resolve_location_id(self.location_id),  # type: ignore[arg-type]
+            "category_id": optional_whole_number(self.category_id, "category_id"),
+            "term": None if is_blank(self.term) else str(self.term).strip(),
+        }
+
+    def trigger(self, query: JsonDict) -> ProductChangeTriggerBase:
         from airflow_provider_altegio.triggers.products import ProductChangeTrigger
 
-        category_id = coerce_int(self.category_id, "category_id")
-        hook = self.own_hook(lambda: AltegioHook(altegio_conn_id=self.altegio_conn_id))  # reused by the pokes
-        location_id = hook.resolve_location_id(coerce_int(self.location_id, "location_id"))
-        return ProductChangeTrigger(
-            conn_id=self.altegio_conn_id,
-            location_id=location_id,
-            category_id=category_id,
-            term=None if is_blank(self.term) else str(self.term).strip(),
-            **common,
-        )
+        return ProductChangeTrigger(conn_id=self.altegio_conn_id, poke_interval=self.poke_interval, **query)
 
 
 class AltacolorWaitForProductChangeSensor(ProductChangeSensorBase):
@@ -238,29 +233,30 @@ class AltacolorWaitForProductChangeSensor(ProductChangeSensorBase):
     template_fields = ("changed_after", "product_ids", "conditions")
 
     def __init__(
-        self,
-        *,
-        conditions: Any = None,
-        altacolor_conn_id: str = "altacolor_default",
-        **kwargs: Any,
+        self, *, conditions: Any = None, altacolor_conn_id: str = "altacolor_default", **kwargs: Any
     ) -> None:
         super().__init__(**kwargs)
         self.conditions = conditions
         self.altacolor_conn_id = altacolor_conn_id
 
-    def build_trigger(self, common: JsonDict) -> AltacolorProductChangeTrigger:
+    @cached_property
+    def hook(self) -> AltacolorHook:  # type: ignore[override]
+        """The Altacolor hook of ``altacolor_conn_id``."""
+        from airflow_provider_altegio.hooks.altacolor import AltacolorHook
+
+        return AltacolorHook(altacolor_conn_id=self.altacolor_conn_id)
+
+    def build_query(self) -> JsonDict:
+        # Only "no conditions" means none: a falsy malformed value (0, {}) is validated, not dropped.
+        given = [] if is_blank(self.conditions) else self.conditions
+        return {"conditions": to_json(altacolor_conditions(given, "conditions")) if given != [] else []}
+
+    def trigger(self, query: JsonDict) -> ProductChangeTriggerBase:
         from airflow_provider_altegio.triggers.products import AltacolorProductChangeTrigger
 
-        conditions = [] if is_blank(self.conditions) else self.conditions
-        trigger = AltacolorProductChangeTrigger(
-            conn_id=self.altacolor_conn_id,
-            # Only "no conditions" means none: a falsy malformed value (0, {}) is validated, not dropped.
-            conditions=to_json(altacolor_conditions(conditions, "conditions")) if conditions != [] else [],
-            **common,
+        return AltacolorProductChangeTrigger(
+            conn_id=self.altacolor_conn_id, poke_interval=self.poke_interval, **query
         )
-        # Validate the full query (the date condition included) now, not in the triggerer.
-        altacolor_conditions(trigger.search()[0][0], "conditions")
-        return trigger
 
 
 __all__ = [

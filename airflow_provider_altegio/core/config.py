@@ -1,0 +1,45 @@
+"""How to reach one API: the one configuration object of a connection, and its defaults.
+
+The defaults are defined here once; the connection forms (``get_provider_info``) show the same
+numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from airflow_provider_altegio import __version__
+
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_MAX_RETRIES = 5
+#: The platform's documented budget per account: 5 requests a second and 200 a minute.
+DEFAULT_REQUESTS_PER_SECOND = 5.0
+DEFAULT_REQUESTS_PER_MINUTE = 200.0
+DEFAULT_USER_AGENT = f"airflow-provider-altegio/{__version__}"
+
+
+@dataclass(frozen=True)
+class ConnectionConfig:
+    """Transport settings of one connection (its secrets live in the dialect).
+
+    :param base_url: URL every request path is appended to.
+    :param timeout: per-request timeout in seconds (connect, read, write and pool).
+    :param max_retries: retries on 429, 502, 503, 504 and network failures.
+    :param requests_per_second: client-side budget (``None``: unlimited).
+    :param requests_per_minute: client-side budget (``None``: unlimited).
+    :param verify_ssl: verify TLS certificates; only a test server should turn it off.
+    :param user_agent: the ``User-Agent`` header.
+    """
+
+    base_url: str
+    timeout: float = DEFAULT_TIMEOUT
+    max_retries: int = DEFAULT_MAX_RETRIES
+    requests_per_second: float | None = DEFAULT_REQUESTS_PER_SECOND
+    requests_per_minute: float | None = DEFAULT_REQUESTS_PER_MINUTE
+    verify_ssl: bool = True
+    user_agent: str = DEFAULT_USER_AGENT
+
+    @property
+    def rate_limited(self) -> bool:
+        """Whether any client-side budget applies."""
+        return bool(self.requests_per_second or self.requests_per_minute)
