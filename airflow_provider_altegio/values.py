@@ -143,10 +143,13 @@ def truth(value: Any, field: str) -> bool:
     return result
 
 
-def enum_member(enum: type[E], value: Any, field: str, aliases: dict[str, E] | None = None) -> E:
-    """A member of ``enum`` from the member itself, its value (or the value as text), its name in
-    any case (``-`` and spaces read as ``_``), or one of ``aliases``.
+def enum_member(
+    enum: type[E], value: Any, field: str, aliases: dict[str, E] | None = None, *, what: str = "one of"
+) -> E:
+    """A member of ``enum`` from the member itself, its whole-number value (or that as text), its
+    name in any case (``-`` and spaces read as ``_``), or one of ``aliases``.
 
+    :param what: how the error names the choices ("a document type": ...).
     :raises InvalidRequestError: naming ``field`` and listing the choices.
     """
     if isinstance(value, enum):
@@ -158,12 +161,12 @@ def enum_member(enum: type[E], value: Any, field: str, aliases: dict[str, E] | N
             return found
         if word.lstrip("-").isdigit():
             value = int(word)
-    if not isinstance(value, bool):
+    if type(value) is int:
         for member in enum:
             if member.value == value:
                 return member
     choices = ", ".join(f"{member.name.lower()} ({member.value})" for member in enum)
-    raise InvalidRequestError(field, f"must be one of {choices}, got {short(value)}")
+    raise InvalidRequestError(field, f"must be {what}: {choices}, got {short(value)}")
 
 
 def structure(value: Any, field: str) -> Any:

@@ -73,3 +73,18 @@ def xcom(airflow_db: Path) -> Any:
             return None if row is None else XComModel.deserialize_value(row)
 
     return read
+
+
+@pytest.fixture
+def core_options(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Give every HTTP core a hook builds in this test extra constructor arguments (recorded
+    sleeps, a mock transport): ``core_options(sleep=..., transport=...)``."""
+    import functools
+
+    from airflow_provider_altegio.core.http import HttpCore
+    from airflow_provider_altegio.hooks import base
+
+    def use(**options: Any) -> None:
+        monkeypatch.setattr(base, "HttpCore", functools.partial(HttpCore, **options))
+
+    return use

@@ -204,6 +204,7 @@ class HttpCore:
     :param config: where and how to connect.
     :param dialect: the API's auth, envelope and error rules.
     :param limiter: the shared rate limiter (``None``: unlimited).
+    :param retry: when and how long to retry; default: ``config.max_retries`` with backoff.
     :param sleep: blocking sleep of the sync driver.
     :param asleep: async sleep of the async driver.
     :param transport: httpx transport for the sync client (a test server's, say).
@@ -216,6 +217,7 @@ class HttpCore:
         dialect: Dialect,
         *,
         limiter: RateLimiter | None = None,
+        retry: RetryPolicy | None = None,
         sleep: Callable[[float], object] = time.sleep,
         asleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         transport: httpx.BaseTransport | None = None,
@@ -224,7 +226,7 @@ class HttpCore:
         self.config = config
         self.dialect = dialect
         self.limiter = limiter
-        self.retry = RetryPolicy(max_retries=config.max_retries)
+        self.retry = retry if retry is not None else RetryPolicy(max_retries=config.max_retries)
         self._sleep = sleep
         self._asleep = asleep
         self._transport = transport

@@ -16,7 +16,8 @@ A server counts a request when it *arrives*, which is some unknown time after it
 (sleep overshoot, thread scheduling, the network). Counting it at its grant time could therefore
 put two requests less than a window apart on the server's clock. So a request counts as
 "happening now" while it is in flight, and once its response is back it is logged at that
-moment, by which time it has certainly arrived. The next request a window later can then never land in the same server window.
+moment, by which time it has certainly arrived. The next request a window later can then
+never land in the same server window.
 A request still in flight when a slot is booked may reach the server after the booking, so the
 core checks the slot again with :meth:`Reservation.confirm` when its time comes, counting what is
 still in flight as happening then, and waits on if that fills a window.

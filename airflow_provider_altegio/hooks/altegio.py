@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from airflow_provider_altegio.core.dialects import AltegioDialect
 from airflow_provider_altegio.core.paging import PageCountPager
-from airflow_provider_altegio.exceptions import InvalidRequestError
+from airflow_provider_altegio.exceptions import AltegioNotFoundError, InvalidRequestError
 from airflow_provider_altegio.hooks.base import (
     ApiHook,
     Extras,
@@ -88,15 +88,13 @@ def _date_param(value: DateLike | None, field: str, *, date_only: bool = False) 
 
 def read_one(model: type[A]) -> Callable[[Any], A]:
     """A reader of a payload that is one ``model`` object, or a list holding one (as the goods
-    endpoints have been seen to answer).
-
-    An empty list raises ``ValueError`` (reported as a malformed response).
+    endpoints have been seen to answer); an empty list means there is no such object.
     """
 
     def read(data: Any) -> A:
         if isinstance(data, list):
-            if len(data) != 1:
-                raise ValueError(f"expected one {model.__name__}, got a list of {len(data)}")
+            if not data:
+                raise AltegioNotFoundError(f"no {model.__name__} in the response", status_code=200)
             data = data[0]
         return model.model_validate(data)
 
@@ -250,7 +248,9 @@ class AltegioHook(ApiHook):
             "changed_after": _date_param(changed_after, "changed_after"),
             "changed_before": _date_param(changed_before, "changed_before"),
         }
-        pager = PageCountPager(page_size or self.page_size, max_page_size=MAX_PAGE_SIZE)
+        pager = PageCountPager(
+            self.page_size if page_size is None else page_size, max_page_size=MAX_PAGE_SIZE
+        )
         return {"pager": pager, "method": "GET", "path": path, "params": params}
 
     # -- connection test -----------------------------------------------------------------------

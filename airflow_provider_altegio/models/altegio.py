@@ -77,7 +77,7 @@ class DocumentType(IntEnum):
         :param field: the field name to put in the error.
         :raises InvalidRequestError: anything else.
         """
-        return enum_member(cls, value, field, aliases={"writeoff": cls.WRITE_OFF})
+        return enum_member(cls, value, field, {"writeoff": cls.WRITE_OFF}, what="a document type")
 
     @property
     def is_outflow(self) -> bool:

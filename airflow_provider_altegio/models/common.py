@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import re
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
 
@@ -51,9 +53,9 @@ __all__ = [
 # Dates
 # --------------------------------------------------------------------------------------------
 
-# Every form the documents show: "2026-01-01T12:00:00-0500", "...-05:00",
-# "2026-09-21T23:00:00.000-05:00", "2017-01-01T12:00:00" and "2017-04-25 21:50:01". Python 3.10's
-# datetime.fromisoformat() reads few of them, so this pattern reads what it refuses.
+# Every form the documents show, and no other: "2026-01-01T12:00:00-0500", "...-05:00",
+# "2026-09-21T23:00:00.000-05:00", "2017-01-01T12:00:00" and "2017-04-25 21:50:01".
+# (datetime.fromisoformat() reads a different set on each Python version.)
 _DATETIME_RE = re.compile(
     r"""^\s*
     (?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})
@@ -79,10 +81,6 @@ def _tz_from_text(text: str) -> timezone:
 
 def _datetime_from_text(text: str) -> datetime:
     """Read a date-time string in any documented form; the result may be naive."""
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        pass
     match = _DATETIME_RE.match(text)
     if match is None:
         raise ValueError(f"must be a date and time such as 2026-01-01T12:00:00-0500, got {short(text)}")
@@ -187,7 +185,7 @@ LooseFloat = Annotated[float, _tolerant(to_float)]
 """A ``float`` that may arrive as text (``"1.07"``, ``"1,5"``)."""
 LooseBool = Annotated[bool, _tolerant(to_bool)]
 """A ``bool`` that may arrive as a number or a word (``0``/``1``, ``"yes"``, ``"false"``)."""
-LooseDatetime = Annotated[datetime, _tolerant(parse_api_datetime)]
+LooseDatetime = Annotated[datetime, BeforeValidator(parse_api_datetime)]
 """An aware ``datetime`` read from any documented form (see :func:`parse_api_datetime`)."""
 LooseStr = str
 """A ``str`` that may arrive as a JSON number (codes, barcodes): :class:`ApiModel` turns numbers
@@ -199,7 +197,7 @@ RequestFloat = Annotated[float, _tolerant(to_float, text_only=True)]
 """A number for requests that also takes a number as text."""
 RequestBool = Annotated[bool, _tolerant(to_bool)]
 """A ``bool`` for requests that also takes ``"true"``/``"false"``, ``0``/``1``."""
-RequestDatetime = Annotated[datetime, _tolerant(parse_api_datetime)]
+RequestDatetime = Annotated[datetime, BeforeValidator(parse_api_datetime)]
 """A ``datetime`` for requests: a datetime, a date, or a string in any documented form."""
 
 
@@ -339,6 +337,26 @@ class EntityRef(ApiModel):
 # --------------------------------------------------------------------------------------------
 
 
+# Set while a request model is being validated: pydantic runs the ``__init__`` of every nested
+# model too, and only the outermost call turns pydantic's errors (whose paths are complete) into
+# one InvalidRequestError.
+_VALIDATING: ContextVar[bool] = ContextVar("altegio_request_validating", default=False)
+
+
+@contextmanager
+def _plain_errors(prefix: str = "") -> Iterator[None]:
+    if _VALIDATING.get():
+        yield
+        return
+    token = _VALIDATING.set(True)
+    try:
+        yield
+    except ValidationError as exc:
+        raise invalid_request_from_pydantic(exc, prefix) from exc
+    finally:
+        _VALIDATING.reset(token)
+
+
 class RequestModel(BaseModel):
     """Base of every model sent to an API.
 
@@ -354,10 +372,8 @@ class RequestModel(BaseModel):
 
         :raises InvalidRequestError: a field is missing, unknown or has a bad value.
         """
-        try:
+        with _plain_errors():
             super().__init__(**data)
-        except ValidationError as exc:
-            raise invalid_request_from_pydantic(exc) from exc
 
     @classmethod
     def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
@@ -365,10 +381,8 @@ class RequestModel(BaseModel):
 
         :raises InvalidRequestError: instead of pydantic's ``ValidationError``.
         """
-        try:
+        with _plain_errors():
             return super().model_validate(obj, *args, **kwargs)
-        except ValidationError as exc:
-            raise invalid_request_from_pydantic(exc) from exc
 
     @classmethod
     def from_input(cls, data: Any, *, prefix: str = "") -> Self:
@@ -385,10 +399,8 @@ class RequestModel(BaseModel):
                 prefix or cls.__name__,
                 f"must be a mapping of field names to values, got {type(data).__name__}",
             )
-        try:
+        with _plain_errors(prefix):
             return super().model_validate(dict(data))
-        except ValidationError as exc:
-            raise invalid_request_from_pydantic(exc, prefix) from exc
 
     def to_api(self) -> dict[str, Any]:
         """The body in the API's documented shape (fields left unset are not sent)."""

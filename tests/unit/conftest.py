@@ -6,6 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from fakes import SleepRecorder
+
 from airflow_provider_altegio.core.ratelimit import RateLimiter
 
 
@@ -15,3 +17,9 @@ def _fresh_limiters() -> Iterator[None]:
     RateLimiter.clear_shared()
     yield
     RateLimiter.clear_shared()
+
+
+@pytest.fixture
+def sleeps() -> SleepRecorder:
+    """Records the sleeps of the cores it is given to (see ``core_options``); never sleeps."""
+    return SleepRecorder()

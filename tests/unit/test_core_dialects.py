@@ -30,7 +30,7 @@ INFO = RequestInfo("GET", "https://api.example/api/v1/goods/1")
 
 
 def altegio() -> AltegioDialect:
-    return AltegioDialect(PARTNER, USER, extra_secrets=[PASSWORD])
+    return AltegioDialect(PARTNER, USER, password=PASSWORD)
 
 
 def response(status: int, body: Any = None, *, content: bytes | None = None) -> httpx.Response:
@@ -211,7 +211,7 @@ def status(code: int, severity: str, description: str = "") -> dict[str, Any]:
 
 def test_altacolor_success_returns_the_body() -> None:
     body = {**status(10001, "SUCCESS"), "products": [], "total": 0}
-    assert altacolor().parse(response(200, body), INFO) == body
+    assert altacolor().parse(response(200, body), INFO) == (body, body["response_status"])
 
 
 @pytest.mark.parametrize(
@@ -240,7 +240,7 @@ def test_altacolor_response_status_maps_to_typed_errors(
 
 def test_altacolor_40004_with_partial_results_is_not_an_error() -> None:
     body = {**status(40004, "WARNING", "Product ID Not Found"), "products": [{"product_id": 1}]}
-    assert altacolor().parse(response(200, body), INFO)["products"] == [{"product_id": 1}]
+    assert altacolor().parse(response(200, body), INFO).data["products"] == [{"product_id": 1}]
     with pytest.raises(AltacolorNotFoundError):
         altacolor().parse(response(200, {**status(40004, "WARNING"), "products": []}), INFO)
 
@@ -248,7 +248,7 @@ def test_altacolor_40004_with_partial_results_is_not_an_error() -> None:
 def test_altacolor_code_as_string_and_warning_other_than_40004_passes() -> None:
     body = {**status(10002, "WARNING"), "products": []}
     body["response_status"]["code"] = "10002"
-    assert altacolor().parse(response(200, body), INFO)["products"] == []
+    assert altacolor().parse(response(200, body), INFO).data["products"] == []
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import logging
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -18,8 +17,9 @@ import pytest
 import respx
 from fakes import SleepRecorder
 
-from airflow_provider_altegio.core.dialects import AltacolorDialect, AltegioDialect
-from airflow_provider_altegio.core.http import ClientConfig, HttpCore, public_url
+from airflow_provider_altegio.core.config import ConnectionConfig
+from airflow_provider_altegio.core.dialects import AltacolorDialect, AltegioDialect, Payload
+from airflow_provider_altegio.core.http import HttpCore, public_url
 from airflow_provider_altegio.core.paging import LimitOffsetPager, PageCountPager
 from airflow_provider_altegio.core.retry import RetryPolicy
 from airflow_provider_altegio.exceptions import (
@@ -45,7 +45,7 @@ def make_core(
         max_retries=max_retries, random=lambda: jitter, wall_clock=lambda: wall_clock, max_retry_after=120
     )
     core = HttpCore(
-        ClientConfig(BASE, timeout=7.0),
+        ConnectionConfig(BASE, timeout=7.0),
         dialect or AltegioDialect(PARTNER, USER),
         retry=policy,
         sleep=sleeps,
@@ -81,9 +81,8 @@ def test_request_shape_headers_timeout_and_params(send: Send) -> None:
     core, _ = make_core()
     with respx.mock() as mock:
         route = mock.get(f"{BASE}/goods/1").mock(return_value=httpx.Response(200, json=OK))
-        data, meta = send(core, "GET", "/goods/1", params={"term": "x", "category_id": None, "page": 2})
+        data = send(core, "GET", "/goods/1", params={"term": "x", "category_id": None, "page": 2})
     assert data == {"id": 1}
-    assert meta == []
     request = route.calls.last.request
     assert request.headers["Accept"] == "application/vnd.api.v2+json"
     assert request.headers["Authorization"] == f"Bearer {PARTNER}, User {USER}"
@@ -99,7 +98,7 @@ def test_retryable_statuses_are_retried_with_full_jitter_backoff(send: Send, sta
         route = mock.get(f"{BASE}/goods/1").mock(
             side_effect=[httpx.Response(status), httpx.Response(status), httpx.Response(200, json=OK)]
         )
-        assert send(core, "GET", "/goods/1")[0] == {"id": 1}
+        assert send(core, "GET", "/goods/1") == {"id": 1}
     assert route.call_count == 3
     # full jitter: uniform(0, base * 2**n); with random() = 0.5 that is half the ceiling
     assert sleeps.calls == [0.25, 0.5]
@@ -198,7 +197,7 @@ def test_post_is_repeated_on_429(send: Send) -> None:
         route = mock.post(f"{BASE}/goods/1").mock(
             side_effect=[httpx.Response(429, headers={"Retry-After": "2"}), httpx.Response(201, json=OK)]
         )
-        assert send(core, "POST", "/goods/1", json={"title": "x"})[0] == {"id": 1}
+        assert send(core, "POST", "/goods/1", json={"title": "x"}) == {"id": 1}
     assert route.call_count == 2
     assert sleeps.calls == [2.0]
 
@@ -250,7 +249,7 @@ def test_transport_errors_on_reads_are_retried_then_reported(send: Send) -> None
 def test_unsupported_protocol_is_not_retried(send: Send) -> None:
     sleeps = SleepRecorder()
     core = HttpCore(
-        ClientConfig("ftp://files.example"), AltegioDialect(PARTNER), sleep=sleeps, asleep=sleeps.asleep
+        ConnectionConfig("ftp://files.example"), AltegioDialect(PARTNER), sleep=sleeps, asleep=sleeps.asleep
     )
     with pytest.raises(TransportError, match="UnsupportedProtocol"):
         send(core, "GET", "/x")
@@ -332,12 +331,6 @@ def _goods_pages(total: int) -> Callable[[httpx.Request], httpx.Response]:
     return respond
 
 
-def _join_read_ahead_workers() -> None:
-    """Wait for read-ahead threads still answering a dropped bet, so request counts are final."""
-    for worker in [t for t in threading.enumerate() if t.name.startswith("altegio-read-ahead")]:
-        worker.join(5)
-
-
 def _collect_sync(core: HttpCore, pager: Any, method: str, path: str, **kwargs: Any) -> list[list[Any]]:
     return list(core.iter_pages(pager, method, path, **kwargs))
 
@@ -359,17 +352,14 @@ def collect(request: pytest.FixtureRequest) -> Callable[..., list[list[Any]]]:
 
 @pytest.mark.parametrize(("total", "requests"), [(7, 3), (6, 3), (0, 1), (2, 1)])
 def test_page_count_pager_stops_at_first_short_page(
-    request: pytest.FixtureRequest, collect: Callable[..., list[list[Any]]], total: int, requests: int
+    collect: Callable[..., list[list[Any]]], total: int, requests: int
 ) -> None:
     core, _ = make_core()
     with respx.mock() as mock:
         route = mock.get(f"{BASE}/goods/1").mock(side_effect=_goods_pages(total))
         pages = collect(core, PageCountPager(3), "GET", "/goods/1", params={"term": "a", "page": 99})
-        _join_read_ahead_workers()
     assert [item["good_id"] for page in pages for item in page] == list(range(total))
-    # The sync walk's read-ahead may bet on the page after the last once it has reached page 2.
-    bet = 1 if "sync" in request.node.callspec.id and requests >= 2 else 0
-    assert requests <= route.call_count <= requests + bet
+    assert route.call_count == requests
     first = route.calls[0].request.url.params
     assert (first["term"], first["page"], first["count"]) == ("a", "1", "3")  # pager owns page/count
 
@@ -410,12 +400,12 @@ def test_limit_offset_pager_pages_until_total(collect: Callable[..., list[list[A
 def test_limit_offset_pager_without_total_stops_at_short_page() -> None:
     pager = LimitOffsetPager(2)
     page = pager.first()
-    first_items, nxt = pager.advance(page, {"products": [1, 2]})
+    first_items, nxt = pager.advance(page, Payload({"products": [1, 2]}))
     assert first_items == [1, 2]
     assert nxt is not None
     assert nxt.fields == {"limit": 2, "offset": 2}
-    assert pager.advance(nxt, {"products": [3]}) == ([3], None)
-    assert pager.advance(page, {"products": [], "total": 10}) == ([], None)  # never loops on empty pages
+    assert pager.advance(nxt, Payload({"products": [3]})) == ([3], None)
+    assert pager.advance(page, Payload({"products": [], "total": 10})) == ([], None)  # never loops
 
 
 def test_pager_rejects_bad_sizes() -> None:
@@ -425,8 +415,6 @@ def test_pager_rejects_bad_sizes() -> None:
         PageCountPager(1001)
     with pytest.raises(InvalidRequestError, match="page_size"):
         LimitOffsetPager(101)
-    with pytest.raises(InvalidRequestError, match="offset"):
-        LimitOffsetPager(10, offset=-1)
 
 
 def test_a_page_without_a_list_is_malformed(collect: Callable[..., list[list[Any]]]) -> None:
@@ -443,20 +431,17 @@ def test_a_page_without_a_list_is_malformed(collect: Callable[..., list[list[Any
 def test_async_client_follows_the_running_loop() -> None:
     core, _ = make_core()
 
-    async def client_id() -> int:
-        return id(core.async_client())
-
-    async def twice() -> tuple[int, int]:
-        first = id(core.async_client())
-        second = id(core.async_client())
-        await core.aclose()
-        return first, second
+    async def twice() -> tuple[httpx.AsyncClient, httpx.AsyncClient]:
+        return await core.async_client(), await core.async_client()
 
     first, second = asyncio.run(twice())
-    assert first == second  # persistent within a loop
-    # a fresh loop gets a fresh client (the old one belongs to a closed loop)
-    assert asyncio.run(client_id()) != 0
+    assert first is second  # persistent within a loop
+    # a fresh loop gets a fresh client, and the old loop's client is closed, not dropped
+    third = asyncio.run(core.async_client())
+    assert third is not first
+    assert first.is_closed
     asyncio.run(core.aclose())
+    assert third.is_closed
 
 
 def test_sync_client_is_persistent() -> None:
@@ -470,142 +455,31 @@ def test_sync_client_is_persistent() -> None:
     core.close()
 
 
-def test_read_ahead_fetches_at_most_one_page_early_and_stops_when_abandoned() -> None:
+def test_pages_are_asked_for_one_at_a_time_as_the_reader_goes() -> None:
     core, _ = make_core()
     with respx.mock() as mock:
-        route = mock.get(f"{BASE}/goods/1").mock(side_effect=_goods_pages(100))
+        route = mock.get(f"{BASE}/goods/1").mock(side_effect=_goods_pages(25))
         pages = core.iter_pages(PageCountPager(10), "GET", "/goods/1")
-        first = next(pages)
-        assert [item["good_id"] for item in first] == list(range(10))
-        pages.close()  # the consumer stops: no further page is asked for
-        assert route.call_count <= 2
-    core.close()
-
-
-def test_read_ahead_error_surfaces_after_the_good_pages() -> None:
-    core, _ = make_core(max_retries=0)
-    good = httpx.Response(200, json={"success": True, "data": [{"good_id": 1}, {"good_id": 2}], "meta": []})
-    with respx.mock() as mock:
-        mock.get(f"{BASE}/goods/1").mock(side_effect=[good, httpx.Response(404)])
-        pages = core.iter_pages(PageCountPager(2), "GET", "/goods/1")
-        assert len(next(pages)) == 2
-        with pytest.raises(AltegioAPIError) as info:
-            next(pages)
-    assert info.value.status_code == 404
-    core.close()
-
-
-def test_without_read_ahead_pages_are_fetched_on_demand() -> None:
-    core, _ = make_core()
-    with respx.mock() as mock:
-        route = mock.get(f"{BASE}/goods/1").mock(side_effect=_goods_pages(100))
-        pages = core.iter_pages(PageCountPager(10), "GET", "/goods/1", read_ahead=False)
-        next(pages)
+        assert route.call_count == 0  # nothing is sent before the first page is wanted
+        assert len(next(pages)) == 10
         assert route.call_count == 1
-        assert sum(len(p) for p in pages) == 90
-    assert route.call_count == 11  # ten full pages, then the empty one that ends the walk
+        pages.close()  # a reader that walks away leaves no request behind
+        assert route.call_count == 1
     core.close()
 
 
-def test_abandoned_read_ahead_is_neither_retried_nor_logged(caplog: pytest.LogCaptureFixture) -> None:
-    core, sleeps = make_core(max_retries=3)
-    release, started = threading.Event(), threading.Event()
-    calls: list[int] = []
-
-    def respond(request: httpx.Request) -> httpx.Response:
-        calls.append(int(request.url.params["page"]))
-        if request.url.params["page"] == "1":
-            return httpx.Response(200, json={"success": True, "data": [{"good_id": 1}], "meta": []})
-        started.set()
-        release.wait(5)
-        raise httpx.ReadTimeout("late")
-
-    caplog.set_level(logging.WARNING, logger="airflow_provider_altegio")
-    with respx.mock() as mock:
-        mock.get(f"{BASE}/goods/1").mock(side_effect=respond)
-        pages = core.iter_pages(PageCountPager(1), "GET", "/goods/1")
-        next(pages)
-        assert started.wait(5)
-        pages.close()  # the caller walks away while page 2 is in flight
-        release.set()
-        for worker in [t for t in threading.enumerate() if t.name.startswith("altegio-read-ahead")]:
-            worker.join(5)  # let the late answer arrive: it must be dropped, not retried
-    assert calls == [1, 2]
-    assert sleeps.calls == []
-    assert not [r for r in caplog.records if "retry" in r.getMessage()]
-    core.close()
-
-
-def test_read_ahead_bets_on_the_next_page_before_the_reader_asks_for_it() -> None:
+def test_a_bad_page_surfaces_after_the_good_pages() -> None:
     core, _ = make_core()
-    requested: list[int] = []
-    page_three_asked = threading.Event()
-
-    def respond(request: httpx.Request) -> httpx.Response:
-        page = int(request.url.params["page"])
-        requested.append(page)
-        if page == 3:
-            page_three_asked.set()
-        return _goods_pages(25)(request)
-
+    good = {"success": True, "data": [{"good_id": 1}, {"good_id": 2}], "meta": []}
     with respx.mock() as mock:
-        mock.get(f"{BASE}/goods/1").mock(side_effect=respond)
-        pages = core.iter_pages(PageCountPager(10), "GET", "/goods/1")
-        held = []
-        for _ in range(2):
-            held.append(next(pages))
-            # Never more than two pages ahead of what the reader has taken.
-            assert max(requested) - len(held) <= 2
-        # Page 3 is on its way although the reader has not asked for it yet.
-        assert page_three_asked.wait(5)
-        held.extend(pages)
-        _join_read_ahead_workers()
-    assert [len(page) for page in held] == [10, 10, 5]
-    assert sorted(requested) in ([1, 2, 3], [1, 2, 3, 4])  # at most one lost bet: page 4
+        mock.get(f"{BASE}/goods/1").mock(
+            side_effect=[httpx.Response(200, json=good), httpx.Response(200, text="<html>")]
+        )
+        pages = core.iter_pages(PageCountPager(2), "GET", "/goods/1")
+        assert next(pages) == good["data"]
+        with pytest.raises(MalformedResponseError, match="not JSON"):
+            next(pages)
     core.close()
-
-
-def test_read_ahead_memory_stays_bounded_on_a_long_walk() -> None:
-    core, _ = make_core()
-    requested: list[int] = []
-
-    def respond(request: httpx.Request) -> httpx.Response:
-        requested.append(int(request.url.params["page"]))
-        return _goods_pages(1000)(request)
-
-    with respx.mock() as mock:
-        mock.get(f"{BASE}/goods/1").mock(side_effect=respond)
-        sizes = []
-        for taken, page in enumerate(core.iter_pages(PageCountPager(10), "GET", "/goods/1"), start=1):
-            sizes.append(len(page))
-            assert max(requested) <= taken + 2
-        _join_read_ahead_workers()
-    assert sizes == [10] * 100 + [0]
-    # 100 full pages, the empty one that ends the walk, and at most one lost bet.
-    assert sorted(requested) in (list(range(1, 102)), list(range(1, 103)))
-    core.close()
-
-
-def test_a_lost_bet_is_dropped_and_the_right_page_read(collect: Callable[..., list[list[Any]]]) -> None:
-    """A server that caps ``limit`` below what was asked: the bet on offset+limit is wrong."""
-    core, _ = make_core(dialect=AltacolorDialect("api-user", "alta-password"))
-    offsets: list[int] = []
-
-    def respond(request: httpx.Request) -> httpx.Response:
-        form = dict(httpx.QueryParams(request.content.decode()))
-        offset = int(form["offset"])
-        offsets.append(offset)
-        products = [{"product_id": i} for i in range(offset, min(23, offset + 4))]  # caps at 4
-        body = {"response_status": {"code": 10001, "severity": "SUCCESS"}, "products": products, "total": 23}
-        return httpx.Response(200, json=body)
-
-    with respx.mock() as mock:
-        mock.post(f"{BASE}/api/json/manage_products/find").mock(side_effect=respond)
-        pages = collect(core, LimitOffsetPager(5), "POST", "/api/json/manage_products/find", idempotent=True)
-        _join_read_ahead_workers()
-    assert [item["product_id"] for page in pages for item in page] == list(range(23))
-    assert {0, 4, 8, 12, 16, 20} <= set(offsets)
-    assert set(offsets) - {0, 4, 8, 12, 16, 20} <= {5, 9, 13, 17, 21, 25}  # dropped bets only
 
 
 @pytest.mark.parametrize("api", ["altegio", "altacolor"])
@@ -636,34 +510,5 @@ def test_a_server_that_ignores_paging_fails_instead_of_looping(
         mock.route(method=method, url=f"{BASE}{path}").mock(side_effect=respond)
         with pytest.raises(MalformedResponseError, match="page 2 repeats page 1: the server ignores") as info:
             collect(core, pager, method, path, idempotent=True)
-        _join_read_ahead_workers()
     assert info.value.url == f"{BASE}{path}"
-    assert len(calls) <= 3  # page 1, page 2 and at most the bet on page 3
-
-
-def test_no_request_of_a_finished_walk_is_still_on_its_way() -> None:
-    core, _ = make_core()
-    asked: list[int] = []
-    answered: list[int] = []
-
-    def respond(request: httpx.Request) -> httpx.Response:
-        page = int(request.url.params["page"])
-        asked.append(page)
-        if page == 4:
-            threading.Event().wait(0.3)  # the lost bet is slow to come back
-        answered.append(page)
-        return _goods_pages(25)(request)
-
-    class SlowReader(PageCountPager):
-        def advance(self, page: Any, payload: Any) -> Any:
-            if page.number == 3:
-                threading.Event().wait(0.2)  # the bet on page 4 leaves while page 3 is read
-            return super().advance(page, payload)
-
-    with respx.mock() as mock:
-        mock.get(f"{BASE}/goods/1").mock(side_effect=respond)
-        pages = list(core.iter_pages(SlowReader(10), "GET", "/goods/1"))
-        assert sorted(asked) == [1, 2, 3, 4]
-        assert sorted(answered) == [1, 2, 3, 4]  # when the walk returns, every request is answered
-    assert [len(page) for page in pages] == [10, 10, 5]
-    core.close()
+    assert len(calls) == 2

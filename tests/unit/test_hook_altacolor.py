@@ -45,7 +45,9 @@ def form_of(request: httpx.Request) -> dict[str, str]:
 
 
 @pytest.fixture
-def connect(monkeypatch: pytest.MonkeyPatch) -> Callable[..., AltacolorHook]:
+def connect(
+    monkeypatch: pytest.MonkeyPatch, core_options: Any, sleeps: SleepRecorder
+) -> Callable[..., AltacolorHook]:
     def make(**overrides: Any) -> AltacolorHook:
         conn = {
             "conn_type": "altacolor",
@@ -57,7 +59,7 @@ def connect(monkeypatch: pytest.MonkeyPatch) -> Callable[..., AltacolorHook]:
         }
         monkeypatch.setenv("AIRFLOW_CONN_ALTACOLOR_TEST", json.dumps(conn))
         hook = AltacolorHook("altacolor_test")
-        hook._core_options = {"sleep": SleepRecorder(), "asleep": SleepRecorder().asleep}
+        core_options(sleep=sleeps, asleep=sleeps.asleep)
         return hook
 
     return make
@@ -185,19 +187,30 @@ def test_iter_products_validates_at_call_time(hook: AltacolorHook) -> None:
     assert info.value.field == "sort_by"
 
 
-def test_aiter_products_twin(hook: AltacolorHook) -> None:
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_changed_products_adds_the_date_condition_and_keeps_the_wanted_ids(
+    hook: AltacolorHook, mode: str
+) -> None:
+    query: dict[str, Any] = {
+        "changed_after": "2026-01-01T12:00:00-05:00",
+        "conditions": {"field": "supplier", "condition": "==", "value": "Wella"},
+        "product_ids": [2, 5],
+    }
+
     async def go() -> list[AltacolorProduct]:
         try:
-            return [
-                p async for p in hook.aiter_products({"field": 4, "condition": 4, "string": "0"}, page_size=3)
-            ]
+            return await hook.achanged_products(**query)
         finally:
             await hook.aclose()
 
     with respx.mock() as mock:
         route = mock.post(FIND).mock(side_effect=catalogue(7))
-        assert len(asyncio.run(go())) == 7
-    assert route.call_count == 3
+        products = hook.changed_products(**query) if mode == "sync" else asyncio.run(go())
+    assert [p.product_id for p in products] == [2, 5]
+    form = form_of(route.calls[0].request)
+    assert form["conditions[1][field]"] == "3"
+    assert (form["conditions[2][field]"], form["conditions[2][condition]"]) == ("5", "4")
+    assert form["conditions[2][date1]"] == "2026-01-01T17:00:00"  # UTC, as documented
 
 
 def test_find_is_retried_as_a_read(hook: AltacolorHook) -> None:

@@ -41,7 +41,9 @@ def ok(data: Any, meta: Any = None) -> httpx.Response:
 
 
 @pytest.fixture
-def connect(monkeypatch: pytest.MonkeyPatch) -> Callable[..., AltegioHook]:
+def connect(
+    monkeypatch: pytest.MonkeyPatch, core_options: Any, sleeps: SleepRecorder
+) -> Callable[..., AltegioHook]:
     """Define connection ``altegio_test`` from keyword overrides and return a hook on it."""
 
     def make(
@@ -67,7 +69,7 @@ def connect(monkeypatch: pytest.MonkeyPatch) -> Callable[..., AltegioHook]:
             conn["password"] = password
         monkeypatch.setenv("AIRFLOW_CONN_ALTEGIO_TEST", json.dumps(conn))
         hook = AltegioHook("altegio_test")
-        hook._core_options = {"sleep": SleepRecorder(), "asleep": SleepRecorder().asleep}
+        core_options(sleep=sleeps, asleep=sleeps.asleep)
         return hook
 
     return make
@@ -113,7 +115,7 @@ def test_connection_extras_are_read_tolerantly(connect: Callable[..., AltegioHoo
     )
     core = hook.get_conn()
     assert core.config.timeout == 12.5
-    assert core.config.verify is False
+    assert core.config.verify_ssl is False
     assert core.retry.max_retries == 4
     assert core.limiter is not None
     assert (core.limiter.per_second, core.limiter.per_minute) == (3, 100)
@@ -132,7 +134,7 @@ def test_turning_tls_verification_off_is_logged(
 
 def test_defaults_verify_tls_and_use_documented_limits(connect: Callable[..., AltegioHook]) -> None:
     core = connect(requests_per_second=None, requests_per_minute=None, max_retries=None).get_conn()
-    assert core.config.verify is True
+    assert core.config.verify_ssl is True
     assert core.retry.max_retries == 5
     assert core.limiter is not None
     assert (core.limiter.per_second, core.limiter.per_minute) == (5, 200)
@@ -191,13 +193,6 @@ def test_location_resolution(connect: Callable[..., AltegioHook]) -> None:
     assert info.value.field == "location_id"
 
 
-def test_aresolve_location_id_looks_the_connection_up_asynchronously(hook: AltegioHook) -> None:
-    async def go() -> tuple[int, int]:
-        return await hook.aresolve_location_id(), await hook.aresolve_location_id("9")
-
-    assert asyncio.run(go()) == (42, 9)
-
-
 # -- auth --------------------------------------------------------------------------------------
 
 
@@ -242,7 +237,7 @@ def test_auth_in_async_path_uses_async_masking(
 
     async def go() -> list[Product]:
         try:
-            return [p async for p in hook.aiter_products()]
+            return await hook.achanged_products("2026-01-01T00:00:00Z")
         finally:
             await hook.aclose()
 
@@ -272,7 +267,7 @@ def test_auth_answer_without_token_is_malformed(connect: Callable[..., AltegioHo
     hook = connect(user_token=None, login="owner@example.com", password=PASSWORD)
     with respx.mock() as mock:
         mock.post(f"{BASE}/auth").mock(return_value=ok({"id": 1}))
-        with pytest.raises(MalformedResponseError, match="auth result"):
+        with pytest.raises(MalformedResponseError, match="user_token"):
             hook.list_storages()
 
 
@@ -369,18 +364,29 @@ def test_iter_products_validates_before_any_request(
     assert route.call_count == 0
 
 
-def test_aiter_products_twin(hook: AltegioHook) -> None:
-    async def go() -> list[int | None]:
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_changed_products_asks_for_the_change_window_and_keeps_the_wanted_ids(
+    hook: AltegioHook, mode: str
+) -> None:
+    query: dict[str, Any] = {"changed_after": "2026-01-01T12:00:00-05:00", "product_ids": [0, 2], "term": "x"}
+
+    async def go() -> list[Product]:
         try:
-            return [p.good_id async for p in hook.aiter_products(term="x", page_size=2)]
+            return await hook.achanged_products(**query)
         finally:
             await hook.aclose()
 
     with respx.mock() as mock:
         route = mock.get(f"{BASE}/goods/42").mock(side_effect=goods_pages(3))
-        assert asyncio.run(go()) == [0, 1, 2]
-    assert route.call_count == 2
-    assert params_of(route, 0) == [("term", "x"), ("page", "1"), ("count", "2")]
+        products = hook.changed_products(**query) if mode == "sync" else asyncio.run(go())
+    assert [p.good_id for p in products] == [0, 2]
+    assert route.call_count == 1  # one page of up to 1000 holds every change
+    assert params_of(route, 0) == [
+        ("term", "x"),
+        ("changed_after", "2026-01-01T12:00:00-0500"),
+        ("page", "1"),
+        ("count", "1000"),
+    ]
 
 
 @pytest.mark.parametrize("data", [[{"good_id": 5, "title": "A"}], {"good_id": 5, "title": "A"}])
@@ -390,25 +396,13 @@ def test_get_product_reads_a_list_of_one_or_an_object(hook: AltegioHook, data: A
         assert hook.get_product(5).title == "A"
 
 
-def test_aget_product_twin(hook: AltegioHook) -> None:
-    async def go() -> Product:
-        try:
-            return await hook.aget_product("5", 3)
-        finally:
-            await hook.aclose()
-
-    with respx.mock() as mock:
-        mock.get(f"{BASE}/goods/3/5").mock(return_value=ok([{"good_id": 5}]))
-        assert asyncio.run(go()).good_id == 5
-
-
 def test_get_product_not_found(hook: AltegioHook) -> None:
     with respx.mock() as mock:
         mock.get(f"{BASE}/goods/42/5").mock(return_value=ok([]))
         mock.get(f"{BASE}/goods/42/6").mock(
             return_value=httpx.Response(404, json={"success": False, "meta": {"message": "Not found"}})
         )
-        with pytest.raises(AltegioNotFoundError, match="no product"):
+        with pytest.raises(AltegioNotFoundError, match="no Product"):
             hook.get_product(5)
         with pytest.raises(AltegioNotFoundError, match="Not found") as info:
             hook.get_product(6)
@@ -606,18 +600,6 @@ def test_list_storages_reads_both_spellings(hook: AltegioHook) -> None:
     assert [(s.id, s.for_services, s.for_sale) for s in storages] == [(1, True, False), (2, False, True)]
 
 
-def test_alist_storages_twin(hook: AltegioHook) -> None:
-    async def go() -> int:
-        try:
-            return len(await hook.alist_storages(7))
-        finally:
-            await hook.aclose()
-
-    with respx.mock() as mock:
-        mock.get(f"{BASE}/storages/7").mock(return_value=ok([{"id": 1}]))
-        assert asyncio.run(go()) == 1
-
-
 def test_iter_transactions_request_shape(hook: AltegioHook) -> None:
     tx = {
         "id": 1,
@@ -646,18 +628,6 @@ def test_iter_transactions_request_shape(hook: AltegioHook) -> None:
         ("page", "1"),
         ("count", "100"),
     ]
-
-
-def test_aiter_transactions_twin(hook: AltegioHook) -> None:
-    async def go() -> list[int | None]:
-        try:
-            return [t.id async for t in hook.aiter_transactions(page_size=1)]
-        finally:
-            await hook.aclose()
-
-    with respx.mock() as mock:
-        mock.get(f"{BASE}/storages/transactions/42").mock(side_effect=[ok([{"id": 1}]), ok([])])
-        assert asyncio.run(go()) == [1]
 
 
 OPERATION = {
@@ -744,15 +714,14 @@ def test_create_storage_operation_ambiguous_failures_are_not_repeated(
     assert route.call_count == 1
 
 
-def test_create_storage_operation_repeated_on_429(hook: AltegioHook) -> None:
+def test_create_storage_operation_repeated_on_429(hook: AltegioHook, sleeps: SleepRecorder) -> None:
     with respx.mock() as mock:
         route = mock.post(f"{BASE}/storage_operations/operation/42").mock(
             side_effect=[httpx.Response(429, headers={"Retry-After": "1"}), ok(RESULT)]
         )
         assert hook.create_storage_operation(OPERATION).document.id == 22255506
     assert route.call_count == 2
-    assert hook._core is not None
-    assert hook._core._sleep.calls == [1.0]  # type: ignore[attr-defined]
+    assert sleeps.calls == [1.0]
 
 
 def test_create_storage_operation_422_carries_errors(hook: AltegioHook) -> None:
@@ -783,18 +752,6 @@ def test_storage_document_and_its_transactions(hook: AltegioHook) -> None:
     assert (document.id, document.storage_id, document.document_type) == (777, 3, DocumentType.SALE)
     assert transactions[0].amount == -10
     assert doc.call_count == txs.call_count == 1
-
-
-def test_aget_storage_document_twin(hook: AltegioHook) -> None:
-    async def go() -> int | None:
-        try:
-            return (await hook.aget_storage_document(777)).id
-        finally:
-            await hook.aclose()
-
-    with respx.mock() as mock:
-        mock.get(f"{BASE}/storage_operations/documents/42/777").mock(return_value=ok({"id": 777}))
-        assert asyncio.run(go()) == 777
 
 
 # -- malformed answers -------------------------------------------------------------------------

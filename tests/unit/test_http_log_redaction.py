@@ -12,7 +12,7 @@ import httpx
 import pytest
 import respx
 
-from airflow_provider_altegio.core.logredact import SecretRedactingFilter
+from airflow_provider_altegio.core.secrets import Secrets
 from airflow_provider_altegio.hooks.altacolor import AltacolorHook
 
 STORE = "https://one.store.example"
@@ -54,12 +54,17 @@ def test_altacolor_password_is_redacted_from_httpx_request_lines(
     assert "password=***" in lines
 
 
-def test_filter_replaces_longest_secret_first_and_leaves_other_records_alone() -> None:
-    redactor = SecretRedactingFilter()
-    redactor.add(["abc", "abcdef", ""])
-    record = logging.LogRecord("httpx", logging.INFO, __file__, 1, "token %s and %s", ("abcdef", "x"), None)
-    assert redactor.filter(record)
-    assert record.getMessage() == "token *** and x"
-    clean = logging.LogRecord("httpx", logging.INFO, __file__, 1, "nothing %s", ("here",), None)
-    redactor.filter(clean)
-    assert (clean.msg, clean.args) == ("nothing %s", ("here",))
+def test_masking_replaces_the_longest_secret_first_and_ignores_short_ones() -> None:
+    secrets = Secrets("abc", "abcdef", "", "ab")
+    assert secrets.redact("token abcdef and abc and ab") == "token *** and *** and ab"
+    assert secrets.redact("a b/c") == "a b/c"
+
+
+def test_url_encoded_forms_of_a_secret_are_masked_too() -> None:
+    secrets = Secrets("p@ss word/+")
+    assert secrets.redact("password=p%40ss+word%2F%2B and p%40ss%20word%2F%2B") == "password=*** and ***"
+
+
+def test_other_httpx_records_keep_their_arguments(httpx_lines: io.StringIO) -> None:
+    logging.getLogger("httpx").info("nothing %s", "here")
+    assert httpx_lines.getvalue() == "nothing here\n"

@@ -745,7 +745,7 @@ def test_a_bad_value_gives_one_error_at_its_own_field() -> None:
         "last_change_date",
         "actual_amounts.0.amount",
     }
-    assert errors["good_id"]["msg"] == "Input should be a valid integer"
+    assert errors["good_id"]["msg"].startswith("Input should be a valid integer")
     assert "2026-01-01T12:00:00-0500" in errors["last_change_date"]["msg"]
 
 

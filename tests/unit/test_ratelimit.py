@@ -15,7 +15,8 @@ import pytest
 import respx
 
 from airflow_provider_altegio.core.dialects import AltegioDialect
-from airflow_provider_altegio.core.http import ClientConfig, HttpCore
+from airflow_provider_altegio.core.config import ConnectionConfig
+from airflow_provider_altegio.core.http import HttpCore
 from airflow_provider_altegio.core.ratelimit import RateLimiter
 from airflow_provider_altegio.core.retry import RetryPolicy
 
@@ -31,6 +32,13 @@ class FakeClock:
 
     def sleep(self, seconds: float) -> None:
         self.now += seconds
+
+
+def reserve(limiter: RateLimiter) -> float:
+    """Book a slot for a request that is over at once; the seconds to wait for it."""
+    slot = limiter.acquire()
+    slot.finish()
+    return slot.delay
 
 
 def max_in_window(times: list[float], span: float) -> int:
@@ -55,7 +63,7 @@ def greedy_bound(times: list[float], i: int, per_second: int, per_minute: int, a
 def test_thousand_reservations_keep_both_budgets_and_are_tight(capsys: pytest.CaptureFixture[str]) -> None:
     clock = FakeClock()
     limiter = RateLimiter(5, 200, clock=clock)
-    times = [clock.now + limiter.reserve() for _ in range(1000)]
+    times = [clock.now + reserve(limiter) for _ in range(1000)]
 
     per_1s = max_in_window(times, 1.0)
     per_60s = max_in_window(times, 60.0)
@@ -81,7 +89,9 @@ def test_sequential_sleeping_caller_gets_the_same_tight_schedule() -> None:
     limiter = RateLimiter(5, 200, clock=clock)
     sent = []
     for _ in range(450):
-        limiter.wait(sleep=clock.sleep)
+        slot = limiter.acquire()
+        clock.sleep(slot.delay)
+        slot.finish()
         sent.append(clock.now)
     assert max_in_window(sent, 1.0) <= 5
     assert max_in_window(sent, 60.0) <= 200
@@ -96,7 +106,7 @@ def test_random_arrivals_never_exceed_budgets_and_wait_no_longer_than_needed() -
     for _ in range(2000):
         clock.now += rng.expovariate(8.0)  # bursts and lulls, faster than 5/s on average
         arrivals.append(clock.now)
-        times.append(clock.now + limiter.reserve())
+        times.append(clock.now + reserve(limiter))
     assert max_in_window(times, 1.0) <= 5
     assert max_in_window(times, 60.0) <= 200
     for i, granted in enumerate(times):
@@ -111,7 +121,7 @@ def test_threads_share_one_budget() -> None:
 
     def worker() -> None:
         for _ in range(50):
-            delay = limiter.reserve()
+            delay = reserve(limiter)
             with lock:
                 granted.append(delay)
 
@@ -128,13 +138,13 @@ def test_threads_share_one_budget() -> None:
 
 def test_rates_zero_or_none_disable_a_budget_and_fractions_round_down() -> None:
     clock = FakeClock()
-    assert [RateLimiter(None, None, clock=clock).reserve() for _ in range(50)] == [0.0] * 50
+    assert [reserve(RateLimiter(None, None, clock=clock)) for _ in range(50)] == [0.0] * 50
     only_minute = RateLimiter(0, 3, clock=clock)
-    assert [only_minute.reserve() for _ in range(4)] == [0.0, 0.0, 0.0, 60.0]
+    assert [reserve(only_minute) for _ in range(4)] == [0.0, 0.0, 0.0, 60.0]
     half = RateLimiter(0.5, None, clock=clock)  # one request every two seconds
-    assert [half.reserve() for _ in range(3)] == [0.0, 2.0, 4.0]
+    assert [reserve(half) for _ in range(3)] == [0.0, 2.0, 4.0]
     two_and_half = RateLimiter(2.5, None, clock=clock)  # never over budget: 2 per second
-    times = [two_and_half.reserve() for _ in range(6)]
+    times = [reserve(two_and_half) for _ in range(6)]
     assert max_in_window(times, 1.0) == 2
     with pytest.raises(ValueError, match="requests_per_second"):
         RateLimiter(-1, None)
@@ -145,22 +155,11 @@ def test_rates_zero_or_none_disable_a_budget_and_fractions_round_down() -> None:
 def test_pause_holds_every_sharer_back() -> None:
     clock = FakeClock()
     limiter = RateLimiter(5, 200, clock=clock)
-    limiter.reserve()
+    reserve(limiter)
     limiter.pause(3.0)
-    assert limiter.reserve() == pytest.approx(3.0)
+    assert reserve(limiter) == pytest.approx(3.0)
     clock.now = 10.0
-    assert limiter.reserve() == 0.0
-
-
-def test_wait_async_reserves_from_the_same_budget() -> None:
-    clock = FakeClock()
-    limiter = RateLimiter(1, None, clock=clock)
-
-    async def go() -> list[float]:
-        return [await limiter.wait_async() for _ in range(1)] + [limiter.reserve()]
-
-    # the async wait took slot 0; the next sync reservation waits a second
-    assert asyncio.run(go()) == [0.0, 1.0]
+    assert reserve(limiter) == 0.0
 
 
 def test_shared_registry_by_key_and_tightening() -> None:
@@ -170,12 +169,12 @@ def test_shared_registry_by_key_and_tightening() -> None:
         assert RateLimiter.shared("altegio|https://x|abc", 5, 200) is a
         assert RateLimiter.shared("altegio|https://x|other", 5, 200) is not a
         for _ in range(3):
-            a.reserve()
+            reserve(a)
         same = RateLimiter.shared("altegio|https://x|abc", 2, None)
         assert same is a
         assert (a.per_second, a.per_minute) == (2, 200)  # the stricter of each
         # already granted reservations still count after tightening: no burst opens up
-        assert a.reserve() > 0.9
+        assert reserve(a) > 0.9
         assert "abc" not in repr(a)
     finally:
         RateLimiter.clear_shared()
@@ -194,7 +193,7 @@ def test_sync_and_async_requests_share_the_limiter() -> None:
         waits.append(seconds)
 
     core = HttpCore(
-        ClientConfig("https://api.example/api/v1"),
+        ConnectionConfig("https://api.example/api/v1"),
         AltegioDialect("partner-token-x"),
         limiter=limiter,
         retry=RetryPolicy(max_retries=0),
