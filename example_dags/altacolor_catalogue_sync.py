@@ -19,18 +19,18 @@ never creates a product twice.
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import timedelta, timezone
 from typing import Any
 
 import pendulum
-from airflow.sdk import CronTriggerTimetable, ObjectStoragePath, Param, dag, task
+from airflow.sdk import CronTriggerTimetable, Param, dag, task
 
 from airflow_provider_altegio.operators.products import (
     AltacolorSearchProductsOperator,
     SearchProductsOperator,
 )
+from airflow_provider_altegio.results import read_items
 
 log = logging.getLogger("altacolor_catalogue_sync")  # __name__ is mangled when Airflow imports DAG files
 
@@ -101,11 +101,11 @@ def altacolor_catalogue_sync() -> None:
     def plan_catalogue_sync(supplier: dict[str, Any], altegio: dict[str, Any]) -> dict[str, Any]:
         """Split the supplier's products into products to create and cost prices to update."""
         by_article: dict[str, dict[str, Any]] = {}
-        for product in _json_lines(altegio["path"]):
+        for product in read_items(altegio):
             if product.get("article"):
                 by_article[str(product["article"]).strip()] = product
         create, update = [], []
-        for item in _json_lines(supplier["path"]):
+        for item in read_items(supplier):
             code = str(item.get("product_code") or "").strip()
             prices = [float(sku["price"]) for sku in item.get("skus") or [] if sku.get("price")]
             if not code or not prices:
@@ -184,12 +184,6 @@ def altacolor_catalogue_sync() -> None:
 
     create_new_products(plan["create"], ensure_supplier_category())
     update_cost_prices(plan["update"])
-
-
-def _json_lines(path: str) -> list[dict[str, Any]]:
-    """The items of a JSON lines file written by a search operator's ``output_path``."""
-    with ObjectStoragePath(path).open("r") as lines:
-        return [json.loads(line) for line in lines if line.strip()]
 
 
 altacolor_catalogue_sync()

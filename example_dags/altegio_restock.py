@@ -32,7 +32,6 @@ inside a task.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from collections import defaultdict
@@ -44,7 +43,6 @@ from airflow.sdk import (
     Asset,
     AssetOrTimeSchedule,
     CronTriggerTimetable,
-    ObjectStoragePath,
     Param,
     dag,
     get_current_context,
@@ -56,6 +54,7 @@ from airflow_provider_altegio.operators.products import (
     SearchProductsOperator,
 )
 from airflow_provider_altegio.operators.storage import CreateStorageOperationOperator, ListStoragesOperator
+from airflow_provider_altegio.results import read_items
 from airflow_provider_altegio.sensors.products import WaitForProductChangeSensor
 
 #: Updated by ``altegio_product_changes`` whenever products changed; ``altegio_restock`` listens.
@@ -187,7 +186,7 @@ def altegio_restock() -> None:
         ):
             titles = {storage["id"]: storage["title"] for storage in location_storages}
             for_sale = [s["id"] for s in location_storages if s.get("for_sale")] or sorted(titles)
-            for product in _json_lines(products_file["path"]):
+            for product in read_items(products_file):
                 critical = float(product.get("critical_amount") or 0)
                 desired = float(product.get("desired_amount") or 0)
                 stock = {
@@ -239,7 +238,7 @@ def altegio_restock() -> None:
         A line is matched when the supplier's ``product_code`` equals the product's article (or,
         failing that, its barcode).
         """
-        prices = _supplier_prices(catalogue["path"])
+        prices = _supplier_prices(catalogue)
         priced = []
         for line in lines:
             code = next((c for c in (line["article"], line["barcode"]) if c and c in prices), None)
@@ -344,20 +343,14 @@ def altegio_restock() -> None:
     summarise_receipts(receipts.output, reported)
 
 
-def _json_lines(path: str) -> list[dict[str, Any]]:
-    """The items of a JSON lines file written by a search operator's ``output_path``."""
-    with ObjectStoragePath(path).open("r") as lines:
-        return [json.loads(line) for line in lines if line.strip()]
-
-
-def _supplier_prices(path: str) -> dict[str, float]:
-    """``product_code`` -> price per sale unit, from the supplier catalogue's JSON lines.
+def _supplier_prices(catalogue: dict[str, Any]) -> dict[str, float]:
+    """``product_code`` -> price per sale unit, from the supplier catalogue read.
 
     The price is the lowest positive SKU price (a product's SKUs are its colours and sizes,
     sold at one price in the seeded catalogue and usually in real ones).
     """
     prices: dict[str, float] = {}
-    for item in _json_lines(path):
+    for item in read_items(catalogue):
         offers = [float(sku["price"]) for sku in item.get("skus") or [] if sku.get("price")]
         if item.get("product_code") and offers:
             prices[str(item["product_code"]).strip()] = min(offers)

@@ -12,17 +12,16 @@ from airflow_provider_altegio.exceptions import InvalidRequestError
 from airflow_provider_altegio.operators._common import (
     altacolor_conditions,
     carries_key,
-    coerce_date_range,
-    coerce_datetime,
-    coerce_int,
-    coerce_int_list,
-    coerce_structure,
     idempotency_key,
+    read_date_range,
+    read_datetime,
+    read_id_list,
     stamp_comment,
     to_json,
-    write_json_lines,
 )
 from airflow_provider_altegio.operators.storage import CreateStorageOperationOperator
+from airflow_provider_altegio.results import read_items, write_json_lines
+from airflow_provider_altegio.values import optional_whole_number, structure, whole_number
 
 
 def _field(exc_info: pytest.ExceptionInfo[InvalidRequestError]) -> str:
@@ -35,44 +34,44 @@ def _field(exc_info: pytest.ExceptionInfo[InvalidRequestError]) -> str:
 @pytest.mark.parametrize(
     ("value", "expected"), [(5, 5), ("5", 5), (" 42 ", 42), (7.0, 7), (None, None), ("", None)]
 )
-def test_coerce_int_accepts_rendered_ids(value: object, expected: int | None) -> None:
-    assert coerce_int(value, "storage_id") == expected
+def test_read_int_accepts_rendered_ids(value: object, expected: int | None) -> None:
+    assert optional_whole_number(value, "storage_id") == expected
 
 
 @pytest.mark.parametrize("value", ["abc", 1.5, True, "0", -3])
-def test_coerce_int_names_the_field(value: object) -> None:
+def test_read_int_names_the_field(value: object) -> None:
     with pytest.raises(InvalidRequestError) as info:
-        coerce_int(value, "storage_id")
+        optional_whole_number(value, "storage_id")
     assert _field(info) == "storage_id"
     assert str(info.value).startswith("storage_id: ")
 
 
-def test_coerce_int_required() -> None:
+def test_read_int_required() -> None:
     with pytest.raises(InvalidRequestError, match="product_id: is required"):
-        coerce_int(None, "product_id", optional=False)
+        whole_number(None, "product_id")
 
 
 @pytest.mark.parametrize(
     ("value", "expected"),
     [([1, "2"], [1, 2]), ("3,4", [3, 4]), ("[5, 6]", [5, 6]), (7, [7]), (None, None)],
 )
-def test_coerce_int_list(value: object, expected: list[int] | None) -> None:
-    assert coerce_int_list(value, "product_ids") == expected
+def test_read_int_list(value: object, expected: list[int] | None) -> None:
+    assert read_id_list(value, "product_ids") == expected
 
 
-def test_coerce_int_list_names_the_item() -> None:
+def test_read_int_list_names_the_item() -> None:
     with pytest.raises(InvalidRequestError) as info:
-        coerce_int_list([1, "x"], "product_ids")
+        read_id_list([1, "x"], "product_ids")
     assert _field(info) == "product_ids[1]"
 
 
-def test_coerce_structure_reads_json_and_python_literals() -> None:
+def test_read_structure_reads_json_and_python_literals() -> None:
     lines = [{"good_id": 1, "amount": 2}]
-    assert coerce_structure(json.dumps(lines), "transactions") == lines
-    assert coerce_structure(repr(lines), "transactions") == lines  # Jinja renders repr()
-    assert coerce_structure(lines, "transactions") is lines
+    assert structure(json.dumps(lines), "transactions") == lines
+    assert structure(repr(lines), "transactions") == lines  # Jinja renders repr()
+    assert structure(lines, "transactions") is lines
     with pytest.raises(InvalidRequestError, match=r"^transactions: is not valid JSON"):
-        coerce_structure("[{good_id: 1", "transactions")
+        structure("[{good_id: 1", "transactions")
 
 
 @pytest.mark.parametrize(
@@ -89,28 +88,28 @@ def test_coerce_structure_reads_json_and_python_literals() -> None:
         (None, None),
     ],
 )
-def test_coerce_datetime(value: object, expected: datetime | None) -> None:
-    assert coerce_datetime(value, "changed_after") == expected
+def test_read_datetime(value: object, expected: datetime | None) -> None:
+    assert read_datetime(value, "changed_after") == expected
 
 
-def test_coerce_datetime_names_the_field() -> None:
+def test_read_datetime_names_the_field() -> None:
     with pytest.raises(InvalidRequestError) as info:
-        coerce_datetime("yesterday", "changed_after")
+        read_datetime("yesterday", "changed_after")
     assert _field(info) == "changed_after"
 
 
-def test_coerce_date_range() -> None:
-    low, high = coerce_date_range("2026-01-01", "2026-01-02", "changed_after", "changed_before")
+def test_read_date_range() -> None:
+    low, high = read_date_range("2026-01-01", "2026-01-02", "changed_after", "changed_before")
     assert (low, high) == (
         datetime(2026, 1, 1, tzinfo=timezone.utc),
         datetime(2026, 1, 2, tzinfo=timezone.utc),
     )
-    assert coerce_date_range(None, "2026-01-02", "a", "b")[0] is None
-    assert coerce_date_range("2026-01-01", "2026-01-01", "date_from", "date_to")[1] is not None
+    assert read_date_range(None, "2026-01-02", "a", "b")[0] is None
+    assert read_date_range("2026-01-01", "2026-01-01", "date_from", "date_to")[1] is not None
     with pytest.raises(InvalidRequestError, match=r"^changed_before: must not be before changed_after"):
-        coerce_date_range("2026-01-02", "2026-01-01", "changed_after", "changed_before")
+        read_date_range("2026-01-02", "2026-01-01", "changed_after", "changed_before")
     with pytest.raises(InvalidRequestError, match=r"^date_to: must not be before date_from"):
-        coerce_date_range("2026-01-02", "2026-01-01", "date_from", "date_to")
+        read_date_range("2026-01-02", "2026-01-01", "date_from", "date_to")
 
 
 def test_to_json_is_plain() -> None:
@@ -287,3 +286,16 @@ def test_write_json_lines(tmp_path: object) -> None:
     assert count == 2
     lines = path.read_text().splitlines()
     assert [json.loads(line) for line in lines] == [{"good_id": 1, "title": "Шампунь"}, {"good_id": 2}]
+
+
+def test_read_items_reads_the_xcom_or_the_file_it_names(tmp_path: object) -> None:
+    items = [{"good_id": 1}, {"good_id": 2}]
+    assert list(read_items({"count": 2, "items": items, "path": None})) == items
+    path = f"{tmp_path}/read/products.jsonl"
+    from airflow_provider_altegio.results import object_storage_path
+
+    write_json_lines(object_storage_path(path), items)
+    assert list(read_items({"count": 2, "items": None, "path": path})) == items
+    assert list(read_items({"count": 2, "items": None, "path": f"file://{path}"})) == items
+    with pytest.raises(ValueError, match="neither 'items' nor 'path'"):
+        list(read_items({"count": 0}))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-
 from fakes import SleepRecorder
 
 from airflow_provider_altegio.core.ratelimit import RateLimiter

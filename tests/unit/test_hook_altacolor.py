@@ -13,7 +13,6 @@ from urllib.parse import parse_qsl
 import httpx
 import pytest
 import respx
-from fakes import SleepRecorder
 
 from airflow_provider_altegio.exceptions import (
     AltacolorAPIError,
@@ -26,6 +25,8 @@ from airflow_provider_altegio.exceptions import (
 from airflow_provider_altegio.hooks.altacolor import AltacolorHook
 
 if TYPE_CHECKING:
+    from fakes import SleepRecorder
+
     from airflow_provider_altegio.models.altacolor import AltacolorProduct
 
 STORE = "https://one.store.example"

@@ -8,12 +8,11 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 import respx
-from fakes import SleepRecorder
 
 from airflow_provider_altegio.core.ratelimit import RateLimiter
 from airflow_provider_altegio.exceptions import (
@@ -27,6 +26,9 @@ from airflow_provider_altegio.exceptions import (
 )
 from airflow_provider_altegio.hooks.altegio import AltegioHook
 from airflow_provider_altegio.models.altegio import DocumentType, Product, StorageOperationRequest
+
+if TYPE_CHECKING:
+    from fakes import SleepRecorder
 
 BASE = "https://api.example/api/v1"
 PARTNER = "partner-token-SECRET-1"

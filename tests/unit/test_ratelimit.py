@@ -14,8 +14,8 @@ import httpx
 import pytest
 import respx
 
-from airflow_provider_altegio.core.dialects import AltegioDialect
 from airflow_provider_altegio.core.config import ConnectionConfig
+from airflow_provider_altegio.core.dialects import AltegioDialect
 from airflow_provider_altegio.core.http import HttpCore
 from airflow_provider_altegio.core.ratelimit import RateLimiter
 from airflow_provider_altegio.core.retry import RetryPolicy
