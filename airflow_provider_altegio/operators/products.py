@@ -49,9 +49,9 @@ class SearchProductsOperator(AltegioChangedReadOperator):
     Templated fields: ``location_id``, ``term``, ``category_id``, ``changed_after``,
     ``changed_before``, ``output_path``.
 
-    XCom: a list of product dicts with the API's field names (``good_id``, ``title``, ``article``,
-    ``barcode``, ``actual_amounts``, ``critical_amount``, ``desired_amount``,
-    ``last_change_date``...), or ``{"path": ..., "count": ...}`` when ``output_path`` is set.
+    XCom: a :class:`~airflow_provider_altegio.results.ReadResult` of product dicts with the API's
+    field names (``good_id``, ``title``, ``article``, ``barcode``, ``actual_amounts``,
+    ``critical_amount``, ``desired_amount``, ``last_change_date``...).
 
     :raises InvalidRequestError: a bad id or date, ``changed_before`` not after ``changed_after``,
         or no location.
@@ -113,8 +113,8 @@ class AltacolorSearchProductsOperator(StreamingReadMixin, AltacolorBaseOperator)
 
     Templated fields: ``conditions``, ``sort_by``, ``output_path``.
 
-    XCom: a list of product dicts (``product_id``, ``product_code``, ``product_name``,
-    ``supplier``, ``skus``...), or ``{"path": ..., "count": ...}`` with ``output_path``.
+    XCom: a :class:`~airflow_provider_altegio.results.ReadResult` of product dicts
+    (``product_id``, ``product_code``, ``product_name``, ``supplier``, ``skus``...).
 
     :raises InvalidRequestError: a condition that the API would reject (named
         ``conditions[i].<field>``), a bad ``sort_by`` or ``page_size``.

@@ -375,8 +375,8 @@ class ListStorageTransactionsOperator(AltegioChangedReadOperator):
     Templated fields: ``location_id``, ``date_from``, ``date_to``, ``document_id``,
     ``changed_after``, ``changed_before``, ``output_path``.
 
-    XCom: a list of transaction dicts (``id``, ``document_id``, ``good_id``, ``storage_id``,
-    ``amount`` signed, ``create_date``...), or ``{"path": ..., "count": ...}`` with ``output_path``.
+    XCom: a :class:`~airflow_provider_altegio.results.ReadResult` of transaction dicts (``id``,
+    ``document_id``, ``good_id``, ``storage_id``, ``amount`` signed, ``create_date``...).
 
     :raises InvalidRequestError: a bad id or date, an end before the start, or no location.
     """

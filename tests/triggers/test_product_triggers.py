@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -20,10 +20,6 @@ from airflow_provider_altegio.triggers.products import (
 PAST = "2000-01-01T00:00:00+00:00"
 
 
-def _soon(seconds: float) -> str:
-    return (datetime.now(tz=timezone.utc) + timedelta(seconds=seconds)).isoformat()
-
-
 @pytest.mark.parametrize(
     "trigger",
     [
@@ -35,7 +31,6 @@ def _soon(seconds: float) -> str:
             category_id=3,
             term="shampoo",
             poke_interval=5,
-            timeout_at="2030-01-01T00:00:00+00:00",
         ),
         AltacolorProductChangeTrigger(
             conn_id="altacolor_default",
@@ -52,10 +47,22 @@ def test_serialize_round_trip(trigger: Any) -> None:
     assert rebuilt.serialize() == (classpath, kwargs)
 
 
-def test_altacolor_query_adds_the_date_condition() -> None:
-    trigger = AltacolorProductChangeTrigger(conn_id="c", changed_after=PAST, conditions=[{"field": 1}])
-    (conditions,), _ = trigger.search()
-    assert conditions == [{"field": 1}, {"field": "date_modified", "condition": ">", "value": PAST}]
+def test_the_query_is_what_the_hook_is_asked() -> None:
+    import inspect
+
+    from airflow_provider_altegio.hooks.altacolor import AltacolorHook
+    from airflow_provider_altegio.hooks.altegio import AltegioHook
+
+    for trigger, hook in [
+        (ProductChangeTrigger(conn_id="c", location_id=7, changed_after=PAST), AltegioHook),
+        (
+            AltacolorProductChangeTrigger(conn_id="c", changed_after=PAST, conditions=[{"field": 1}]),
+            AltacolorHook,
+        ),
+    ]:
+        accepted = inspect.signature(hook.achanged_products).parameters
+        assert set(trigger.query) <= set(accepted)
+        assert trigger.query["changed_after"] == PAST
 
 
 @pytest.mark.asyncio
@@ -90,7 +97,7 @@ async def test_run_reports_changed_products(altegio_sandbox: Any) -> None:
     from airflow_provider_altegio.hooks.altegio import AltegioHook
 
     location_id = altegio_sandbox.location_ids[0]
-    product = await anext(AltegioHook().aiter_products(location_id, page_size=5))
+    product = (await AltegioHook().achanged_products(PAST, location_id))[0]
     trigger = ProductChangeTrigger(
         conn_id="altegio_default",
         location_id=location_id,
@@ -112,14 +119,13 @@ async def test_run_sees_a_change_made_while_waiting(altegio_sandbox: Any) -> Non
 
     hook = AltegioHook()
     location_id = altegio_sandbox.location_ids[0]
-    product = await anext(hook.aiter_products(location_id, page_size=5))
+    product = (await hook.achanged_products(PAST, location_id))[0]
     trigger = ProductChangeTrigger(
         conn_id="altegio_default",
         location_id=location_id,
         changed_after=datetime.now(tz=timezone.utc).isoformat(),
         product_ids=[product.good_id],
         poke_interval=0.5,
-        timeout_at=_soon(60),
     )
 
     async def change_later() -> None:
@@ -132,21 +138,6 @@ async def test_run_sees_a_change_made_while_waiting(altegio_sandbox: Any) -> Non
     assert event["status"] == "success", event
     assert event["polls"] >= 2  # it waited between polls
     assert event["products"][0]["comment"] == "touched"
-
-
-@pytest.mark.integration
-@pytest.mark.asyncio
-async def test_run_times_out(altegio_sandbox: Any) -> None:
-    trigger = ProductChangeTrigger(
-        conn_id="altegio_default",
-        location_id=altegio_sandbox.location_ids[0],
-        changed_after=_soon(3600),
-        poke_interval=0.3,
-        timeout_at=_soon(1),
-    )
-    event = await _first_event(trigger)
-    assert event["status"] == "timeout"
-    assert "timed out" in event["message"]
 
 
 @pytest.mark.integration
