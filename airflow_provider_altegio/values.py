@@ -72,15 +72,15 @@ def to_int(value: Any) -> int:
 
 
 def to_bool(value: Any) -> bool:
-    """A boolean from a bool, a number (non-zero is true) or one of :data:`TRUE_WORDS` /
+    """A boolean from a bool, the number 0 or 1, or one of :data:`TRUE_WORDS` /
     :data:`FALSE_WORDS` in any case.
 
     :raises ValueError: anything else.
     """
     if isinstance(value, bool):
         return value
-    if isinstance(value, (int, float)):
-        return value != 0
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return value == 1
     if isinstance(value, str):
         word = value.strip().lower()
         if word in TRUE_WORDS:

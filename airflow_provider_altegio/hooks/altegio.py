@@ -323,7 +323,7 @@ class AltegioHook(ApiHook):
 
         :raises InvalidRequestError: a bad date, id or filter, before any request.
         """
-        listing = self._products_listing(location_id, term, category_id, changed_after, None, MAX_PAGE_SIZE)
+        listing = self._products_listing(location_id, term, category_id, changed_after, None, None)
         wanted = None if product_ids is None else set(product_ids)
         return [p for p in self._pages(Product, **listing) if wanted is None or p.good_id in wanted]
 
@@ -338,7 +338,7 @@ class AltegioHook(ApiHook):
     ) -> list[Product]:
         """Async twin of :meth:`changed_products` (for triggers)."""
         await self.aget_conn()  # the default location comes from the connection
-        listing = self._products_listing(location_id, term, category_id, changed_after, None, MAX_PAGE_SIZE)
+        listing = self._products_listing(location_id, term, category_id, changed_after, None, None)
         wanted = None if product_ids is None else set(product_ids)
         return [p async for p in self._apages(Product, **listing) if wanted is None or p.good_id in wanted]
 

@@ -6,7 +6,7 @@ models (pydantic) are imported inside the functions that need them.
 * reading templated inputs (dates, id lists, request bodies) on top of
   :mod:`airflow_provider_altegio.values`, raising ``InvalidRequestError`` that names the field;
 * :class:`AltegioBaseOperator` / :class:`AltacolorBaseOperator`: the connection id and the hook;
-* :class:`StreamingReadMixin`: a long read delivered as a
+* :class:`StreamingReadOperator`: a long read delivered as a
   :class:`~airflow_provider_altegio.results.ReadResult`;
 * :func:`record_asset_events` and the idempotency key of a task instance.
 """
@@ -316,8 +316,8 @@ class AltacolorBaseOperator(BaseOperator):
         return AltacolorHook(altacolor_conn_id=self.altacolor_conn_id)
 
 
-class StreamingReadMixin:
-    """Mixin for operators whose read streams many items into a
+class StreamingReadOperator(BaseOperator):
+    """Base of the operators whose read streams many items into a
     :class:`~airflow_provider_altegio.results.ReadResult`.
 
     :param output_path: when set, items go to this ``ObjectStoragePath`` (or URL, or local path)
@@ -330,7 +330,6 @@ class StreamingReadMixin:
     #: The default and the largest page size of the API.
     default_page_size = 100
     max_page_size = 1000
-    log: Any  # the operator's logger
 
     def __init__(
         self,
@@ -369,7 +368,7 @@ class StreamingReadMixin:
         return result
 
 
-class AltegioChangedReadOperator(StreamingReadMixin, AltegioBaseOperator):
+class AltegioChangedReadOperator(StreamingReadOperator, AltegioBaseOperator):
     """An Altegio list read filtered by a change window (products, stock transactions).
 
     :param changed_after: only items changed or created since then (datetime or ISO string).

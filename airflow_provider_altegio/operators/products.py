@@ -15,7 +15,7 @@ from airflow_provider_altegio.operators._common import (
     AltegioBaseOperator,
     AltegioChangedReadOperator,
     JsonDict,
-    StreamingReadMixin,
+    StreamingReadOperator,
     altacolor_conditions,
     read_request,
 )
@@ -89,7 +89,7 @@ class SearchProductsOperator(AltegioChangedReadOperator):
             return self.deliver(products, window["page_size"])
 
 
-class AltacolorSearchProductsOperator(StreamingReadMixin, AltacolorBaseOperator):
+class AltacolorSearchProductsOperator(StreamingReadOperator, AltacolorBaseOperator):
     """Read every product of the Altacolor supplier catalogue that matches all ``conditions``.
 
     Conditions can be written for people or with the API's numeric codes:

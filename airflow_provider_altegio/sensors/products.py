@@ -82,8 +82,8 @@ class ProductChangeSensorBase(BaseSensorOperator):
         """
         raise NotImplementedError
 
-    def trigger(self, query: JsonDict) -> ProductChangeTriggerBase:
-        """The trigger that runs ``query`` in the triggerer."""
+    def trigger(self, query: JsonDict, deadline: str) -> ProductChangeTriggerBase:
+        """The trigger that runs ``query`` in the triggerer until ``deadline`` (ISO)."""
         raise NotImplementedError
 
     def query(self, context: Context) -> JsonDict:
@@ -116,24 +116,29 @@ class ProductChangeSensorBase(BaseSensorOperator):
             first = self.poke(context)
             if first.is_done:
                 return first.xcom_value
-        self.log.info("Deferring: polling every %.0fs for up to %.0fs", self.poke_interval, self.timeout)
+        deadline = datetime.now(tz=timezone.utc) + timedelta(seconds=self.timeout)
+        self.log.info("Deferring: polling every %.0fs until %s", self.poke_interval, deadline.isoformat())
+        # The trigger keeps the one deadline (dag.test() would not enforce a deferral timeout).
         self.defer(
-            trigger=self.trigger(self.query(context)),
-            method_name="execute_complete",
-            timeout=timedelta(seconds=self.timeout),
+            trigger=self.trigger(self.query(context), deadline.isoformat()), method_name="execute_complete"
         )
         return None  # not reached: defer() raises TaskDeferred
 
     def execute_complete(self, context: Context, event: JsonDict | None = None) -> list[JsonDict]:
         """Resume after the trigger fired: return the changed products or raise its error.
 
+        :raises AirflowSensorTimeout: the deadline passed (``soft_fail`` skips instead).
         :raises AltegioProviderError: the trigger's poll failed; the message is the API's.
         """
+        from airflow.sdk.exceptions import AirflowSensorTimeout
+
         event = event or {}
         if event.get("status") == "success":
             products: list[JsonDict] = event.get("products") or []
             self.log.info("%d matching products changed (after %s polls)", len(products), event.get("polls"))
             return products
+        if event.get("status") == "timeout":
+            raise AirflowSensorTimeout(event.get("message") or "Sensor timed out")
         raise AltegioProviderError(
             f"{event.get('error_type') or 'Error'} while waiting for product changes: "
             f"{event.get('message') or event!r}"
@@ -188,9 +193,9 @@ class WaitForProductChangeSensor(ProductChangeSensorBase):
     @cached_property
     def hook(self) -> AltegioHook:  # type: ignore[override]
         """The Altegio hook of ``altegio_conn_id``."""
-        from airflow_provider_altegio.hooks.altegio import AltegioHook
+        from airflow_provider_altegio.hooks.altegio import MAX_PAGE_SIZE, AltegioHook
 
-        return AltegioHook(altegio_conn_id=self.altegio_conn_id)
+        return AltegioHook(altegio_conn_id=self.altegio_conn_id, page_size=MAX_PAGE_SIZE)  # fewest requests
 
     def build_query(self) -> JsonDict:
         return {
@@ -199,10 +204,12 @@ class WaitForProductChangeSensor(ProductChangeSensorBase):
             "term": None if is_blank(self.term) else str(self.term).strip(),
         }
 
-    def trigger(self, query: JsonDict) -> ProductChangeTriggerBase:
+    def trigger(self, query: JsonDict, deadline: str) -> ProductChangeTriggerBase:
         from airflow_provider_altegio.triggers.products import ProductChangeTrigger
 
-        return ProductChangeTrigger(conn_id=self.altegio_conn_id, poke_interval=self.poke_interval, **query)
+        return ProductChangeTrigger(
+            conn_id=self.altegio_conn_id, poke_interval=self.poke_interval, deadline=deadline, **query
+        )
 
 
 class AltacolorWaitForProductChangeSensor(ProductChangeSensorBase):
@@ -251,11 +258,11 @@ class AltacolorWaitForProductChangeSensor(ProductChangeSensorBase):
         given = [] if is_blank(self.conditions) else self.conditions
         return {"conditions": to_json(altacolor_conditions(given, "conditions")) if given != [] else []}
 
-    def trigger(self, query: JsonDict) -> ProductChangeTriggerBase:
+    def trigger(self, query: JsonDict, deadline: str) -> ProductChangeTriggerBase:
         from airflow_provider_altegio.triggers.products import AltacolorProductChangeTrigger
 
         return AltacolorProductChangeTrigger(
-            conn_id=self.altacolor_conn_id, poke_interval=self.poke_interval, **query
+            conn_id=self.altacolor_conn_id, poke_interval=self.poke_interval, deadline=deadline, **query
         )
 
 

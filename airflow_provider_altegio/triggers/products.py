@@ -5,10 +5,12 @@ HTTP core and rate limiter, and fires one event:
 
 * ``{"status": "success", "products": [...], "polls": n}`` once a matching product changed;
 * ``{"status": "error", "error_type": ..., "message": ...}`` when a poll failed after the core
-  spent its retries (the message is the API's, with no secret in it).
+  spent its retries (the message is the API's, with no secret in it);
+* ``{"status": "timeout", "message": ...}`` at the ``deadline``.
 
-The deadline is the sensor's own (``defer(timeout=...)``): Airflow ends the wait. Triggers of
-one connection in one triggerer share one hook, hence one connection pool.
+The deadline is the wait's only one: it holds in the triggerer and in ``dag.test()`` alike
+(which never enforces a deferral timeout). Triggers of one connection in one triggerer share one
+hook, hence one connection pool.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
@@ -65,13 +68,15 @@ class ProductChangeTriggerBase(BaseTrigger):
 
     :param conn_id: the Airflow connection id.
     :param poke_interval: seconds between polls.
+    :param deadline: ISO date-time at which the wait ends with a timeout event (``None``: never).
     :param query: the keyword arguments of the hook's ``achanged_products`` (JSON-safe).
     """
 
-    def __init__(self, *, conn_id: str, poke_interval: float, query: JsonDict) -> None:
+    def __init__(self, *, conn_id: str, poke_interval: float, deadline: str | None, query: JsonDict) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.conn_id = conn_id
         self.poke_interval = float(poke_interval)
+        self.deadline = deadline
         self.query = query
 
     def create_hook(self) -> AltegioHook | AltacolorHook:
@@ -80,11 +85,17 @@ class ProductChangeTriggerBase(BaseTrigger):
 
     def serialize(self) -> tuple[str, JsonDict]:
         """Class path and JSON-safe kwargs that rebuild this trigger in the triggerer."""
-        kwargs = {"conn_id": self.conn_id, "poke_interval": self.poke_interval, **self.query}
+        kwargs = {"conn_id": self.conn_id, "poke_interval": self.poke_interval, "deadline": self.deadline}
+        kwargs.update(self.query)
         return f"{type(self).__module__}.{type(self).__qualname__}", kwargs
 
+    def _seconds_left(self) -> float | None:
+        if self.deadline is None:
+            return None
+        return (datetime.fromisoformat(self.deadline) - datetime.now(tz=timezone.utc)).total_seconds()
+
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        """Poll every ``poke_interval`` seconds until a matching change or an error."""
+        """Poll every ``poke_interval`` seconds until a matching change, an error or the deadline."""
         polls = 0
         async with _SHARED_HOOKS.use((type(self).__qualname__, self.conn_id), self.create_hook) as hook:
             while True:
@@ -106,7 +117,13 @@ class ProductChangeTriggerBase(BaseTrigger):
                         {"status": "success", "products": payload, "polls": polls}
                     )
                     return
+                left = self._seconds_left()
+                if left is not None and left <= 0:
+                    message = f"No matching product changed before {self.deadline} ({polls} polls)"
+                    yield TriggerEvent({"status": "timeout", "message": message})  # type: ignore[no-untyped-call]
+                    return
                 delay = max(MIN_POLL_INTERVAL, self.poke_interval)
+                delay = delay if left is None else min(delay, left)
                 self.log.info("Poll %d: no change yet; next poll in %.1fs", polls, delay)
                 await asyncio.sleep(delay)
 
@@ -121,6 +138,7 @@ class ProductChangeTrigger(ProductChangeTriggerBase):
     :param category_id: only products of this category.
     :param term: only products whose name, article or barcode match.
     :param poke_interval: seconds between polls.
+    :param deadline: ISO date-time of the sensor's timeout.
     """
 
     def __init__(
@@ -133,6 +151,7 @@ class ProductChangeTrigger(ProductChangeTriggerBase):
         category_id: int | None = None,
         term: str | None = None,
         poke_interval: float = 60.0,
+        deadline: str | None = None,
     ) -> None:
         query = {
             "location_id": location_id,
@@ -141,12 +160,12 @@ class ProductChangeTrigger(ProductChangeTriggerBase):
             "category_id": category_id,
             "term": term,
         }
-        super().__init__(conn_id=conn_id, poke_interval=poke_interval, query=query)
+        super().__init__(conn_id=conn_id, poke_interval=poke_interval, deadline=deadline, query=query)
 
     def create_hook(self) -> AltegioHook:
-        from airflow_provider_altegio.hooks.altegio import AltegioHook
+        from airflow_provider_altegio.hooks.altegio import MAX_PAGE_SIZE, AltegioHook
 
-        return AltegioHook(altegio_conn_id=self.conn_id)
+        return AltegioHook(altegio_conn_id=self.conn_id, page_size=MAX_PAGE_SIZE)  # fewest requests
 
 
 class AltacolorProductChangeTrigger(ProductChangeTriggerBase):
@@ -157,6 +176,7 @@ class AltacolorProductChangeTrigger(ProductChangeTriggerBase):
     :param conditions: further search conditions (JSON mappings, see ``SearchCondition``).
     :param product_ids: only these ``product_id`` count.
     :param poke_interval: seconds between polls.
+    :param deadline: ISO date-time of the sensor's timeout.
     """
 
     def __init__(
@@ -167,9 +187,10 @@ class AltacolorProductChangeTrigger(ProductChangeTriggerBase):
         conditions: list[JsonDict] | None = None,
         product_ids: list[int] | None = None,
         poke_interval: float = 60.0,
+        deadline: str | None = None,
     ) -> None:
         query = {"changed_after": changed_after, "conditions": conditions, "product_ids": product_ids}
-        super().__init__(conn_id=conn_id, poke_interval=poke_interval, query=query)
+        super().__init__(conn_id=conn_id, poke_interval=poke_interval, deadline=deadline, query=query)
 
     def create_hook(self) -> AltacolorHook:
         from airflow_provider_altegio.hooks.altacolor import AltacolorHook

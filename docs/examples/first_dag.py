@@ -9,6 +9,7 @@ from airflow.sdk.exceptions import AirflowSkipException
 
 from airflow_provider_altegio.operators.products import SearchProductsOperator
 from airflow_provider_altegio.operators.storage import CreateStorageOperationOperator
+from airflow_provider_altegio.results import read_items
 
 
 @dag(schedule=None, tags=["example"])
@@ -16,8 +17,8 @@ def first_dag() -> None:
     shampoos = SearchProductsOperator(task_id="find_shampoos", term="shampoo")
 
     @task(multiple_outputs=True)
-    def plan_delivery(products: list[dict[str, Any]]) -> dict[str, Any]:
-        for p in products:
+    def plan_delivery(found: dict[str, Any]) -> dict[str, Any]:
+        for p in read_items(found):  # the products, from the XCom or from output_path
             stock = {a["storage_id"]: a["amount"] for a in p["actual_amounts"]}
             if sum(stock.values()) <= p["critical_amount"]:
                 storage_id = max(stock, key=lambda s: stock[s])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from airflow.sdk import dag, task
 
 from airflow_provider_altegio.operators.products import SearchProductsOperator
+from airflow_provider_altegio.results import read_items
 
 
 @dag(schedule=None, tags=["example"])
@@ -20,10 +21,11 @@ def search_products_example() -> None:
     )
 
     @task
-    def count_low_stock(products: list[dict]) -> int:
+    def count_low_stock(found: dict) -> int:
+        # {"count": N, "items": [...], "path": None}; read_items also reads an output_path file.
         return sum(
             1
-            for p in products
+            for p in read_items(found)
             if sum(a["amount"] for a in p["actual_amounts"]) <= (p["critical_amount"] or 0)
         )
 

@@ -297,7 +297,8 @@ async def test_async_reads_refuse_a_repeated_page_too(
 
 
 async def _aread_ids(hook: AltegioHook, sandbox: Any) -> list[int]:
-    return [p.good_id async for p in hook.aiter_products(sandbox.location_id, page_size=100)]
+    products = await hook.achanged_products("2000-01-01T00:00:00Z", sandbox.location_id)
+    return [p.good_id for p in products]
 
 
 @pytest.mark.asyncio

@@ -21,6 +21,7 @@ from airflow_provider_altegio.operators.products import (
     UpdateProductCategoryOperator,
     UpdateProductOperator,
 )
+from airflow_provider_altegio.results import read_items
 
 pytestmark = pytest.mark.integration
 
@@ -61,18 +62,20 @@ def test_search_products(
         )
     dag_run = run_dag(dag)
     assert dag_run.state == "success"
-    everything = xcom(dag_run, "everything")
-    assert len(everything) == len(catalogue)
+    everything = xcom(dag_run, "everything")["items"]
+    assert xcom(dag_run, "everything")["count"] == len(everything) == len(catalogue)
     assert {"good_id", "title", "article", "barcode", "actual_amounts", "critical_amount"} <= set(
         everything[0]
     )
-    assert sample.good_id in {p["good_id"] for p in xcom(dag_run, "by_term")}
-    assert {p["category_id"] for p in xcom(dag_run, "by_category")} == {sample.category_id}
+    assert sample.good_id in {p["good_id"] for p in xcom(dag_run, "by_term")["items"]}
+    assert {p["category_id"] for p in xcom(dag_run, "by_category")["items"]} == {sample.category_id}
     written = xcom(dag_run, "to_file")
-    assert written == {"path": f"file://{tmp_path / 'catalogue.jsonl'}", "count": len(catalogue)}
+    path = f"file://{tmp_path / 'catalogue.jsonl'}"
+    assert written == {"count": len(catalogue), "items": None, "path": path}
+    assert [p["good_id"] for p in read_items(written)] == [p.good_id for p in catalogue]
     lines = (tmp_path / "catalogue.jsonl").read_text().splitlines()
     assert [json.loads(line)["good_id"] for line in lines] == [p.good_id for p in catalogue]
-    assert xcom(dag_run, "changed_recently") == []
+    assert xcom(dag_run, "changed_recently") == {"count": 0, "items": [], "path": None}
 
 
 def test_search_validation_fails_before_any_request(location_id: int, run_dag: Any) -> None:
@@ -120,9 +123,9 @@ def test_altacolor_search(altegio_sandbox: Any, run_dag: Any, xcom: Any, tmp_pat
         )
     dag_run = run_dag(dag)
     assert dag_run.state == "success"
-    assert [p["product_id"] for p in xcom(dag_run, "by_code")] == [sample.product_id]
+    assert [p["product_id"] for p in xcom(dag_run, "by_code")["items"]] == [sample.product_id]
     assert xcom(dag_run, "raw_codes") == xcom(dag_run, "by_code")
-    between = xcom(dag_run, "modified_between")
+    between = xcom(dag_run, "modified_between")["items"]
     assert len(between) == len(supplier)
     codes = [p["product_code"] for p in between]
     assert codes == sorted(codes)

@@ -439,7 +439,7 @@ def test_list_storages_and_transactions(
     dag_run = run_dag(dag)
     assert dag_run.state == "success"
     assert {s["id"] for s in xcom(dag_run, "storages")} >= {case["storage_id"], case["other_storage_id"]}
-    lines = xcom(dag_run, "by_document")
+    lines = xcom(dag_run, "by_document")["items"]
     document_id = xcom(dag_run, "receipt")["document_id"]
     assert [line["document_id"] for line in lines] == [document_id, document_id]
     assert sorted(line["amount"] for line in lines) == [1, 2]

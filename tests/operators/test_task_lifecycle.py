@@ -26,15 +26,12 @@ def _ti(dag_run: Any, task_id: str) -> Any:
 
 
 def _recording(operator_class: type[Any], clients: list[Any]) -> type[Any]:
-    """``operator_class`` that records the HTTP client its hook opened during ``execute``."""
+    """``operator_class`` that records the HTTP client its hook is about to use in ``execute``."""
 
     class Recording(operator_class):  # type: ignore[misc,valid-type]
         def execute(self, context: Any) -> Any:
-            try:
-                return super().execute(context)
-            finally:
-                # Still inside execute: the outer (closing) wrapper has not run yet.
-                clients.append(self._hook._core._client)
+            clients.append(self.hook.get_conn().client)
+            return super().execute(context)
 
     Recording.__name__ = operator_class.__name__
     return Recording

@@ -6,12 +6,11 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 from airflow.sdk import DAG
-from airflow.sdk.bases.operator import TriggerFailureReason
 
 from airflow_provider_altegio.sensors.products import (
     AltacolorWaitForProductChangeSensor,
@@ -108,9 +107,9 @@ def test_deferrable_waits_in_the_trigger(
     class ChangeOnceDeferred(WaitForProductChangeSensor):
         """Makes the change only once the sensor decided to defer, so the trigger must see it."""
 
-        def trigger(self, query: dict[str, Any]) -> Any:
+        def trigger(self, query: dict[str, Any], deadline: str) -> Any:
             later(2.0, _touch(product, "deferred"))
-            return super().trigger(query)
+            return super().trigger(query, deadline)
 
     caplog.set_level("INFO")
     with DAG("sensor_deferrable", schedule=None) as dag:
@@ -128,21 +127,28 @@ def test_deferrable_waits_in_the_trigger(
     assert "changed (after" in log  # execute_complete ran
 
 
-def test_deferrable_hands_its_timeout_to_airflow(product: dict[str, Any]) -> None:
-    """The one deadline of a deferred wait is Airflow's: the scheduler ends the deferral."""
-    from airflow.sdk.exceptions import AirflowSensorTimeout, AirflowSkipException, TaskDeferred
+def test_deferrable_times_out(product: dict[str, Any], run_dag: Any) -> None:
+    with DAG("sensor_deferrable_timeout", schedule=None) as dag:
+        for task_id, soft_fail in (("wait", False), ("wait_soft", True)):
+            _wait_for(product, task_id, poke_interval=0.5, timeout=2, soft_fail=soft_fail, deferrable=True)
+    dag_run = run_dag(dag)
+    assert _ti(dag_run, "wait").state == "failed"
+    assert _ti(dag_run, "wait_soft").state == "skipped"
+
+
+def test_the_deadline_is_the_triggers_alone(product: dict[str, Any]) -> None:
+    """One deadline: the trigger's (Airflow gets no second one through ``defer(timeout=...)``)."""
+    from airflow.sdk.exceptions import TaskDeferred
 
     future = "2999-01-01T00:00:00+00:00"
     sensor = _wait_for(product, "wait", changed_after=future, poke_interval=0.5, timeout=7, deferrable=True)
     with pytest.raises(TaskDeferred) as deferred:
         sensor.execute({})
-    assert deferred.value.timeout == timedelta(seconds=7)
-    assert deferred.value.trigger.serialize()[1]["changed_after"] == future
-    # What Airflow does when that deadline passes: resume the task with the trigger timeout.
-    for soft_fail, outcome in ((False, AirflowSensorTimeout), (True, AirflowSkipException)):
-        sensor = _wait_for(product, "wait", timeout=7, soft_fail=soft_fail, deferrable=True)
-        with pytest.raises(outcome):
-            sensor.resume_execution("__fail__", {"error": TriggerFailureReason.TRIGGER_TIMEOUT}, {})
+    assert deferred.value.timeout is None
+    kwargs = deferred.value.trigger.serialize()[1]
+    assert kwargs["changed_after"] == future
+    left = datetime.fromisoformat(kwargs["deadline"]) - datetime.now(tz=timezone.utc)
+    assert timedelta(seconds=0) < left <= timedelta(seconds=7)
 
 
 def test_invalid_input_fails_before_any_request(

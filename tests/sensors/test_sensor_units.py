@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from airflow.sdk.exceptions import AirflowSensorTimeout
 
 from airflow_provider_altegio.exceptions import AltegioProviderError
 from airflow_provider_altegio.operators._common import Progress
@@ -19,6 +20,8 @@ def test_execute_complete(sensor_class: Any) -> None:
     sensor = sensor_class(task_id="wait")
     products = [{"good_id": 1, "title": "Shampoo"}]
     assert sensor.execute_complete({}, {"status": "success", "products": products, "polls": 3}) == products
+    with pytest.raises(AirflowSensorTimeout, match="No matching product changed"):
+        sensor.execute_complete({}, {"status": "timeout", "message": "No matching product changed before X"})
     error = {
         "status": "error",
         "error_type": "AltegioNotFoundError",

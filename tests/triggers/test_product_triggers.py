@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -31,6 +31,7 @@ PAST = "2000-01-01T00:00:00+00:00"
             category_id=3,
             term="shampoo",
             poke_interval=5,
+            deadline="2030-01-01T00:00:00+00:00",
         ),
         AltacolorProductChangeTrigger(
             conn_id="altacolor_default",
@@ -138,6 +139,22 @@ async def test_run_sees_a_change_made_while_waiting(altegio_sandbox: Any) -> Non
     assert event["status"] == "success", event
     assert event["polls"] >= 2  # it waited between polls
     assert event["products"][0]["comment"] == "touched"
+
+
+@pytest.mark.integration
+@pytest.mark.asyncio
+async def test_run_ends_at_its_deadline(altegio_sandbox: Any) -> None:
+    soon = (datetime.now(tz=timezone.utc) + timedelta(seconds=1)).isoformat()
+    trigger = ProductChangeTrigger(
+        conn_id="altegio_default",
+        location_id=altegio_sandbox.location_ids[0],
+        changed_after="2999-01-01T00:00:00+00:00",
+        poke_interval=0.3,
+        deadline=soon,
+    )
+    event = await _first_event(trigger)
+    assert event["status"] == "timeout"
+    assert soon in event["message"]
 
 
 @pytest.mark.integration

@@ -382,12 +382,12 @@ def test_changed_products_asks_for_the_change_window_and_keeps_the_wanted_ids(
         route = mock.get(f"{BASE}/goods/42").mock(side_effect=goods_pages(3))
         products = hook.changed_products(**query) if mode == "sync" else asyncio.run(go())
     assert [p.good_id for p in products] == [0, 2]
-    assert route.call_count == 1  # one page of up to 1000 holds every change
+    assert route.call_count == 1
     assert params_of(route, 0) == [
         ("term", "x"),
         ("changed_after", "2026-01-01T12:00:00-0500"),
         ("page", "1"),
-        ("count", "1000"),
+        ("count", "100"),
     ]
 
 
