@@ -11,6 +11,7 @@ Loose values are read by :mod:`airflow_provider_altegio.values`, the provider's 
 
 from __future__ import annotations
 
+import functools
 import re
 import types
 from collections.abc import Callable, Iterator, Mapping
@@ -70,6 +71,7 @@ _DATETIME_RE = re.compile(
 _ZERO_DATE = "0000-00-00"
 
 
+@functools.lru_cache(maxsize=64)  # a catalogue carries a handful of offsets
 def _tz_from_text(text: str) -> timezone:
     if text in ("Z", "z"):
         return timezone.utc
@@ -164,12 +166,15 @@ def format_altacolor_datetime(value: datetime | date | str) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def _tolerant(read: Callable[[Any], Any], *, text_only: bool = False) -> BeforeValidator:
-    """Read the value with ``read`` (only text, with ``text_only``); what it cannot read is left
-    for pydantic to judge, and report, as it came."""
+def _tolerant(
+    read: Callable[[Any], Any], *, ready: tuple[type, ...] = (), text_only: bool = False
+) -> BeforeValidator:
+    """Read the value with ``read``; what it cannot read is left for pydantic to judge, and report,
+    as it came. Values whose exact type is in ``ready`` (or, with ``text_only``, anything but
+    text) go to pydantic as they are."""
 
     def before(value: Any) -> Any:
-        if text_only and not isinstance(value, str):
+        if value.__class__ in ready or (text_only and value.__class__ is not str):
             return value
         try:
             return read(value)
@@ -179,11 +184,16 @@ def _tolerant(read: Callable[[Any], Any], *, text_only: bool = False) -> BeforeV
     return BeforeValidator(before)
 
 
-LooseInt = Annotated[int, _tolerant(to_int)]
+LooseInt = Annotated[int, _tolerant(to_int, ready=(int,))]
 """An ``int`` that may arrive as text (``"123456"``, ``"1 050"``) or an integral float."""
-LooseFloat = Annotated[float, _tolerant(to_float)]
+LooseFloat = Annotated[float, _tolerant(to_float, ready=(float, int))]
 """A ``float`` that may arrive as text (``"1.07"``, ``"1,5"``)."""
-LooseBool = Annotated[bool, _tolerant(to_bool)]
+def _api_bool(value: Any) -> bool:
+    # The API is PHP: any number other than 0 is true there.
+    return value != 0 if value.__class__ in (int, float) else to_bool(value)
+
+
+LooseBool = Annotated[bool, _tolerant(_api_bool, ready=(bool,))]
 """A ``bool`` that may arrive as a number or a word (``0``/``1``, ``"yes"``, ``"false"``)."""
 LooseDatetime = Annotated[datetime, BeforeValidator(parse_api_datetime)]
 """An aware ``datetime`` read from any documented form (see :func:`parse_api_datetime`)."""
@@ -206,6 +216,7 @@ RequestDatetime = Annotated[datetime, BeforeValidator(parse_api_datetime)]
 # --------------------------------------------------------------------------------------------
 
 _Kind = Literal["any", "list", "dict", "object", "str", "datetime", "none", "scalar"]
+_NUMBERS = (int, float, bool)
 _UNION_TYPES: tuple[Any, ...] = (Union, types.UnionType)
 
 
@@ -236,14 +247,6 @@ def _kinds(annotation: Any) -> frozenset[_Kind]:
         if issubclass(base, datetime):
             return frozenset({"datetime"})
     return frozenset({"scalar"})
-
-
-def _is_placeholder(value: Any) -> bool:
-    if value is None or value == "":
-        return True
-    if isinstance(value, (list, dict)):
-        return not value
-    return isinstance(value, str) and value.startswith(_ZERO_DATE)
 
 
 def _placeholder_to_value(value: Any, kinds: frozenset[_Kind]) -> Any:
@@ -288,6 +291,8 @@ class ApiModel(BaseModel):
 
     #: For each key the API may use (field names and aliases): what the field can hold.
     _field_kinds: ClassVar[dict[str, frozenset[_Kind]]] = {}
+    #: The keys of the nullable date fields, where "0000-00-00..." means no date.
+    _date_keys: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -303,17 +308,25 @@ class ApiModel(BaseModel):
             for key in keys:
                 kinds[key] = _kinds(info.annotation)
         cls._field_kinds = kinds
+        cls._date_keys = tuple(key for key, kind in kinds.items() if {"datetime", "none"} <= kind)
 
     @model_validator(mode="before")
     @classmethod
     def _read_placeholders(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
+        if data.__class__ is not dict:
             return data
+        kinds = cls._field_kinds
+        # One cheap test per key (this runs for every field of every item of a catalogue): only
+        # empty values (None, "", [], {}) can be placeholders, and zero dates in date fields.
         fixed = {
-            key: _placeholder_to_value(value, cls._field_kinds[key])
+            key: _placeholder_to_value(value, kinds[key])
             for key, value in data.items()
-            if key in cls._field_kinds and _is_placeholder(value)
+            if not value and value.__class__ not in _NUMBERS and key in kinds
         }
+        for key in cls._date_keys:
+            value = data.get(key)
+            if value.__class__ is str and value.startswith(_ZERO_DATE):
+                fixed[key] = None
         return {**data, **fixed} if fixed else data
 
     def to_json_dict(self) -> dict[str, Any]:
