@@ -1,13 +1,20 @@
 """Provider metadata that Airflow's ProvidersManager reads through the entry point.
 
-Kept as a plain dict with no imports so that provider discovery stays cheap. The connection
-forms are declared here (``conn-fields`` / ``ui-field-behaviour``, Airflow 3.2+) instead of on
+A plain dict; it imports only the defaults of ``core.config``, so provider discovery stays
+cheap. The connection forms are declared here (``conn-fields`` / ``ui-field-behaviour``, Airflow 3.2+) instead of on
 the hooks, so the UI can render them without importing the hook modules.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from airflow_provider_altegio.core.config import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_REQUESTS_PER_MINUTE,
+    DEFAULT_REQUESTS_PER_SECOND,
+    DEFAULT_TIMEOUT,
+)
 
 _INTEGRATION_ALTEGIO = "Altegio"
 _INTEGRATION_ALTACOLOR = "Altacolor"
@@ -20,6 +27,35 @@ def _string(label: str, description: str, **schema: Any) -> dict[str, Any]:
 
 def _number(label: str, description: str, kind: str = "number", **schema: Any) -> dict[str, Any]:
     return {"label": label, "description": description, "schema": {"type": [kind, "null"], **schema}}
+
+
+def _transport_fields() -> dict[str, Any]:
+    """The optional extras every connection type reads (see ``core.config``), with its defaults."""
+    return {
+        "timeout": _number("Timeout (seconds)", "Per-request timeout.", default=DEFAULT_TIMEOUT),
+        "max_retries": _number(
+            "Max retries",
+            "Retries on 429, 502, 503, 504 and transport errors.",
+            kind="integer",
+            default=DEFAULT_MAX_RETRIES,
+            minimum=0,
+        ),
+        "requests_per_second": _number(
+            "Requests per second",
+            "Client-side limit (the platform allows 5); 0 turns it off.",
+            default=DEFAULT_REQUESTS_PER_SECOND,
+        ),
+        "requests_per_minute": _number(
+            "Requests per minute",
+            "Client-side limit (the platform allows 200); 0 turns it off.",
+            default=DEFAULT_REQUESTS_PER_MINUTE,
+        ),
+        "verify_ssl": {
+            "label": "Verify TLS certificates",
+            "description": "Turn off only for a test server with a self-signed certificate.",
+            "schema": {"type": ["boolean", "null"], "default": True},
+        },
+    }
 
 
 def get_provider_info() -> dict[str, Any]:
@@ -87,25 +123,7 @@ def get_provider_info() -> dict[str, Any]:
                         "Location (company) ID used when an operator is given none.",
                         kind="integer",
                     ),
-                    "timeout": _number("Timeout (seconds)", "Per-request timeout.", default=30),
-                    "max_retries": _number(
-                        "Max retries",
-                        "Retries on 429, 502, 503, 504 and transport errors.",
-                        kind="integer",
-                        default=5,
-                        minimum=0,
-                    ),
-                    "requests_per_second": _number(
-                        "Requests per second", "Client-side limit (platform limit: 5).", default=5
-                    ),
-                    "requests_per_minute": _number(
-                        "Requests per minute", "Client-side limit (platform limit: 200).", default=200
-                    ),
-                    "verify_ssl": {
-                        "label": "Verify TLS certificates",
-                        "description": "Turn off only for a test server with a self-signed certificate.",
-                        "schema": {"type": ["boolean", "null"], "default": True},
-                    },
+                    **_transport_fields(),
                 },
                 "ui-field-behaviour": {
                     "hidden-fields": ["schema", "port", "extra"],
@@ -129,21 +147,7 @@ def get_provider_info() -> dict[str, Any]:
                 "hook-class-name": f"{_PKG}.hooks.altacolor.AltacolorHook",
                 "hook-name": "Altacolor",
                 "conn-fields": {
-                    "timeout": _number("Timeout (seconds)", "Per-request timeout.", default=30),
-                    "max_retries": _number(
-                        "Max retries",
-                        "Retries on 429, 502, 503, 504 and transport errors.",
-                        kind="integer",
-                        default=5,
-                        minimum=0,
-                    ),
-                    "requests_per_second": _number("Requests per second", "Client-side limit.", default=5),
-                    "requests_per_minute": _number("Requests per minute", "Client-side limit.", default=200),
-                    "verify_ssl": {
-                        "label": "Verify TLS certificates",
-                        "description": "Turn off only for a test server with a self-signed certificate.",
-                        "schema": {"type": ["boolean", "null"], "default": True},
-                    },
+                    **_transport_fields(),
                 },
                 "ui-field-behaviour": {
                     "hidden-fields": ["schema", "port", "extra"],

@@ -188,6 +188,8 @@ LooseInt = Annotated[int, _tolerant(to_int, ready=(int,))]
 """An ``int`` that may arrive as text (``"123456"``, ``"1 050"``) or an integral float."""
 LooseFloat = Annotated[float, _tolerant(to_float, ready=(float, int))]
 """A ``float`` that may arrive as text (``"1.07"``, ``"1,5"``)."""
+
+
 def _api_bool(value: Any) -> bool:
     # The API is PHP: any number other than 0 is true there.
     return value != 0 if value.__class__ in (int, float) else to_bool(value)
