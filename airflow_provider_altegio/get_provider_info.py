@@ -1,8 +1,8 @@
 """Provider metadata that Airflow's ProvidersManager reads through the entry point.
 
 A plain dict; it imports only the defaults of ``core.config``, so provider discovery stays
-cheap. The connection forms are declared here (``conn-fields`` / ``ui-field-behaviour``, Airflow 3.2+) instead of on
-the hooks, so the UI can render them without importing the hook modules.
+cheap. The connection forms are declared here (``conn-fields`` / ``ui-field-behaviour``, Airflow
+3.2+) instead of on the hooks, so the UI can render them without importing the hook modules.
 """
 
 from __future__ import annotations
