@@ -1,13 +1,8 @@
 """Errors raised by the Altegio provider.
 
-Two families:
-
-* :class:`InvalidRequestError` is a ``ValueError`` for bad caller input. It is raised before any
-  request is sent and names the offending field. It is also an ``AirflowFailException``, so a task
-  that raises it fails at once instead of spending its retries on input that can never succeed.
-* :class:`AltegioProviderError` (an ``AirflowException``) and its subclasses describe what the
-  remote API, or the network on the way to it, did. They carry the HTTP status and the API's own
-  message, and never a token or password.
+:class:`InvalidRequestError` is bad caller input, raised before any request; Airflow does not
+retry it. :class:`AltegioProviderError` and its subclasses say what a remote API (or the network
+on the way) did, with the HTTP status and the API's own message, never a token or password.
 """
 
 from __future__ import annotations

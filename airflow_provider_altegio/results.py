@@ -1,13 +1,7 @@
 """The XCom of the provider's list reads, and the reader of the JSON-lines files they write.
 
-Every list read (``SearchProductsOperator``, ``ListStorageTransactionsOperator``,
-``AltacolorSearchProductsOperator``) returns one shape, a :class:`ReadResult`: the items
-themselves, or, with ``output_path``, where they were written as JSON lines. Downstream code
-reads either with :func:`read_items`::
-
-    @task
-    def count_low_stock(products):
-        return sum(1 for p in read_items(products) if p["actual_amounts"] == [])
+Every list read returns one :class:`ReadResult`: the items, or (with ``output_path``) where they
+were written as JSON lines. :func:`read_items` yields the items of either.
 """
 
 from __future__ import annotations

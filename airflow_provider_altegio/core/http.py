@@ -1,13 +1,8 @@
 """The one HTTP core both hooks stand on: sync and async, retries, rate limit, errors, paging.
 
 Every request goes through :meth:`HttpCore._flow`, a sans-IO generator that decides everything
-(wait for the rate limiter, send, retry or not, how long to back off, which error to raise) and
-only *yields* what it cannot do itself: "sleep this long" and "send this request". ``_drive``
-performs those steps with ``time.sleep`` and an ``httpx.Client``, ``_adrive`` with
-``asyncio.sleep`` and an ``httpx.AsyncClient``; the retry logic exists once.
-
-What differs between the APIs (authentication, envelope, error mapping, secrets) is a
-:class:`Dialect` (:mod:`airflow_provider_altegio.core.dialects`).
+and only *yields* what it cannot do itself ("sleep this long", "send this request"), so one retry
+logic serves the sync driver (``time.sleep``, ``httpx.Client``) and the async one.
 """
 
 from __future__ import annotations

@@ -1,26 +1,8 @@
 """Client-side rate limiting: a per-second and a per-minute budget kept at the same time.
 
-Altegio documents "200 requests per minute, or 5 requests per second"; a client that keeps only
-one of the two still gets 429s. :class:`RateLimiter` keeps a sliding-window log of the requests
-it has let through, so no window of one second (or one minute), wherever a server puts its
-edges, ever sees more than the budget.
-
-The limiter never sleeps itself. :meth:`RateLimiter.acquire` books the earliest permitted send
-time and says how long the caller must wait for it; the sync caller sleeps with ``time.sleep``
-and the async caller with ``asyncio.sleep``. Because a booking is just bookkeeping under a lock,
-one limiter safely serves threads and event loops at once, which is what lets every hook and
-trigger on the same credentials in one process share one budget (see
-:meth:`RateLimiter.shared`).
-
-A server counts a request when it *arrives*, which is some unknown time after it was granted
-(sleep overshoot, thread scheduling, the network). Counting it at its grant time could therefore
-put two requests less than a window apart on the server's clock. So a request counts as
-"happening now" while it is in flight, and once its response is back it is logged at that
-moment, by which time it has certainly arrived. The next request a window later can then
-never land in the same server window.
-A request still in flight when a slot is booked may reach the server after the booking, so the
-core checks the slot again with :meth:`Reservation.confirm` when its time comes, counting what is
-still in flight as happening then, and waits on if that fills a window.
+Altegio allows 5 requests a second and 200 a minute; :class:`RateLimiter` keeps a sliding-window
+log of both, so no window, wherever a server puts its edges, sees more than the budget. It never
+sleeps: callers wait the delay it hands out, sync or async.
 """
 
 from __future__ import annotations
@@ -193,9 +175,14 @@ class RateLimiter:
         return f"RateLimiter(per_second={self._per_second!r}, per_minute={self._per_minute!r})"
 
     def acquire(self) -> Reservation:
-        """Book the earliest send time every budget allows, for a request whose end the caller
-        reports with :meth:`Reservation.finish`; until then it counts as happening "now" (see
-        the module doc). Never sleeps: the caller waits :attr:`Reservation.delay`."""
+        """Book the earliest send time every budget allows; the caller waits
+        :attr:`Reservation.delay`, then sends, then calls :meth:`Reservation.finish`.
+
+        A server counts a request when it arrives, some unknown time after its grant. So until
+        ``finish`` the request counts as happening "now", and is then logged at that moment, by
+        which time it has surely arrived: the next request a window later can never land in the
+        same server window.
+        """
         with self._lock:
             now = self._clock()
             # Grants are handed out in order (never before an earlier grant), so every logged

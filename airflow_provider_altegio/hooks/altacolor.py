@@ -1,14 +1,7 @@
 """Hook for the Altacolor (DecoNetwork) Product Management API: product search and lookup.
 
-Connection (``conn_type`` ``altacolor``)::
-
-    {"conn_type": "altacolor", "host": "https://one.altacolor.com",
-     "login": "<api username>", "password": "<api password>"}
-
 The username and password travel as ``username``/``password`` query parameters on GET and as
-form fields on POST, as the API documents; they never appear in logs or error messages. Optional
-extras: ``timeout``, ``max_retries``, ``requests_per_second``, ``requests_per_minute``,
-``verify_ssl``.
+form fields on POST, as the API documents; they never appear in logs or error messages.
 """
 
 from __future__ import annotations

@@ -1,18 +1,8 @@
 """Hook for the Altegio (YCLIENTS) B2B v1 inventory API: goods, categories, storages, operations.
 
-Connection (``conn_type`` ``altegio``)::
-
-    {"conn_type": "altegio", "host": "https://api.alteg.io/api/v1",
-     "extra": {"partner_token": "...", "user_token": "...", "location_id": 123456}}
-
-``host`` empty means ``https://api.alteg.io/api/v1``; any other base (YCLIENTS, the sandbox)
-works. Without a ``user_token``, the connection's login and password are exchanged once for one
-through ``POST /auth``. Optional extras: ``timeout``, ``max_retries``, ``requests_per_second``
-(5), ``requests_per_minute`` (200), ``verify_ssl`` (true).
-
 Every method validates its input before any request (:class:`InvalidRequestError` naming the
-field), and every failure of the API is one of the typed errors in
-:mod:`airflow_provider_altegio.exceptions`.
+field); every failure of the API is one of the typed errors of :mod:`..exceptions`. The
+connection is described in ``docs/connections.md``.
 """
 
 from __future__ import annotations

@@ -1,12 +1,7 @@
-"""Base models, tolerant field types and date helpers shared by the Altegio and Altacolor models.
+"""Bases, tolerant field types and date helpers shared by the Altegio and Altacolor models.
 
-* :class:`ApiModel` reads what an API sends. The documents show numbers as strings, ``[]`` or
-  ``{}`` where an object is expected, and dates in half a dozen forms; unknown fields are kept.
-* :class:`RequestModel` checks what a caller wants to send. It is strict: unknown fields and bad
-  values raise :class:`~airflow_provider_altegio.exceptions.InvalidRequestError` naming the
-  field, before any request is made.
-
-Loose values are read by :mod:`airflow_provider_altegio.values`, the provider's one set of rules.
+:class:`ApiModel` reads what an API sends, tolerantly; :class:`RequestModel` checks what a caller
+wants to send, strictly, raising :class:`InvalidRequestError` naming the field.
 """
 
 from __future__ import annotations

@@ -1,14 +1,8 @@
-"""Plumbing shared by the provider's operators and sensors.
+"""Plumbing shared by the provider's operators and sensors: reading templated inputs, the base
+operators and their hooks, streaming reads, asset events and the idempotency key.
 
 Cheap to import: DAG files import the operator modules on every parse, so hooks (httpx) and
 models (pydantic) are imported inside the functions that need them.
-
-* reading templated inputs (dates, id lists, request bodies) on top of
-  :mod:`airflow_provider_altegio.values`, raising ``InvalidRequestError`` that names the field;
-* :class:`AltegioBaseOperator` / :class:`AltacolorBaseOperator`: the connection id and the hook;
-* :class:`StreamingReadOperator`: a long read delivered as a
-  :class:`~airflow_provider_altegio.results.ReadResult`;
-* :func:`record_asset_events` and the idempotency key of a task instance.
 """
 
 from __future__ import annotations

@@ -1,17 +1,7 @@
 """Operators for Altegio storages: storage operations (exactly once), storages and transactions.
 
-:class:`CreateStorageOperationOperator` is the one write in the provider that moves stock, so it
-is built to take effect exactly once per task instance, whatever happens on the way:
-
-* every try of a task instance derives the same key from the dag id, run id, task id and map
-  index, and writes it into the document comment after the user's own text
-  (``"Weekly restock [airflow:3f9a0c1d2b4e5f60]"``);
-* a retry (``try_number > 1``) first looks for a document carrying that key among the
-  transactions changed since the run started, and returns it with ``created: false``;
-* a create whose answer was lost (:class:`~airflow_provider_altegio.exceptions.AmbiguousWriteError`:
-  timeout, dropped connection, 5xx after sending) is followed by the same search; when nothing is
-  found the error is raised, so the task fails (or retries and searches again) and the operation
-  is never silently lost nor blindly sent twice.
+:class:`CreateStorageOperationOperator` is the one write that moves stock; its docstring says how
+it takes effect exactly once per task instance, across retries and lost answers.
 """
 
 from __future__ import annotations

@@ -1,16 +1,8 @@
 """Triggers behind the deferrable product-change sensors.
 
-A trigger asks its hook's ``achanged_products`` every ``poke_interval`` seconds, on the shared
-HTTP core and rate limiter, and fires one event:
-
-* ``{"status": "success", "products": [...], "polls": n}`` once a matching product changed;
-* ``{"status": "error", "error_type": ..., "message": ...}`` when a poll failed after the core
-  spent its retries (the message is the API's, with no secret in it);
-* ``{"status": "timeout", "message": ...}`` at the ``deadline``.
-
-The deadline is the wait's only one: it holds in the triggerer and in ``dag.test()`` alike
-(which never enforces a deferral timeout). Triggers of one connection in one triggerer share one
-hook, hence one connection pool.
+A trigger asks its hook's ``achanged_products`` every ``poke_interval`` seconds until a matching
+change (``status: success``), a final error (``status: error``) or its deadline
+(``status: timeout``). Triggers of one connection in one triggerer share one hook.
 """
 
 from __future__ import annotations
