@@ -24,6 +24,9 @@ for _name in list(os.environ):
     if _name.startswith("AIRFLOW_CONN_"):
         del os.environ[_name]
 
+# The provider's sandbox fixtures are opt-in, as for any project that installs it.
+pytest_plugins = ["airflow_provider_altegio.sandbox.pytest_plugin"]
+
 
 @pytest.fixture(scope="session")
 def airflow_db() -> Path:

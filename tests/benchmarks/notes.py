@@ -16,8 +16,8 @@ being measured. Nothing here is part of `make test`.
 
 1. **Catalogue read**: 10000 products, sandbox rate limits off. `AltegioHook.iter_products`
    (models built) against a bare `httpx.Client` loop over the same pages (JSON only); an
-   `apache-airflow-providers-http` `HttpHook.run` loop is shown for reference. Each variant builds its client, reads
-   every page and closes, as one task would.
+   `apache-airflow-providers-http` `HttpHook.run` loop is shown for reference. Each variant
+   builds its client, reads every page and closes, as one task would.
 2. **Rate limit**: the sandbox enforces 50/s and 2000/min per token (the platform's 5 and 200,
    scaled up); the hook is given the same budget. Every response reaching the httpx transport is
    counted, so one 429 shows even when it was retried. The least time is `requests / rate` (or
