@@ -62,15 +62,19 @@ class StepFailed(Exception):
 # --------------------------------------------------------------------------------------------
 
 
-def configure_airflow() -> None:
+def configure_airflow(*, keep_settings: bool) -> None:
     """Point this process (and ``airflow standalone``) at the demo's Airflow home and DAGs.
 
     Runs before anything imports Airflow (the sandbox does, through the provider's models), since
-    Airflow reads its configuration on import. The connections come later, once the sandbox's
-    port is known: Airflow reads ``AIRFLOW_CONN_*`` variables whenever it looks one up.
+    Airflow reads its configuration on import. The demo is hermetic: no setting of the caller's
+    leaks in. ``airflow standalone`` (``keep_settings``) keeps the caller's ``AIRFLOW__*``
+    settings but the three it must set, and runs as many task processes as the machine has cores.
     """
     for name in [n for n in os.environ if n.startswith(("AIRFLOW_CONN_", "AIRFLOW__"))]:
-        del os.environ[name]  # hermetic: no connection or setting leaks in from the caller
+        if name.startswith("AIRFLOW_CONN_") or not keep_settings:
+            del os.environ[name]
+    if keep_settings:
+        os.environ.setdefault("AIRFLOW__CORE__PARALLELISM", str(max(2, os.cpu_count() or 2)))
     os.environ.update(
         {
             "AIRFLOW_HOME": str(AIRFLOW_HOME),
@@ -410,12 +414,27 @@ def demo(stack: ExitStack) -> None:
     print_summary(data, before)
 
 
+def store_connections(sandbox: Any) -> None:
+    """Save the sandbox's connections in the metadata database, where the UI lists them (and
+    people can edit and test them), replacing the ones of an earlier run."""
+    from airflow.models.connection import Connection
+    from airflow.utils import db
+    from airflow.utils.session import create_session
+
+    db.initdb()
+    with create_session() as session:
+        for conn_id, value in sandbox.env().items():
+            conn = Connection.from_json(value, conn_id=conn_id.removeprefix("AIRFLOW_CONN_").lower())
+            session.query(Connection).filter(Connection.conn_id == conn.conn_id).delete()
+            session.add(conn)
+
+
 def standalone(stack: ExitStack) -> None:
     """``airflow standalone`` on the example DAGs, wired to a sandbox that lives as long as it."""
     from airflow_provider_altegio.sandbox.testing import run_sandbox
 
     sandbox = stack.enter_context(run_sandbox(**PLATFORM_LIMITS))
-    os.environ.update(sandbox.env())
+    store_connections(sandbox)
     print(f"Sandbox: altegio {sandbox.altegio_url}, altacolor {sandbox.altacolor_url}")
     print(f"Airflow home {AIRFLOW_HOME}, DAGs from {DAGS_FOLDER}. Ctrl-C stops Airflow and the sandbox.")
     # standalone starts its components as `airflow ...` commands: make this venv's come first.
@@ -465,7 +484,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.reset and DEMO_DIR.exists():
         shutil.rmtree(DEMO_DIR)
     AIRFLOW_HOME.mkdir(parents=True, exist_ok=True)
-    configure_airflow()
+    configure_airflow(keep_settings=args.standalone)
     with ExitStack() as stack:  # stops the sandbox (and closes the hook) however we leave
         try:
             (standalone if args.standalone else demo)(stack)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import signal
 import socket
 import threading
@@ -15,6 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import uvicorn
+import uvicorn.config
 
 from airflow_provider_altegio.sandbox.app import SandboxApp, create_app
 from airflow_provider_altegio.sandbox.state import SandboxState
@@ -71,8 +73,12 @@ class SandboxServer:
         self.socket = bind_socket(options.host, options.port)
         self.host = options.host
         self.port: int = self.socket.getsockname()[1]
+        # uvicorn's access log goes to stdout by default; stdout is the ready line's alone.
+        log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+        log_config["handlers"]["access"]["stream"] = "ext://sys.stderr"
         config = uvicorn.Config(
             self.app.asgi,
+            log_config=log_config,
             log_level="info" if options.access_log else "warning",
             access_log=options.access_log,
             lifespan="off",

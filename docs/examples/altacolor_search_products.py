@@ -12,7 +12,11 @@ def altacolor_search_products_example() -> None:
     # One product by its code (the code is what matches an Altegio article or barcode).
     AltacolorSearchProductsOperator(
         task_id="find_by_code",
-        conditions={"field": "product_code", "condition": "==", "value": "SOL-BD-00001"},
+        conditions={
+            "field": "product_code",
+            "condition": "==",
+            "value": "SOL-BD-00001",
+        },
     )
 
     # Several conditions are joined with AND; dates are UTC; "between" takes two dates.
@@ -23,7 +27,10 @@ def altacolor_search_products_example() -> None:
             {
                 "field": "date_modified",
                 "condition": "between",
-                "value": ["2020-01-01T00:00:00", "{{ data_interval_end.strftime('%Y-%m-%dT%H:%M:%S') }}"],
+                "value": [
+                    "2020-01-01T00:00:00",
+                    "{{ data_interval_end.strftime('%Y-%m-%dT%H:%M:%S') }}",
+                ],
             },
         ],
         sort_by="date_modified",

@@ -1,4 +1,5 @@
-"""AltacolorWaitForProductChangeSensor: wait for the supplier to change one brand's products."""
+"""AltacolorWaitForProductChangeSensor: wait for the supplier to change one brand's
+products."""
 
 from __future__ import annotations
 
@@ -6,11 +7,15 @@ from datetime import timedelta
 
 from airflow.sdk import CronTriggerTimetable, dag
 
-from airflow_provider_altegio.sensors.products import AltacolorWaitForProductChangeSensor
+from airflow_provider_altegio.sensors.products import (
+    AltacolorWaitForProductChangeSensor,
+)
 
 
 @dag(
-    schedule=CronTriggerTimetable("0 * * * *", timezone="UTC", interval=timedelta(hours=1)),
+    schedule=CronTriggerTimetable(
+        "0 * * * *", timezone="UTC", interval=timedelta(hours=1)
+    ),
     catchup=False,
     tags=["example"],
 )

@@ -16,11 +16,17 @@ NEW_ID = "{{ ti.xcom_pull(task_ids='create_category')['id'] }}"
 
 @dag(schedule=None, tags=["example"])
 def categories_crud_example() -> None:
-    roots = ListProductCategoriesOperator(task_id="list_root_categories", location_id=1001)
+    roots = ListProductCategoriesOperator(
+        task_id="list_root_categories", location_id=1001
+    )
     create = CreateProductCategoryOperator(
         task_id="create_category",
         location_id=1001,
-        category={"title": "Seasonal", "parent_category_id": 101, "article": "HAIR-SEAS"},
+        category={
+            "title": "Seasonal",
+            "parent_category_id": 101,
+            "article": "HAIR-SEAS",
+        },
     )
     rename = UpdateProductCategoryOperator(
         task_id="rename_category",
@@ -29,7 +35,10 @@ def categories_crud_example() -> None:
         changes={"title": "Seasonal (winter)"},
     )
     delete = DeleteProductCategoryOperator(
-        task_id="delete_category", location_id=1001, category_id=NEW_ID, ignore_missing=True
+        task_id="delete_category",
+        location_id=1001,
+        category_id=NEW_ID,
+        ignore_missing=True,
     )
     roots >> create >> rename >> delete
 

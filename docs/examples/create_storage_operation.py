@@ -1,4 +1,5 @@
-"""CreateStorageOperationOperator: a delivery booked, then a damaged bottle written off."""
+"""CreateStorageOperationOperator: a delivery booked, then a damaged bottle
+written off."""
 
 from __future__ import annotations
 
@@ -28,9 +29,15 @@ def create_storage_operation_example() -> None:
         operation_type="write_off",
         storage_id="{{ params.storage_id }}",
         transactions=[
-            # 1 bottle in the sale unit, and 50 ml in the service unit (operation_unit_type=2)
+            # 1 bottle in the sale unit, and 50 ml in the service unit
+            # (operation_unit_type=2)
             {"good_id": "{{ params.good_id }}", "amount": 1, "comment": "broken"},
-            {"good_id": "{{ params.good_id }}", "amount": 50, "operation_unit_type": 2, "comment": "spilled"},
+            {
+                "good_id": "{{ params.good_id }}",
+                "amount": 50,
+                "operation_unit_type": 2,
+                "comment": "spilled",
+            },
         ],
         comment="Damaged in delivery",
     )

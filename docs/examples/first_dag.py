@@ -1,4 +1,5 @@
-"""The first DAG of the getting-started page: find low shampoos, book a delivery of the first one."""
+"""The first DAG of the getting-started page: find low shampoos, book a delivery of the
+first one."""
 
 from __future__ import annotations
 
@@ -23,7 +24,10 @@ def first_dag() -> None:
             if sum(stock.values()) <= p["critical_amount"]:
                 storage_id = max(stock, key=lambda s: stock[s])
                 amount = p["desired_amount"] - sum(stock.values())
-                return {"storage_id": storage_id, "lines": [{"good_id": p["good_id"], "amount": amount}]}
+                return {
+                    "storage_id": storage_id,
+                    "lines": [{"good_id": p["good_id"], "amount": amount}],
+                }
         raise AirflowSkipException("no shampoo is running low")
 
     plan = plan_delivery(shampoos.output)

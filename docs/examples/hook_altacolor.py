@@ -15,7 +15,8 @@ def altacolor_hook_example() -> None:
         with AltacolorHook(altacolor_conn_id="altacolor_default") as hook:
             for code in codes:
                 result = hook.search_products(
-                    [{"field": "product_code", "condition": "==", "value": code}], limit=1
+                    [{"field": "product_code", "condition": "==", "value": code}],
+                    limit=1,
                 )
                 skus = result.products[0].skus if result.products else []
                 prices[code] = min((s.price for s in skus if s.price), default=None)

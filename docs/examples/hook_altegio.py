@@ -1,4 +1,5 @@
-"""AltegioHook inside a task: bulk reads and writes with one connection and one rate limit."""
+"""AltegioHook inside a task: bulk reads and writes with one connection and one rate
+limit."""
 
 from __future__ import annotations
 

@@ -9,9 +9,12 @@ from airflow.sdk import CronTriggerTimetable, dag
 from airflow_provider_altegio.operators.storage import ListStorageTransactionsOperator
 
 
-# Nightly, over the previous 24 hours: the interval gives each run a data interval to read.
+# Nightly, over the previous 24 hours: the interval gives each run a data interval to
+# read.
 @dag(
-    schedule=CronTriggerTimetable("0 2 * * *", timezone="UTC", interval=timedelta(days=1)),
+    schedule=CronTriggerTimetable(
+        "0 2 * * *", timezone="UTC", interval=timedelta(days=1)
+    ),
     catchup=False,
     tags=["example"],
 )

@@ -32,7 +32,9 @@ def products_crud_example() -> None:
             "desired_amount": 6,
         },
     )
-    read = GetProductOperator(task_id="get_product", location_id=1001, product_id=NEW_ID)
+    read = GetProductOperator(
+        task_id="get_product", location_id=1001, product_id=NEW_ID
+    )
     update = UpdateProductOperator(
         task_id="raise_price",
         location_id=1001,

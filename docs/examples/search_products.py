@@ -1,4 +1,5 @@
-"""SearchProductsOperator: every product of a location matching a term, as XCom or as JSON lines."""
+"""SearchProductsOperator: every product of a location matching a term, as XCom or as
+JSON lines."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from airflow_provider_altegio.results import read_items
 
 @dag(schedule=None, tags=["example"])
 def search_products_example() -> None:
-    # Name, article or barcode; location_id falls back to the connection's location_id extra.
+    # Name, article or barcode; location_id falls back to the connection's location_id
+    # extra.
     shampoos = SearchProductsOperator(task_id="find_shampoos", term="shampoo")
 
     # A whole catalogue is better written to storage than pushed through XCom.
@@ -22,11 +24,13 @@ def search_products_example() -> None:
 
     @task
     def count_low_stock(found: dict) -> int:
-        # {"count": N, "items": [...], "path": None}; read_items also reads an output_path file.
+        # {"count": N, "items": [...], "path": None}; read_items also reads an
+        # output_path file.
         return sum(
             1
             for p in read_items(found)
-            if sum(a["amount"] for a in p["actual_amounts"]) <= (p["critical_amount"] or 0)
+            if sum(a["amount"] for a in p["actual_amounts"])
+            <= (p["critical_amount"] or 0)
         )
 
     count_low_stock(shampoos.output)

@@ -1,4 +1,5 @@
-"""WaitForProductChangeSensor: wait, deferred, for products changed in the last 15 minutes."""
+"""WaitForProductChangeSensor: wait, deferred, for products changed in the last 15
+minutes."""
 
 from __future__ import annotations
 
@@ -10,9 +11,12 @@ from airflow_provider_altegio.sensors.products import WaitForProductChangeSensor
 
 
 @dag(
-    # The 15-minute interval makes the default changed_after (the interval's start) reach back
+    # The 15-minute interval makes the default changed_after (the interval's start)
+    # reach back
     # to the previous run.
-    schedule=CronTriggerTimetable("*/15 * * * *", timezone="UTC", interval=timedelta(minutes=15)),
+    schedule=CronTriggerTimetable(
+        "*/15 * * * *", timezone="UTC", interval=timedelta(minutes=15)
+    ),
     catchup=False,
     tags=["example"],
 )

@@ -73,3 +73,16 @@ def test_bad_option_fails_fast() -> None:
     assert result.returncode == 2
     assert "products" in result.stderr
     assert result.stdout == ""
+
+
+def test_access_log_goes_to_stderr_and_stdout_keeps_the_ready_line_alone() -> None:
+    command = [str(SCRIPT), "--port", "0", "--products", "5", "--access-log"]
+    with _sandbox([*command, "--partner-token", "p", "--user-token", "u"]) as (process, line):
+        match = READY.match(line.rstrip("\n"))
+        assert match, line
+        headers = {"Authorization": "Bearer p, User u"}
+        httpx.get(f"{match['altegio']}/storages/{match['locations'].split(',')[0]}", headers=headers)
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
+    assert out == ""
+    assert "GET /api/v1/storages/" in err
