@@ -9,13 +9,14 @@ UV_VERSION := 0.13.8
 STAMP := $(VENV)/.installed
 export AIRFLOW_HOME ?= $(CURDIR)/.airflow_home
 
-.PHONY: help venv install lint format typecheck unit test docs demo airflow sandbox bench constraints clean
+.PHONY: help venv install lint format typecheck unit test docs demo airflow sandbox bench build constraints clean
 
 help:
 	@echo "make demo   - run the restock and write-off example DAGs against the embedded sandbox"
 	@echo "make test   - lint, format check, type check, docs build and the whole test suite"
 	@echo "make docs   - build the documentation site (strict) into site/"
 	@echo "make bench  - benchmarks (not part of make test)"
+	@echo "make build  - the wheel and the sdist into dist/, checked with twine"
 	@echo "make airflow - Airflow standalone UI with the example DAGs and sandbox connections"
 	@echo "make sandbox - run the sandbox server in the foreground"
 
@@ -63,10 +64,16 @@ sandbox: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m tests.benchmarks
 
+# Both distributions, built in isolation with the pinned build backend, then checked as PyPI would.
+build: $(STAMP)
+	rm -rf dist
+	$(BIN)/uv build --quiet --build-constraints build-constraints.txt --out-dir dist
+	$(BIN)/twine check --strict dist/*
+
 # Regenerate the pins (maintainers only): resolves the newest allowed versions.
 constraints: $(BIN)/python
 	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
 	$(BIN)/uv pip compile --quiet --python $(BIN)/python pyproject.toml --extra dev --extra sandbox -o constraints.txt --no-header --no-annotate
 
 clean:
-	rm -rf $(VENV) site .airflow_home .demo .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) site dist .airflow_home .demo .mypy_cache .ruff_cache .pytest_cache
