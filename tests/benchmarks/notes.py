@@ -7,6 +7,25 @@ run (profiles of missed targets, what would reach them); update it when the figu
 from __future__ import annotations
 
 INTRO = """
+## What to expect against the live platform
+
+Altegio allows one account 5 requests a second and 200 a minute, shared by every task, sensor
+and worker using its tokens. That budget, not the provider's own work, decides how long a job
+takes:
+
+- **A whole catalogue** of 10000 products is 10 requests at 1000 products a page (use
+  `page_size=1000`): about 2 seconds of budget. At the default 100 a page it is 100 requests,
+  about 20 seconds, and half a minute's budget.
+- **A storage operation** is one request, plus one product read per product when the operator
+  checks stock, and a transaction search on a retry.
+- **A deferred sensor** makes one request per poke interval and page of changes: 100 sensors
+  polling every minute take half of the per-minute budget. Give them a longer `poke_interval`
+  or fewer, broader sensors.
+- The provider's own work per page (decoding the JSON and building the models) is tens of
+  milliseconds, measured below.
+
+## How the figures are taken
+
 What the provider claims about speed and memory, measured on the machine that ran `make bench`
 (`python -m tests.benchmarks`). These machines are noisy, so every figure is a ratio or a bound
 taken inside one run: competing variants run interleaved (their order rotates each repetition)
