@@ -9,12 +9,13 @@ UV_VERSION := 0.13.8
 STAMP := $(VENV)/.installed
 export AIRFLOW_HOME ?= $(CURDIR)/.airflow_home
 
-.PHONY: help venv install lint format typecheck unit test docs demo airflow sandbox bench build constraints clean
+.PHONY: help venv install lint format typecheck unit test e2e docs demo airflow sandbox bench build constraints clean
 
 help:
 	@echo "make demo   - run the restock and write-off example DAGs against the embedded sandbox"
 	@echo "make test   - lint, format check, type check, docs build and the whole test suite"
 	@echo "make docs   - build the documentation site (strict) into site/"
+	@echo "make e2e    - the connection form in headless Chromium (needs Debian's chromium)"
 	@echo "make bench  - benchmarks (not part of make test)"
 	@echo "make build  - the wheel and the sdist into dist/, checked with twine"
 	@echo "make airflow - Airflow standalone UI with the example DAGs and sandbox connections"
@@ -31,6 +32,11 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt build-constraints.txt
 	touch $(STAMP)
 
 venv install: $(STAMP)
+
+E2E_STAMP := $(VENV)/.e2e-installed
+$(E2E_STAMP): $(STAMP)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -c constraints.txt -e ".[dev,e2e]"
+	touch $(E2E_STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -51,6 +57,14 @@ unit: $(STAMP)
 	$(BIN)/pytest
 
 test: lint typecheck docs unit
+
+# Airflow's UI in a real browser: the provider's connection forms, saved and tested against the
+# sandbox. The screenshots land in build/e2e/ and are copied to the docs' connections page.
+e2e: $(E2E_STAMP)
+	@command -v chromium >/dev/null || { echo "make e2e needs Debian's chromium: apt-get install chromium"; exit 1; }
+	$(BIN)/pytest -m e2e tests/e2e
+	mkdir -p docs/images/connections
+	cp build/e2e/*.png docs/images/connections/
 
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py

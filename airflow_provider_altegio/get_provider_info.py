@@ -19,6 +19,9 @@ from airflow_provider_altegio.core.config import (
 _INTEGRATION_ALTEGIO = "Altegio"
 _INTEGRATION_ALTACOLOR = "Altacolor"
 _PKG = "airflow_provider_altegio"
+# The port field stays visible: Airflow 3.3's Test button refuses a connection stored without a
+# port (it sends port 0; apache/airflow#73298 fixes that after 3.3.2).
+_PORT_LABEL = "Port (optional; fill it for the Test button)"
 
 
 def _string(label: str, description: str, **schema: Any) -> dict[str, Any]:
@@ -109,7 +112,7 @@ def get_provider_info() -> dict[str, Any]:
                 "conn-fields": {
                     "partner_token": _string(
                         "Partner token",
-                        "Partner (developer) token from the Altegio marketplace. Required.",
+                        "Required: the partner (developer) token from the Altegio marketplace.",
                         format="password",
                     ),
                     "user_token": _string(
@@ -120,25 +123,26 @@ def get_provider_info() -> dict[str, Any]:
                     ),
                     "location_id": _number(
                         "Default location ID",
-                        "Location (company) ID used when an operator is given none.",
+                        "Location (company) ID, e.g. 123456, used when an operator is given none.",
                         kind="integer",
                     ),
                     **_transport_fields(),
                 },
                 "ui-field-behaviour": {
-                    "hidden-fields": ["schema", "port", "extra"],
+                    "hidden-fields": ["schema", "extra"],
                     "relabeling": {
                         "host": "API base URL",
+                        "port": _PORT_LABEL,
                         "login": "User login (for /auth)",
                         "password": "User password (for /auth)",
                     },
+                    # Airflow's form shows placeholders for these standard fields only; the
+                    # extra fields carry their hints in their descriptions.
                     "placeholders": {
                         "host": "https://api.alteg.io/api/v1",
+                        "port": "443",
                         "login": "only when no user token is set",
                         "password": "only when no user token is set",
-                        "partner_token": "partner token",
-                        "user_token": "user token",
-                        "location_id": "123456",
                     },
                 },
             },
@@ -150,14 +154,16 @@ def get_provider_info() -> dict[str, Any]:
                     **_transport_fields(),
                 },
                 "ui-field-behaviour": {
-                    "hidden-fields": ["schema", "port", "extra"],
+                    "hidden-fields": ["schema", "extra"],
                     "relabeling": {
                         "host": "Store base URL",
+                        "port": _PORT_LABEL,
                         "login": "API username",
                         "password": "API password",
                     },
                     "placeholders": {
                         "host": "https://one.altacolor.com",
+                        "port": "443",
                         "login": "API username",
                         "password": "API password",
                     },

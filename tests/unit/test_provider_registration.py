@@ -105,9 +105,12 @@ def test_altegio_widgets_and_behaviour(providers_manager: Any) -> None:
     assert widgets["partner_token"].field["schema"]["title"] == "Partner token"
     assert widgets["verify_ssl"].field["schema"]["default"] is True
     behaviour = providers_manager.field_behaviours["altegio"]
-    assert set(behaviour["hidden_fields"]) >= {"schema", "port", "extra"}
+    # The port stays visible: Airflow 3.3's Test button needs a stored port (see get_provider_info).
+    assert set(behaviour["hidden_fields"]) == {"schema", "extra"}
     assert behaviour["relabeling"]["host"] == "API base URL"
     assert behaviour["placeholders"]["host"] == "https://api.alteg.io/api/v1"
+    # Only standard fields get placeholders: Airflow's form shows none for extra fields.
+    assert set(behaviour["placeholders"]) == {"host", "port", "login", "password"}
 
 
 def test_altacolor_widgets_and_behaviour(providers_manager: Any) -> None:
@@ -116,6 +119,7 @@ def test_altacolor_widgets_and_behaviour(providers_manager: Any) -> None:
     behaviour = providers_manager.field_behaviours["altacolor"]
     assert behaviour["relabeling"] == {
         "host": "Store base URL",
+        "port": "Port (optional; fill it for the Test button)",
         "login": "API username",
         "password": "API password",
     }
