@@ -140,3 +140,29 @@ def test_the_wheel_alone_runs_an_example_dag(
     output = result.stdout + result.stderr
     assert re.search(r"DagRun Finished: dag_id=altegio_write_off, .*state=success", output), output[-3000:]
     assert "Created write_off document" in output
+
+
+def test_getting_started_without_a_salon_runs_verbatim(wheel_venv: Path, tmp_path: Path) -> None:
+    """The getting-started page's sandbox commands, exactly as printed, with the first DAG in the
+    DAGs folder (as the page says), in a new Airflow home."""
+    page = (REPO / "docs" / "getting-started.md").read_text()
+    section = page.split("## Trying it without a salon", 1)[1]
+    match = re.search(r"```bash\n(.*?)```", section, re.DOTALL)
+    assert match
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    shutil.copy(REPO / "docs" / "examples" / "first_dag.py", dags)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "PYTEST"))}
+    env.update(
+        {
+            "PATH": f"{wheel_venv / 'bin'}{os.pathsep}{env.get('PATH', '')}",
+            "AIRFLOW_HOME": str(tmp_path / "home"),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        }
+    )
+    # The page starts the sandbox in the background: stop it when the commands are done.
+    script = f"set -e\ntrap 'kill $(jobs -p) 2>/dev/null' EXIT\n{match.group(1)}"
+    result = _run("bash", "-c", script, env=env, cwd=tmp_path)
+    output = result.stdout + result.stderr
+    assert re.search(r"DagRun Finished: dag_id=first_dag, .*state=success", output), output[-3000:]
