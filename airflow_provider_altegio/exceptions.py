@@ -110,16 +110,25 @@ class AltegioAPIError(APIError):
         return text
 
 
-class AltegioAuthError(AltegioAPIError):
-    """401 or 403: the partner or user token is missing, wrong or lacks rights."""
+class AltegioAuthError(AltegioAPIError, AirflowFailException):
+    """401 or 403: the partner or user token is missing, wrong or lacks rights.
+
+    Fails the task without Airflow retries: the same credentials would fail the same way.
+    """
 
 
-class AltegioNotFoundError(AltegioAPIError):
-    """404: the location, product, category, storage or document does not exist."""
+class AltegioNotFoundError(AltegioAPIError, AirflowFailException):
+    """404: the location, product, category, storage or document does not exist.
+
+    Fails the task without Airflow retries.
+    """
 
 
-class AltegioValidationError(AltegioAPIError):
-    """422: the API rejected the request body; ``errors`` says which fields."""
+class AltegioValidationError(AltegioAPIError, AirflowFailException):
+    """400 or 422: the API rejected the request; ``errors`` says which fields.
+
+    Fails the task without Airflow retries: the same request would be refused again.
+    """
 
 
 class AltegioRateLimitError(AltegioAPIError):
@@ -151,12 +160,22 @@ class AltacolorAPIError(APIError):
         super().__init__(message, status_code=status_code, method=method, url=url)
 
 
-class AltacolorAuthError(AltacolorAPIError):
-    """30001 (authentication failed) or 31000 (API not enabled on the site)."""
+class AltacolorAuthError(AltacolorAPIError, AirflowFailException):
+    """30001 (authentication failed) or 31000 (API not enabled on the site).
+
+    Fails the task without Airflow retries.
+    """
 
 
-class AltacolorNotFoundError(AltacolorAPIError):
-    """40004: product id not found."""
+class AltacolorNotFoundError(AltacolorAPIError, AirflowFailException):
+    """40004: product id not found. Fails the task without Airflow retries."""
+
+
+class AltacolorValidationError(AltacolorAPIError, AirflowFailException):
+    """A 5000x code: the API refused the request itself (a missing or malformed condition).
+
+    Fails the task without Airflow retries.
+    """
 
 
 class MalformedResponseError(APIError):
@@ -183,6 +202,7 @@ __all__ = [
     "AltacolorAPIError",
     "AltacolorAuthError",
     "AltacolorNotFoundError",
+    "AltacolorValidationError",
     "AltegioAPIError",
     "AltegioAuthError",
     "AltegioNotFoundError",

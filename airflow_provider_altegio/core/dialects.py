@@ -20,6 +20,7 @@ from airflow_provider_altegio.exceptions import (
     AltacolorAPIError,
     AltacolorAuthError,
     AltacolorNotFoundError,
+    AltacolorValidationError,
     AltegioAPIError,
     AltegioAuthError,
     AltegioNotFoundError,
@@ -138,6 +139,7 @@ class _DialectBase:
 
 
 _ALTEGIO_ERRORS: dict[int, type[AltegioAPIError]] = {
+    400: AltegioValidationError,
     401: AltegioAuthError,
     403: AltegioAuthError,
     404: AltegioNotFoundError,
@@ -245,6 +247,8 @@ class AltacolorDialect(_DialectBase):
     name = "altacolor"
     AUTH_CODES = frozenset({30001, 31000})
     NOT_FOUND_CODE = 40004
+    #: 5000x: the request itself is refused (no condition, a malformed date...).
+    VALIDATION_CODES = range(50000, 51000)
 
     def __init__(self, username: str, password: str) -> None:
         super().__init__(password)
@@ -306,6 +310,8 @@ class AltacolorDialect(_DialectBase):
             if severity != "ERROR" and (body.get("products") or body.get("product")):
                 return None  # partial results
             cls = AltacolorNotFoundError
+        elif code in self.VALIDATION_CODES:
+            cls = AltacolorValidationError
         elif severity == "ERROR" or response.status_code >= 400:
             cls = AltacolorAuthError if response.status_code in (401, 403) else AltacolorAPIError
         else:

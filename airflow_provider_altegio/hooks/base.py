@@ -13,6 +13,7 @@ import hashlib
 import threading
 from abc import abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import pydantic
@@ -43,6 +44,9 @@ if TYPE_CHECKING:
     Dialect = AltegioDialect | AltacolorDialect
 
 M = TypeVar("M", bound=pydantic.BaseModel)
+
+#: Seconds the UI's Test button waits for the API (one try, no retries).
+CONNECTION_TEST_TIMEOUT = 5.0
 T = TypeVar("T")
 
 
@@ -304,9 +308,22 @@ class ApiHook(BaseHook):
             ) from None
 
     def _connection_check(self, call: Callable[[], str]) -> tuple[bool, str]:
-        """``(True, call())``, or ``(False, the error)`` with no secret in it (for the UI's Test)."""
+        """``(True, call())``, or ``(False, the error)`` with no secret in it (for the UI's Test).
+
+        ``call`` runs on a core that tries once, with a short timeout: a person is waiting.
+        """
         try:
-            return True, call()
+            core = self.get_conn()
+            timeout = min(core.config.timeout, CONNECTION_TEST_TIMEOUT)
+            quick = HttpCore(
+                replace(core.config, timeout=timeout, max_retries=0), core.dialect, limiter=core.limiter
+            )
+            self._core = quick
+            try:
+                return True, call()
+            finally:
+                self._core = core
+                quick.close()
         except Exception as exc:  # the UI wants a message for any failure, not a traceback
             text = str(exc)
             if self._core is not None:

@@ -16,7 +16,8 @@ from airflow.sdk import BaseSensorOperator
 from airflow.sdk.bases.sensor import PokeReturnValue
 from airflow.sdk.configuration import conf
 
-from airflow_provider_altegio.exceptions import AltegioProviderError
+from airflow_provider_altegio import exceptions
+from airflow_provider_altegio.exceptions import AltegioProviderError, APIError
 from airflow_provider_altegio.operators._common import (
     JsonDict,
     altacolor_conditions,
@@ -139,10 +140,14 @@ class ProductChangeSensorBase(BaseSensorOperator):
             return products
         if event.get("status") == "timeout":
             raise AirflowSensorTimeout(event.get("message") or "Sensor timed out")
-        raise AltegioProviderError(
-            f"{event.get('error_type') or 'Error'} while waiting for product changes: "
-            f"{event.get('message') or event!r}"
-        )
+        error_type = str(event.get("error_type") or "Error")
+        message = f"{error_type} while waiting for product changes: {event.get('message') or event!r}"
+        # The trigger's error class survives the trip, so that one no retry can fix (a 401, a
+        # 404) still fails the task at once.
+        error_class = getattr(exceptions, error_type, None)
+        if isinstance(error_class, type) and issubclass(error_class, APIError):
+            raise error_class(message)
+        raise AltegioProviderError(message)
 
 
 class WaitForProductChangeSensor(ProductChangeSensorBase):

@@ -83,3 +83,23 @@ def test_bad_input_fails_without_retries_or_requests(altegio_sandbox: Any, run_d
     assert ti.state == "failed"
     assert ti.try_number == 1
     assert altegio_sandbox.requests() == []
+
+
+def test_errors_no_retry_can_fix_fail_the_task_at_once(
+    altegio_sandbox: Any, run_dag: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from airflow_provider_altegio.operators.storage import ListStoragesOperator
+
+    location_id = altegio_sandbox.location_ids[0]
+    wrong = altegio_sandbox.altegio_connection()
+    wrong["extra"] = {**wrong["extra"], "user_token": "not-the-user-token"}
+    monkeypatch.setenv("AIRFLOW_CONN_ALTEGIO_WRONG", json.dumps(wrong))
+    with DAG("definite_errors_no_retries", schedule=None, default_args={"retries": 2}) as dag:
+        GetProductOperator(task_id="missing", location_id=location_id, product_id=999_999_999)
+        ListStoragesOperator(task_id="wrong_token", location_id=location_id, altegio_conn_id="altegio_wrong")
+    dag_run = run_dag(dag)
+    for task_id in ("missing", "wrong_token"):
+        ti = _ti(dag_run, task_id)
+        assert (ti.state, ti.try_number) == ("failed", 1), task_id

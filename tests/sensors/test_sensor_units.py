@@ -72,3 +72,23 @@ def test_progress_is_quiet_between_intervals() -> None:
     progress.done()
     assert len(log.lines) == 1
     assert log.lines[0].startswith("Read Altacolor products: 10 pages, 1000 items in ")
+
+
+def test_a_trigger_error_no_retry_can_fix_fails_the_task_at_once() -> None:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from airflow_provider_altegio.exceptions import AltegioNotFoundError, TransportError
+
+    sensor = WaitForProductChangeSensor(task_id="wait")
+    not_found = {
+        "status": "error",
+        "error_type": "AltegioNotFoundError",
+        "message": "HTTP 404: Location not found",
+    }
+    with pytest.raises(AltegioNotFoundError) as raised:
+        sensor.execute_complete({}, not_found)
+    assert isinstance(raised.value, AirflowFailException)
+    network = {"status": "error", "error_type": "TransportError", "message": "ConnectError: refused"}
+    with pytest.raises(TransportError) as raised_again:
+        sensor.execute_complete({}, network)
+    assert not isinstance(raised_again.value, AirflowFailException)  # worth a retry

@@ -14,6 +14,7 @@ from airflow_provider_altegio.exceptions import (
     AltacolorAPIError,
     AltacolorAuthError,
     AltacolorNotFoundError,
+    AltacolorValidationError,
     AltegioAPIError,
     AltegioAuthError,
     AltegioNotFoundError,
@@ -77,7 +78,7 @@ def test_altegio_success_false_under_200_raises_with_message_and_errors() -> Non
         (404, AltegioNotFoundError),
         (422, AltegioValidationError),
         (429, AltegioRateLimitError),
-        (400, AltegioAPIError),
+        (400, AltegioValidationError),
         (500, AltegioAPIError),
     ],
 )
@@ -220,10 +221,10 @@ def test_altacolor_success_returns_the_body() -> None:
         (30001, "ERROR", AltacolorAuthError),
         (31000, "ERROR", AltacolorAuthError),
         (40004, "WARNING", AltacolorNotFoundError),
-        (50002, "ERROR", AltacolorAPIError),
-        (50003, "ERROR", AltacolorAPIError),
-        (50004, "error", AltacolorAPIError),
-        (50005, "ERROR", AltacolorAPIError),
+        (50002, "ERROR", AltacolorValidationError),
+        (50003, "ERROR", AltacolorValidationError),
+        (50004, "error", AltacolorValidationError),
+        (50005, "ERROR", AltacolorValidationError),
     ],
 )
 def test_altacolor_response_status_maps_to_typed_errors(

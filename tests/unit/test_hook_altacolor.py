@@ -18,6 +18,7 @@ from airflow_provider_altegio.exceptions import (
     AltacolorAPIError,
     AltacolorAuthError,
     AltacolorNotFoundError,
+    AltacolorValidationError,
     InvalidRequestError,
     MalformedResponseError,
     TransportError,
@@ -292,8 +293,14 @@ def test_get_products_in_chunks_of_100(hook: AltacolorHook) -> None:
             {"code": 31000, "severity": "ERROR", "description": "API not enabled on your site"},
             AltacolorAuthError,
         ),
-        ({"code": 50002, "severity": "ERROR", "description": "No conditions specified"}, AltacolorAPIError),
-        ({"code": 50004, "severity": "ERROR", "description": "Invalid limit or offset"}, AltacolorAPIError),
+        (
+            {"code": 50002, "severity": "ERROR", "description": "No conditions specified"},
+            AltacolorValidationError,
+        ),
+        (
+            {"code": 50004, "severity": "ERROR", "description": "Invalid limit or offset"},
+            AltacolorValidationError,
+        ),
     ],
 )
 def test_error_statuses(hook: AltacolorHook, status: dict[str, Any], cls: type[AltacolorAPIError]) -> None:

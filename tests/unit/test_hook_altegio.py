@@ -4,9 +4,12 @@ input validation before any request, error paths, and secrets kept out of everyt
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
-from collections.abc import Callable
+import socket
+import threading
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -912,3 +915,51 @@ def test_hooks_on_the_same_credentials_share_one_limiter(connect: Callable[..., 
     keys = list(RateLimiter._registry)
     assert all(PARTNER not in key and USER not in key for key in keys)
     assert all(key.startswith("altegio|https://api.example/api/v1|") for key in keys)
+
+
+@pytest.fixture
+def silent_server() -> Iterator[tuple[str, list[socket.socket]]]:
+    """A loopback server that accepts connections and never answers; yields its URL and the
+    connections it accepted."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                accepted.append(listener.accept()[0])
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/api/v1", accepted
+    stop.set()
+    thread.join(5)
+    for conn in accepted:
+        conn.close()
+    listener.close()
+
+
+@pytest.mark.parametrize("test_class", ["altegio", "altacolor"])
+def test_connection_test_tries_once_with_a_short_timeout(
+    monkeypatch: pytest.MonkeyPatch, silent_server: tuple[str, list[socket.socket]], test_class: str
+) -> None:
+    from airflow_provider_altegio.hooks.altacolor import AltacolorHook
+    from airflow_provider_altegio.hooks.base import CONNECTION_TEST_TIMEOUT
+
+    url, accepted = silent_server
+    conn: dict[str, Any] = {"conn_type": test_class, "host": url, "extra": {"timeout": 60, "max_retries": 5}}
+    if test_class == "altegio":
+        conn["extra"].update(partner_token=PARTNER, user_token=USER, location_id=42)
+    else:
+        conn.update(login="api-user", password="api-password")
+    monkeypatch.setenv("AIRFLOW_CONN_SILENT", json.dumps(conn))
+    hook = AltegioHook("silent") if test_class == "altegio" else AltacolorHook("silent")
+    ok, message = hook.test_connection()
+    assert ok is False
+    assert "ReadTimeout" in message
+    assert len(accepted) == 1  # one try: no retries for a person waiting on the Test button
+    # The connection's own settings are left for the tasks.
+    assert (hook.get_conn().config.timeout, hook.get_conn().config.max_retries) == (60, 5)
+    assert CONNECTION_TEST_TIMEOUT <= 10
