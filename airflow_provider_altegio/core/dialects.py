@@ -155,16 +155,23 @@ class AltegioDialect(_DialectBase):
     :param user_token: the user token, sent after ``User`` when known; :meth:`set_user_token`
         fills it in after ``POST /auth``.
     :param password: the connection's password (never sent here, but never shown either).
+    :param can_log_in: whether the connection has a login and password for ``POST /auth``.
     """
 
     name = "altegio"
     ACCEPT = "application/vnd.api.v2+json"
 
     def __init__(
-        self, partner_token: str, user_token: str | None = None, *, password: str | None = None
+        self,
+        partner_token: str,
+        user_token: str | None = None,
+        *,
+        password: str | None = None,
+        can_log_in: bool = False,
     ) -> None:
         self._partner_token = partner_token
         self._user_token = user_token or None
+        self._can_log_in = can_log_in
         super().__init__(partner_token, self._user_token, password, self.authorization())
 
     @property
@@ -218,7 +225,17 @@ class AltegioDialect(_DialectBase):
         text = self.snippet(response).strip()
         message = f"non-JSON error body: {text!r}" if text else "empty error body"
         cls = _ALTEGIO_ERRORS.get(response.status_code, AltegioAPIError)
+        message += self._hint(response.status_code)
         return cls(message, status_code=response.status_code, method=info.method, url=info.url)
+
+    def _hint(self, status: int) -> str:
+        """What the connection lacks, when that explains a 401."""
+        if status == 401 and not self.has_user_token and not self._can_log_in:
+            return (
+                "; the connection has no user_token extra and no login and password, so only the "
+                "partner token was sent"
+            )
+        return ""
 
     def _error_from_body(
         self, status: int, body: Mapping[str, Any], info: RequestInfo, fallback: str
@@ -229,7 +246,7 @@ class AltegioDialect(_DialectBase):
         errors = normalize_errors(meta.get("errors") if "errors" in meta else body.get("errors"))
         cls = _ALTEGIO_ERRORS.get(status, AltegioAPIError)
         return cls(
-            self.redact(message or fallback),
+            self.redact(message or fallback) + self._hint(status),
             errors={self.redact(k): [self.redact(m) for m in v] for k, v in errors.items()},
             status_code=status,
             method=info.method,

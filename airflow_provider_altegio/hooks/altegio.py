@@ -127,7 +127,8 @@ class AltegioHook(ApiHook):
         self._location_id = optional_whole_number(extras.raw("location_id"), "extra.location_id")
         self._login = (conn.login or "").strip() or None
         self._password = conn.password or None
-        dialect = AltegioDialect(partner_token, user_token, password=self._password)
+        can_log_in = bool(self._login and self._password)
+        dialect = AltegioDialect(partner_token, user_token, password=self._password, can_log_in=can_log_in)
         return dialect, [partner_token, user_token, self._login]
 
     @property

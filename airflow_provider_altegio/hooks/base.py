@@ -209,6 +209,12 @@ class ApiHook(BaseHook):
         """
 
     def _build_core(self, conn: Connection, extras_json: Mapping[str, Any]) -> HttpCore:
+        if conn.conn_type and conn.conn_type != self.conn_type:
+            raise InvalidRequestError(
+                "conn_type",
+                f"connection {self.conn_id!r} is of type {conn.conn_type!r}, but {type(self).__name__} "
+                f"needs a connection of type {self.conn_type!r}",
+            )
         extras = Extras(extras_json, self.conn_type)
         base_url = normalize_base_url(conn.host, self.default_base_url, conn.port)
         config = read_config(base_url, extras)

@@ -963,3 +963,37 @@ def test_connection_test_tries_once_with_a_short_timeout(
     # The connection's own settings are left for the tasks.
     assert (hook.get_conn().config.timeout, hook.get_conn().config.max_retries) == (60, 5)
     assert CONNECTION_TEST_TIMEOUT <= 10
+
+
+def test_a_connection_of_the_wrong_type_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow_provider_altegio.hooks.altacolor import AltacolorHook
+
+    altacolor = {"conn_type": "altacolor", "host": "https://one.store.example", "login": "u", "password": "p"}
+    monkeypatch.setenv("AIRFLOW_CONN_SUPPLIER", json.dumps(altacolor))
+    with pytest.raises(InvalidRequestError) as raised:
+        AltegioHook("supplier").list_storages(1)
+    assert raised.value.field == "conn_type"
+    assert "connection 'supplier' is of type 'altacolor'" in str(raised.value)
+    assert "type 'altegio'" in str(raised.value)
+    ok, message = AltegioHook("supplier").test_connection()
+    assert ok is False
+    assert "is of type 'altacolor'" in message
+    assert AltacolorHook("supplier").get_conn().dialect.name == "altacolor"  # the right hook is fine
+
+
+def test_a_401_without_user_token_or_login_says_neither_is_set(connect: Callable[..., AltegioHook]) -> None:
+    refused = httpx.Response(401, json={"success": False, "meta": {"message": "Authentication needed"}})
+    hook = connect(user_token=None)
+    with respx.mock() as mock:
+        mock.get(f"{BASE}/storages/42").mock(return_value=refused)
+        with pytest.raises(AltegioAuthError) as raised:
+            hook.list_storages()
+    assert "Authentication needed" in str(raised.value)
+    assert "no user_token extra and no login and password" in str(raised.value)
+    # With a user token, a 401 is about that token: no such hint.
+    hook = connect()
+    with respx.mock() as mock:
+        mock.get(f"{BASE}/storages/42").mock(return_value=refused)
+        with pytest.raises(AltegioAuthError) as raised:
+            hook.list_storages()
+    assert "no user_token" not in str(raised.value)
