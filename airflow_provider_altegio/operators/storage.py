@@ -178,12 +178,27 @@ class CreateStorageOperationOperator(AltegioBaseOperator):
             service_unit = line.operation_unit_type == 2
             wanted[line.good_id] += line.amount / unit_equals[line.good_id] if service_unit else line.amount
             if wanted[line.good_id] > on_hand[line.good_id] + 1e-9:
+                self.check_storage_exists(request.storage_id, location_id)
                 raise InvalidRequestError(
                     f"transactions[{index}].amount",
                     f"{request.type_id.name.lower()} of {wanted[line.good_id]:g} of product "
                     f"{line.good_id} exceeds the {on_hand[line.good_id]:g} on hand in storage "
                     f"{request.storage_id} (allow_negative_stock=True to send it anyway)",
                 )
+
+    def check_storage_exists(self, storage_id: int, location_id: int) -> None:
+        """Refuse a storage the location does not have (asked only when stock looks short, since a
+        missing storage holds nothing).
+
+        :raises InvalidRequestError: ``storage_id``, listing the location's storages.
+        """
+        storages = self.hook.list_storages(location_id)
+        if storage_id not in {storage.id for storage in storages}:
+            known = ", ".join(f"{storage.id} ({storage.title})" for storage in storages) or "none"
+            raise InvalidRequestError(
+                "storage_id",
+                f"location {location_id} has no storage {storage_id}; its storages are: {known}",
+            )
 
     # -- exactly once --------------------------------------------------------------------------
 

@@ -360,6 +360,7 @@ def test_transfer_moves_between_storages(stock_case: dict[str, Any], run_dag: An
         ({"operation_type": "transfer"}, "target_storage_id: is required"),
         ({"operation_type": "receipt", "amount": -1}, "transactions[0].amount"),
         ({"operation_type": "refund"}, "operation_type"),
+        ({"operation_type": "write_off", "storage_id": 987_654}, "has no storage 987654; its storages are"),
     ],
 )
 def test_invalid_operations_write_nothing(
@@ -378,7 +379,7 @@ def test_invalid_operations_write_nothing(
             task_id="operation",
             location_id=case["location_id"],
             operation_type=overrides["operation_type"],
-            storage_id=case["storage_id"],
+            storage_id=overrides.get("storage_id", case["storage_id"]),
             transactions=[{"good_id": case["good_id"], "amount": overrides.get("amount", 1)}],
         )
     dag_run = run_dag(dag)
