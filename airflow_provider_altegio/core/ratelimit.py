@@ -26,9 +26,9 @@ class _Entry:
 
     __slots__ = ("at", "done")
 
-    def __init__(self, at: float, done: bool) -> None:
+    def __init__(self, at: float) -> None:
         self.at = at
-        self.done = done
+        self.done = False  # set by Reservation.finish
 
     def counted(self, now: float) -> float:
         """When the server may count this request, as far as is known ``now``: its logged time
@@ -195,7 +195,7 @@ class RateLimiter:
                 if later == at:
                     break
                 at = later
-            entry = _Entry(at, done=False)
+            entry = _Entry(at)
             for window in self._windows:
                 window.log.append(entry)
             self._last = at

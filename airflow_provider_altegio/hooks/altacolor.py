@@ -117,10 +117,7 @@ class AltacolorHook(ApiHook):
         :raises InvalidRequestError: a bad date or condition, before any request.
         """
         search = self._search(self._changed_search(changed_after, conditions), None, MAX_LIMIT)
-        wanted = None if product_ids is None else set(product_ids)
-        return [
-            p for p in self._pages(AltacolorProduct, **search) if wanted is None or p.product_id in wanted
-        ]
+        return self._matching(AltacolorProduct, "product_id", product_ids, search)
 
     async def achanged_products(
         self,
@@ -131,12 +128,7 @@ class AltacolorHook(ApiHook):
     ) -> list[AltacolorProduct]:
         """Async twin of :meth:`changed_products` (for triggers)."""
         search = self._search(self._changed_search(changed_after, conditions), None, MAX_LIMIT)
-        wanted = None if product_ids is None else set(product_ids)
-        return [
-            p
-            async for p in self._apages(AltacolorProduct, **search)
-            if wanted is None or p.product_id in wanted
-        ]
+        return await self._amatching(AltacolorProduct, "product_id", product_ids, search)
 
     # -- lookup --------------------------------------------------------------------------------
 

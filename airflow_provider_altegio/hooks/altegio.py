@@ -315,8 +315,7 @@ class AltegioHook(ApiHook):
         :raises InvalidRequestError: a bad date, id or filter, before any request.
         """
         listing = self._products_listing(location_id, term, category_id, changed_after, None, None)
-        wanted = None if product_ids is None else set(product_ids)
-        return [p for p in self._pages(Product, **listing) if wanted is None or p.good_id in wanted]
+        return self._matching(Product, "good_id", product_ids, listing)
 
     async def achanged_products(
         self,
@@ -330,8 +329,7 @@ class AltegioHook(ApiHook):
         """Async twin of :meth:`changed_products` (for triggers)."""
         await self.aget_conn()  # the default location comes from the connection
         listing = self._products_listing(location_id, term, category_id, changed_after, None, None)
-        wanted = None if product_ids is None else set(product_ids)
-        return [p async for p in self._apages(Product, **listing) if wanted is None or p.good_id in wanted]
+        return await self._amatching(Product, "good_id", product_ids, listing)
 
     def get_product(self, product_id: int, location_id: int | None = None) -> Product:
         """One product (``GET /goods/{location_id}/{product_id}``).

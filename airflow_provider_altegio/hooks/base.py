@@ -1,6 +1,6 @@
 """What both hooks share: connection -> :class:`ConnectionConfig` -> :class:`HttpCore`, and the
-one way a hook calls an endpoint (:meth:`ApiHook._request`, :meth:`ApiHook._pages` and their
-async twins).
+one way a hook calls an endpoint (:meth:`ApiHook._request`, :meth:`ApiHook._pages` and its
+async twin :meth:`ApiHook._apages`).
 
 A hook builds its core lazily, once: :meth:`ApiHook.get_conn` from a sync context,
 :meth:`ApiHook.aget_conn` from an async one (a trigger must not make the blocking connection
@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from abc import abstractmethod
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -270,12 +270,6 @@ class ApiHook(BaseHook):
         self._before_request(core)
         return core.request(method, path, read=read, **options)
 
-    async def _arequest(self, method: str, path: str, read: Callable[[Any], T], **options: Any) -> T:
-        """Async twin of :meth:`_request`."""
-        core = await self.aget_conn()
-        await self._abefore_request(core)
-        return await core.arequest(method, path, read=read, **options)
-
     def _pages(self, model: type[M], pager: Pager, method: str, path: str, **options: Any) -> Iterator[M]:
         """Stream the ``model`` items of a paged listing (requests start at the first ``next``).
 
@@ -301,6 +295,29 @@ class ApiHook(BaseHook):
         async for page in core.aiter_pages(pager, method, path, **options):
             for item in page:
                 yield self._item(core, model, item, method, path)
+
+    def _matching(
+        self, model: type[M], id_field: str, ids: Iterable[int] | None, listing: dict[str, Any]
+    ) -> list[M]:
+        """The items of a paged listing (:meth:`_pages` arguments), only those whose
+        ``id_field`` is in ``ids`` when given."""
+        wanted = None if ids is None else set(ids)
+        return [
+            item
+            for item in self._pages(model, **listing)
+            if wanted is None or getattr(item, id_field) in wanted
+        ]
+
+    async def _amatching(
+        self, model: type[M], id_field: str, ids: Iterable[int] | None, listing: dict[str, Any]
+    ) -> list[M]:
+        """Async twin of :meth:`_matching`."""
+        wanted = None if ids is None else set(ids)
+        return [
+            item
+            async for item in self._apages(model, **listing)
+            if wanted is None or getattr(item, id_field) in wanted
+        ]
 
     @staticmethod
     def _item(core: HttpCore, model: type[M], item: Any, method: str, path: str) -> M:

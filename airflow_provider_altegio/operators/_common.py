@@ -351,15 +351,16 @@ class StreamingReadOperator(BaseOperator):
 
         progress = Progress(self.log, self.read_description, page_size)
         tracked = (item.to_json_dict() for item in progress.track(items))
-        path = None if is_blank(self.output_path) else object_storage_path(self.output_path)  # type: ignore[arg-type]
-        if path is None:
-            result: ReadResult = {"count": 0, "items": list(tracked), "path": None}
+        kept: list[JsonDict] | None = None
+        where: str | None = None
+        if is_blank(self.output_path):
+            kept = list(tracked)
         else:
+            path = object_storage_path(self.output_path)  # type: ignore[arg-type]
             write_json_lines(path, tracked)
-            result = {"count": 0, "items": None, "path": str(path)}
-        result["count"] = progress.count
+            where = str(path)
         progress.done()
-        return result
+        return {"count": progress.count, "items": kept, "path": where}
 
 
 class AltegioChangedReadOperator(StreamingReadOperator, AltegioBaseOperator):
