@@ -198,9 +198,9 @@ class WaitForProductChangeSensor(ProductChangeSensorBase):
     @cached_property
     def hook(self) -> AltegioHook:  # type: ignore[override]
         """The Altegio hook of ``altegio_conn_id``."""
-        from airflow_provider_altegio.hooks.altegio import MAX_PAGE_SIZE, AltegioHook
+        from airflow_provider_altegio.hooks.altegio import AltegioHook
 
-        return AltegioHook(altegio_conn_id=self.altegio_conn_id, page_size=MAX_PAGE_SIZE)  # fewest requests
+        return AltegioHook(altegio_conn_id=self.altegio_conn_id)
 
     def build_query(self) -> JsonDict:
         return {

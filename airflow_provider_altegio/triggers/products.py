@@ -155,9 +155,9 @@ class ProductChangeTrigger(ProductChangeTriggerBase):
         super().__init__(conn_id=conn_id, poke_interval=poke_interval, deadline=deadline, query=query)
 
     def create_hook(self) -> AltegioHook:
-        from airflow_provider_altegio.hooks.altegio import MAX_PAGE_SIZE, AltegioHook
+        from airflow_provider_altegio.hooks.altegio import AltegioHook
 
-        return AltegioHook(altegio_conn_id=self.conn_id, page_size=MAX_PAGE_SIZE)  # fewest requests
+        return AltegioHook(altegio_conn_id=self.conn_id)
 
 
 class AltacolorProductChangeTrigger(ProductChangeTriggerBase):
