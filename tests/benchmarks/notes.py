@@ -13,9 +13,9 @@ Altegio allows one account 5 requests a second and 200 a minute, shared by every
 and worker using its tokens. That budget, not the provider's own work, decides how long a job
 takes:
 
-- **A whole catalogue** of 10000 products is 10 requests at 1000 products a page (use
-  `page_size=1000`): about 2 seconds of budget. At the default 100 a page it is 100 requests,
-  about 20 seconds, and half a minute's budget.
+- **A whole catalogue** of 10000 products is 100 requests at the default 100 a page: about 20
+  seconds, and half a minute's budget. At 1000 a page it would be 10 requests, but no source
+  documents that the API takes pages that large (see [API notes](api-notes.md)).
 - **A storage operation** is one request, plus one product read per product when the operator
   checks stock, and a transaction search on a retry.
 - **A deferred sensor** makes one request per poke interval and page of changes: 100 sensors
