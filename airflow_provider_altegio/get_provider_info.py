@@ -11,6 +11,7 @@ from typing import Any
 
 from airflow_provider_altegio.core.config import (
     DEFAULT_MAX_RETRIES,
+    DEFAULT_RATE_LIMIT_WAIT,
     DEFAULT_REQUESTS_PER_MINUTE,
     DEFAULT_REQUESTS_PER_SECOND,
     DEFAULT_TIMEOUT,
@@ -38,7 +39,7 @@ def _transport_fields() -> dict[str, Any]:
         "timeout": _number("Timeout (seconds)", "Per-request timeout.", default=DEFAULT_TIMEOUT),
         "max_retries": _number(
             "Max retries",
-            "Retries on 429, 502, 503, 504 and transport errors.",
+            "Retries on 502, 503, 504 and network errors (429s are waited out instead).",
             kind="integer",
             default=DEFAULT_MAX_RETRIES,
             minimum=0,
@@ -52,6 +53,17 @@ def _transport_fields() -> dict[str, Any]:
             "Requests per minute",
             "Client-side limit (the platform allows 200); 0 turns it off.",
             default=DEFAULT_REQUESTS_PER_MINUTE,
+        ),
+        "rate_limit_store": _string(
+            "Shared rate budget",
+            "Where every process using these credentials keeps the budget: empty for a file on "
+            "this machine (enough for LocalExecutor and one Celery worker), a directory path, "
+            "redis://host:6379/0 across machines, or 'memory' for this process only.",
+        ),
+        "rate_limit_wait": _number(
+            "Rate limit wait (seconds)",
+            "How long one request may wait out 429 answers before the task fails.",
+            default=DEFAULT_RATE_LIMIT_WAIT,
         ),
         "verify_ssl": {
             "label": "Verify TLS certificates",

@@ -6,7 +6,7 @@ numbers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from airflow_provider_altegio import __version__
 
@@ -15,6 +15,8 @@ DEFAULT_MAX_RETRIES = 5
 #: The platform's documented budget per account: 5 requests a second and 200 a minute.
 DEFAULT_REQUESTS_PER_SECOND = 5.0
 DEFAULT_REQUESTS_PER_MINUTE = 200.0
+#: How long one request may spend waiting out 429 answers before it fails.
+DEFAULT_RATE_LIMIT_WAIT = 600.0
 DEFAULT_USER_AGENT = f"airflow-provider-altegio/{__version__}"
 
 
@@ -27,6 +29,10 @@ class ConnectionConfig:
     :param max_retries: retries on 429, 502, 503, 504 and network failures.
     :param requests_per_second: client-side budget (``None``: unlimited).
     :param requests_per_minute: client-side budget (``None``: unlimited).
+    :param rate_limit_store: where the budget is kept for every process that shares it (see
+        :func:`~airflow_provider_altegio.core.ratelimit.open_store`; ``None``: a file on this machine).
+    :param rate_limit_wait: seconds one request may spend waiting out 429 answers (they are
+        pressure, not failure: they do not count against ``max_retries``).
     :param verify_ssl: verify TLS certificates; only a test server should turn it off.
     :param user_agent: the ``User-Agent`` header.
     """
@@ -36,6 +42,8 @@ class ConnectionConfig:
     max_retries: int = DEFAULT_MAX_RETRIES
     requests_per_second: float | None = DEFAULT_REQUESTS_PER_SECOND
     requests_per_minute: float | None = DEFAULT_REQUESTS_PER_MINUTE
+    rate_limit_store: str | None = field(default=None, repr=False)
+    rate_limit_wait: float = DEFAULT_RATE_LIMIT_WAIT
     verify_ssl: bool = True
     user_agent: str = DEFAULT_USER_AGENT
 

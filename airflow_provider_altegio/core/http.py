@@ -221,7 +221,11 @@ class HttpCore:
         self.config = config
         self.dialect = dialect
         self.limiter = limiter
-        self.retry = retry if retry is not None else RetryPolicy(max_retries=config.max_retries)
+        self.retry = (
+            retry
+            if retry is not None
+            else RetryPolicy(max_retries=config.max_retries, rate_limit_wait=config.rate_limit_wait)
+        )
         self._sleep = sleep
         self._asleep = asleep
         self._transport = transport
@@ -396,7 +400,7 @@ class HttpCore:
         """Limiter, send, classify, back off, map errors, read the payload. Sans-IO."""
         request = self.build_request(self.dialect.prepare(spec))
         info = RequestInfo(spec.method, public_url(request.url))
-        retry = 0
+        tries = _Tries()
         while True:
             slot = self.limiter.acquire() if self.limiter is not None else None
             try:
@@ -410,7 +414,7 @@ class HttpCore:
                 if slot is not None:
                     slot.finish()  # logged when the answer is back: it has surely arrived by then
             if isinstance(outcome, httpx.TransportError):
-                delay = self._transport_failure(outcome, spec, info, retry)
+                delay = self._transport_failure(outcome, spec, info, tries)
             elif isinstance(outcome, httpx.Response):
                 log.debug(
                     "%s %s -> HTTP %s in %.3fs",
@@ -419,13 +423,12 @@ class HttpCore:
                     outcome.status_code,
                     time.perf_counter() - started,
                 )
-                pause = self._response_failure(outcome, spec, info, retry)
+                pause = self._response_failure(outcome, spec, info, tries)
                 if pause is None:
                     return self._read(outcome, spec, info, read)
                 delay = pause
             else:  # pragma: no cover - a driver bug, not a network condition
                 raise TypeError(f"driver answered Send with {type(outcome).__name__}")
-            retry += 1
             yield Sleep(delay)
 
     def _read(
@@ -452,7 +455,7 @@ class HttpCore:
             raise ambiguous(exc.message, info, exc.status_code) from exc
 
     def _transport_failure(
-        self, exc: httpx.TransportError, spec: RequestSpec, info: RequestInfo, retry: int
+        self, exc: httpx.TransportError, spec: RequestSpec, info: RequestInfo, tries: _Tries
     ) -> float:
         """Seconds to wait before retrying after a network failure, or raise."""
         what = f"{type(exc).__name__}: {self.dialect.redact(str(exc)) or 'no details'}"
@@ -461,17 +464,18 @@ class HttpCore:
             raise TransportError(what, method=info.method, url=info.url) from cause
         if not spec.idempotent and not isinstance(exc, _NOT_SENT_ERRORS):
             raise ambiguous(what, info) from cause
-        if retry >= self.retry.max_retries:
+        if tries.failures >= self.retry.max_retries:
             raise TransportError(
-                f"{what} (gave up after {retry + 1} attempts)", method=info.method, url=info.url
+                f"{what} (gave up after {tries.failures + 1} attempts)", method=info.method, url=info.url
             ) from cause
-        delay = self.retry.backoff(retry)
+        delay = self.retry.backoff(tries.failures)
+        tries.failures += 1
         log.warning(
             "%s %s failed (%s); retry %d of %d in %.2fs",
             info.method,
             info.url,
             what,
-            retry + 1,
+            tries.failures,
             self.retry.max_retries,
             delay,
         )
@@ -487,26 +491,49 @@ class HttpCore:
         return clean.with_traceback(exc.__traceback__)
 
     def _response_failure(
-        self, response: httpx.Response, spec: RequestSpec, info: RequestInfo, retry: int
+        self, response: httpx.Response, spec: RequestSpec, info: RequestInfo, tries: _Tries
     ) -> float | None:
-        """Seconds to wait before retrying this response, ``None`` to read it as final, or raise."""
+        """Seconds to wait before retrying this response, ``None`` to read it as final, or raise.
+
+        A 429 is waited out for up to ``rate_limit_wait`` seconds in all, and its pause holds
+        back every sharer of the budget; other retryable statuses count against ``max_retries``.
+        """
         status = response.status_code
         if not spec.idempotent and status >= 500:
             # A 5xx to a create does not say whether the create happened.
             raise ambiguous(self.dialect.error(response, info).message, info, status)
-        if not self.retry.retryable_status(status) or retry >= self.retry.max_retries:
+        if not self.retry.retryable_status(status):
             return None
-        delay = self.retry.delay(retry, response)
+        if status == 429:
+            delay = self.retry.delay(tries.throttled, response)
+            if delay is None or tries.waited + delay > self.retry.rate_limit_wait:
+                log.warning(
+                    "%s %s -> HTTP 429 after %.0fs of waiting out rate limits; giving up "
+                    "(rate_limit_wait is %.0fs)",
+                    info.method,
+                    info.url,
+                    tries.waited,
+                    self.retry.rate_limit_wait,
+                )
+                return None
+            tries.throttled += 1
+            tries.waited += delay
+            if self.limiter is not None:
+                self.limiter.pause(delay)  # everyone sharing the budget backs off, not only us
+            log.warning("%s %s -> HTTP 429; waiting %.2fs for the rate limit", info.method, info.url, delay)
+            return delay
+        if tries.failures >= self.retry.max_retries:
+            return None
+        delay = self.retry.delay(tries.failures, response)
         if delay is None:  # the server asked for a longer pause than we are willing to block
             return None
-        if status == 429 and self.limiter is not None and "Retry-After" in response.headers:
-            self.limiter.pause(delay)  # everyone sharing the budget backs off, not only us
+        tries.failures += 1
         log.warning(
             "%s %s -> HTTP %s; retry %d of %d in %.2fs",
             info.method,
             info.url,
             status,
-            retry + 1,
+            tries.failures,
             self.retry.max_retries,
             delay,
         )
@@ -550,6 +577,15 @@ class HttpCore:
             except StopIteration as done:
                 result: T = done.value
                 return result
+
+
+@dataclass
+class _Tries:
+    """What one request has been through: failures retried, 429s waited out and for how long."""
+
+    failures: int = 0
+    throttled: int = 0
+    waited: float = 0.0
 
 
 @dataclass

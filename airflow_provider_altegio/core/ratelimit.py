@@ -1,34 +1,54 @@
-"""Client-side rate limiting: a per-second and a per-minute budget kept at the same time.
+"""Client-side rate limiting: one account's per-second and per-minute budget, kept by everyone
+who spends it.
 
-Altegio allows 5 requests a second and 200 a minute; :class:`RateLimiter` keeps a sliding-window
-log of both, so no window, wherever a server puts its edges, sees more than the budget. It never
-sleeps: callers wait the delay it hands out, sync or async.
+Altegio allows 5 requests a second and 200 a minute per account. :class:`RateLimiter` keeps a
+sliding-window log of both, so no window, wherever a server puts its edges, sees more than the
+budget. It never sleeps: callers wait the delay it hands out, sync or async.
+
+Airflow runs every task in its own process, beside a triggerer and on several workers, so the
+log lives in a :class:`BudgetStore` that all of them share: a file under an OS lock on one
+machine (the default), Redis across machines, or plain memory for one process.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
 import heapq
+import json
 import math
+import os
+import tempfile
 import threading
 import time
-from collections.abc import Callable
-from typing import ClassVar
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar, Protocol, TypeVar
 
+if TYPE_CHECKING:
+    import redis
+
+R = TypeVar("R")
 Clock = Callable[[], float]
 
-#: An in-flight request older than this is taken to have ended at its grant time (a caller that
-#: never called ``finish``, e.g. a killed thread, must not hold a slot for ever).
-STALE_IN_FLIGHT = 600.0
+#: An in-flight request older than this is taken to have ended at its grant time: a caller that
+#: never called ``finish`` (a killed process) must not hold a slot for ever.
+STALE_IN_FLIGHT = 120.0
+#: The longest window; finished requests older than this can never matter again.
+_LONGEST_SPAN = 60.0
+#: Log entries further ahead than this come from a clock that went back (a reboot): dropped.
+_FUTURE_LIMIT = 3600.0
 
 
+@dataclass
 class _Entry:
-    """One request in the log: when it counts, and whether that time is final."""
+    """One request in the log: its id, when it counts, and whether that time is final."""
 
-    __slots__ = ("at", "done")
-
-    def __init__(self, at: float) -> None:
-        self.at = at
-        self.done = False  # set by Reservation.finish
+    id: str
+    at: float
+    done: bool = False
 
     def counted(self, now: float) -> float:
         """When the server may count this request, as far as is known ``now``: its logged time
@@ -38,48 +58,213 @@ class _Entry:
         return max(self.at, now)
 
 
-class _Window:
-    """One budget: at most ``limit`` requests in any span of ``span`` seconds (a sliding-window log)."""
+@dataclass
+class Ledger:
+    """The shared state of one budget: the request log, the pause, the latest grant."""
 
-    __slots__ = ("limit", "log", "span")
+    entries: list[_Entry] = field(default_factory=list)
+    not_before: float = -math.inf
+    last: float = -math.inf
 
-    def __init__(self, limit: int, span: float) -> None:
-        self.limit = limit
-        self.span = span
-        self.log: list[_Entry] = []
+    def prune(self, now: float) -> None:
+        """Forget what can no longer matter, and what a clock that went back left behind."""
+        horizon = now - _LONGEST_SPAN
 
-    def earliest(self, at: float, now: float) -> float:
-        """Earliest time at or after ``at`` at which one more request keeps the budget.
+        def matters(e: _Entry) -> bool:
+            if e.at > now + _FUTURE_LIMIT:
+                return False
+            return e.at > horizon or not (e.done or now - e.at > STALE_IN_FLIGHT)
 
-        Every logged request is at or before ``at`` (grants are handed out in order, and a
-        request that finished did so before ``now``), so the only window to check is the one
-        ending at the new request. In-flight requests count as happening ``now``.
+        self.entries = [e for e in self.entries if matters(e)]
+        if self.not_before > now + _FUTURE_LIMIT:
+            self.not_before = -math.inf
+        if self.last > now + _FUTURE_LIMIT:
+            self.last = -math.inf
+
+    def find(self, entry_id: str) -> _Entry | None:
+        return next((e for e in self.entries if e.id == entry_id), None)
+
+    def dumps(self) -> str:
+        return json.dumps(
+            {
+                "entries": [[e.id, e.at, e.done] for e in self.entries],
+                "not_before": self.not_before if math.isfinite(self.not_before) else None,
+                "last": self.last if math.isfinite(self.last) else None,
+            }
+        )
+
+    @classmethod
+    def loads(cls, text: str | bytes | None) -> Ledger:
+        """The ledger in ``text``; an empty or damaged one (a write cut short) reads as empty."""
+        try:
+            raw = json.loads(text or "{}")
+            entries = [_Entry(str(i), float(at), bool(done)) for i, at, done in raw.get("entries", [])]
+            not_before, last = raw.get("not_before"), raw.get("last")
+        except (ValueError, TypeError, AttributeError):
+            return cls()
+        return cls(
+            entries,
+            -math.inf if not_before is None else float(not_before),
+            -math.inf if last is None else float(last),
+        )
+
+
+class BudgetStore(Protocol):
+    """Where a budget's :class:`Ledger` lives; every sharer of the budget uses the same store."""
+
+    def transact(self, change: Callable[[Ledger, float], R]) -> R:
+        """Run ``change(ledger, now)`` alone (no other sharer in between) and keep its changes.
+
+        ``now`` is the store's clock in seconds, the same for every sharer.
         """
-        if len(self.log) < self.limit:
-            return at
-        horizon = at - self.span
-        # Finished requests that left the window ending ``now`` can never matter again. (Not the
-        # one ending at ``at``: an earlier grant not sent yet still checks against them.)
-        self.log = [e for e in self.log if not e.done or e.at > now - self.span]
-        recent = [t for t in (e.counted(now) for e in self.log) if t > horizon]
+        ...
+
+
+class MemoryStore:
+    """The budget of this process only (threads and the event loop share it)."""
+
+    def __init__(self, clock: Clock = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._ledger = Ledger()
+
+    def __repr__(self) -> str:
+        return "MemoryStore()"
+
+    def transact(self, change: Callable[[Ledger, float], R]) -> R:
+        with self._lock:
+            now = self._clock()
+            self._ledger.prune(now)
+            return change(self._ledger, now)
+
+
+class FileStore:
+    """A budget shared by every process on this machine: a small JSON file under ``flock``.
+
+    The kernel drops a dead process's lock, and the ledger is replaced atomically (written
+    beside, then renamed), so a process killed at any moment leaves a usable budget.
+
+    :param directory: created if missing (mode 0700).
+    :param key: names the budget; only its hash appears in the file name.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str], key: str, clock: Clock = time.time) -> None:
+        self.directory = Path(directory)
+        name = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+        self._data = self.directory / f"{name}.json"
+        self._lock_path = self.directory / f"{name}.lock"
+        self._clock = clock
+
+    def __repr__(self) -> str:
+        return f"FileStore({str(self.directory)!r})"
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing drops the lock
+
+    def transact(self, change: Callable[[Ledger, float], R]) -> R:
+        with self._locked():
+            try:
+                ledger = Ledger.loads(self._data.read_bytes())
+            except FileNotFoundError:
+                ledger = Ledger()
+            now = self._clock()
+            ledger.prune(now)
+            result = change(ledger, now)
+            scratch = self._data.with_suffix(f".{os.getpid()}.tmp")
+            scratch.write_text(ledger.dumps())
+            os.replace(scratch, self._data)
+            return result
+
+
+class RedisStore:
+    """A budget shared across machines through Redis (e.g. a Celery deployment's own).
+
+    Each change is an optimistic transaction (``WATCH``/``MULTI``): no lock that a killed
+    process could leave behind. The clock is the Redis server's, so the workers' clocks need
+    not agree. The ledger expires two minutes after its last use.
+
+    :param url: ``redis://``, ``rediss://`` or ``unix://``; its password is a secret.
+    :raises ImportError: the ``redis`` package is not installed (extra ``redis``).
+    """
+
+    _clients: ClassVar[dict[str, redis.Redis]] = {}
+    _clients_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, url: str, key: str) -> None:
+        import redis as redis_lib
+
+        with self._clients_lock:
+            client = self._clients.get(url)
+            if client is None:
+                client = self._clients[url] = redis_lib.Redis.from_url(url, socket_timeout=5)
+        self._client = client
+        self._key = f"airflow-provider-altegio:budget:{hashlib.sha256(key.encode('utf-8')).hexdigest()[:32]}"
+        host = client.connection_pool.connection_kwargs.get("host", "unix socket")
+        self._where = f"redis at {host}"
+
+    def __repr__(self) -> str:
+        return f"RedisStore({self._where!r})"
+
+    def transact(self, change: Callable[[Ledger, float], R]) -> R:
+        results: list[R] = []
+
+        def attempt(pipe: redis.client.Pipeline) -> None:
+            # Watching: reads run at once; a change by another sharer before EXEC starts over.
+            raw = pipe.get(self._key)
+            seconds, micros = pipe.time()
+            now = seconds + micros / 1e6
+            ledger = Ledger.loads(raw)
+            ledger.prune(now)
+            results[:] = [change(ledger, now)]
+            pipe.multi()
+            pipe.set(self._key, ledger.dumps(), px=int(2 * _LONGEST_SPAN * 1000))
+
+        self._client.transaction(attempt, self._key)
+        return results[0]
+
+
+def default_budget_directory() -> Path:
+    """Where file budgets live unless a connection says otherwise: one directory per OS user."""
+    return Path(tempfile.gettempdir()) / f"airflow-provider-altegio-{os.getuid()}"
+
+
+def open_store(where: str | None, key: str) -> BudgetStore:
+    """The store a connection's ``rate_limit_store`` extra names.
+
+    Empty: a file in :func:`default_budget_directory`; ``memory``: this process only; a
+    ``redis://``, ``rediss://`` or ``unix://`` URL: Redis; anything else: a directory path.
+    """
+    text = (where or "").strip()
+    if not text:
+        return FileStore(default_budget_directory(), key)
+    if text.lower() == "memory":
+        return MemoryStore()
+    if text.lower().startswith(("redis://", "rediss://", "unix://")):
+        return RedisStore(text, key)
+    return FileStore(Path(text).expanduser(), key)
+
+
+@dataclass(frozen=True)
+class _Window:
+    """One budget: at most ``limit`` requests in any span of ``span`` seconds."""
+
+    limit: int
+    span: float
+
+    def earliest(self, times: list[float], at: float) -> float:
+        """Earliest time at or after ``at`` at which one more request keeps the budget, given
+        the times the server may count the others at."""
+        recent = [t for t in times if t > at - self.span]
         if len(recent) < self.limit:
             return at
         # The request ``limit`` places back must have left the window: t >= its time + span.
-        return max(at, heapq.nlargest(self.limit, recent)[-1] + self.span)
-
-    def due(self, entry: _Entry, at: float) -> float:
-        """Earliest time at or after ``at`` at which ``entry``, booked earlier, may really be sent.
-
-        Checked when its grant time ``at`` has come, against every other request granted by
-        then (those may have reached the server). The ones still in flight count as happening at
-        ``at``: the server may not have counted them yet, however early they were granted.
-        Requests granted later are not sent yet; they check against this one when their turn comes.
-        """
-        horizon = at - self.span
-        recent = [e.counted(at) for e in self.log if e is not entry and e.at <= at]
-        recent = [t for t in recent if t > horizon]
-        if len(recent) < self.limit:
-            return at
         return max(at, heapq.nlargest(self.limit, recent)[-1] + self.span)
 
 
@@ -104,11 +289,11 @@ class Reservation:
     :ivar delay: seconds to wait before sending.
     """
 
-    __slots__ = ("_entry", "_limiter", "delay")
+    __slots__ = ("_id", "_limiter", "delay")
 
-    def __init__(self, limiter: RateLimiter, entry: _Entry, delay: float) -> None:
+    def __init__(self, limiter: RateLimiter, entry_id: str, delay: float) -> None:
         self._limiter = limiter
-        self._entry = entry
+        self._id = entry_id
         self.delay = delay
 
     def confirm(self) -> float:
@@ -119,19 +304,20 @@ class Reservation:
         may reach the server later than that; checked again now, each one still in flight counts
         as happening now, and the slot moves later if that fills a window.
         """
-        return self._limiter._confirm(self._entry)
+        return self._limiter._confirm(self._id)
 
     def finish(self) -> None:
         """The request is over (answered or failed): log it at this moment. Idempotent."""
-        self._limiter._finish(self._entry)
+        self._limiter._finish(self._id)
 
 
 class RateLimiter:
-    """Keeps a per-second and a per-minute request budget for everyone who shares it.
+    """Keeps a per-second and a per-minute request budget for everyone who shares its store.
 
     :param per_second: requests allowed in any one-second window (``None`` or 0: unlimited).
     :param per_minute: requests allowed in any sixty-second window (``None`` or 0: unlimited).
-    :param clock: monotonic clock in seconds; tests inject a fake one.
+    :param store: where the budget's log lives (default: this process's memory).
+    :param clock: the clock of the default memory store; tests inject a fake one.
     :raises ValueError: for a negative, NaN or infinite rate.
     """
 
@@ -143,15 +329,15 @@ class RateLimiter:
         per_second: float | None = 5,
         per_minute: float | None = 200,
         *,
+        store: BudgetStore | None = None,
         clock: Clock = time.monotonic,
     ) -> None:
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._not_before = -math.inf
-        self._last = -math.inf
+        self.store: BudgetStore = store if store is not None else MemoryStore(clock)
         self._per_second = per_second
         self._per_minute = per_minute
         self._windows = self._make_windows(per_second, per_minute)
+        self._ids = (f"{os.getpid()}.{os.urandom(4).hex()}.{n}" for n in range(2**62))
+        self._ids_lock = threading.Lock()
 
     @staticmethod
     def _make_windows(per_second: float | None, per_minute: float | None) -> list[_Window]:
@@ -172,7 +358,10 @@ class RateLimiter:
         return self._per_minute
 
     def __repr__(self) -> str:
-        return f"RateLimiter(per_second={self._per_second!r}, per_minute={self._per_minute!r})"
+        return (
+            f"RateLimiter(per_second={self._per_second!r}, per_minute={self._per_minute!r}, "
+            f"store={self.store!r})"
+        )
 
     def acquire(self) -> Reservation:
         """Book the earliest send time every budget allows; the caller waits
@@ -183,67 +372,81 @@ class RateLimiter:
         which time it has surely arrived: the next request a window later can never land in the
         same server window.
         """
-        with self._lock:
-            now = self._clock()
-            # Grants are handed out in order (never before an earlier grant), so every logged
-            # request is at or before the new one and only the window ending at it needs checking.
-            at = max(now, self._not_before, self._last)
-            # Each window's earliest time only grows with ``at``, so one pass per window settles
-            # it; a second pass is needed only if a later window pushed ``at`` past an earlier one.
+        with self._ids_lock:
+            entry_id = next(self._ids)
+
+        def book(ledger: Ledger, now: float) -> float:
+            # Grants are handed out in order (never before an earlier grant).
+            at = max(now, ledger.not_before, ledger.last)
+            times = [e.counted(now) for e in ledger.entries]
+            # Each window's earliest time only grows with ``at``; repeat until all agree.
             while True:
-                later = max([at, *(w.earliest(at, now) for w in self._windows)])
+                later = max([at, *(w.earliest(times, at) for w in self._windows)])
                 if later == at:
                     break
                 at = later
-            entry = _Entry(at)
-            for window in self._windows:
-                window.log.append(entry)
-            self._last = at
-            return Reservation(self, entry, max(0.0, at - now))
+            ledger.entries.append(_Entry(entry_id, at))
+            ledger.last = at
+            return max(0.0, at - now)
 
-    def _confirm(self, entry: _Entry) -> float:
-        with self._lock:
-            now = self._clock()
-            if entry.done:
+        return Reservation(self, entry_id, self.store.transact(book))
+
+    def _confirm(self, entry_id: str) -> float:
+        def check(ledger: Ledger, now: float) -> float:
+            entry = ledger.find(entry_id)
+            if entry is None or entry.done:
                 return 0.0
             # The check is for the granted moment even if the caller woke early (a fake sleep).
-            check = max(now, entry.at)
-            at = max(check, self._not_before)
-            for window in self._windows:
-                at = max(at, window.due(entry, check))
-            if at <= check:
+            moment = max(now, entry.at)
+            # Requests granted later are not sent yet: they check against this one in turn.
+            times = [e.counted(moment) for e in ledger.entries if e is not entry and e.at <= moment]
+            at = max([moment, ledger.not_before, *(w.earliest(times, moment) for w in self._windows)])
+            if at <= moment:
                 return 0.0
             entry.at = at
-            self._last = max(self._last, at)  # later bookings still come after this one
+            ledger.last = max(ledger.last, at)  # later bookings still come after this one
             return at - now
 
-    def _finish(self, entry: _Entry) -> None:
-        with self._lock:
-            if not entry.done:
-                entry.at = max(entry.at, self._clock())
+        return self.store.transact(check)
+
+    def _finish(self, entry_id: str) -> None:
+        def log(ledger: Ledger, now: float) -> None:
+            entry = ledger.find(entry_id)
+            if entry is not None and not entry.done:
+                entry.at = max(entry.at, now)
                 entry.done = True
+
+        self.store.transact(log)
 
     def pause(self, seconds: float) -> None:
         """Grant nothing for ``seconds`` from now (the server said ``Retry-After``).
 
-        Everyone sharing the limiter backs off, not only the request that saw the 429.
+        Everyone sharing the budget backs off, not only the request that saw the 429.
         """
         if seconds > 0:
-            with self._lock:
-                self._not_before = max(self._not_before, self._clock() + seconds)
+
+            def hold(ledger: Ledger, now: float) -> None:
+                ledger.not_before = max(ledger.not_before, now + seconds)
+
+            self.store.transact(hold)
 
     @classmethod
-    def shared(cls, key: str, per_second: float | None, per_minute: float | None) -> RateLimiter:
-        """Return the process-wide limiter for ``key``, creating it on first use.
+    def shared(
+        cls, key: str, per_second: float | None, per_minute: float | None, where: str | None = "memory"
+    ) -> RateLimiter:
+        """Return this process's limiter for ``key``, creating it on first use.
 
         ``key`` names one budget: the API, its base URL and a *hash* of the credentials (never a
-        token itself). When callers ask for different budgets under one key, the limiter keeps
-        the stricter of each, since both callers' limits must hold.
+        token itself); ``where`` names its store (see :func:`open_store`). When callers ask for
+        different budgets under one key, the limiter keeps the stricter of each, since both
+        callers' limits must hold.
         """
+        registry_key = f"{key}|{where or ''}"
         with cls._registry_lock:
-            limiter = cls._registry.get(key)
+            limiter = cls._registry.get(registry_key)
             if limiter is None:
-                limiter = cls._registry[key] = cls(per_second, per_minute)
+                store = open_store(where, key)
+                limiter = cls._registry[registry_key] = cls(per_second, per_minute, store=store)
             else:
                 limiter._tighten(per_second, per_minute)
             return limiter
@@ -255,18 +458,10 @@ class RateLimiter:
             cls._registry.clear()
 
     def _tighten(self, per_second: float | None, per_minute: float | None) -> None:
-        new_second = _stricter(self._per_second, per_second)
-        new_minute = _stricter(self._per_minute, per_minute)
-        if (new_second, new_minute) == (self._per_second, self._per_minute):
-            return
-        with self._lock:
-            old = self._windows
-            self._per_second, self._per_minute = new_second, new_minute
-            self._windows = self._make_windows(new_second, new_minute)
-            # Keep what was already granted so tightening never opens a burst.
-            entries = list({id(e): e for w in old for e in w.log}.values())
-            for window in self._windows:
-                window.log.extend(entries)
+        # The log is kept apart from the limits, so tightening never opens a burst.
+        self._per_second = _stricter(self._per_second, per_second)
+        self._per_minute = _stricter(self._per_minute, per_minute)
+        self._windows = self._make_windows(self._per_second, self._per_minute)
 
 
 def _stricter(a: float | None, b: float | None) -> float | None:

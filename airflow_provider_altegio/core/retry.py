@@ -2,8 +2,9 @@
 
 :class:`RetryPolicy` answers two questions for the HTTP core: is this outcome worth another try
 (429, 502, 503, 504 and transport failures), and how long to wait before it (the server's
-``Retry-After`` when it gave one, else exponential backoff with full jitter). Whether a request
-may be sent again at all (idempotency) is decided by the core, not here.
+``Retry-After`` when it gave one, else exponential backoff with full jitter). Failures are
+retried a number of times; 429s, which are pressure rather than failure, for a length of time.
+Whether a request may be sent again at all (idempotency) is decided by the core, not here.
 """
 
 from __future__ import annotations
@@ -27,11 +28,12 @@ RETRY_STATUSES: frozenset[int] = frozenset({429, 502, 503, 504})
 class RetryPolicy:
     """Retry budget and backoff schedule.
 
-    :param max_retries: retries after the first attempt (0: try once).
+    :param max_retries: retries after a failure (5xx, network); 0: try once.
     :param backoff_base: the first backoff ceiling in seconds; it doubles each retry.
     :param backoff_max: the largest backoff ceiling in seconds.
-    :param max_retry_after: the longest ``Retry-After`` the client honours; a server asking for
-        more is treated as "retries spent" rather than blocking a worker for an hour.
+    :param rate_limit_wait: seconds one request may spend waiting out 429 answers, however many;
+        also the longest ``Retry-After`` honoured (a server asking for more gets the answer it
+        gave, rather than blocking a worker for an hour).
     :param statuses: HTTP statuses worth retrying.
     :param random: uniform [0, 1) source for jitter (tests inject a fixed one).
     :param wall_clock: epoch seconds, to turn an HTTP-date ``Retry-After`` into a delay.
@@ -40,7 +42,7 @@ class RetryPolicy:
     max_retries: int = 5
     backoff_base: float = 0.5
     backoff_max: float = 30.0
-    max_retry_after: float = 300.0
+    rate_limit_wait: float = 600.0
     statuses: frozenset[int] = RETRY_STATUSES
     random: Callable[[], float] = field(default=random.random, repr=False, compare=False)
     wall_clock: Callable[[], float] = field(default=time.time, repr=False, compare=False)
@@ -66,7 +68,7 @@ class RetryPolicy:
         if response is not None:
             asked = self.retry_after(response.headers.get("Retry-After"))
             if asked is not None:
-                return asked if asked <= self.max_retry_after else None
+                return asked if asked <= self.rate_limit_wait else None
         return self.backoff(retry)
 
     def retry_after(self, value: str | None) -> float | None:

@@ -15,12 +15,14 @@ from abc import abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from urllib.parse import urlsplit
 
 import pydantic
 from airflow.sdk.bases.hook import BaseHook
 
 from airflow_provider_altegio.core.config import (
     DEFAULT_MAX_RETRIES,
+    DEFAULT_RATE_LIMIT_WAIT,
     DEFAULT_REQUESTS_PER_MINUTE,
     DEFAULT_REQUESTS_PER_SECOND,
     DEFAULT_TIMEOUT,
@@ -114,7 +116,8 @@ def normalize_base_url(host: str | None, default: str, port: int | None = None) 
 
 def read_config(base_url: str, extras: Extras) -> ConnectionConfig:
     """The connection's transport settings from its optional extras (``timeout``,
-    ``max_retries``, ``requests_per_second``, ``requests_per_minute``, ``verify_ssl``).
+    ``max_retries``, ``requests_per_second``, ``requests_per_minute``, ``rate_limit_store``,
+    ``rate_limit_wait``, ``verify_ssl``).
 
     A rate of 0 turns that budget off.
 
@@ -129,6 +132,8 @@ def read_config(base_url: str, extras: Extras) -> ConnectionConfig:
         max_retries=extras.integer("max_retries", DEFAULT_MAX_RETRIES) or 0,
         requests_per_second=extras.number("requests_per_second", DEFAULT_REQUESTS_PER_SECOND) or None,
         requests_per_minute=extras.number("requests_per_minute", DEFAULT_REQUESTS_PER_MINUTE) or None,
+        rate_limit_store=extras.string("rate_limit_store"),
+        rate_limit_wait=extras.number("rate_limit_wait", DEFAULT_RATE_LIMIT_WAIT),
         verify_ssl=extras.boolean("verify_ssl", True),
     )
 
@@ -223,10 +228,14 @@ class ApiHook(BaseHook):
                 "TLS certificate verification is OFF for connection %s (verify_ssl)", self.conn_id
             )
         dialect, identity = self._dialect(conn, extras)
+        if config.rate_limit_store and "://" in config.rate_limit_store:
+            dialect.secrets.add(urlsplit(config.rate_limit_store).password)  # a Redis password
         limiter = None
         if config.rate_limited:
             key = f"{dialect.name}|{base_url}|{credential_fingerprint(*identity)}"
-            limiter = RateLimiter.shared(key, config.requests_per_second, config.requests_per_minute)
+            limiter = RateLimiter.shared(
+                key, config.requests_per_second, config.requests_per_minute, config.rate_limit_store
+            )
         return HttpCore(config, dialect, limiter=limiter)
 
     def get_conn(self) -> HttpCore:

@@ -42,7 +42,7 @@ def make_core(
 ) -> tuple[HttpCore, SleepRecorder]:
     sleeps = SleepRecorder()
     policy = RetryPolicy(
-        max_retries=max_retries, random=lambda: jitter, wall_clock=lambda: wall_clock, max_retry_after=120
+        max_retries=max_retries, random=lambda: jitter, wall_clock=lambda: wall_clock, rate_limit_wait=120
     )
     core = HttpCore(
         ConnectionConfig(BASE, timeout=7.0),
@@ -142,17 +142,32 @@ def test_retry_after_longer_than_we_block_gives_up_at_once(send: Send) -> None:
     assert sleeps.calls == []
 
 
-def test_429_after_retries_spent_is_a_rate_limit_error(send: Send) -> None:
-    core, sleeps = make_core(max_retries=2)
+def test_429s_are_waited_out_for_rate_limit_wait_seconds_not_a_count_of_retries(send: Send) -> None:
+    core, sleeps = make_core(max_retries=0)  # no retries for failures; 429 is not one
     with respx.mock() as mock:
         route = mock.get(f"{BASE}/goods/1").mock(
-            return_value=httpx.Response(429, headers={"Retry-After": "1"})
+            return_value=httpx.Response(429, headers={"Retry-After": "50"})
         )
         with pytest.raises(AltegioRateLimitError) as info:
             send(core, "GET", "/goods/1")
+    # rate_limit_wait is 120 s: two waits of 50 s fit, a third would not.
     assert route.call_count == 3
-    assert sleeps.calls == [1.0, 1.0]
+    assert sleeps.calls == [50.0, 50.0]
     assert info.value.status_code == 429
+
+
+def test_many_short_429s_are_all_waited_out(send: Send) -> None:
+    core, sleeps = make_core(max_retries=1)
+    with respx.mock() as mock:
+        route = mock.get(f"{BASE}/goods/1").mock(
+            side_effect=[
+                *(httpx.Response(429, headers={"Retry-After": "1"}) for _ in range(12)),
+                httpx.Response(200, json=OK),
+            ]
+        )
+        send(core, "GET", "/goods/1")
+    assert route.call_count == 13
+    assert sleeps.calls == [1.0] * 12
 
 
 def test_5xx_after_retries_spent_keeps_the_api_message(send: Send) -> None:

@@ -11,6 +11,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -915,6 +916,33 @@ def test_hooks_on_the_same_credentials_share_one_limiter(connect: Callable[..., 
     keys = list(RateLimiter._registry)
     assert all(PARTNER not in key and USER not in key for key in keys)
     assert all(key.startswith("altegio|https://api.example/api/v1|") for key in keys)
+
+
+def test_the_connection_names_where_the_budget_is_shared(
+    connect: Callable[..., AltegioHook], tmp_path: Path
+) -> None:
+    from airflow_provider_altegio.core.ratelimit import FileStore, MemoryStore, RedisStore
+
+    default = connect(requests_per_second=5).get_conn().limiter
+    assert default is not None
+    assert isinstance(default.store, FileStore)  # every process on this machine, by default
+    RateLimiter.clear_shared()
+    chosen = connect(requests_per_second=5, rate_limit_store=str(tmp_path)).get_conn().limiter
+    assert chosen is not None
+    assert isinstance(chosen.store, FileStore)
+    assert chosen.store.directory == tmp_path
+    RateLimiter.clear_shared()
+    alone = connect(requests_per_second=5, rate_limit_store="memory").get_conn().limiter
+    assert alone is not None
+    assert isinstance(alone.store, MemoryStore)
+    RateLimiter.clear_shared()
+    url = "redis://:redis-password-secret@127.0.0.1:1/0"
+    hook = connect(requests_per_second=5, rate_limit_store=url)
+    limiter = hook.get_conn().limiter
+    assert limiter is not None
+    assert isinstance(limiter.store, RedisStore)
+    assert "redis-password-secret" not in repr(limiter)
+    assert hook.get_conn().dialect.redact(f"failed: {url}") == "failed: redis://:***@127.0.0.1:1/0"
 
 
 @pytest.fixture

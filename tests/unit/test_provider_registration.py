@@ -97,6 +97,8 @@ def test_altegio_widgets_and_behaviour(providers_manager: Any) -> None:
         "max_retries",
         "requests_per_second",
         "requests_per_minute",
+        "rate_limit_store",
+        "rate_limit_wait",
         "verify_ssl",
     }
     assert widgets["partner_token"].is_sensitive is True
