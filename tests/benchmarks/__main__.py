@@ -24,6 +24,7 @@ from tests.benchmarks._common import REPO_ROOT, Result, machine_description
 BENCHMARKS = {
     "catalogue": "tests.benchmarks.bench_catalogue",
     "ratelimit": "tests.benchmarks.bench_ratelimit",
+    "processes": "tests.benchmarks.bench_processes",
     "imports": "tests.benchmarks.bench_imports",
     "triggers": "tests.benchmarks.bench_triggers",
     "streaming": "tests.benchmarks.bench_streaming",
