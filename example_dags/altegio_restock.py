@@ -1,19 +1,15 @@
 """Restock every storage of a salon chain from the supplier's catalogue.
 
-Two DAGs live in this file:
+``altegio_restock`` runs every morning *and* whenever stock runs low: the ``altegio_low_stock``
+asset has an ``AssetWatcher`` whose ``ProductChangeEventTrigger`` polls the changed products of
+the connection's default location in the triggerer (no task, no worker slot) and records an
+asset event when a product changed and is at or below its ``critical_amount``.
 
-``altegio_product_changes``
-    Every hour, waits (deferred, so it holds no worker slot) until an Altegio product changed
-    since the start of the hour before: a sale, a service's usage, a price edit. When something
-    changed it updates the ``altegio_products`` asset; when nothing did, it is skipped.
-
-``altegio_restock``
-    Runs every morning *and* whenever ``altegio_products`` is updated. For each location it reads
+For each location the restock reads
     the catalogue and the storages, finds the products at or below their ``critical_amount``,
-    orders enough to bring each back to its ``desired_amount``, prices every line from the
-    Altacolor supplier catalogue (Altacolor ``product_code`` = Altegio ``article`` or
-    ``barcode``), reports the products the supplier does not carry, and books one receipt per
-    storage.
+orders enough to bring each back to its ``desired_amount``, prices every line from the
+Altacolor supplier catalogue (Altacolor ``product_code`` = Altegio ``article`` or ``barcode``),
+reports the products the supplier does not carry, and books one receipt per storage.
 
 Units. Altegio keeps stock, ``critical_amount`` and ``desired_amount`` in the product's *sale*
 unit (a bottle, a box). Masters use products up in the *service* unit (ml, g), and
@@ -42,6 +38,7 @@ import pendulum
 from airflow.sdk import (
     Asset,
     AssetOrTimeSchedule,
+    AssetWatcher,
     CronTriggerTimetable,
     Param,
     dag,
@@ -55,10 +52,22 @@ from airflow_provider_altegio.operators.products import (
 )
 from airflow_provider_altegio.operators.storage import CreateStorageOperationOperator, ListStoragesOperator
 from airflow_provider_altegio.results import read_items
-from airflow_provider_altegio.sensors.products import WaitForProductChangeSensor
+from airflow_provider_altegio.triggers.products import ProductChangeEventTrigger
 
-#: Updated by ``altegio_product_changes`` whenever products changed; ``altegio_restock`` listens.
-ALTEGIO_PRODUCTS = Asset(name="altegio_products", uri="altegio://default/products")
+#: An event whenever a product of the default location changed and is at or below its critical
+#: amount; ``altegio_restock`` listens. The trigger builds no hook and makes no request at parse.
+ALTEGIO_LOW_STOCK = Asset(
+    name="altegio_low_stock",
+    uri="altegio://default/low-stock",
+    watchers=[
+        AssetWatcher(
+            name="altegio_low_stock_watcher",
+            trigger=ProductChangeEventTrigger(
+                conn_id="altegio_default", at_or_below_critical=True, poke_interval=300
+            ),
+        )
+    ],
+)
 
 #: Updated by every receipt the restock books (the operator adds the document id to the event).
 ALTEGIO_RECEIPTS = Asset(name="altegio_receipts", uri="altegio://default/receipts")
@@ -72,38 +81,6 @@ RUN_DIR = "{{ params.work_dir }}/{{ dag.dag_id }}/{{ run_id | replace(':', '-') 
 
 
 # --------------------------------------------------------------------------------------------
-# The watcher: turns "products changed" into an asset event
-# --------------------------------------------------------------------------------------------
-
-
-@dag(
-    dag_id="altegio_product_changes",
-    description="Wait for Altegio product changes and announce them as the altegio_products asset",
-    # The one-hour interval makes the sensor's default ``changed_after`` (the start of the data
-    # interval) reach back to the previous run, so no change falls between two runs.
-    schedule=CronTriggerTimetable("0 * * * *", timezone="UTC", interval=timedelta(hours=1)),
-    start_date=START,
-    catchup=False,
-    max_active_runs=1,
-    tags=["altegio", "inventory", "example"],
-)
-def altegio_product_changes() -> None:
-    WaitForProductChangeSensor(
-        task_id="wait_for_product_changes",
-        # Waiting happens in the triggerer: an hour of waiting costs no worker slot.
-        deferrable=True,
-        poke_interval=300,
-        timeout=55 * 60,
-        # Nothing changed this hour: skip quietly instead of failing; no asset event follows.
-        soft_fail=True,
-        outlets=[ALTEGIO_PRODUCTS],
-    )
-
-
-altegio_product_changes()
-
-
-# --------------------------------------------------------------------------------------------
 # The restock
 # --------------------------------------------------------------------------------------------
 
@@ -111,10 +88,10 @@ altegio_product_changes()
 @dag(
     dag_id="altegio_restock",
     description="Order products at or below their critical amount and book one receipt per storage",
-    # Every morning at 06:00 UTC, and also as soon as the watcher above reports changes.
+    # Every morning at 06:00 UTC, and also as soon as the watcher above sees stock run low.
     schedule=AssetOrTimeSchedule(
         timetable=CronTriggerTimetable("0 6 * * *", timezone="UTC"),
-        assets=ALTEGIO_PRODUCTS,
+        assets=ALTEGIO_LOW_STOCK,
     ),
     start_date=START,
     catchup=False,

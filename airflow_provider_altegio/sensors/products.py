@@ -3,7 +3,10 @@
 Both work in ``mode="poke"``, ``mode="reschedule"`` and deferred (``deferrable=True``, default
 from ``[operators] default_deferrable``). Each poke asks the hook's ``changed_products``;
 deferred, the sensor checks once on the worker and only defers when nothing changed yet, and the
-trigger then asks the hook's ``achanged_products`` with the same query.
+trigger then watches for it; the triggers of one connection and location share one poll.
+
+XCom (and the trigger's event) carry the ids and the count of the changed products, not their
+records: read what you need of them downstream.
 """
 
 from __future__ import annotations
@@ -73,6 +76,7 @@ class ProductChangeSensorBase(BaseSensorOperator):
         self.product_ids = product_ids
         self.deferrable = deferrable
         self._query: JsonDict | None = None
+        self._checked_at: datetime | None = None
 
     hook: AltegioHook | AltacolorHook
 
@@ -83,8 +87,9 @@ class ProductChangeSensorBase(BaseSensorOperator):
         """
         raise NotImplementedError
 
-    def trigger(self, query: JsonDict, deadline: str) -> ProductChangeTriggerBase:
-        """The trigger that runs ``query`` in the triggerer until ``deadline`` (ISO)."""
+    def trigger(self, query: JsonDict, checked_at: str, deadline: str) -> ProductChangeTriggerBase:
+        """The trigger that runs ``query`` in the triggerer from ``checked_at`` (the last check,
+        ISO) until ``deadline`` (ISO)."""
         raise NotImplementedError
 
     def query(self, context: Context) -> JsonDict:
@@ -104,11 +109,18 @@ class ProductChangeSensorBase(BaseSensorOperator):
         return self._query
 
     def poke(self, context: Context) -> PokeReturnValue:
-        """One poll: done when at least one matching product changed; XCom: those products."""
+        """One poll: done when at least one matching product changed.
+
+        XCom: ``{"product_ids": [...], "count": n}``.
+        """
         query = self.query(context)
-        products = [product.to_json_dict() for product in self.hook.changed_products(**query)]
-        self.log.info("%d matching products changed after %s", len(products), query["changed_after"])
-        return PokeReturnValue(is_done=bool(products), xcom_value=products)
+        self._checked_at = datetime.now(tz=timezone.utc)
+        ids = [getattr(product, self.id_field) for product in self.hook.changed_products(**query)]
+        self.log.info("%d matching products changed after %s", len(ids), query["changed_after"])
+        return PokeReturnValue(is_done=bool(ids), xcom_value={"product_ids": ids, "count": len(ids)})
+
+    #: the id field of the hook's products.
+    id_field: str
 
     def execute(self, context: Context) -> Any:
         with self.hook:
@@ -119,14 +131,15 @@ class ProductChangeSensorBase(BaseSensorOperator):
                 return first.xcom_value
         deadline = datetime.now(tz=timezone.utc) + timedelta(seconds=self.timeout)
         self.log.info("Deferring: polling every %.0fs until %s", self.poke_interval, deadline.isoformat())
+        checked_at = (self._checked_at or datetime.now(tz=timezone.utc)).isoformat()
         # The trigger keeps the one deadline (dag.test() would not enforce a deferral timeout).
-        self.defer(
-            trigger=self.trigger(self.query(context), deadline.isoformat()), method_name="execute_complete"
-        )
+        trigger = self.trigger(self.query(context), checked_at, deadline.isoformat())
+        self.defer(trigger=trigger, method_name="execute_complete")
         return None  # not reached: defer() raises TaskDeferred
 
-    def execute_complete(self, context: Context, event: JsonDict | None = None) -> list[JsonDict]:
-        """Resume after the trigger fired: return the changed products or raise its error.
+    def execute_complete(self, context: Context, event: JsonDict | None = None) -> JsonDict:
+        """Resume after the trigger fired: return the changed products' ids and count, or raise
+        its error.
 
         :raises AirflowSensorTimeout: the deadline passed (``soft_fail`` skips instead).
         :raises AltegioProviderError: the trigger's poll failed; the message is the API's.
@@ -135,9 +148,9 @@ class ProductChangeSensorBase(BaseSensorOperator):
 
         event = event or {}
         if event.get("status") == "success":
-            products: list[JsonDict] = event.get("products") or []
-            self.log.info("%d matching products changed (after %s polls)", len(products), event.get("polls"))
-            return products
+            ids: list[int] = event.get("product_ids") or []
+            self.log.info("%d matching products changed (after %s polls)", len(ids), event.get("polls"))
+            return {"product_ids": ids, "count": len(ids)}
         if event.get("status") == "timeout":
             raise AirflowSensorTimeout(event.get("message") or "Sensor timed out")
         error_type = str(event.get("error_type") or "Error")
@@ -170,7 +183,7 @@ class WaitForProductChangeSensor(ProductChangeSensorBase):
     Templated fields: ``location_id``, ``changed_after``, ``product_ids``, ``category_id``,
     ``term``.
 
-    XCom: the changed products, a list of dicts with the API's field names.
+    XCom: ``{"product_ids": [good_id, ...], "count": n}`` of the changed products.
 
     :raises InvalidRequestError: a bad date or id, or no location, before any request.
     :raises AirflowSensorTimeout: nothing changed within ``timeout``.
@@ -209,11 +222,17 @@ class WaitForProductChangeSensor(ProductChangeSensorBase):
             "term": None if is_blank(self.term) else str(self.term).strip(),
         }
 
-    def trigger(self, query: JsonDict, deadline: str) -> ProductChangeTriggerBase:
+    id_field = "good_id"
+
+    def trigger(self, query: JsonDict, checked_at: str, deadline: str) -> ProductChangeTriggerBase:
         from airflow_provider_altegio.triggers.products import ProductChangeTrigger
 
         return ProductChangeTrigger(
-            conn_id=self.altegio_conn_id, poke_interval=self.poke_interval, deadline=deadline, **query
+            conn_id=self.altegio_conn_id,
+            poke_interval=self.poke_interval,
+            checked_at=checked_at,
+            deadline=deadline,
+            **query,
         )
 
 
@@ -234,7 +253,7 @@ class AltacolorWaitForProductChangeSensor(ProductChangeSensorBase):
 
     Templated fields: ``changed_after``, ``product_ids``, ``conditions``.
 
-    XCom: the changed products, a list of dicts with the API's field names.
+    XCom: ``{"product_ids": [product_id, ...], "count": n}`` of the changed products.
 
     :raises InvalidRequestError: a bad date, id or condition, before any request.
     :raises AirflowSensorTimeout: nothing changed within ``timeout``.
@@ -263,11 +282,17 @@ class AltacolorWaitForProductChangeSensor(ProductChangeSensorBase):
         given = [] if is_blank(self.conditions) else self.conditions
         return {"conditions": to_json(altacolor_conditions(given, "conditions")) if given != [] else []}
 
-    def trigger(self, query: JsonDict, deadline: str) -> ProductChangeTriggerBase:
+    id_field = "product_id"
+
+    def trigger(self, query: JsonDict, checked_at: str, deadline: str) -> ProductChangeTriggerBase:
         from airflow_provider_altegio.triggers.products import AltacolorProductChangeTrigger
 
         return AltacolorProductChangeTrigger(
-            conn_id=self.altacolor_conn_id, poke_interval=self.poke_interval, deadline=deadline, **query
+            conn_id=self.altacolor_conn_id,
+            poke_interval=self.poke_interval,
+            checked_at=checked_at,
+            deadline=deadline,
+            **query,
         )
 
 

@@ -11,7 +11,6 @@ import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "example_dags"
 EXPECTED = {
-    "altegio_product_changes",
     "altegio_restock",
     "altegio_write_off",
     "altacolor_catalogue_sync",
@@ -73,13 +72,15 @@ def test_receipts_and_write_offs_are_mapped_per_storage(dagbag: Any) -> None:
         assert grouping in task.upstream_task_ids
 
 
-def test_restock_runs_on_schedule_and_on_product_changes(dagbag: Any) -> None:
-    """The restock listens to the asset that the change watcher's sensor updates."""
-    watcher = dagbag.dags["altegio_product_changes"]
-    sensor = watcher.get_task("wait_for_product_changes")
-    assert type(sensor).__name__ == "WaitForProductChangeSensor"
-    assert sensor.deferrable is True
+def test_restock_runs_on_schedule_and_when_stock_runs_low(dagbag: Any) -> None:
+    """The restock listens to an asset whose watcher's event trigger reports low stock."""
+    from airflow_provider_altegio.triggers.products import ProductChangeEventTrigger
+
     restock = dagbag.dags["altegio_restock"]
     assert type(restock.timetable).__name__ == "AssetOrTimeSchedule"
-    assert [outlet.name for outlet in sensor.outlets] == ["altegio_products"]
-    assert "altegio_products" in str(restock.timetable.asset_condition)
+    asset = restock.timetable.asset_condition
+    assert asset.name == "altegio_low_stock"
+    (watcher,) = asset.watchers
+    assert isinstance(watcher.trigger, ProductChangeEventTrigger)
+    assert watcher.trigger.at_or_below_critical is True
+    assert watcher.trigger.conn_id == "altegio_default"

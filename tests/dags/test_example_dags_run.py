@@ -144,25 +144,41 @@ def test_restock_with_nothing_below_critical_books_nothing(
     assert documents(altegio_sandbox, RECEIPT) == []
 
 
-def test_product_change_watcher_announces_changes(altegio_sandbox: Any, hook: Any, run_dag: Any) -> None:
-    """A product edited within the hour makes the (deferrable) sensor succeed and update the asset."""
-    from airflow.models.asset import AssetEvent, AssetModel
-    from airflow.utils.session import create_session
+def test_low_stock_watcher_reports_a_product_that_ran_low(altegio_sandbox: Any, hook: Any) -> None:
+    """The example's event trigger, run as the triggerer runs it: a product edited so that its
+    stock is at or below its critical amount makes one event; products that changed but are not
+    low make none."""
+    import asyncio
+
+    from airflow.sdk import Asset
+
+    restock_file = load("altegio_restock.py", "altegio_restock")
+    asset = restock_file.timetable.asset_condition
+    assert isinstance(asset, Asset)
+    trigger = asset.watchers[0].trigger
+    trigger.poke_interval = 0.2
 
     location = altegio_sandbox.location_ids[0]
-    product = next(iter(hook.iter_products(location)))
-    hook.update_product(product.good_id, {"comment": "price label reprinted"}, location)
+    catalogue = list(hook.iter_products(location))
+    plenty = next(p for p in catalogue if sum(a.amount for a in p.actual_amounts) > 5)
+    hook.update_product(plenty.good_id, {"critical_amount": 0}, location)  # changed, not low
 
-    dag_run = run_dag(load("altegio_restock.py", "altegio_product_changes"))
-    assert dag_run.state == "success", failed_tasks(dag_run)
-    with create_session() as session:
-        events = (
-            session.query(AssetEvent)
-            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
-            .filter(AssetModel.name == "altegio_products", AssetEvent.source_run_id == dag_run.run_id)
-            .count()
-        )
-    assert events == 1
+    async def first_event() -> Any:
+        events = trigger.run()
+        first = await anext(events)
+        await events.aclose()
+        return first
+
+    async def scenario() -> Any:
+        waiting = asyncio.create_task(first_event())
+        await asyncio.sleep(1.0)  # a poll or more with only the change that is not low
+        low = sum(a.amount for a in plenty.actual_amounts) + 1
+        await asyncio.to_thread(hook.update_product, plenty.good_id, {"critical_amount": low}, location)
+        return await asyncio.wait_for(waiting, 30)
+
+    event = asyncio.run(scenario())
+    assert event.payload["product_ids"] == [plenty.good_id]
+    assert event.payload["count"] == 1
 
 
 # --------------------------------------------------------------------------------------------

@@ -71,9 +71,8 @@ def test_poke_mode_returns_changed_products(product: dict[str, Any], run_dag: An
         _wait_for(product, "wait", changed_after=PAST, poke_interval=1, mode="poke", deferrable=False)
     dag_run = run_dag(dag)
     assert dag_run.state == "success"
-    (changed,) = xcom(dag_run, "wait")
-    assert changed["good_id"] == product["good_id"]
-    assert "actual_amounts" in changed
+    changed = xcom(dag_run, "wait")
+    assert changed == {"product_ids": [product["good_id"]], "count": 1}  # ids, not whole records
 
 
 def test_reschedule_mode_waits_for_a_change(
@@ -92,8 +91,8 @@ def test_reschedule_mode_waits_for_a_change(
         )
     dag_run = run_dag(dag)
     assert dag_run.state == "success"
-    (changed,) = xcom(dag_run, "wait")
-    assert changed["comment"] == "rescheduled"
+    assert xcom(dag_run, "wait") == {"product_ids": [product["good_id"]], "count": 1}
+    assert product["hook"].get_product(product["good_id"], product["location_id"]).comment == "rescheduled"
 
 
 def test_deferrable_waits_in_the_trigger(
@@ -107,9 +106,9 @@ def test_deferrable_waits_in_the_trigger(
     class ChangeOnceDeferred(WaitForProductChangeSensor):
         """Makes the change only once the sensor decided to defer, so the trigger must see it."""
 
-        def trigger(self, query: dict[str, Any], deadline: str) -> Any:
+        def trigger(self, query: dict[str, Any], checked_at: str, deadline: str) -> Any:
             later(2.0, _touch(product, "deferred"))
-            return super().trigger(query, deadline)
+            return super().trigger(query, checked_at, deadline)
 
     caplog.set_level("INFO")
     with DAG("sensor_deferrable", schedule=None) as dag:
@@ -118,8 +117,8 @@ def test_deferrable_waits_in_the_trigger(
         )
     dag_run = run_dag(dag)
     assert dag_run.state == "success"
-    (changed,) = xcom(dag_run, "wait_for_change")
-    assert changed["comment"] == "deferred"
+    assert xcom(dag_run, "wait_for_change") == {"product_ids": [product["good_id"]], "count": 1}
+    assert product["hook"].get_product(product["good_id"], product["location_id"]).comment == "deferred"
     output = capfd.readouterr()
     log = "\n".join([output.out, output.err, caplog.text])
     assert "running trigger in line" in log
@@ -189,7 +188,6 @@ def test_altacolor_sensor_poke_and_deferrable(
         )
     dag_run = run_dag(dag)
     assert dag_run.state == "success"
-    assert [p["product_id"] for p in xcom(dag_run, "any_change_since_2000")] == [product_id]
-    (changed,) = xcom(dag_run, "wait_deferred")
-    assert changed["product_id"] == product_id
-    assert changed["product_name"] == "Renamed"
+    assert xcom(dag_run, "any_change_since_2000") == {"product_ids": [product_id], "count": 1}
+    assert xcom(dag_run, "wait_deferred") == {"product_ids": [product_id], "count": 1}
+    assert AltacolorHook().get_product(product_id).product_name == "Renamed"

@@ -18,8 +18,8 @@ from airflow_provider_altegio.sensors.products import (
 @pytest.mark.parametrize("sensor_class", [WaitForProductChangeSensor, AltacolorWaitForProductChangeSensor])
 def test_execute_complete(sensor_class: Any) -> None:
     sensor = sensor_class(task_id="wait")
-    products = [{"good_id": 1, "title": "Shampoo"}]
-    assert sensor.execute_complete({}, {"status": "success", "products": products, "polls": 3}) == products
+    event = {"status": "success", "product_ids": [1, 2], "count": 2, "polls": 3}
+    assert sensor.execute_complete({}, event) == {"product_ids": [1, 2], "count": 2}
     with pytest.raises(AirflowSensorTimeout, match="No matching product changed"):
         sensor.execute_complete({}, {"status": "timeout", "message": "No matching product changed before X"})
     error = {

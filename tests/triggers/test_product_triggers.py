@@ -62,8 +62,8 @@ def test_the_query_is_what_the_hook_is_asked() -> None:
         ),
     ]:
         accepted = inspect.signature(hook.achanged_products).parameters
-        assert set(trigger.query) <= set(accepted)
-        assert trigger.query["changed_after"] == PAST
+        assert {*trigger.listing, "changed_after", "product_ids"} <= set(accepted)
+        assert trigger.changed_after == PAST
 
 
 @pytest.mark.asyncio
@@ -108,7 +108,8 @@ async def test_run_reports_changed_products(altegio_sandbox: Any) -> None:
     )
     event = await _first_event(trigger)
     assert event["status"] == "success"
-    assert [p["good_id"] for p in event["products"]] == [product.good_id]
+    assert event["product_ids"] == [product.good_id]
+    assert event["count"] == 1
     assert event["polls"] == 1
     assert not _SHARED_HOOKS._entries  # the pool is released with the last trigger
 
@@ -138,7 +139,7 @@ async def test_run_sees_a_change_made_while_waiting(altegio_sandbox: Any) -> Non
     await changer
     assert event["status"] == "success", event
     assert event["polls"] >= 2  # it waited between polls
-    assert event["products"][0]["comment"] == "touched"
+    assert event["product_ids"] == [product.good_id]
 
 
 @pytest.mark.integration
@@ -177,4 +178,83 @@ async def test_altacolor_run_reports_modified_products(altegio_sandbox: Any) -> 
     )
     event = await _first_event(trigger)
     assert event["status"] == "success", event
-    assert all("product_id" in p for p in event["products"])
+    assert event["count"] == len(event["product_ids"]) > 0
+    assert set(event) == {"status", "product_ids", "count", "polls"}  # ids, never whole records
+
+
+@pytest.mark.integration
+@pytest.mark.asyncio
+async def test_triggers_in_a_triggerer_share_one_poll(altegio_sandbox: Any) -> None:
+    """Forty triggers on one location, subscribed through Airflow's own shared-stream manager as
+    the triggerer does: one listing per interval answers all of them, and a change fires exactly
+    the triggers that watch the changed product."""
+    from airflow.triggers.shared_stream import SharedStreamManager
+
+    from airflow_provider_altegio.hooks.altegio import AltegioHook
+
+    hook = AltegioHook()
+    location_id = altegio_sandbox.location_ids[0]
+    first, second = (await hook.achanged_products(PAST, location_id))[:2]
+    now = datetime.now(tz=timezone.utc).isoformat()
+    triggers = [
+        ProductChangeTrigger(
+            conn_id="altegio_default",
+            location_id=location_id,
+            changed_after=now,
+            checked_at=now,
+            product_ids=[first.good_id if i % 2 else second.good_id],
+            poke_interval=0.5,
+        )
+        for i in range(40)
+    ]
+    assert len({t.shared_stream_key() for t in triggers}) == 1
+    manager = SharedStreamManager()
+    key = triggers[0].shared_stream_key()
+    fired: dict[int, dict[str, Any]] = {}
+
+    async def watch(index: int, trigger: ProductChangeTrigger) -> None:
+        stream = manager.subscribe(trigger_id=index, trigger=trigger, key=key)
+        try:
+            async for event in trigger.filter_shared_stream(stream):
+                fired[index] = dict(event.payload)
+                return
+        finally:
+            await manager.unsubscribe(index, key)
+
+    altegio_sandbox.clear_requests()
+    tasks = [asyncio.create_task(watch(i, t)) for i, t in enumerate(triggers)]
+    await asyncio.sleep(1.6)  # about four polls of nothing
+    listings = len(altegio_sandbox.requests(method="GET", path=f"/api/v1/goods/{location_id}"))
+    assert 2 <= listings <= 5  # per interval, not per trigger
+    await asyncio.to_thread(hook.update_product, first.good_id, {"comment": "shared"}, location_id)
+    await asyncio.sleep(1.6)
+    assert sorted(fired) == [i for i in range(40) if i % 2]  # exactly the watchers of `first`
+    assert all(event["product_ids"] == [first.good_id] for event in fired.values())
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await manager.stop_all()
+
+
+@pytest.mark.integration
+@pytest.mark.asyncio
+async def test_a_trigger_that_joins_late_catches_up_alone(altegio_sandbox: Any) -> None:
+    """A trigger whose sensor checked long before it joined (a triggerer restart) is not covered
+    by the shared look-back window: it asks once for its own gap."""
+    from airflow_provider_altegio.hooks.altegio import AltegioHook
+
+    hook = AltegioHook()
+    location_id = altegio_sandbox.location_ids[0]
+    product = (await hook.achanged_products(PAST, location_id))[0]
+    an_hour_ago = (datetime.now(tz=timezone.utc) - timedelta(hours=1)).isoformat()
+    await asyncio.to_thread(hook.update_product, product.good_id, {"comment": "while away"}, location_id)
+    trigger = ProductChangeTrigger(
+        conn_id="altegio_default",
+        location_id=location_id,
+        changed_after=an_hour_ago,
+        checked_at=an_hour_ago,
+        product_ids=[product.good_id],
+        poke_interval=0.2,
+    )
+    event = await _first_event(trigger)
+    assert event["product_ids"] == [product.good_id]
