@@ -64,10 +64,20 @@ class APIError(AltegioProviderError):
         self.status_code = status_code  # type: ignore[assignment]
         self.method = method
         self.url = url
+        self.connection_id: str | None = None
         super().__init__(self._describe())
+
+    def on_connection(self, connection_id: str | None) -> APIError:
+        """This error, its message naming the Airflow connection the request was made through."""
+        if connection_id and self.connection_id is None:
+            self.connection_id = connection_id
+            self.args = (self._describe(),)
+        return self
 
     def _describe(self) -> str:
         where = " ".join(part for part in (self.method, self.url) if part)
+        if getattr(self, "connection_id", None):
+            where = f"{where} (connection {self.connection_id!r})".lstrip()
         status = f"HTTP {self.status_code}" if self.status_code is not None else ""
         prefix = ": ".join(part for part in (where, status) if part)
         return f"{prefix}: {self.message}" if prefix else self.message

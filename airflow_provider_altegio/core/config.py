@@ -35,6 +35,7 @@ class ConnectionConfig:
         pressure, not failure: they do not count against ``max_retries``).
     :param verify_ssl: verify TLS certificates; only a test server should turn it off.
     :param user_agent: the ``User-Agent`` header.
+    :param connection_id: the Airflow connection it was read from, for error messages.
     """
 
     base_url: str
@@ -46,6 +47,7 @@ class ConnectionConfig:
     rate_limit_wait: float = DEFAULT_RATE_LIMIT_WAIT
     verify_ssl: bool = True
     user_agent: str = DEFAULT_USER_AGENT
+    connection_id: str | None = None
 
     @property
     def rate_limited(self) -> bool:

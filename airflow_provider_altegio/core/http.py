@@ -397,7 +397,16 @@ class HttpCore:
         )
 
     def _flow(self, spec: RequestSpec, read: Callable[[Payload], T]) -> Flow[T]:
-        """Limiter, send, classify, back off, map errors, read the payload. Sans-IO."""
+        """Limiter, send, classify, back off, map errors, read the payload. Sans-IO.
+
+        Every error it raises names the Airflow connection, when the config knows it.
+        """
+        try:
+            return (yield from self._attempts(spec, read))
+        except APIError as exc:
+            raise exc.on_connection(self.config.connection_id) from exc.__cause__
+
+    def _attempts(self, spec: RequestSpec, read: Callable[[Payload], T]) -> Flow[T]:
         request = self.build_request(self.dialect.prepare(spec))
         info = RequestInfo(spec.method, public_url(request.url))
         tries = _Tries()

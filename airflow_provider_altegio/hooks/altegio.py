@@ -103,6 +103,7 @@ class AltegioHook(ApiHook):
     conn_type = "altegio"
     hook_name = "Altegio"
     default_base_url: ClassVar[str] = DEFAULT_BASE_URL
+    api_path: ClassVar[str] = "/api/v1"
 
     def __init__(
         self, altegio_conn_id: str = default_conn_name, *, page_size: int | None = None, **kwargs: Any

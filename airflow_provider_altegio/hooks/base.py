@@ -96,11 +96,15 @@ class Extras:
         return default if value is None else truth(value, f"extra.{name}")
 
 
-def normalize_base_url(host: str | None, default: str, port: int | None = None) -> str:
-    """The API base URL from a connection's host.
+def normalize_base_url(
+    host: str | None, default: str, port: int | None = None, schema: str | None = None
+) -> str:
+    """The API base URL from a connection's host, port and schema.
 
     Empty means ``default``; a host without a scheme gets ``https://``; a trailing slash is
-    dropped; the connection's port is added when the host names none.
+    dropped; the connection's port is added when the host names none. A connection given as a
+    URI (``altegio://api.alteg.io/api/v1``) arrives with the path in ``schema``: it is kept when
+    the host has no path of its own.
     """
     text = (host or "").strip()
     if not text:
@@ -111,6 +115,8 @@ def normalize_base_url(host: str | None, default: str, port: int | None = None) 
     netloc, slash, path = rest.partition("/")
     if port and ":" not in netloc.rsplit("@", 1)[-1]:
         netloc = f"{netloc}:{port}"
+    if not path.strip("/") and schema and schema.strip("/"):
+        slash, path = "/", schema.strip("/")
     return f"{scheme.lower()}://{netloc}{slash}{path}".rstrip("/")
 
 
@@ -194,6 +200,8 @@ class ApiHook(BaseHook):
 
     conn_type: ClassVar[str]
     default_base_url: ClassVar[str] = ""
+    #: the path every base URL of this API ends with (``""``: no rule).
+    api_path: ClassVar[str] = ""
 
     def __init__(self, conn_id: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -221,8 +229,11 @@ class ApiHook(BaseHook):
                 f"needs a connection of type {self.conn_type!r}",
             )
         extras = Extras(extras_json, self.conn_type)
-        base_url = normalize_base_url(conn.host, self.default_base_url, conn.port)
-        config = read_config(base_url, extras)
+        base_url = normalize_base_url(conn.host, self.default_base_url, conn.port, conn.schema)
+        config = replace(read_config(base_url, extras), connection_id=self.conn_id)
+        hint = self.base_url_hint(base_url)
+        if hint:
+            self.log.warning("Connection %s: %s", self.conn_id, hint)
         if not config.verify_ssl:
             self.log.warning(
                 "TLS certificate verification is OFF for connection %s (verify_ssl)", self.conn_id
@@ -237,6 +248,16 @@ class ApiHook(BaseHook):
                 key, config.requests_per_second, config.requests_per_minute, config.rate_limit_store
             )
         return HttpCore(config, dialect, limiter=limiter)
+
+    def base_url_hint(self, base_url: str) -> str | None:
+        """What to fix in a base URL that lacks the API's path, or ``None`` when it has it."""
+        path = urlsplit(base_url).path.rstrip("/")
+        if not self.api_path or path.endswith(self.api_path):
+            return None
+        return (
+            f"the base URL {base_url!r} does not end with {self.api_path}; the API's paths are "
+            f"relative to it, e.g. {self.default_base_url}"
+        )
 
     def get_conn(self) -> HttpCore:
         """The hook's HTTP core, built on first use from the Airflow connection.
@@ -360,6 +381,8 @@ class ApiHook(BaseHook):
             text = str(exc)
             if self._core is not None:
                 text = self._core.dialect.redact(text)
+                hint = self.base_url_hint(self._core.config.base_url)
+                text = f"{text} (hint: {hint})" if hint else text
             return False, f"{type(exc).__name__}: {text}"
 
     # -- lifecycle -----------------------------------------------------------------------------

@@ -192,7 +192,7 @@ class SandboxInfo:
         return conn
 
     def altegio_conn_uri(self, **extra_overrides: Any) -> str:
-        """The ``altegio`` connection as an Airflow URI (JSON is preferred; URIs lose the scheme)."""
+        """The ``altegio`` connection as an Airflow URI (the host URL-encoded, scheme and path kept)."""
         return _conn_uri(self.altegio_connection(**extra_overrides))
 
     def altacolor_conn_uri(self) -> str:
@@ -290,7 +290,8 @@ class SandboxInfo:
 
 
 def _conn_uri(conn: dict[str, Any]) -> str:
-    host = conn["host"].split("://", 1)[-1]
+    # The host is given whole and URL-encoded, so the scheme (http here) and the path survive.
+    host = quote(conn["host"], safe="")
     auth = ""
     if conn.get("login"):
         auth = f"{quote(conn['login'], safe='')}:{quote(conn.get('password', ''), safe='')}@"

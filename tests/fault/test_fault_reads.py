@@ -86,16 +86,17 @@ def test_429_storm_without_retry_after_backs_off_exponentially(
         assert 0 <= wait <= 0.5 * 2**attempt  # full jitter under a doubling ceiling
 
 
-def test_429_storm_outlasting_the_retries_fails_clearly(
+def test_429_storm_outlasting_the_wait_budget_fails_clearly(
     sandbox: Any, connect: Callable[..., AltegioHook], waits: list[float], catalogue: list[int]
 ) -> None:
+    """429s are waited out for ``rate_limit_wait`` seconds, whatever ``max_retries`` says."""
     sandbox.faults.add("GET", GOODS, status=429, retry_after=1, count=None)
     with pytest.raises(AltegioRateLimitError) as caught:
-        read_ids(connect(max_retries=2), sandbox)
+        read_ids(connect(max_retries=0, rate_limit_wait=7.5), sandbox)
     assert_clear(caught.value, status=429, secrets=sandbox)
     assert "Too many requests" in str(caught.value)
-    assert len(goods_requests(sandbox)) == 3  # the first try and two retries, then no more
-    assert waits == [1.0, 1.0]
+    assert len(goods_requests(sandbox)) == 8  # the first try and seven waits of 1 s, then no more
+    assert waits == [1.0] * 7
 
 
 def test_retry_after_longer_than_the_client_accepts_is_not_waited(

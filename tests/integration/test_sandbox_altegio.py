@@ -309,3 +309,18 @@ def test_date_forms_in_raw_query_strings(
 ) -> None:
     found = _data(altegio_sandbox_client.get(f"/goods/{LOCATION}?count=1000&{query}"))
     assert len(found) == expected
+
+
+def test_uri_form_connections_reach_the_sandbox(altegio_sandbox: Any, monkeypatch: Any) -> None:
+    """The sandbox's connections written as Airflow URIs (``AIRFLOW_CONN_...='altegio://...'``)
+    work as their JSON forms do: scheme, port and path survive."""
+    from airflow_provider_altegio.hooks.altacolor import AltacolorHook
+    from airflow_provider_altegio.hooks.altegio import AltegioHook
+
+    monkeypatch.setenv("AIRFLOW_CONN_ALTEGIO_AS_URI", altegio_sandbox.altegio_conn_uri())
+    monkeypatch.setenv("AIRFLOW_CONN_ALTACOLOR_AS_URI", altegio_sandbox.altacolor_conn_uri())
+    with AltegioHook("altegio_as_uri") as hook:
+        assert hook.get_conn().config.base_url == altegio_sandbox.altegio_url
+        assert hook.list_storages(altegio_sandbox.location_id)
+    with AltacolorHook("altacolor_as_uri") as supplier:
+        assert supplier.test_connection()[0]

@@ -54,7 +54,7 @@ def _run_processes(where: str) -> None:
 
 def _max_in_window(times: list[float], span: float) -> int:
     times = sorted(times)
-    return max(bisect.bisect_left(times, t + span - 1e-9) - i for i, t in enumerate(times))
+    return max(bisect.bisect_left(times, t + span - 1e-6) - i for i, t in enumerate(times))
 
 
 def _assert_one_tight_budget(times: list[float]) -> None:

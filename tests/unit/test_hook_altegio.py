@@ -413,6 +413,9 @@ def test_get_product_not_found(hook: AltegioHook) -> None:
         with pytest.raises(AltegioNotFoundError, match="Not found") as info:
             hook.get_product(6)
     assert info.value.status_code == 404
+    # The message says which of the user's connections the request went through.
+    assert f"(connection {hook.conn_id!r}): HTTP 404: Not found" in str(info.value)
+    assert info.value.connection_id == hook.conn_id
 
 
 def test_create_product_body_and_result(hook: AltegioHook) -> None:
@@ -1025,3 +1028,38 @@ def test_a_401_without_user_token_or_login_says_neither_is_set(connect: Callable
         with pytest.raises(AltegioAuthError) as raised:
             hook.list_storages()
     assert "no user_token" not in str(raised.value)
+
+
+# -- URI-form connections -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("uri", "base_url"),
+    [
+        # The path arrives in the connection's schema: it is kept.
+        (f"altegio://api.example/api/v1?partner_token={PARTNER}", "https://api.example/api/v1"),
+        (f"altegio://api.example:8443/api/v1?partner_token={PARTNER}", "https://api.example:8443/api/v1"),
+        # The whole URL as the (URL-encoded) host keeps the scheme as well.
+        (
+            f"altegio://http%3A%2F%2F127.0.0.1%3A8080%2Fapi%2Fv1?partner_token={PARTNER}",
+            "http://127.0.0.1:8080/api/v1",
+        ),
+    ],
+)
+def test_uri_form_connections_keep_the_scheme_and_path(
+    monkeypatch: pytest.MonkeyPatch, uri: str, base_url: str
+) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_ALTEGIO_URI", uri)
+    hook = AltegioHook("altegio_uri")
+    assert hook.get_conn().config.base_url == base_url
+    assert hook.base_url_hint(base_url) is None
+
+
+def test_a_base_url_without_the_api_path_gets_a_hint(connect: Callable[..., AltegioHook]) -> None:
+    hook = connect(host="https://api.example")
+    with respx.mock() as mock:
+        mock.get("https://api.example/storages/42").mock(return_value=httpx.Response(404, text="Not Found"))
+        ok_, message = hook.test_connection()
+    assert not ok_
+    assert "does not end with /api/v1" in message
+    assert "https://api.alteg.io/api/v1" in message
