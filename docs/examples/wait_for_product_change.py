@@ -32,8 +32,12 @@ def wait_for_product_change_example() -> None:
     )
 
     @task
-    def changed_titles(products: list[dict]) -> list[str]:
-        return [p["title"] for p in products]
+    def changed_titles(changes: dict) -> list[str]:
+        # The sensor hands on ids and a count; read what you need of the products.
+        from airflow_provider_altegio.hooks.altegio import AltegioHook
+
+        with AltegioHook() as hook:
+            return [hook.get_product(i, 1001).title for i in changes["product_ids"]]
 
     changed_titles(changed.output)
 

@@ -45,11 +45,17 @@ being measured. Nothing here is part of `make test`.
    and `sensors.products` adds after `import airflow.sdk`; and each example DAG file parsed by
    Airflow's `DagBag.process_file` next to an empty DAG file and the smallest TaskFlow DAG, once
    with the provider's modules cold and once preloaded: the difference is the provider's share.
-4. **Deferred waiting**: 1000 `WaitForProductChange` triggers in one event loop against the
-   sandbox (limits off; the hook's limits raised to match). Memory per trigger from `tracemalloc`
-   (everything allocated from the first trigger's creation to all of them sleeping after their
-   first poll, over a warm start); lateness is when each poll's request starts against the
-   previous poll's end plus `poke_interval`.
+4. **Deferred waiting**: 1000 `WaitForProductChange` triggers on one location, subscribed to
+   Airflow's own `SharedStreamManager` as the triggerer subscribes them, against the sandbox at
+   the platform's limits (5/s, 200/min). Every listing request the sandbox logs over four
+   intervals is counted; one product is then changed and every trigger must fire within one
+   `poke_interval`. Memory per trigger from `tracemalloc`, from before the first subscription to
+   all of them past their first poll.
+6. **Processes**: six processes (six task instances) each read a 3900-product catalogue through
+   the hook on one set of credentials, sandbox at 5/s and 200/min: 240 requests, so the minute
+   window binds too. Once with the default file store, once with a real `redis-server`. The
+   least time is the start of the last request when every request goes as early as both
+   sliding windows allow.
 5. **Streaming**: peak RSS growth of a fresh process reading 100000 products against 10000
    (kernel high-water mark reset after a warm-up page), with the `tracemalloc` heap peak as a
    cross-check.
@@ -82,12 +88,17 @@ parsing pulls in neither the HTTP core nor the models. An example DAG file parse
 PythonOperator), most of the rest is Airflow building the DAG (`Param` validation with
 jsonschema, operator construction); the provider's share is the figure in the table.
 
-**Deferred waiting.** The poke interval is 5 s, twelve times the sensors' default of 60 s, so
-that 1000 triggers make 200 polls per second and load the event loop; each poll costs about 3 ms
-of CPU. Polls start on time (the detail gives median, p99 and maximum lateness); the poll
-duration, queueing in the shared connection pool and the server included, is shown next to it.
-Memory per trigger is what 1000 sleeping triggers hold beyond one already running: mostly
-asyncio task and coroutine frames, the trigger objects and their share of the pool.
+**Deferred waiting.** Before this release each trigger polled on its own: 1000 triggers at a
+5 s interval made 200 requests a second, a budget of 5 a second could carry 25 of them, and 100
+sensors polling every 10 s took the whole 200 a minute. Now the triggers of one connection,
+location and interval share one poll, so the group makes one listing per interval (plus the
+first at start), whatever its size. Memory per trigger is its subscriber queue, its filter's
+coroutine and the trigger object; the listing itself is shared.
+
+**Processes.** The budget's log lives in a file under `flock` (or in Redis), so six processes
+pace themselves as one: no 429, and the wall time is the least the limits allow plus the last
+answers. With a limiter per process, as before, the same load got 85 answers 429 from the
+sandbox.
 
 **Streaming.** Reading ten times more products costs about one more megabyte of peak memory:
 the hook holds only the page being consumed.
