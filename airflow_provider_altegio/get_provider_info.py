@@ -138,6 +138,12 @@ def get_provider_info() -> dict[str, Any]:
                         "Location (company) ID, e.g. 123456, used when an operator is given none.",
                         kind="integer",
                     ),
+                    "master_id": _number(
+                        "Default team member ID",
+                        "Staff member storage operations are booked by when an operator names "
+                        "none; the API refuses an operation without one.",
+                        kind="integer",
+                    ),
                     **_transport_fields(),
                 },
                 "ui-field-behaviour": {

@@ -99,6 +99,13 @@ RUN_DIR = "{{ params.work_dir }}/{{ dag.dag_id }}/{{ run_id | replace(':', '-') 
     max_active_runs=1,
     default_args={"retries": 2, "retry_delay": timedelta(minutes=2)},
     params={
+        "master_id": Param(
+            990101,
+            type="integer",
+            minimum=1,
+            title="Team member",
+            description="The staff member the documents are booked by (the API requires one).",
+        ),
         "location_ids": Param(
             [],
             type="array",
@@ -294,6 +301,7 @@ def altegio_restock() -> None:
     receipts = CreateStorageOperationOperator.partial(
         task_id="create_receipt",
         operation_type="receipt",
+        master_id="{{ params.master_id }}",
         outlets=[ALTEGIO_RECEIPTS],
         map_index_template="location {{ task.location_id }} storage {{ task.storage_id }}",
     ).expand_kwargs(group_receipts_by_storage(priced))

@@ -72,6 +72,13 @@ _LINE_SCHEMA = {
     catchup=False,
     default_args={"retries": 2, "retry_delay": timedelta(minutes=1)},
     params={
+        "master_id": Param(
+            990101,
+            type="integer",
+            minimum=1,
+            title="Team member",
+            description="The staff member the documents are booked by (the API requires one).",
+        ),
         "lines": Param(
             [],
             type="array",
@@ -261,6 +268,7 @@ def altegio_write_off() -> None:
     write_offs = CreateStorageOperationOperator.partial(
         task_id="create_write_off",
         operation_type="write_off",
+        master_id="{{ params.master_id }}",
         map_index_template="storage {{ task.storage_id }}",
     ).expand_kwargs(build_write_off_documents(checked))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from airflow_provider_altegio.core.dialects import AltegioDialect
@@ -29,6 +29,7 @@ from airflow_provider_altegio.models.altegio import (
     CategoryCreate,
     CategoryNode,
     CategoryUpdate,
+    Company,
     Product,
     ProductCreate,
     ProductTreeElement,
@@ -40,7 +41,7 @@ from airflow_provider_altegio.models.altegio import (
     Transaction,
 )
 from airflow_provider_altegio.models.common import format_altegio_datetime, parse_api_datetime
-from airflow_provider_altegio.values import is_blank, optional_whole_number, whole_number
+from airflow_provider_altegio.values import is_blank, optional_whole_number, structure, whole_number
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -112,6 +113,8 @@ class AltegioHook(ApiHook):
         self.altegio_conn_id = altegio_conn_id
         self.page_size = whole_number(page_size or DEFAULT_PAGE_SIZE, "page_size", maximum=MAX_PAGE_SIZE)
         self._location_id: int | None = None
+        self._master_id: int | None = None
+        self._zones: dict[int, tzinfo] = {}
         self._login: str | None = None
         self._password: str | None = None
         self._auth_lock = threading.Lock()
@@ -126,11 +129,21 @@ class AltegioHook(ApiHook):
             )
         user_token = extras.string("user_token")
         self._location_id = optional_whole_number(extras.raw("location_id"), "extra.location_id")
+        self._master_id = optional_whole_number(extras.raw("master_id"), "extra.master_id")
         self._login = (conn.login or "").strip() or None
         self._password = conn.password or None
         can_log_in = bool(self._login and self._password)
         dialect = AltegioDialect(partner_token, user_token, password=self._password, can_log_in=can_log_in)
         return dialect, [partner_token, user_token, self._login]
+
+    @property
+    def master_id(self) -> int | None:
+        """The connection's default team member for storage operations (``master_id`` extra).
+
+        :raises InvalidRequestError: the extra is not a positive whole number.
+        """
+        self.get_conn()
+        return self._master_id
 
     @property
     def location_id(self) -> int | None:
@@ -490,13 +503,47 @@ class AltegioHook(ApiHook):
         :raises InvalidRequestError: an invalid field, before any request.
         :raises AmbiguousWriteError: the operation may have been applied.
         """
-        return self._create(
-            StorageOperationRequest,
-            operation,
-            "/storage_operations/operation",
-            location_id,
-            StorageOperationResult,
+        request = self.storage_operation_request(operation)
+        location = self.resolve_location_id(location_id)
+        if request.create_date.tzinfo is None:  # the location's wall-clock time: place it
+            request.create_date = request.create_date.replace(tzinfo=self.location_zone(location))
+        path = f"/storage_operations/operation/{location}"
+        return self._request(
+            "POST", path, read_one(StorageOperationResult), json=request.to_api(), idempotent=False
         )
+
+    def storage_operation_request(
+        self, operation: StorageOperationRequest | Mapping[str, Any]
+    ) -> StorageOperationRequest:
+        """``operation`` validated, ``master_id`` defaulting to the connection's ``master_id`` extra.
+
+        :raises InvalidRequestError: an invalid field, or ``master_id`` given nowhere (the live
+            API refuses a storage operation without one: "Staff member required").
+        """
+        if isinstance(operation, StorageOperationRequest):
+            return operation
+        fields = dict(structure(operation, "operation"))
+        if is_blank(fields.get("master_id")):
+            if self.master_id is None:
+                raise InvalidRequestError(
+                    "master_id",
+                    "is required: the team member the operation is booked by (operator argument "
+                    f"master_id, or the master_id extra of connection {self.conn_id!r})",
+                )
+            fields["master_id"] = self.master_id
+        return StorageOperationRequest.from_input(fields)
+
+    def location_zone(self, location_id: int | None = None) -> tzinfo:
+        """The time zone of a location, from ``GET /company/{location_id}`` (read once per hook):
+        its ``timezone_name`` when the API gives one, else its ``timezone`` offset in hours.
+
+        :raises MalformedResponseError: the location object names no time zone.
+        """
+        location = self.resolve_location_id(location_id)
+        if location not in self._zones:
+            company = self._request("GET", f"/company/{location}", read_one(Company))
+            self._zones[location] = company.zone()
+        return self._zones[location]
 
     def get_storage_document(self, document_id: int, location_id: int | None = None) -> StorageDocument:
         """A storage document (``GET /storage_operations/documents/{location_id}/{document_id}``).

@@ -8,8 +8,12 @@ documents show it; request models (:class:`~.common.RequestModel`) refuse bad in
 
 from __future__ import annotations
 
+import math
+from datetime import timedelta, tzinfo
+from datetime import timezone as dt_timezone
 from enum import IntEnum
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, BeforeValidator, Field, model_validator
 
@@ -23,9 +27,9 @@ from airflow_provider_altegio.models.common import (
     LooseInt,
     LooseStr,
     RequestBool,
-    RequestDatetime,
     RequestFloat,
     RequestInt,
+    RequestLocalDatetime,
     RequestModel,
     format_altegio_document_date,
 )
@@ -364,6 +368,34 @@ class StorageOperationResult(ApiModel):
     transactions: list[Transaction] = Field(default_factory=list)
 
 
+class Company(ApiModel):
+    """A location (company) as ``GET /company/{location_id}`` returns it; only what the provider
+    uses. The official example writes ``timezone`` as offset hours in text (``"-5"``)."""
+
+    id: LooseInt | None = None
+    title: str | None = None
+    timezone: LooseStr | None = None
+    timezone_name: str | None = None
+
+    def zone(self) -> tzinfo:
+        """The location's time zone: ``timezone_name`` when known, else the ``timezone`` offset.
+
+        :raises ValueError: neither is usable.
+        """
+        if self.timezone_name:
+            try:
+                return ZoneInfo(self.timezone_name)
+            except (ZoneInfoNotFoundError, ValueError):
+                pass
+        try:
+            hours = float(self.timezone) if self.timezone is not None else math.nan
+        except ValueError:
+            hours = math.nan
+        if not math.isfinite(hours) or abs(hours) > 14:
+            raise ValueError(f"location {self.id} names no usable time zone (timezone={self.timezone!r})")
+        return dt_timezone(timedelta(hours=hours))
+
+
 class AuthResult(ApiModel):
     """What ``POST /auth`` returns. ``user_token`` is a secret: it is left out of ``repr``."""
 
@@ -441,45 +473,56 @@ class TransactionRequest(RequestModel):
 class StorageOperationRequest(RequestModel):
     """Body of ``POST /storage_operations/operation/{location_id}``: a document and its lines.
 
-    ``type_id`` takes anything :meth:`DocumentType.parse` takes (also under the key ``type``).
-    A transfer (type 5) needs ``target_storage_id``, different from ``storage_id``; other types
-    must not have one. ``create_date`` is sent as the location's wall-clock time.
+    ``type_id`` takes anything :meth:`DocumentType.parse` takes (also under the key ``type``),
+    except a transfer: no source documents how a type-5 document names its target storage, so
+    the provider books a transfer as two documents (see ``CreateStorageOperationOperator``).
+    The lines may be given as ``transactions`` or ``goods_transactions``; they are sent as
+    ``goods_transactions``, the official field. ``master_id`` (the team member the document is
+    booked by) is required by the live API; it is sent on the document and on every line that
+    names none. A ``create_date`` without an offset is the location's wall-clock time.
     """
 
     type_id: DocumentTypeField = Field(validation_alias=AliasChoices("type_id", "type"))
     storage_id: RequestInt = Field(gt=0)
-    create_date: RequestDatetime
-    transactions: list[TransactionRequest] = Field(min_length=1)
+    create_date: RequestLocalDatetime
+    transactions: list[TransactionRequest] = Field(
+        min_length=1, validation_alias=AliasChoices("transactions", "goods_transactions")
+    )
+    master_id: RequestInt = Field(gt=0)
     comment: str | None = None
-    master_id: RequestInt | None = Field(default=None, ge=0)
     paid: RequestBool | None = None
     account_id: RequestInt | None = Field(default=None, gt=0)
-    target_storage_id: RequestInt | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
-    def _check_transfer(self) -> StorageOperationRequest:
+    def _no_transfer(self) -> StorageOperationRequest:
         if self.type_id is DocumentType.TRANSFER:
-            if self.target_storage_id is None:
-                raise InvalidRequestError("target_storage_id", "is required for a transfer")
-            if self.target_storage_id == self.storage_id:
-                raise InvalidRequestError("target_storage_id", "must differ from storage_id for a transfer")
-        elif self.target_storage_id is not None:
             raise InvalidRequestError(
-                "target_storage_id",
-                f"is only allowed for a transfer, not for {self.type_id.name.lower()}",
+                "type_id",
+                "a transfer is booked as two documents, a write-off from the source storage and a "
+                "receipt into the target (CreateStorageOperationOperator with target_storage_id); "
+                "no source documents how one type-5 document names its target",
             )
         return self
 
     def to_api(self) -> dict[str, Any]:
-        """The body as documented: ``transactions`` (not ``goods_transactions``), amounts
-        positive, ``create_date`` as ``YYYY-MM-DD HH:MM:SS``."""
+        """The body as the official field list has it: ``goods_transactions``, amounts positive,
+        ``create_date`` ISO-8601 with its offset, ``master_id`` on the document and the lines.
+
+        :raises ValueError: ``create_date`` is naive (the hook places it in the location's zone).
+        """
+        lines = []
+        for line in self.transactions:
+            body_line = line.to_api()
+            body_line.setdefault("master_id", self.master_id)
+            lines.append(body_line)
         body: dict[str, Any] = {
             "type_id": int(self.type_id),
             "storage_id": self.storage_id,
             "create_date": format_altegio_document_date(self.create_date),
-            "transactions": [line.to_api() for line in self.transactions],
+            "master_id": self.master_id,
+            "goods_transactions": lines,
         }
-        for name in ("comment", "master_id", "paid", "account_id", "target_storage_id"):
+        for name in ("comment", "paid", "account_id"):
             value = getattr(self, name)
             if value is not None:
                 body[name] = value

@@ -12,7 +12,7 @@ import types
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
 
 from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
@@ -37,6 +37,7 @@ __all__ = [
     "RequestDatetime",
     "RequestFloat",
     "RequestInt",
+    "RequestLocalDatetime",
     "RequestModel",
     "format_altacolor_datetime",
     "format_altegio_datetime",
@@ -98,12 +99,13 @@ def _datetime_from_text(text: str) -> datetime:
         raise ValueError(f"is not a valid date and time ({exc}), got {short(text)}") from None
 
 
-def parse_api_datetime(value: Any) -> datetime:
+def parse_api_datetime(value: Any, *, naive_as: tzinfo | None = timezone.utc) -> datetime:
     """Read a date or date-time in any form the Altegio and Altacolor documents show.
 
     Accepts a ``datetime``, a ``date`` (midnight), a Unix timestamp, or an ISO-8601 string with or
     without an offset (``-0500``, ``-05:00``, ``Z``), with ``T`` or a space between date and time
-    and with or without fractions of a second. A value without an offset is taken as UTC.
+    and with or without fractions of a second. A value without an offset is taken to be in
+    ``naive_as`` (``None``: it stays naive, for the caller to place).
 
     :raises ValueError: the value is not a date in any of those forms.
     """
@@ -120,8 +122,8 @@ def parse_api_datetime(value: Any) -> datetime:
             raise ValueError(f"is not a valid Unix timestamp, got {short(value)}") from None
     else:
         raise ValueError(f"must be a date and time, got {type(value).__name__}")
-    if result.tzinfo is None or result.utcoffset() is None:
-        result = result.replace(tzinfo=timezone.utc)
+    if (result.tzinfo is None or result.utcoffset() is None) and naive_as is not None:
+        result = result.replace(tzinfo=naive_as)
     return result
 
 
@@ -137,15 +139,15 @@ def format_altegio_datetime(value: datetime | date | str) -> str:
     return parse_api_datetime(value).strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
-def format_altegio_document_date(value: datetime | date | str) -> str:
-    """Format the ``create_date`` of a storage operation or document: ``2017-04-25 14:00:00``.
+def format_altegio_document_date(value: datetime) -> str:
+    """Format the ``create_date`` of a storage operation: ``2026-09-21T23:00:00.000-05:00``, the
+    form of the official field list, the instant kept with its offset.
 
-    The API takes no offset here and reads the wall-clock time in the location's own time zone,
-    so the wall-clock time of ``value`` is sent as given, without conversion.
-
-    :raises ValueError: a string that is not a date.
+    :raises ValueError: a naive value (its zone is the location's: place it first).
     """
-    return parse_api_datetime(value).strftime("%Y-%m-%d %H:%M:%S")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("create_date has no time zone; place it in the location's zone first")
+    return value.isoformat(timespec="milliseconds")
 
 
 def format_altacolor_datetime(value: datetime | date | str) -> str:
@@ -206,6 +208,10 @@ RequestBool = Annotated[bool, _tolerant(to_bool)]
 """A ``bool`` for requests that also takes ``"true"``/``"false"``, ``0``/``1``."""
 RequestDatetime = Annotated[datetime, BeforeValidator(parse_api_datetime)]
 """A ``datetime`` for requests: a datetime, a date, or a string in any documented form."""
+
+RequestLocalDatetime = Annotated[datetime, BeforeValidator(lambda v: parse_api_datetime(v, naive_as=None))]
+"""As :data:`RequestDatetime`, but a value without an offset stays naive: it is the location's
+wall-clock time, placed in the location's zone by the hook."""
 
 
 # --------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import hashlib
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timezone, tzinfo
 from enum import Enum
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -57,8 +57,9 @@ def read_id_list(value: Any, field: str) -> list[int] | None:
     return [whole_number(item, f"{field}[{i}]") for i, item in enumerate(value)]
 
 
-def read_datetime(value: Any, field: str) -> datetime | None:
-    """A datetime, a date, or an ISO / API-formatted string; naive values are taken as UTC.
+def read_datetime(value: Any, field: str, *, naive_as: tzinfo | None = timezone.utc) -> datetime | None:
+    """A datetime, a date, or an ISO / API-formatted string; naive values are taken to be in
+    ``naive_as`` (``None``: left naive, e.g. a location's wall-clock time).
 
     :raises InvalidRequestError: a value that is not a date.
     """
@@ -71,7 +72,7 @@ def read_datetime(value: Any, field: str) -> datetime | None:
     elif not isinstance(value, (datetime, date)):
         raise InvalidRequestError(field, f"must be a datetime or an ISO date string, got {value!r:.60}")
     try:
-        return parse_api_datetime(value)
+        return parse_api_datetime(value, naive_as=naive_as)
     except ValueError:
         raise InvalidRequestError(field, f"is not a date or datetime: {value!r:.60}") from None
 

@@ -20,7 +20,6 @@ from airflow_provider_altegio.operators._common import (
     idempotency_key,
     read_date_range,
     read_datetime,
-    read_request,
     record_asset_events,
     stamp_comment,
 )
@@ -49,6 +48,11 @@ class CreateStorageOperationOperator(AltegioBaseOperator):
     ``POST /storage_operations/operation/{location_id}``. A receipt adds stock, a sale, usage or
     write-off takes it out, a transfer moves it from ``storage_id`` to ``target_storage_id``.
 
+    No source documents how the API's type-5 ("internal transfer") document names its target
+    storage, so a transfer is booked as two documents of documented effect: a write-off out of
+    ``storage_id`` and a receipt into ``target_storage_id``, each exactly once under its own key
+    (``<key>-out``, ``<key>-in``), each comment naming the other storage.
+
     :param operation_type: ``"sale"``, ``"usage"``, ``"receipt"``, ``"write_off"``,
         ``"transfer"`` or the number 1-5.
     :param storage_id: the storage the operation applies to (the source of a transfer).
@@ -57,9 +61,10 @@ class CreateStorageOperationOperator(AltegioBaseOperator):
         2 service unit), ``master_id``, ``client_id``, ``supplier_id``, ``comment``. Amounts are
         positive; the API signs them by operation type. A list or its JSON text.
     :param comment: document comment; the idempotency marker ``[airflow:<key>]`` is appended.
-    :param create_date: document date (datetime or ISO string), sent as the location's wall-clock
-        time ``YYYY-MM-DD HH:MM:SS``; defaults to the current UTC time.
-    :param master_id: employee the document is attributed to.
+    :param create_date: document date (datetime or ISO string), sent as ISO-8601 with its offset;
+        a value without an offset is the location's wall-clock time. Default: now.
+    :param master_id: the team member the document is booked by; the live API requires one.
+        Default: the connection's ``master_id`` extra.
     :param target_storage_id: destination storage; required for a transfer, refused otherwise.
     :param reconcile_grace: seconds (or timedelta) to keep looking for the document after a create
         that got no answer at all (timeout, dropped connection), since the server may still be
@@ -75,13 +80,16 @@ class CreateStorageOperationOperator(AltegioBaseOperator):
     Templated fields: ``location_id``, ``operation_type``, ``storage_id``, ``target_storage_id``,
     ``transactions``, ``comment``, ``create_date``, ``master_id``.
 
-    XCom: ``{"document_id": int, "transaction_ids": [int, ...], "created": bool}``; ``created`` is
-    false when an earlier try (or a lost answer) had already created the document. Declared asset
+    XCom: ``{"document_id": int, "transaction_ids": [int, ...], "created": bool, "documents":
+    [...]}``; ``created`` is false when an earlier try (or a lost answer) had already created the
+    document. ``documents`` lists each document booked (one; two for a transfer, the write-off
+    first) with the same three fields; the top-level fields are the first's. Declared asset
     ``outlets`` get an event whose extra carries the same figures plus ``location_id``,
     ``storage_id`` and ``operation_type``.
 
-    :raises InvalidRequestError: invalid input (named field, e.g. ``transactions[0].amount``) or
-        not enough stock (``transactions[i].amount``); raised before anything is written.
+    :raises InvalidRequestError: invalid input (named field, e.g. ``transactions[0].amount``), no
+        ``master_id``, or not enough stock (``transactions[i].amount``); raised before anything
+        is written.
     :raises AmbiguousWriteError: the answer to the create was lost and no document with the key
         exists yet; a retry of the task searches again before creating.
     :raises AltegioAPIError: the API refused the operation.
@@ -127,31 +135,54 @@ class CreateStorageOperationOperator(AltegioBaseOperator):
 
     # -- building the request ------------------------------------------------------------------
 
-    def build_request(self, key: str) -> StorageOperationRequest:
-        """Validate every input into the request model, the comment stamped with ``key``.
+    def build_requests(self, key: str) -> list[tuple[str, StorageOperationRequest]]:
+        """Validate every input into the documents to book, each with its key stamped into its
+        comment: one document, or two for a transfer (out of the source, into the target).
 
         :raises InvalidRequestError: naming the first invalid field.
         """
-        from airflow_provider_altegio.models.altegio import DocumentType, StorageOperationRequest
+        from airflow_provider_altegio.models.altegio import DocumentType
 
         operation_type = DocumentType.parse(self.operation_type, field="operation_type")
+        storage_id = whole_number(self.storage_id, "storage_id")
+        target = optional_whole_number(self.target_storage_id, "target_storage_id")
+        if operation_type is DocumentType.TRANSFER:
+            if target is None:
+                raise InvalidRequestError("target_storage_id", "is required for a transfer")
+            if target == storage_id:
+                raise InvalidRequestError("target_storage_id", "must differ from storage_id for a transfer")
+        elif target is not None:
+            raise InvalidRequestError(
+                "target_storage_id", f"is only allowed for a transfer, not for {operation_type.name.lower()}"
+            )
         transactions = structure(self.transactions, "transactions")
         if not isinstance(transactions, (list, tuple)):
             raise InvalidRequestError("transactions", "must be a list of transaction mappings")
-        fields: dict[str, Any] = {
-            "type_id": operation_type,
-            "storage_id": whole_number(self.storage_id, "storage_id"),
-            "create_date": read_datetime(self.create_date, "create_date") or datetime.now(tz=timezone.utc),
+        common: dict[str, Any] = {
+            "create_date": read_datetime(self.create_date, "create_date", naive_as=None)
+            or datetime.now(tz=timezone.utc),
             "transactions": [structure(t, f"transactions[{i}]") for i, t in enumerate(transactions)],
-            "comment": stamp_comment(self.comment, key),
+            "master_id": optional_whole_number(self.master_id, "master_id"),
         }
-        master_id = optional_whole_number(self.master_id, "master_id", minimum=0)
-        if master_id is not None:
-            fields["master_id"] = master_id
-        target = optional_whole_number(self.target_storage_id, "target_storage_id")
-        if target is not None:
-            fields["target_storage_id"] = target
-        return read_request(StorageOperationRequest, fields, "")
+        documents: list[tuple[str, DocumentType, int, str | None]]
+        if operation_type is not DocumentType.TRANSFER or target is None:
+            documents = [(key, operation_type, storage_id, self.comment)]
+        else:
+            note = (self.comment or "").strip()
+            documents = [
+                (f"{key}-out", DocumentType.WRITE_OFF, storage_id, f"{note} Transfer to storage {target}"),
+                (f"{key}-in", DocumentType.RECEIPT, target, f"{note} Transfer from storage {storage_id}"),
+            ]
+        requests = []
+        for doc_key, type_id, storage, comment in documents:
+            fields = {
+                **common,
+                "type_id": type_id,
+                "storage_id": storage,
+                "comment": stamp_comment(comment, doc_key),
+            }
+            requests.append((doc_key, self.hook.storage_operation_request(fields)))
+        return requests
 
     def check_stock(self, request: StorageOperationRequest, location_id: int) -> None:
         """Refuse to take out more than the storage holds (unless ``allow_negative_stock``).
@@ -162,10 +193,8 @@ class CreateStorageOperationOperator(AltegioBaseOperator):
 
         :raises InvalidRequestError: ``transactions[i].amount`` of the line that goes below zero.
         """
-        from airflow_provider_altegio.models.altegio import DocumentType
 
-        outflow = request.type_id.is_outflow or request.type_id is DocumentType.TRANSFER
-        if self.allow_negative_stock or not outflow:
+        if self.allow_negative_stock or not request.type_id.is_outflow:
             return
         on_hand: dict[int, float] = {}
         unit_equals: dict[int, float] = {}
@@ -233,13 +262,12 @@ class CreateStorageOperationOperator(AltegioBaseOperator):
         Reads the transactions changed since ``since``, keeps those of this operation's storages
         and products, and reads their documents' comments.
         """
-        storages = {request.storage_id, request.target_storage_id}
         goods = {line.good_id for line in request.transactions}
         candidates: dict[int, list[int]] = defaultdict(list)
         for tx in self.hook.iter_transactions(location_id, changed_after=since):
             if tx.document_id is None or tx.id is None or tx.deleted:
                 continue
-            if tx.storage_id in storages and tx.good_id in goods:
+            if tx.storage_id == request.storage_id and tx.good_id in goods:
                 candidates[tx.document_id].append(tx.id)
         self.log.info("Looking for key %s among %d candidate documents", key, len(candidates))
         for document_id in sorted(candidates, reverse=True):  # newest first
@@ -285,16 +313,20 @@ class CreateStorageOperationOperator(AltegioBaseOperator):
             pause = min(pause * 2, RECONCILE_MAX_PAUSE)
 
     def execute(self, context: Context) -> JsonDict:
+        from airflow_provider_altegio.models.altegio import DocumentType
+
         key = self.key_for(context)
-        request = self.build_request(key)
         with self.hook:
             location_id = self.resolve_location_id()
-            result = self._create_once(context, request, location_id, key)
+            requests = self.build_requests(key)
+            # A transfer's write-off comes first: its stock check runs before anything is written.
+            documents = [self._create_once(context, request, location_id, k) for k, request in requests]
+        result = {**documents[0], "documents": documents}
         record_extra = {
             **result,
             "location_id": location_id,
-            "storage_id": request.storage_id,
-            "operation_type": request.type_id.name.lower(),
+            "storage_id": requests[0][1].storage_id,
+            "operation_type": DocumentType.parse(self.operation_type, field="operation_type").name.lower(),
         }
         record_asset_events(context, self, record_extra)
         return result

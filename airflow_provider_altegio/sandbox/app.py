@@ -215,6 +215,11 @@ def companies(call: Call) -> Reply:
     return Reply([call.state.company_to_api(loc) for loc in locations], {"count": len(locations)})
 
 
+def company(call: Call) -> Reply:
+    """``GET /company/{location_id}``: one location, with its time zone."""
+    return Reply(call.state.company_to_api(call.location))
+
+
 def list_goods(call: Call) -> Reply:
     """``GET /goods/{location_id}``: a page of products matching the filters (no total)."""
     query = call.state.product_query(call.location, call.query)
@@ -343,6 +348,7 @@ def _altegio_routes(state: SandboxState, limiter: SlidingWindowLimiter) -> list[
     api = AltegioApi(state, limiter)
     api.add("/auth", "POST", auth, location=False, user=False, body=True)
     api.add("/companies", "GET", companies, location=False, user=False)
+    api.add("/company/{location_id:int}", "GET", company)
     api.add("/goods/search/{location_id:int}", "GET", search_goods)
     api.add("/goods/category_node/{location_id:int}/{category_id:int}", "GET", category_node)
     api.add("/goods/{location_id:int}", "GET", list_goods)

@@ -74,9 +74,16 @@ def format_offset_datetime(epoch: int, tz: timezone) -> str:
     return datetime.fromtimestamp(epoch, tz=tz).strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
-def format_document_date(moment: datetime) -> str:
-    """``2017-04-25 14:00:00``: the wall-clock form of document and transaction ``create_date``."""
-    return moment.strftime("%Y-%m-%d %H:%M:%S")
+def format_document_date(moment: datetime, tz: timezone) -> str:
+    """``2026-09-21T23:00:00.000-05:00``: a document's ``create_date`` in the official example,
+    from the location's wall-clock time ``moment``."""
+    return moment.replace(tzinfo=tz).isoformat(timespec="milliseconds")
+
+
+def format_wall_clock_offset(moment: datetime, tz: timezone) -> str:
+    """``2012-12-21T19:08:00+0400``: a transaction's ``create_date`` in the reference, from the
+    location's wall-clock time ``moment``."""
+    return moment.replace(tzinfo=tz).strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
 def format_utc_naive(epoch: int) -> str:

@@ -26,6 +26,8 @@ SEED_EPOCH = int(datetime(2025, 1, 6, 9, 0, tzinfo=timezone.utc).timestamp())
 SEED_SPAN = 540 * 86400
 
 USER_ID = 990001
+#: The team member (staff) id the sandbox's connections book storage operations by.
+MASTER_ID = 990101
 USER_NAME = "Sandbox Manager"
 USER_PHONE = "15550100001"
 CHAIN_TITLE = "Lumiere Salon Group"
@@ -283,10 +285,12 @@ KINDS: tuple[Kind, ...] = (
     Kind("BD", 152, "Body Lotion", ("Shea", "Citrus"), (400,), ML, (11.0, 24.0), _SKIN, False),
 )
 
-_LOCATIONS: tuple[tuple[int, str, str, bool], ...] = (
-    (1001, "Lumiere Downtown", "12 Market Street", True),
-    (1002, "Lumiere Riverside", "48 River Road", True),
-    (1003, "Lumiere Airport (franchise)", "Terminal 2, Unit 14", False),
+#: id, title, address, whether the user manages it, UTC offset in hours: one location west of
+#: UTC and one east, so a date sent in the wrong zone lands on the wrong hour in a test.
+_LOCATIONS: tuple[tuple[int, str, str, bool, int], ...] = (
+    (1001, "Lumiere Downtown", "12 Market Street", True, -5),
+    (1002, "Lumiere Riverside", "48 River Road", True, 3),
+    (1003, "Lumiere Airport (franchise)", "Terminal 2, Unit 14", False, 1),
 )
 
 
@@ -335,7 +339,7 @@ class ChainSeed:
                 index=k,
                 title=title,
                 address=address,
-                utc_offset_hours=-5,
+                utc_offset_hours=offset,
                 accessible=accessible,
                 goods_base=10_000_000 * (k + 1),
                 storages=(
@@ -351,7 +355,7 @@ class ChainSeed:
                     ),
                 ),
             )
-            for k, (loc_id, title, address, accessible) in enumerate(_LOCATIONS)
+            for k, (loc_id, title, address, accessible, offset) in enumerate(_LOCATIONS)
         )
         self.categories: tuple[CategorySeed, ...] = tuple(CategorySeed(*row) for row in _CATEGORY_TREE)
         self._barcode_base = 10**9 + mix(seed, 7) % (8 * 10**9)

@@ -19,7 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_altegio.sandbox.altacolor import AltacolorCatalogue
 from airflow_provider_altegio.sandbox.catalogue import LocationCatalogue, Product, ProductQuery
-from airflow_provider_altegio.sandbox.dates import format_document_date, format_offset_datetime, to_epoch
+from airflow_provider_altegio.sandbox.dates import (
+    format_document_date,
+    format_offset_datetime,
+    format_wall_clock_offset,
+    to_epoch,
+)
 from airflow_provider_altegio.sandbox.seed import (
     CHAIN_TITLE,
     UNITS,
@@ -31,7 +36,7 @@ from airflow_provider_altegio.sandbox.seed import (
     StorageSeed,
     descendants,
 )
-from airflow_provider_altegio.sandbox.validation import BodyReader, invalid, not_found
+from airflow_provider_altegio.sandbox.validation import ApiError, BodyReader, invalid, not_found
 
 if TYPE_CHECKING:
     from airflow_provider_altegio.sandbox.options import SandboxOptions
@@ -46,6 +51,8 @@ DOCUMENT_TYPES: dict[int, str] = {
 }
 OUTFLOW_TYPES = frozenset({1, 2, 4})
 TRANSFER = 5
+#: The live API's answer to a storage operation without a team member (HTTP 400).
+STAFF_REQUIRED = "Staff member required"
 _CORRECTION_UNITS = ("sale", "service")
 
 
@@ -133,7 +140,6 @@ class Document:
     location_id: int
     type_id: int
     storage_id: int
-    target_storage_id: int | None
     number: int
     comment: str
     create_date: datetime
@@ -245,7 +251,6 @@ class SandboxState:
                 location,
                 seed.type_id,
                 seed.storage_id,
-                None,
                 seed.comment,
                 seed.create_date,
                 0,
@@ -473,6 +478,10 @@ class SandboxState:
         """``POST /storage_operations/operation``: validate, then create a document and move stock."""
         reader = BodyReader(body)
         type_id = reader.integer("type_id", required=True, choices=DOCUMENT_TYPES)
+        if type_id == TRANSFER:
+            # Documented as a type, but nothing documents how it names its target storage: the
+            # sandbox refuses what it cannot model rather than invent an effect.
+            reader.error("type_id", "Transfers (type 5) are not modelled: book a write-off and a receipt.")
         storage_id = reader.integer("storage_id", required=True)
         if storage_id is not None and self.storage(location, storage_id) is None:
             reader.error("storage_id", "The selected storage_id is invalid.")
@@ -481,15 +490,11 @@ class SandboxState:
         master_id = reader.integer("master_id", minimum=0) or 0
         reader.boolean("paid")
         reader.integer("account_id", minimum=0)
-        target_id: int | None = None
-        if type_id == TRANSFER:
-            target_id = reader.integer("target_storage_id", required=True)
-            if target_id is not None and self.storage(location, target_id) is None:
-                reader.error("target_storage_id", "The selected target_storage_id is invalid.")
-            elif target_id is not None and target_id == storage_id:
-                reader.error("target_storage_id", "The target storage must differ from storage_id.")
         lines = self._read_lines(location, reader, body, master_id)
         reader.raise_if_any()
+        if any(line.master_id <= 0 for line in lines):
+            # What a production integration got without master_id (see docs/api-notes.md).
+            raise ApiError(400, STAFF_REQUIRED)
         assert type_id is not None
         assert storage_id is not None
         assert create_date is not None
@@ -499,7 +504,6 @@ class SandboxState:
             location,
             type_id,
             storage_id,
-            target_id,
             comment,
             local_date,
             master_id,
@@ -515,7 +519,7 @@ class SandboxState:
     def _read_lines(
         self, location: LocationSeed, reader: BodyReader, body: Mapping[str, Any], master_id: int
     ) -> list[_Line]:
-        key = lines_key(body)
+        key = "goods_transactions"  # the official field; the old name "transactions" is not read
         raw_lines = body.get(key)
         if not isinstance(raw_lines, list) or not raw_lines:
             reader.error(key, f"The {key} field is required and must be a non-empty array.")
@@ -564,9 +568,9 @@ class SandboxState:
         return lines
 
     def _check_stock(self, reader: BodyReader, type_id: int, storage_id: int, lines: list[_Line]) -> None:
-        if self.settings.allow_negative_stock or (type_id not in OUTFLOW_TYPES and type_id != TRANSFER):
+        if self.settings.allow_negative_stock or type_id not in OUTFLOW_TYPES:
             return
-        key = lines_key(reader.data)
+        key = "goods_transactions"
         remaining: dict[int, float] = {}
         for n, line in enumerate(lines):
             good_id = line.product.good_id
@@ -583,7 +587,6 @@ class SandboxState:
         location: LocationSeed,
         type_id: int,
         storage_id: int,
-        target_id: int | None,
         comment: str,
         create_date: datetime,
         master_id: int,
@@ -600,7 +603,6 @@ class SandboxState:
             location.id,
             type_id,
             storage_id,
-            target_id,
             self._numbers[location.id],
             comment,
             create_date,
@@ -610,8 +612,8 @@ class SandboxState:
         )
         self.documents[document.id] = document
         catalogue = self.catalogue(location)
-        sign = -1.0 if type_id in OUTFLOW_TYPES or type_id == TRANSFER else 1.0
-        legs = [(storage_id, sign)] + ([(target_id, 1.0)] if target_id is not None else [])
+        sign = -1.0 if type_id in OUTFLOW_TYPES else 1.0
+        legs = [(storage_id, sign)]
         create_epoch = to_epoch(create_date.replace(tzinfo=location.tz))
         for line in lines:
             for leg_storage, leg_sign in legs:
@@ -704,7 +706,7 @@ class SandboxState:
             "public_title": CHAIN_TITLE,
             "country_id": 1,
             "city_id": 2,
-            "timezone": location.utc_offset_hours,
+            "timezone": f"{location.utc_offset_hours:g}",  # as the official example: "-5"
             "address": location.address,
             "phones": [],
             "site": "",
@@ -722,14 +724,13 @@ class SandboxState:
             "company_id": document.location_id,
             "number": document.number,
             "comment": document.comment,
-            "create_date": format_document_date(document.create_date),
+            "create_date": format_document_date(
+                document.create_date, self.locations[document.location_id].tz
+            ),
             "storage": self._storage_ref(document.location_id, document.storage_id),
             "company": self.company_to_api(self.locations[document.location_id]),
             "user": {"id": USER_ID, "name": USER_NAME, "phone": USER_PHONE},
         }
-        if document.target_storage_id is not None:
-            data["target_storage_id"] = document.target_storage_id
-            data["target_storage"] = self._storage_ref(document.location_id, document.target_storage_id)
         return data
 
     def transaction_to_api(self, tx: Transaction) -> dict[str, Any]:
@@ -753,7 +754,7 @@ class SandboxState:
             "record_id": 0,
             "client_id": tx.client_id,
             "master_id": tx.master_id,
-            "create_date": format_document_date(tx.create_date),
+            "create_date": format_wall_clock_offset(tx.create_date, location.tz),
             "last_change_date": format_offset_datetime(tx.changed_at, location.tz),
             "comment": tx.comment,
             "service_id": 0,
@@ -833,16 +834,6 @@ class SandboxState:
             "stock": stock,
             "settings": self.settings_to_api(),
         }
-
-
-def lines_key(body: Mapping[str, Any]) -> str:
-    """The key holding a storage operation's lines: ``transactions`` as documented, or the
-    tolerated alias ``goods_transactions`` when only that one is sent."""
-    return (
-        "goods_transactions"
-        if "goods_transactions" in body and "transactions" not in body
-        else "transactions"
-    )
 
 
 def product_tree_element(product: Product) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from urllib.parse import quote
 import httpx
 
 from airflow_provider_altegio.sandbox.options import SandboxOptions
+from airflow_provider_altegio.sandbox.seed import MASTER_ID
 
 
 class FaultsClient:
@@ -169,6 +170,7 @@ class SandboxInfo:
             "partner_token": self.partner_token,
             "user_token": self.user_token,
             "location_id": self.location_id,
+            "master_id": MASTER_ID,
             "requests_per_second": self.rps,
             "requests_per_minute": self.rpm,
         }

@@ -10,7 +10,12 @@ from airflow_provider_altegio.operators.storage import CreateStorageOperationOpe
 RECEIPTS = Asset("altegio://lumiere/receipts")
 
 
-@dag(schedule=None, params={"storage_id": 3101, "good_id": 10000001}, tags=["example"])
+@dag(
+    schedule=None,
+    # master_id: the team member the documents are booked by (the API requires one).
+    params={"storage_id": 3101, "good_id": 10000001, "master_id": 990101},
+    tags=["example"],
+)
 def create_storage_operation_example() -> None:
     delivery = CreateStorageOperationOperator(
         task_id="book_delivery",
@@ -21,6 +26,7 @@ def create_storage_operation_example() -> None:
             {"good_id": "{{ params.good_id }}", "amount": 6, "cost_per_unit": 4.5},
         ],
         comment="Delivery note {{ ds_nodash }}",
+        master_id="{{ params.master_id }}",
         outlets=[RECEIPTS],  # the asset event's extra carries the document id
     )
     damaged = CreateStorageOperationOperator(
@@ -40,6 +46,7 @@ def create_storage_operation_example() -> None:
             },
         ],
         comment="Damaged in delivery",
+        master_id="{{ params.master_id }}",
     )
     delivery >> damaged
 

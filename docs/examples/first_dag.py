@@ -37,6 +37,7 @@ def first_dag() -> None:
         storage_id=plan["storage_id"],
         transactions=plan["lines"],
         comment="Delivery",
+        master_id=990101,  # the team member it is booked by: the API requires one
     )
 
 

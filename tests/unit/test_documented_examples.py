@@ -295,6 +295,8 @@ REQUEST_MODELS: list[tuple[str, str, type[BaseModel]]] = [
     ("PUT", r"goods_categories/\{\}/\{\}", CategoryUpdate),
     ("POST", r"storage_operations/operation/\{\}", StorageOperationRequest),
 ]
+#: The team member the reference's storage-operation sample is read with (it sends 0).
+SUPERSEDED_MASTER_ID = 990101
 # Documented request bodies of endpoints the provider does not call (single transactions and
 # bare documents are created only through storage operations). They must still load.
 UNUSED_REQUESTS = [
@@ -334,6 +336,10 @@ def parse_example(example: Example) -> list[BaseModel]:
             )
             assert isinstance(payload, dict)
             return []
+        if request_model is StorageOperationRequest and payload.get("master_id") == 0:
+            # The reference predates the evidence: the live API refuses an operation without a
+            # team member ("Staff member required"), so the sample is read with one.
+            payload = {**payload, "master_id": SUPERSEDED_MASTER_ID}
         return [request_model.model_validate(payload)]
     model = _lookup(RESPONSE_MODELS, example)
     if model is None:
@@ -445,11 +451,26 @@ def test_blueprint_transactions_fall_back_to_nested_ids() -> None:
 
 
 def test_blueprint_storage_operation_round_trip() -> None:
+    """The reference's older sample (``transactions``, a wall-clock date, ``master_id: 0``) is
+    still read, and goes out in the official form: ``goods_transactions``, the date with the
+    location's offset, a team member on the document and every line."""
+    from datetime import timedelta, timezone
+
     (request_example,) = _find("request", "storage_operations/operation/{}", method="POST")
     documented = loads_tolerant(request_example.text)
+    with pytest.raises(ValueError, match="master_id"):
+        StorageOperationRequest.model_validate(documented)
     (request,) = parse_example(request_example)
     assert isinstance(request, StorageOperationRequest)
-    assert request.to_api() == documented
+    request.create_date = request.create_date.replace(tzinfo=timezone(timedelta(hours=-5)))
+    body = request.to_api()
+    assert "transactions" not in body
+    assert body["create_date"] == "2017-04-25T14:00:00.000-05:00"
+    assert body["master_id"] == SUPERSEDED_MASTER_ID
+    assert [line["good_id"] for line in body["goods_transactions"]] == [
+        line["good_id"] for line in documented["transactions"]
+    ]
+    assert all(line["master_id"] == SUPERSEDED_MASTER_ID for line in body["goods_transactions"])
     (response_example,) = _find("response", "storage_operations/operation/{}", "POST", "reference")
     (result,) = parse_example(response_example)
     assert isinstance(result, StorageOperationResult)

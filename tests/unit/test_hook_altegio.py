@@ -642,7 +642,8 @@ def test_iter_transactions_request_shape(hook: AltegioHook) -> None:
 OPERATION = {
     "type_id": "receipt",
     "storage_id": 91271,
-    "create_date": "2017-04-25 14:00:00",
+    "create_date": "2026-09-21T23:00:00-05:00",
+    "master_id": 7,
     "comment": "restock",
     "transactions": [{"good_id": 232674, "amount": 2, "cost_per_unit": 100, "discount": 10}],
 }
@@ -654,7 +655,9 @@ RESULT = {
 }
 
 
-def test_create_storage_operation_body_and_result(hook: AltegioHook) -> None:
+def test_create_storage_operation_body_is_the_official_form(hook: AltegioHook) -> None:
+    """Held to the official field list, not to what the sandbox accepts: ``goods_transactions``,
+    ``create_date`` ISO-8601 with its offset, ``master_id`` on the document and every line."""
     with respx.mock() as mock:
         route = mock.post(f"{BASE}/storage_operations/operation/42").mock(return_value=ok(RESULT))
         result = hook.create_storage_operation(OPERATION)
@@ -663,9 +666,10 @@ def test_create_storage_operation_body_and_result(hook: AltegioHook) -> None:
     assert body_of(route) == {
         "type_id": 3,
         "storage_id": 91271,
-        "create_date": "2017-04-25 14:00:00",
+        "create_date": "2026-09-21T23:00:00.000-05:00",
+        "master_id": 7,
         "comment": "restock",
-        "transactions": [
+        "goods_transactions": [
             {
                 "good_id": 232674,
                 "amount": 2,
@@ -673,9 +677,38 @@ def test_create_storage_operation_body_and_result(hook: AltegioHook) -> None:
                 "discount": 10,
                 "cost": 180,
                 "operation_unit_type": 1,
+                "master_id": 7,
             }
         ],
     }
+
+
+def test_a_date_without_offset_is_the_locations_wall_clock(hook: AltegioHook) -> None:
+    """Placed in the location's zone, read once from ``GET /company/{id}``, never sent as UTC."""
+    company = {"id": 42, "title": "Downtown", "timezone": "3"}
+    with respx.mock() as mock:
+        zone = mock.get(f"{BASE}/company/42").mock(return_value=ok(company))
+        route = mock.post(f"{BASE}/storage_operations/operation/42").mock(return_value=ok(RESULT))
+        hook.create_storage_operation({**OPERATION, "create_date": "2026-03-01 10:30:00"})
+        hook.create_storage_operation({**OPERATION, "create_date": "2026-03-02 09:00"})
+    assert body_of(route, 0)["create_date"] == "2026-03-01T10:30:00.000+03:00"
+    assert body_of(route, 1)["create_date"] == "2026-03-02T09:00:00.000+03:00"
+    assert zone.call_count == 1  # cached per hook
+
+
+def test_master_id_defaults_to_the_connection_and_is_required(connect: Callable[..., AltegioHook]) -> None:
+    operation = {k: v for k, v in OPERATION.items() if k != "master_id"}
+    with respx.mock() as mock:
+        route = mock.post(f"{BASE}/storage_operations/operation/42").mock(return_value=ok(RESULT))
+        connect(master_id=55).create_storage_operation(operation)
+    assert body_of(route)["master_id"] == 55
+    assert body_of(route)["goods_transactions"][0]["master_id"] == 55
+    with respx.mock(assert_all_called=False) as mock:
+        route = mock.route(url__regex=".*").mock(return_value=ok(RESULT))
+        with pytest.raises(InvalidRequestError, match="master_id: is required") as info:
+            connect().create_storage_operation(operation)
+    assert "altegio_test" in str(info.value)
+    assert route.call_count == 0
 
 
 def test_create_storage_operation_accepts_the_model(hook: AltegioHook) -> None:
@@ -693,7 +726,8 @@ def test_create_storage_operation_accepts_the_model(hook: AltegioHook) -> None:
         ({"type_id": "borrow"}, "type_id"),
         ({"transactions": [{"good_id": 1, "amount": 0}]}, "transactions[0].amount"),
         ({"transactions": []}, "transactions"),
-        ({"type_id": 5}, "target_storage_id"),
+        ({"type_id": 5}, "type_id"),
+        ({"master_id": 0}, "master_id"),
     ],
 )
 def test_create_storage_operation_validates_before_any_request(

@@ -102,10 +102,16 @@ def test_format_altegio_datetime_uses_the_documented_offset_form() -> None:
     assert format_altegio_datetime(date(2026, 1, 1)) == "2026-01-01T00:00:00+0000"
 
 
-def test_format_altegio_document_date_keeps_the_wall_clock() -> None:
-    assert format_altegio_document_date(datetime(2017, 4, 25, 14, tzinfo=PLUS_4)) == "2017-04-25 14:00:00"
-    assert format_altegio_document_date("2017-04-25 14:00:00") == "2017-04-25 14:00:00"
-    assert format_altegio_document_date(datetime(2017, 4, 25, 14, 0, 0, 999)) == "2017-04-25 14:00:00"
+def test_format_altegio_document_date_is_iso_with_its_offset() -> None:
+    """The official example's form, ``2026-09-21T23:00:00.000-05:00``: the instant kept."""
+    assert format_altegio_document_date(datetime(2017, 4, 25, 14, tzinfo=PLUS_4)) == (
+        "2017-04-25T14:00:00.000+04:00"
+    )
+    assert format_altegio_document_date(datetime(2026, 9, 21, 23, tzinfo=MINUS_5)) == (
+        "2026-09-21T23:00:00.000-05:00"
+    )
+    with pytest.raises(ValueError, match="no time zone"):
+        format_altegio_document_date(datetime(2017, 4, 25, 14))  # never a wall clock taken as UTC
 
 
 def test_format_altacolor_datetime_is_utc_without_offset() -> None:
@@ -376,9 +382,9 @@ def test_document_type_is_outflow() -> None:
 GOOD_OPERATION = {
     "type_id": "sale",
     "storage_id": 91271,
-    "create_date": "2017-04-25 14:00:00",
+    "create_date": "2017-04-25T14:00:00+04:00",
     "comment": "test document comment",
-    "master_id": 0,
+    "master_id": 12,
     "transactions": [
         {
             "good_id": 232674,
@@ -400,10 +406,10 @@ def test_storage_operation_to_api_matches_the_documented_body() -> None:
     assert request.to_api() == {
         "type_id": 1,
         "comment": "test document comment",
-        "create_date": "2017-04-25 14:00:00",
-        "master_id": 0,
+        "create_date": "2017-04-25T14:00:00.000+04:00",
+        "master_id": 12,
         "storage_id": 91271,
-        "transactions": [
+        "goods_transactions": [
             {
                 "good_id": 232674,
                 "operation_unit_type": 1,
@@ -414,6 +420,7 @@ def test_storage_operation_to_api_matches_the_documented_body() -> None:
                 "client_id": 0,
                 "supplier_id": 0,
                 "comment": "test transaction comment",
+                "master_id": 12,
             }
         ],
     }
@@ -425,14 +432,15 @@ def test_storage_operation_accepts_templated_strings_and_the_type_key() -> None:
             "type": "4",
             "storage_id": "12",
             "create_date": datetime(2026, 1, 1, 9, 30, tzinfo=MINUS_5),
-            "transactions": [{"good_id": "7", "amount": "2.5", "cost_per_unit": "10"}],
+            "master_id": "3",
+            "goods_transactions": [{"good_id": "7", "amount": "2.5", "cost_per_unit": "10"}],
         }
     )
     body = request.to_api()
     assert body["type_id"] == 4
     assert body["storage_id"] == 12
-    assert body["create_date"] == "2026-01-01 09:30:00"
-    assert body["transactions"] == [
+    assert body["create_date"] == "2026-01-01T09:30:00.000-05:00"
+    assert body["goods_transactions"] == [
         {
             "good_id": 7,
             "amount": 2.5,
@@ -440,19 +448,25 @@ def test_storage_operation_accepts_templated_strings_and_the_type_key() -> None:
             "discount": 0,
             "cost": 25,
             "operation_unit_type": 1,
+            "master_id": 3,
         }
     ]
-    assert "goods_transactions" not in body
-    assert "target_storage_id" not in body
+    assert "transactions" not in body
 
 
-def test_transfer_needs_a_different_target_storage() -> None:
-    body = StorageOperationRequest.from_input(
-        {**GOOD_OPERATION, "type_id": DocumentType.TRANSFER, "target_storage_id": 2}
-    ).to_api()
-    assert body["type_id"] == 5
-    assert body["target_storage_id"] == 2
-    assert body["transactions"][0]["amount"] == 1
+def test_a_transfer_is_not_one_document() -> None:
+    """No source documents how a type-5 document names its target: the model refuses it and
+    points at the two-document transfer of the operator."""
+    with pytest.raises(InvalidRequestError, match="two documents") as info:
+        StorageOperationRequest.from_input({**GOOD_OPERATION, "type_id": DocumentType.TRANSFER})
+    assert info.value.field == "type_id"
+
+
+def test_a_date_without_offset_stays_the_locations_wall_clock() -> None:
+    request = StorageOperationRequest.from_input({**GOOD_OPERATION, "create_date": "2017-04-25 14:00:00"})
+    assert request.create_date == datetime(2017, 4, 25, 14)  # naive: the hook places it
+    with pytest.raises(ValueError, match="no time zone"):
+        request.to_api()
 
 
 def test_from_input_returns_instances_unchanged() -> None:
@@ -493,10 +507,10 @@ def _line(**changes: object) -> dict[str, object]:
         (_operation(transactions=[_line(operation_unit_type=3)]), "transactions[0].operation_unit_type", "1"),
         (_operation(transactions=[_line(colour="red")]), "transactions[0].colour", "not a field"),
         (_operation(transactions=[{"amount": 1}]), "transactions[0].good_id", "is required"),
-        (_operation(goods_transactions=[]), "goods_transactions", "not a field"),
-        (_operation(type_id="transfer"), "target_storage_id", "required for a transfer"),
-        (_operation(type_id=5, target_storage_id=91271), "target_storage_id", "must differ"),
-        (_operation(target_storage_id=2), "target_storage_id", "only allowed for a transfer"),
+        (_operation(type_id="transfer"), "type_id", "two documents"),
+        (_operation(target_storage_id=2), "target_storage_id", "not a field"),
+        (_operation(master_id=0), "master_id", "greater than 0"),
+        ({k: v for k, v in GOOD_OPERATION.items() if k != "master_id"}, "master_id", "is required"),
     ],
 )
 def test_storage_operation_rejects_bad_input(data: dict[str, object], field: str, words: str) -> None:

@@ -93,6 +93,7 @@ def test_altegio_widgets_and_behaviour(providers_manager: Any) -> None:
         "partner_token",
         "user_token",
         "location_id",
+        "master_id",
         "timeout",
         "max_retries",
         "requests_per_second",
