@@ -17,7 +17,8 @@ RECEIPT = {
     "storage_id": 3101,
     "create_date": "2026-11-20 14:00:00",
     "comment": "delivery",
-    "transactions": [{"good_id": 10000005, "amount": 4}],
+    "master_id": 990101,
+    "goods_transactions": [{"good_id": 10000005, "amount": 4}],
 }
 
 

@@ -114,7 +114,7 @@ def _no_server_error(response: httpx.Response) -> None:
 @FUZZ
 @given(body=st.dictionaries(operation_keys, values, max_size=8), transactions=lines)
 def test_storage_operation_bodies(api: httpx.Client, body: dict[str, Any], transactions: list[Any]) -> None:
-    body.setdefault("transactions", transactions)
+    body.setdefault("goods_transactions", transactions)
     _no_server_error(api.post(f"/storage_operations/operation/{LOCATION}", json=body))
 
 

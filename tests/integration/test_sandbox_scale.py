@@ -57,7 +57,8 @@ def test_incremental_reads_see_only_changes(big: SandboxInfo, api: httpx.Client)
         "type_id": 3,
         "storage_id": 3201,
         "create_date": "2026-11-20 10:00:00",
-        "transactions": [{"good_id": FIRST + 77_777, "amount": 5}],
+        "master_id": 990101,
+        "goods_transactions": [{"good_id": FIRST + 77_777, "amount": 5}],
     }
     assert api.post(f"/storage_operations/operation/{LOCATION}", json=receipt).status_code == 200
     assert _ids(api, changed_after=changed["last_change_date"]) == [FIRST + 10, FIRST + 77_777]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 
@@ -158,9 +159,15 @@ def _operator(**overrides: object) -> CreateStorageOperationOperator:
         "storage_id": 10,
         "transactions": [{"good_id": 1, "amount": 2, "cost_per_unit": 3.5}],
         "comment": "Damaged",
+        "master_id": 7,
     }
     arguments.update(overrides)
     return CreateStorageOperationOperator(**arguments)  # type: ignore[arg-type]
+
+
+def _request(operator: CreateStorageOperationOperator, key: str = "k") -> Any:
+    (only,) = operator.build_requests(key)
+    return only[1]
 
 
 @pytest.mark.parametrize(
@@ -171,40 +178,56 @@ def _operator(**overrides: object) -> CreateStorageOperationOperator:
         ("receipt", 3),
         ("write_off", 4),
         ("write-off", 4),
-        ("Transfer", 5),
         (3, 3),
         ("4", 4),
     ],
 )
 def test_operation_type_by_name_or_number(given: object, expected: int) -> None:
-    extra = {"target_storage_id": 11} if expected == 5 else {}
-    request = _operator(operation_type=given, **extra).build_request("k")
-    assert int(request.type_id) == expected
+    assert int(_request(_operator(operation_type=given)).type_id) == expected
 
 
 def test_request_carries_stamped_comment_and_positive_amounts() -> None:
-    request = _operator(create_date="2026-03-01T10:30:00").build_request("abc")
+    request = _request(_operator(create_date="2026-03-01T10:30:00+03:00"), "abc")
     body = request.to_api()
     assert body["comment"] == "Damaged [airflow:abc]"
-    assert body["create_date"] == "2026-03-01 10:30:00"
-    assert body["transactions"][0]["amount"] == 2
+    assert body["create_date"] == "2026-03-01T10:30:00.000+03:00"
+    assert body["goods_transactions"][0]["amount"] == 2
     assert body["storage_id"] == 10
-    assert "target_storage_id" not in body
+    assert body["master_id"] == 7
+
+
+def test_a_date_without_offset_is_left_for_the_locations_zone() -> None:
+    assert _request(_operator(create_date="2026-03-01 10:30")).create_date == datetime(2026, 3, 1, 10, 30)
+
+
+def test_a_transfer_is_two_documents_each_with_its_own_key() -> None:
+    """Out of the source as a write-off, into the target as a receipt: both of documented effect."""
+    (out_key, out), (in_key, into) = _operator(
+        operation_type="transfer", storage_id=10, target_storage_id=11, comment="Restock shelf"
+    ).build_requests("abc")
+    assert (out_key, in_key) == ("abc-out", "abc-in")
+    assert (int(out.type_id), out.storage_id) == (4, 10)
+    assert (int(into.type_id), into.storage_id) == (3, 11)
+    assert out.comment == "Restock shelf Transfer to storage 11 [airflow:abc-out]"
+    assert into.comment == "Restock shelf Transfer from storage 10 [airflow:abc-in]"
+    assert [line.amount for line in out.transactions] == [line.amount for line in into.transactions]
 
 
 def test_request_from_rendered_strings() -> None:
-    request = _operator(
-        storage_id="10",
-        transactions=json.dumps([{"good_id": "1", "amount": "2"}]),
-        master_id="7",
-    ).build_request("k")
+    request = _request(
+        _operator(
+            storage_id="10",
+            transactions=json.dumps([{"good_id": "1", "amount": "2"}]),
+            master_id="7",
+        )
+    )
     assert request.storage_id == 10
     assert request.master_id == 7
     assert request.transactions[0].good_id == 1
 
 
 def test_default_create_date_is_now() -> None:
-    request = _operator().build_request("k")
+    request = _request(_operator())
     assert abs(request.create_date - datetime.now(tz=timezone.utc)) < timedelta(minutes=5)
 
 
@@ -229,11 +252,12 @@ def test_default_create_date_is_now() -> None:
         ({"operation_type": "receipt", "target_storage_id": 11}, "target_storage_id"),
         ({"create_date": "soon"}, "create_date"),
         ({"master_id": "x"}, "master_id"),
+        ({"master_id": 0}, "master_id"),
     ],
 )
 def test_invalid_requests_name_the_field(overrides: dict[str, object], field: str) -> None:
     with pytest.raises(InvalidRequestError) as info:
-        _operator(**overrides).build_request("k")
+        _operator(**overrides).build_requests("k")
     assert _field(info) == field, str(info.value)
 
 

@@ -168,11 +168,12 @@ def test_exactly_once_when_the_response_is_lost(
     documents = _documents_with_key(altegio_sandbox, key)
     assert len(documents) == 1
     assert documents[0]["comment"] == f"Stocktake [airflow:{key}]"
-    assert xcom(dag_run, "write_off") == {
+    found = {
         "document_id": documents[0]["id"],
         "transaction_ids": documents[0]["transaction_ids"],
         "created": False,
     }
+    assert xcom(dag_run, "write_off") == {**found, "documents": [found]}
     after = _stock(hook, loc, good, storage)
     assert after == pytest.approx(before - 2)
     print(
@@ -348,7 +349,50 @@ def test_transfer_moves_between_storages(stock_case: dict[str, Any], run_dag: An
         )
     dag_run = run_dag(dag)
     assert dag_run.state == "success"
-    assert xcom(dag_run, "transfer")["created"] is True
+    result = xcom(dag_run, "transfer")
+    out, into = result["documents"]
+    assert out["created"] is True and into["created"] is True
+    assert result["document_id"] == out["document_id"]
+    # Two documents of documented effect: a write-off out of the source, a receipt into the target.
+    assert hook.get_storage_document(out["document_id"], loc).type_id == 4
+    assert hook.get_storage_document(into["document_id"], loc).storage_id == target
+    assert _stock(hook, loc, good, source) == pytest.approx(source_before - 1)
+    assert _stock(hook, loc, good, target) == pytest.approx(target_before + 1)
+
+
+def test_a_retried_transfer_books_each_document_once(
+    stock_case: dict[str, Any], altegio_sandbox: Any, run_dag: Any, xcom: Any
+) -> None:
+    """The receipt's answer is lost after the write-off went through: the retry finds the
+    write-off by its key and books only the receipt."""
+    case = stock_case
+    hook, loc, source, target, good = (
+        case["hook"],
+        case["location_id"],
+        case["storage_id"],
+        case["other_storage_id"],
+        case["good_id"],
+    )
+    source_before, target_before = _stock(hook, loc, good, source), _stock(hook, loc, good, target)
+    # The second POST (the receipt) fails with a 502 before anything is applied: ambiguous.
+    altegio_sandbox.faults.add("POST", f"/api/v1/storage_operations/operation/{loc}", status=502, skip=1)
+    with DAG("storage_transfer_retry", schedule=None) as dag:
+        CreateStorageOperationOperator(
+            task_id="transfer",
+            location_id=loc,
+            operation_type="transfer",
+            storage_id=source,
+            target_storage_id=target,
+            transactions=[{"good_id": good, "amount": 1}],
+            retries=1,
+            retry_delay=0,
+            reconcile_grace=1,  # with retry_delay=0 the retry would otherwise look for a minute
+        )
+    dag_run = run_dag(dag)
+    assert dag_run.state == "success"
+    out, into = xcom(dag_run, "transfer")["documents"]
+    assert out["created"] is False  # found by its key on the retry
+    assert into["created"] is True
     assert _stock(hook, loc, good, source) == pytest.approx(source_before - 1)
     assert _stock(hook, loc, good, target) == pytest.approx(target_before + 1)
 

@@ -160,6 +160,7 @@ _OPERATION = {
     "type_id": "receipt",
     "storage_id": 3,
     "create_date": datetime(2026, 1, 1, tzinfo=timezone.utc),
+    "master_id": 5,
     "transactions": [{"good_id": 1, "amount": 1}],
 }
 _CONDITIONS = [{"field": "product_id", "condition": ">", "value": "0"}]

@@ -206,6 +206,7 @@ OPERATORS: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
             "operation_type": "receipt",
             "storage_id": 3101,
             "transactions": [_GOOD_LINE],
+            "master_id": 990101,
             "location_id": LOCATION,
         },
     ),
