@@ -351,7 +351,8 @@ def test_transfer_moves_between_storages(stock_case: dict[str, Any], run_dag: An
     assert dag_run.state == "success"
     result = xcom(dag_run, "transfer")
     out, into = result["documents"]
-    assert out["created"] is True and into["created"] is True
+    assert out["created"] is True
+    assert into["created"] is True
     assert result["document_id"] == out["document_id"]
     # Two documents of documented effect: a write-off out of the source, a receipt into the target.
     assert hook.get_storage_document(out["document_id"], loc).type_id == 4
