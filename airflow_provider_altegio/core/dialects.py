@@ -211,6 +211,9 @@ class AltegioDialect(_DialectBase):
         ok, body = self.json_body(response)
         if not ok:
             raise self.malformed(response, info, "body is not JSON (or is truncated)")
+        if isinstance(body, Mapping) and "errors" in body and "data" not in body:
+            # {"errors": {"code", "message"}, "meta": {}}: an error whatever the status says.
+            raise self._error_from_body(response.status_code, body, info, "errors")
         if not isinstance(body, Mapping) or not ({"success", "data"} & body.keys()):
             raise self.malformed(response, info, "body lacks the {success, data, meta} envelope")
         if body.get("success") in (False, 0, "false", "0"):
@@ -243,7 +246,16 @@ class AltegioDialect(_DialectBase):
         meta = body.get("meta")
         meta = meta if isinstance(meta, Mapping) else {}
         message = _text(meta.get("message")) or _text(body.get("message")) or _text(body.get("error"))
-        errors = normalize_errors(meta.get("errors") if "errors" in meta else body.get("errors"))
+        raw_errors = meta.get("errors") if "errors" in meta else body.get("errors")
+        if (
+            isinstance(raw_errors, Mapping)
+            and "message" in raw_errors
+            and raw_errors.keys() <= {"code", "message"}
+        ):
+            # One error object, not field errors: {"errors": {"code": 400, "message": "..."}}.
+            message = message or _text(raw_errors.get("message"))
+            raw_errors = None
+        errors = normalize_errors(raw_errors)
         cls = _ALTEGIO_ERRORS.get(status, AltegioAPIError)
         return cls(
             self.redact(message or fallback) + self._hint(status),

@@ -386,12 +386,16 @@ class AltegioHook(ApiHook):
     ) -> list[ProductTreeElement]:
         """Categories, then products, matching ``term`` (``GET /goods/search/{location_id}``).
 
-        Without ``term`` the API returns the root categories and ignores ``count``.
+        Without ``term`` the API returns the root categories and ignores ``count``. The official
+        text names the parameters ``search_term`` and ``max_count``, its own curl example ``term``
+        and ``count``: both spellings are sent, so either reading finds them.
 
         :param count: at most this many elements (1 to 100).
         :raises InvalidRequestError: ``count`` out of range.
         """
-        params = {"term": term or None, "count": optional_whole_number(count, "count", maximum=100)}
+        limit = optional_whole_number(count, "count", maximum=100)
+        text = term or None
+        params = {"search_term": text, "term": text, "max_count": limit, "count": limit}
         path = f"/goods/search/{self.resolve_location_id(location_id)}"
         return self._request("GET", path, read_list(ProductTreeElement), params=params)
 

@@ -107,6 +107,43 @@ def test_altegio_422_carries_meta_errors() -> None:
     assert "storage_id: is required" in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("status", "body", "cls", "message"),
+    [
+        # As a production integration saw it: 400, meta.message, no success key.
+        (
+            400,
+            {"meta": {"message": "Staff member required"}},
+            AltegioValidationError,
+            "Staff member required",
+        ),
+        # The form public SDKs handle: one error object under "errors", an empty meta.
+        (
+            404,
+            {"errors": {"code": 404, "message": "Not found"}, "meta": {}},
+            AltegioNotFoundError,
+            "Not found",
+        ),
+        (401, {"errors": {"message": "Unauthorized"}, "meta": []}, AltegioAuthError, "Unauthorized"),
+        # The same under HTTP 200: an error all the same.
+        (200, {"errors": {"code": 400, "message": "Bad filter"}, "meta": {}}, AltegioAPIError, "Bad filter"),
+        (
+            422,
+            {"success": False, "meta": {"message": "Invalid", "errors": {"count": ["too big"]}}},
+            AltegioValidationError,
+            "Invalid",
+        ),
+    ],
+)
+def test_altegio_error_bodies_in_every_known_form(
+    status: int, body: dict[str, Any], cls: type[AltegioAPIError], message: str
+) -> None:
+    with pytest.raises(cls) as info:
+        altegio().parse(response(status, body), INFO)
+    assert info.value.message == message
+    assert "code" not in info.value.errors  # one error object is a message, not field errors
+
+
 def test_altegio_html_error_page_quotes_the_body() -> None:
     page = b"<html><body>" + b"x" * 500 + b"</body></html>"
     with pytest.raises(AltegioNotFoundError) as info:

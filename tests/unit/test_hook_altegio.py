@@ -527,7 +527,13 @@ def test_search_goods(hook: AltegioHook) -> None:
         hook.search_goods()
     assert elements[0].category_id == 123
     assert elements[0].is_category is True
-    assert params_of(route, 0) == [("term", "sham"), ("count", "10")]
+    # Both documented spellings: the text's search_term/max_count and the curl's term/count.
+    assert params_of(route, 0) == [
+        ("search_term", "sham"),
+        ("term", "sham"),
+        ("max_count", "10"),
+        ("count", "10"),
+    ]
     assert params_of(route, 1) == []
     with pytest.raises(InvalidRequestError, match=r"^count: "):
         hook.search_goods("x", count=101)
