@@ -246,8 +246,10 @@ class AltegioHook(ApiHook):
         changed_after: DateLike | None,
         changed_before: DateLike | None,
         page_size: int | None,
+        unique_by: str,
     ) -> dict[str, Any]:
-        """The keyword arguments of :meth:`_pages` for a listing with the documented change window."""
+        """The keyword arguments of :meth:`_pages` for a listing with the documented change
+        window, de-duplicated by the ``unique_by`` id field."""
         params = {
             **filters,
             "changed_after": _date_param(changed_after, "changed_after"),
@@ -256,7 +258,7 @@ class AltegioHook(ApiHook):
         pager = PageCountPager(
             self.page_size if page_size is None else page_size, max_page_size=MAX_PAGE_SIZE
         )
-        return {"pager": pager, "method": "GET", "path": path, "params": params}
+        return {"pager": pager, "method": "GET", "path": path, "params": params, "unique_by": unique_by}
 
     # -- connection test -----------------------------------------------------------------------
 
@@ -289,7 +291,7 @@ class AltegioHook(ApiHook):
     ) -> dict[str, Any]:
         filters = {"term": term or None, "category_id": optional_whole_number(category_id, "category_id")}
         path = f"/goods/{self.resolve_location_id(location_id)}"
-        return self._changed_listing(path, filters, changed_after, changed_before, page_size)
+        return self._changed_listing(path, filters, changed_after, changed_before, page_size, "good_id")
 
     def iter_products(
         self,
@@ -304,7 +306,8 @@ class AltegioHook(ApiHook):
         """Stream the products of a location (``GET /goods/{location_id}``), page by page.
 
         Only the page being consumed is held. Altegio returns no total; the walk stops at the
-        first page shorter than ``page_size``.
+        first page shorter than ``page_size``. A product met twice (rows shifting between page
+        requests, as live listings were seen to do) is yielded once.
 
         :param term: name, article or barcode.
         :param changed_after: datetime or string; sent as ``2026-01-01T12:00:00-0500``.
@@ -489,9 +492,8 @@ class AltegioHook(ApiHook):
             "document_id": optional_whole_number(document_id, "document_id"),
         }
         path = f"/storages/transactions/{self.resolve_location_id(location_id)}"
-        return self._pages(
-            Transaction, **self._changed_listing(path, filters, changed_after, changed_before, page_size)
-        )
+        listing = self._changed_listing(path, filters, changed_after, changed_before, page_size, "id")
+        return self._pages(Transaction, **listing)
 
     def create_storage_operation(
         self, operation: StorageOperationRequest | Mapping[str, Any], location_id: int | None = None

@@ -300,9 +300,20 @@ class ApiHook(BaseHook):
         self._before_request(core)
         return core.request(method, path, read=read, **options)
 
-    def _pages(self, model: type[M], pager: Pager, method: str, path: str, **options: Any) -> Iterator[M]:
+    def _pages(
+        self,
+        model: type[M],
+        pager: Pager,
+        method: str,
+        path: str,
+        *,
+        unique_by: str | None = None,
+        **options: Any,
+    ) -> Iterator[M]:
         """Stream the ``model`` items of a paged listing (requests start at the first ``next``).
 
+        With ``unique_by``, an item whose field of that name was already seen in this walk is
+        skipped: rows that shift between two page requests come twice, and must count once.
         A bad item raises :class:`MalformedResponseError` when it is reached, after the good
         ones before it.
         """
@@ -310,9 +321,16 @@ class ApiHook(BaseHook):
 
         def walk() -> Iterator[M]:
             self._before_request(core)
+            seen: set[Any] = set()
             for page in core.iter_pages(pager, method, path, **options):
-                for item in page:
-                    yield self._item(core, model, item, method, path)
+                for raw in page:
+                    item = self._item(core, model, raw, method, path)
+                    key = None if unique_by is None else getattr(item, unique_by)
+                    if key is not None:
+                        if key in seen:
+                            continue
+                        seen.add(key)
+                    yield item
 
         return walk()
 

@@ -259,26 +259,33 @@ class CreateStorageOperationOperator(AltegioBaseOperator):
     ) -> JsonDict | None:
         """The document of an earlier try that carries ``key``, as the operator's XCom, or None.
 
-        Reads the transactions changed since ``since``, keeps those of this operation's storages
-        and products, and reads their documents' comments.
+        Reads the transactions changed since ``since``, keeps those of this operation's storage
+        and products, and reads their documents' comments. Live listings were seen to drop rows
+        at page boundaries while rows changed, so a walk that finds nothing is repeated once
+        with pages one row shorter: its boundaries fall elsewhere.
         """
         goods = {line.good_id for line in request.transactions}
-        candidates: dict[int, list[int]] = defaultdict(list)
-        for tx in self.hook.iter_transactions(location_id, changed_after=since):
-            if tx.document_id is None or tx.id is None or tx.deleted:
-                continue
-            if tx.storage_id == request.storage_id and tx.good_id in goods:
-                candidates[tx.document_id].append(tx.id)
-        self.log.info("Looking for key %s among %d candidate documents", key, len(candidates))
-        for document_id in sorted(candidates, reverse=True):  # newest first
-            document = self.hook.get_storage_document(document_id, location_id)
-            if carries_key(document.comment, key):
-                self.log.info("Document %s already carries key %s: not creating again", document_id, key)
-                return {
-                    "document_id": document_id,
-                    "transaction_ids": sorted(candidates[document_id]),
-                    "created": False,
-                }
+        checked: set[int] = set()
+        first = self.hook.page_size
+        for page_size in (first, max(1, first - 1)):
+            candidates: dict[int, list[int]] = defaultdict(list)
+            for tx in self.hook.iter_transactions(location_id, changed_after=since, page_size=page_size):
+                if tx.document_id is None or tx.id is None or tx.deleted:
+                    continue
+                if tx.storage_id == request.storage_id and tx.good_id in goods:
+                    candidates[tx.document_id].append(tx.id)
+            fresh = sorted(set(candidates) - checked, reverse=True)  # newest first
+            self.log.info("Looking for key %s among %d candidate documents", key, len(fresh))
+            for document_id in fresh:
+                checked.add(document_id)
+                document = self.hook.get_storage_document(document_id, location_id)
+                if carries_key(document.comment, key):
+                    self.log.info("Document %s already carries key %s: not creating again", document_id, key)
+                    return {
+                        "document_id": document_id,
+                        "transaction_ids": sorted(candidates[document_id]),
+                        "created": False,
+                    }
         return None
 
     def _grace(self) -> float:

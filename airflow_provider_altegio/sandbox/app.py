@@ -24,7 +24,12 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from airflow_provider_altegio.sandbox.altacolor import AltacolorError, error_answer
 from airflow_provider_altegio.sandbox.control import control_routes
-from airflow_provider_altegio.sandbox.faults import FaultLayer, FaultRegistry, RequestLog
+from airflow_provider_altegio.sandbox.faults import (
+    SHIFT_ROWS_SCOPE_KEY,
+    FaultLayer,
+    FaultRegistry,
+    RequestLog,
+)
 from airflow_provider_altegio.sandbox.limits import SlidingWindowLimiter, retry_after_header
 from airflow_provider_altegio.sandbox.seed import USER_ID, USER_NAME, USER_PHONE, LocationSeed
 from airflow_provider_altegio.sandbox.validation import ApiError, BodyReader
@@ -113,6 +118,15 @@ async def read_body(request: Request) -> Mapping[str, Any]:
     if not isinstance(body, dict):
         raise ApiError(422, "The given data was invalid.", {"body": ["The body must be a JSON object."]})
     return body
+
+
+def page_rows(call: Call, rows: list[Any], page: int, count: int) -> list[Any]:
+    """Page ``page`` of ``rows``; under a ``shift_rows`` fault each page boundary moves by that
+    many rows (positive: rows repeated across a boundary, negative: rows skipped), as when rows
+    are inserted or moved while a client walks a listing."""
+    shift = int(call.request.scope.get(SHIFT_ROWS_SCOPE_KEY, 0))
+    start = max(0, (page - 1) * (count - shift))
+    return rows[start : start + count]
 
 
 def paging(query: Mapping[str, str], default_count: int, max_count: int) -> tuple[int, int]:
@@ -225,7 +239,7 @@ def list_goods(call: Call) -> Reply:
     query = call.state.product_query(call.location, call.query)
     page, count = paging(call.query, 25, 1000)
     catalogue = call.state.catalogue(call.location)
-    ids = catalogue.find(query)[(page - 1) * count : page * count]
+    ids = page_rows(call, catalogue.find(query), page, count)
     return Reply([catalogue.require(good_id).to_api(call.location) for good_id in ids])
 
 
@@ -321,7 +335,7 @@ def list_storages(call: Call) -> Reply:
 def list_transactions(call: Call) -> Reply:
     """``GET /storages/transactions/{location_id}``: a page of transactions, oldest first."""
     page, count = paging(call.query, 20, 1000)
-    found = call.state.find_transactions(call.location, call.query)[(page - 1) * count : page * count]
+    found = page_rows(call, call.state.find_transactions(call.location, call.query), page, count)
     return Reply([call.state.transaction_to_api(tx) for tx in found])
 
 

@@ -13,6 +13,10 @@ requests experience (after letting ``skip`` matching requests through):
 * ``delay``: sleep that many seconds first (alone: a slow but correct answer).
 * ``drop="before"``: close the connection without an answer; nothing is applied.
   ``drop="after"``: apply the request, then close the connection instead of answering.
+* ``shift_rows``: the paged Altegio listings move each page boundary by that many rows
+  (positive: the last rows of a page come again at the start of the next; negative: rows at the
+  boundary are never served), as a live client saw on date-filtered listings while rows
+  changed under its walk. The request is otherwise answered normally.
 * ``ignore_params``: a list of query parameters the API does not see, as behind a proxy or
   cache that strips them, or an API version that does not know them (``["page"]``: every page
   request gets page 1). The request is otherwise answered normally.
@@ -45,6 +49,8 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 CONTROL_PREFIX = "/_sandbox"
+#: The ASGI scope key through which a ``shift_rows`` fault reaches the paged listings.
+SHIFT_ROWS_SCOPE_KEY = "sandbox.shift_rows"
 API_PREFIX = "/api/v1"
 BODY_KINDS = ("error", "html", "malformed", "truncated", "success_false", "no_envelope", "empty")
 DROP_KINDS = ("before", "after")
@@ -68,6 +74,7 @@ class FaultRule:
     body: str | None = None
     message: str | None = None
     ignore_params: tuple[str, ...] = ()
+    shift_rows: int = 0
     seen: int = 0
     applied: int = 0
 
@@ -113,6 +120,7 @@ def parse_rule(spec: Mapping[str, Any], rule_id: int) -> FaultRule:
         "body",
         "message",
         "ignore_params",
+        "shift_rows",
     }
     unknown = set(spec) - known
     if unknown:
@@ -143,8 +151,18 @@ def parse_rule(spec: Mapping[str, Any], rule_id: int) -> FaultRule:
     ignore_params = spec.get("ignore_params") or []
     if not isinstance(ignore_params, list) or not all(isinstance(p, str) and p for p in ignore_params):
         raise ValueError("ignore_params: must be a list of query parameter names")
-    if status is None and body is None and drop is None and not delay and not ignore_params:
-        raise ValueError("status: a fault needs status, body, drop, delay or ignore_params")
+    shift_rows = spec.get("shift_rows") or 0
+    if not isinstance(shift_rows, int) or isinstance(shift_rows, bool) or not -100 <= shift_rows <= 100:
+        raise ValueError("shift_rows: must be a whole number of rows between -100 and 100")
+    if (
+        status is None
+        and body is None
+        and drop is None
+        and not delay
+        and not ignore_params
+        and not shift_rows
+    ):
+        raise ValueError("status: a fault needs status, body, drop, delay, ignore_params or shift_rows")
     retry_after = spec.get("retry_after")
     message = spec.get("message")
     return FaultRule(
@@ -160,6 +178,7 @@ def parse_rule(spec: Mapping[str, Any], rule_id: int) -> FaultRule:
         body=body,
         message=None if message is None else str(message),
         ignore_params=tuple(ignore_params),
+        shift_rows=shift_rows,
     )
 
 
@@ -334,6 +353,8 @@ class FaultLayer:
         entry["fault"] = rule.id
         if rule.ignore_params:
             scope = {**scope, "query_string": _without_params(scope, rule.ignore_params)}
+        if rule.shift_rows:
+            scope = {**scope, SHIFT_ROWS_SCOPE_KEY: rule.shift_rows}
         if rule.delay or rule.drop is not None:
             # A slow server has the whole request before it is slow: read the body first, so a
             # client that gives up during the delay does not keep the request from being applied.

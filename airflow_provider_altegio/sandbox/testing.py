@@ -48,6 +48,7 @@ class FaultsClient:
         body: str | None = None,
         message: str | None = None,
         ignore_params: list[str] | None = None,
+        shift_rows: int | None = None,
     ) -> dict[str, Any]:
         """Make the next ``count`` requests matching ``method`` and ``path`` fail; returns the rule.
 
@@ -65,6 +66,7 @@ class FaultsClient:
             "body": body,
             "message": message,
             "ignore_params": ignore_params,
+            "shift_rows": shift_rows,
         }
         spec.update({k: v for k, v in optional.items() if v is not None})
         response = self._control.post("/_sandbox/faults", json=spec)

@@ -223,3 +223,38 @@ def test_rate_limit_answers_429_with_retry_after(
     assert altegio_sandbox.state()["rate_limited"] == 3
     # Tokens are limited separately: the control API and Altacolor are never limited.
     assert httpx.get(f"{altegio_sandbox.base_url}/_sandbox/health").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("shift", "positions"),
+    [
+        (1, [0, 1, 2, 3, 3, 4, 5, 6, 6, 7, 8, 9]),  # the last row of a page comes again
+        (-1, [0, 1, 2, 3, 5, 6, 7, 8, 10, 11, 12, 13]),  # a row at each boundary is never served
+    ],
+)
+def test_shift_rows_moves_page_boundaries(
+    altegio_sandbox: Any, altegio_sandbox_client: httpx.Client, shift: int, positions: list[int]
+) -> None:
+    """Rows come twice, or never, at page boundaries, as a live client saw on date-filtered
+    listings while rows changed under its walk."""
+    listing = f"/goods/{LOCATION}"
+    whole = [p["good_id"] for p in altegio_sandbox_client.get(listing, params={"count": 16}).json()["data"]]
+    altegio_sandbox.faults.add("GET", listing, shift_rows=shift, count=None)
+    walked = []
+    for page in (1, 2, 3):
+        data = altegio_sandbox_client.get(listing, params={"count": 4, "page": page}).json()["data"]
+        walked += [p["good_id"] for p in data]
+    assert walked == [whole[i] for i in positions]
+
+
+def test_catalogue_reads_count_each_product_once_when_rows_repeat(altegio_sandbox: Any) -> None:
+    from airflow_provider_altegio.hooks.altegio import AltegioHook
+
+    with AltegioHook(page_size=7) as hook:
+        products = [p.good_id for p in hook.iter_products(LOCATION)]
+        transactions = [t.id for t in hook.iter_transactions(LOCATION)]
+        altegio_sandbox.faults.add("GET", f"/goods/{LOCATION}", shift_rows=2, count=None)
+        altegio_sandbox.faults.add("GET", f"/storages/transactions/{LOCATION}", shift_rows=2, count=None)
+        assert [p.good_id for p in hook.iter_products(LOCATION)] == products
+        assert [t.id for t in hook.iter_transactions(LOCATION)] == transactions
+    assert len(transactions) > 7  # the walks crossed page boundaries

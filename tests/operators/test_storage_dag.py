@@ -8,7 +8,7 @@ document with the key and the right stock.
 from __future__ import annotations
 
 import itertools
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -517,3 +517,47 @@ def test_location_falls_back_to_the_connection(
     assert _ti(dag_run, "missing").state == "failed"
     output = capfd.readouterr()
     assert "location_id: is required: pass it, or set the location_id extra" in output.out + output.err
+
+
+def test_the_search_for_an_earlier_document_survives_rows_shifting_between_pages(
+    stock_case: dict[str, Any], altegio_sandbox: Any
+) -> None:
+    """A listing that drops a row at every page boundary hides the document from one walk; the
+    search walks again with other boundaries and finds it, so nothing is booked twice."""
+    from airflow_provider_altegio.hooks.altegio import AltegioHook
+    from airflow_provider_altegio.operators._common import stamp_comment
+
+    case = stock_case
+    loc, storage, good = case["location_id"], case["storage_id"], case["good_id"]
+    since = datetime.now(tz=timezone.utc) - timedelta(minutes=1)
+    hook = AltegioHook(page_size=3)
+    keys = [f"key{n}" for n in range(7)]
+    documents = [
+        hook.create_storage_operation(
+            {
+                "type_id": "receipt",
+                "storage_id": storage,
+                "create_date": datetime.now(tz=timezone.utc),
+                "comment": stamp_comment("delivery", key),
+                "transactions": [{"good_id": good, "amount": 1}],
+            },
+            loc,
+        ).document.id
+        for key in keys
+    ]
+    altegio_sandbox.faults.add("GET", f"/storages/transactions/{loc}", shift_rows=-1, count=None)
+    walked = {tx.document_id for tx in hook.iter_transactions(loc, changed_after=since)}
+    assert documents[3] not in walked  # the fault bites: row 3 sits on the first boundary
+    operator = CreateStorageOperationOperator(
+        task_id="search",
+        location_id=loc,
+        operation_type="receipt",
+        storage_id=storage,
+        transactions=[{"good_id": good, "amount": 1}],
+        master_id=990101,
+    )
+    operator.__dict__["hook"] = hook  # the cached hook, with its short pages
+    (request,) = [r for _, r in operator.build_requests(keys[3])]
+    found = operator.find_existing(request, loc, keys[3], since)
+    assert found is not None
+    assert found["document_id"] == documents[3]
