@@ -276,6 +276,7 @@ class AltacolorDialect(_DialectBase):
     name = "altacolor"
     AUTH_CODES = frozenset({30001, 31000})
     NOT_FOUND_CODE = 40004
+    SUCCESS_CODE = 10001
     #: 5000x: the request itself is refused (no condition, a malformed date...).
     VALIDATION_CODES = range(50000, 51000)
 
@@ -341,6 +342,9 @@ class AltacolorDialect(_DialectBase):
             cls = AltacolorNotFoundError
         elif code in self.VALIDATION_CODES:
             cls = AltacolorValidationError
+        elif code is not None and code != self.SUCCESS_CODE:
+            # The code decides, not the severity, which DecoNetwork's schema leaves optional.
+            cls = AltacolorAPIError
         elif severity == "ERROR" or response.status_code >= 400:
             cls = AltacolorAuthError if response.status_code in (401, 403) else AltacolorAPIError
         else:

@@ -82,20 +82,41 @@ class AltacolorHook(ApiHook):
         return self._request("POST", FIND_PATH, read_model(AltacolorSearchResult), data=form, idempotent=True)
 
     def _search(self, conditions: Conditions, sort_by: SortBy, page_size: int) -> dict[str, Any]:
-        """The keyword arguments of a paged search (validated now, before any request)."""
+        """The keyword arguments of a paged search (validated now, before any request).
+
+        Sorted by product id unless told otherwise: the store's default order is its manual
+        sort position, which a shop owner may change during a walk, and offset paging over a
+        moving order repeats and skips rows. Rows met twice count once.
+        """
         pager = LimitOffsetPager(page_size)
-        form = encode_search(conditions, limit=pager.page_size, sort_by=sort_by)
-        return {"pager": pager, "method": "POST", "path": FIND_PATH, "data": form, "idempotent": True}
+        order = AltacolorSortBy.PRODUCT_ID if sort_by is None else sort_by
+        form = encode_search(conditions, limit=pager.page_size, sort_by=order)
+        return {
+            "pager": pager,
+            "method": "POST",
+            "path": FIND_PATH,
+            "data": form,
+            "idempotent": True,
+            "unique_by": "product_id",
+        }
 
     def iter_products(
         self, conditions: Conditions, *, sort_by: SortBy = None, page_size: int = MAX_LIMIT
     ) -> Iterator[AltacolorProduct]:
         """Stream every product matching ``conditions``, paging by ``offset`` until ``total``.
 
+        :param sort_by: default: by product id (``sortby=4``), the one order offset paging can
+            rely on.
         :param page_size: rows per request, 1 to 100.
         :raises InvalidRequestError: an invalid condition, sort or page size, at call time.
         """
         return self._pages(AltacolorProduct, **self._search(conditions, sort_by, page_size))
+
+    def iter_catalogue(self, *, page_size: int = MAX_LIMIT) -> Iterator[AltacolorProduct]:
+        """Stream the whole supplier catalogue (``product_id > 0``), by product id, each once."""
+        return self.iter_products(
+            [{"field": "product_id", "condition": ">", "value": "0"}], page_size=page_size
+        )
 
     # -- changes -------------------------------------------------------------------------------
 

@@ -325,24 +325,42 @@ class ApiHook(BaseHook):
             for page in core.iter_pages(pager, method, path, **options):
                 for raw in page:
                     item = self._item(core, model, raw, method, path)
-                    key = None if unique_by is None else getattr(item, unique_by)
-                    if key is not None:
-                        if key in seen:
-                            continue
-                        seen.add(key)
-                    yield item
+                    if not self._repeated(item, unique_by, seen):
+                        yield item
 
         return walk()
 
     async def _apages(
-        self, model: type[M], pager: Pager, method: str, path: str, **options: Any
+        self,
+        model: type[M],
+        pager: Pager,
+        method: str,
+        path: str,
+        *,
+        unique_by: str | None = None,
+        **options: Any,
     ) -> AsyncIterator[M]:
         """Async twin of :meth:`_pages`."""
         core = await self.aget_conn()
         await self._abefore_request(core)
+        seen: set[Any] = set()
         async for page in core.aiter_pages(pager, method, path, **options):
-            for item in page:
-                yield self._item(core, model, item, method, path)
+            for raw in page:
+                item = self._item(core, model, raw, method, path)
+                if self._repeated(item, unique_by, seen):
+                    continue
+                yield item
+
+    @staticmethod
+    def _repeated(item: Any, unique_by: str | None, seen: set[Any]) -> bool:
+        """Whether ``item`` was met already in this walk (by its ``unique_by`` field); notes it."""
+        key = None if unique_by is None else getattr(item, unique_by)
+        if key is None:
+            return False
+        if key in seen:
+            return True
+        seen.add(key)
+        return False
 
     def _matching(
         self, model: type[M], id_field: str, ids: Iterable[int] | None, listing: dict[str, Any]

@@ -102,7 +102,9 @@ class AltacolorSearchProductsOperator(StreamingReadOperator, AltacolorBaseOperat
     Fields: ``product_code``, ``product_name`` (``name``), ``supplier``, ``product_id`` (``id``),
     ``date_modified``; conditions ``==``, ``!=``, ``<``, ``>``, ``<=``, ``>=``, ``between`` or the
     names ``eq``... ``ge``. Several conditions are joined with AND. With no conditions the whole
-    catalogue is read (``product_id > 0``).
+    catalogue is read (``AltacolorHook.iter_catalogue``). Results come by product id unless
+    ``sort_by`` says otherwise: offset paging over the store's manual order could repeat or skip
+    products; a product met twice is kept once.
 
     :param conditions: one condition mapping or a list of them (JSON text accepted).
     :param sort_by: ``product_code``, ``product_name``, ``supplier``, ``product_id``,
@@ -146,7 +148,10 @@ class AltacolorSearchProductsOperator(StreamingReadOperator, AltacolorBaseOperat
         conditions = altacolor_conditions(self.conditions, "conditions", sort_by=sort_by)
         page_size = self.read_page_size()
         with self.hook:
-            products = self.hook.iter_products(conditions, sort_by=sort_by, page_size=page_size)
+            if is_blank(self.conditions) and sort_by is None:
+                products = self.hook.iter_catalogue(page_size=page_size)
+            else:
+                products = self.hook.iter_products(conditions, sort_by=sort_by, page_size=page_size)
             return self.deliver(products, page_size)
 
 

@@ -283,10 +283,17 @@ def test_altacolor_40004_with_partial_results_is_not_an_error() -> None:
         altacolor().parse(response(200, {**status(40004, "WARNING"), "products": []}), INFO)
 
 
-def test_altacolor_code_as_string_and_warning_other_than_40004_passes() -> None:
-    body = {**status(10002, "WARNING"), "products": []}
-    body["response_status"]["code"] = "10002"
-    assert altacolor().parse(response(200, body), INFO).data["products"] == []
+def test_altacolor_the_code_decides_not_the_severity() -> None:
+    """Anything but 10001 is an error, whatever ``severity`` says (DecoNetwork's own schema leaves
+    it optional); the code may come as text."""
+    ok_body = {**status(10001, "SUCCESS"), "products": []}
+    ok_body["response_status"]["code"] = "10001"
+    assert altacolor().parse(response(200, ok_body), INFO).data["products"] == []
+    with pytest.raises(AltacolorAPIError, match="10002"):
+        altacolor().parse(response(200, {**status(10002, "WARNING"), "products": []}), INFO)
+    with pytest.raises(AltacolorValidationError) as info:
+        altacolor().parse(response(200, {"response_status": {"code": 50003}}), INFO)  # no severity at all
+    assert info.value.code == 50003
 
 
 @pytest.mark.parametrize(

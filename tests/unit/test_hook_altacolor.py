@@ -169,16 +169,33 @@ def test_iter_products_pages_by_offset_until_total(hook: AltacolorHook) -> None:
     assert [p.product_id for p in items] == [0, 1, 2, 3, 4]
     assert items[0].skus[0].price == 9.5
     offsets = [(form_of(c.request)["limit"], form_of(c.request)["offset"]) for c in route.calls]
-    # Then at most the read-ahead's bet on the page after the last.
-    assert offsets in ([("2", "0"), ("2", "2"), ("2", "4")], [("2", "0"), ("2", "2"), ("2", "4"), ("2", "6")])
+    assert offsets == [("2", "0"), ("2", "2"), ("2", "4")]
     assert all(form_of(c.request)["field"] == "4" for c in route.calls)
+    # By product id unless told otherwise: offset paging needs an order the shop cannot move.
+    assert all(form_of(c.request)["sortby"] == "4" for c in route.calls)
+
+
+def test_the_whole_catalogue_is_read_by_product_id_each_product_once(hook: AltacolorHook) -> None:
+    pages = [list(range(0, 3)), list(range(2, 5)), list(range(4, 6))]  # rows repeat at the edges
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        offset = int(form_of(request)["offset"])
+        ids = pages[offset // 3]
+        return found([{"product_id": i, "product_code": f"C{i}"} for i in ids], 8)
+
+    with respx.mock() as mock:
+        route = mock.post(FIND).mock(side_effect=answer)
+        ids = [p.product_id for p in hook.iter_catalogue(page_size=3)]
+    assert ids == [0, 1, 2, 3, 4, 5]
+    assert form_of(route.calls[0].request)["sortby"] == "4"
+    assert form_of(route.calls[0].request)["condition"] == "4"  # product_id > 0
 
 
 def test_iter_products_exact_multiple_stops_at_total(hook: AltacolorHook) -> None:
     with respx.mock() as mock:
         route = mock.post(FIND).mock(side_effect=catalogue(4))
         assert len(list(hook.iter_products({"field": 4, "condition": 4, "string": "0"}, page_size=2))) == 4
-    assert route.call_count in (2, 3)  # no empty page is asked for; at most the read-ahead's bet
+    assert route.call_count == 2  # no empty page is asked for
 
 
 def test_iter_products_validates_at_call_time(hook: AltacolorHook) -> None:
