@@ -145,8 +145,13 @@ def _int_param(params: Mapping[str, str], name: str, default: int | None, code: 
         raise AltacolorError(code) from None
 
 
+#: The one documented form of a condition date: UTC, ``YYYY-MM-DDTHH:MM:SS``, no offset.
+_CONDITION_DATE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}")
+
+
 def _date_param(raw: str | None, which: str) -> int:
-    if not raw:
+    """A condition date in the documented form only; anything else is 50003, as a store says."""
+    if raw is None or not _CONDITION_DATE.fullmatch(raw):
         raise AltacolorError(50003, f"{which} is invalid")
     try:
         return to_epoch(parse_datetime(raw, timezone.utc))

@@ -163,6 +163,11 @@ def test_default_sort_is_sort_position(store: httpx.Client) -> None:
         ),
         ({"field": 5, "condition": 4}, 50003, "date1 is invalid"),
         ({"field": 5, "condition": 4, "date1": "01/02/2018"}, 50003, "date1 is invalid"),
+        # Only the documented form: UTC, YYYY-MM-DDTHH:MM:SS, no offset, no space, no fraction.
+        ({"field": 5, "condition": 4, "date1": "2018-02-01 00:00:00"}, 50003, "date1 is invalid"),
+        ({"field": 5, "condition": 4, "date1": "2018-02-01T00:00:00Z"}, 50003, "date1 is invalid"),
+        ({"field": 5, "condition": 4, "date1": "2018-02-01T00:00:00-0500"}, 50003, "date1 is invalid"),
+        ({"field": 5, "condition": 4, "date1": "2018-02-01"}, 50003, "date1 is invalid"),
         ({"field": 5, "condition": 7, "date1": "2018-02-01T00:00:00"}, 50003, "date2 is invalid"),
         ({**EVERYTHING, "limit": 101}, 50004, "Invalid limit or offset"),
         ({**EVERYTHING, "limit": -1}, 50004, "Invalid limit or offset"),
