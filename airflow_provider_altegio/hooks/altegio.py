@@ -305,9 +305,10 @@ class AltegioHook(ApiHook):
     ) -> Iterator[Product]:
         """Stream the products of a location (``GET /goods/{location_id}``), page by page.
 
-        Only the page being consumed is held. Altegio returns no total; the walk stops at the
-        first page shorter than ``page_size``. A product met twice (rows shifting between page
-        requests, as live listings were seen to do) is yielded once.
+        Only the page being consumed is held, and the ids already met: a product met twice (rows
+        shifting between page requests, as live listings were seen to do) is yielded once; for
+        100000 products the ids take about 6 MB. Altegio returns no total; the walk stops at the
+        first page shorter than ``page_size``.
 
         :param term: name, article or barcode.
         :param changed_after: datetime or string; sent as ``2026-01-01T12:00:00-0500``.

@@ -328,8 +328,9 @@ def test_mapped_operations_get_their_own_keys(
         assert len(_documents_with_key(altegio_sandbox, key)) == 1
 
 
-def test_transfer_moves_between_storages(stock_case: dict[str, Any], run_dag: Any, xcom: Any) -> None:
-    case = stock_case
+def _transfer(case: dict[str, Any], dag_id: str, **extra: Any) -> tuple[DAG, Any]:
+    """A DAG moving one unit of the case's product from its storage to the other one, and a
+    function that checks the stock moved exactly once."""
     hook, loc, source, target, good = (
         case["hook"],
         case["location_id"],
@@ -338,7 +339,7 @@ def test_transfer_moves_between_storages(stock_case: dict[str, Any], run_dag: An
         case["good_id"],
     )
     source_before, target_before = _stock(hook, loc, good, source), _stock(hook, loc, good, target)
-    with DAG("storage_transfer", schedule=None) as dag:
+    with DAG(dag_id, schedule=None) as dag:
         CreateStorageOperationOperator(
             task_id="transfer",
             location_id=loc,
@@ -346,7 +347,19 @@ def test_transfer_moves_between_storages(stock_case: dict[str, Any], run_dag: An
             storage_id=source,
             target_storage_id=target,
             transactions=[{"good_id": good, "amount": 1}],
+            **extra,
         )
+
+    def moved_once() -> None:
+        assert _stock(hook, loc, good, source) == pytest.approx(source_before - 1)
+        assert _stock(hook, loc, good, target) == pytest.approx(target_before + 1)
+
+    return dag, moved_once
+
+
+def test_transfer_moves_between_storages(stock_case: dict[str, Any], run_dag: Any, xcom: Any) -> None:
+    hook, loc = stock_case["hook"], stock_case["location_id"]
+    dag, moved_once = _transfer(stock_case, "storage_transfer")
     dag_run = run_dag(dag)
     assert dag_run.state == "success"
     result = xcom(dag_run, "transfer")
@@ -356,9 +369,8 @@ def test_transfer_moves_between_storages(stock_case: dict[str, Any], run_dag: An
     assert result["document_id"] == out["document_id"]
     # Two documents of documented effect: a write-off out of the source, a receipt into the target.
     assert hook.get_storage_document(out["document_id"], loc).type_id == 4
-    assert hook.get_storage_document(into["document_id"], loc).storage_id == target
-    assert _stock(hook, loc, good, source) == pytest.approx(source_before - 1)
-    assert _stock(hook, loc, good, target) == pytest.approx(target_before + 1)
+    assert hook.get_storage_document(into["document_id"], loc).storage_id == stock_case["other_storage_id"]
+    moved_once()
 
 
 def test_a_retried_transfer_books_each_document_once(
@@ -366,36 +378,19 @@ def test_a_retried_transfer_books_each_document_once(
 ) -> None:
     """The receipt's answer is lost after the write-off went through: the retry finds the
     write-off by its key and books only the receipt."""
-    case = stock_case
-    hook, loc, source, target, good = (
-        case["hook"],
-        case["location_id"],
-        case["storage_id"],
-        case["other_storage_id"],
-        case["good_id"],
-    )
-    source_before, target_before = _stock(hook, loc, good, source), _stock(hook, loc, good, target)
+    loc = stock_case["location_id"]
     # The second POST (the receipt) fails with a 502 before anything is applied: ambiguous.
     altegio_sandbox.faults.add("POST", f"/api/v1/storage_operations/operation/{loc}", status=502, skip=1)
-    with DAG("storage_transfer_retry", schedule=None) as dag:
-        CreateStorageOperationOperator(
-            task_id="transfer",
-            location_id=loc,
-            operation_type="transfer",
-            storage_id=source,
-            target_storage_id=target,
-            transactions=[{"good_id": good, "amount": 1}],
-            retries=1,
-            retry_delay=0,
-            reconcile_grace=1,  # with retry_delay=0 the retry would otherwise look for a minute
-        )
+    # reconcile_grace: with retry_delay=0 the retry would otherwise look for a minute.
+    dag, moved_once = _transfer(
+        stock_case, "storage_transfer_retry", retries=1, retry_delay=0, reconcile_grace=1
+    )
     dag_run = run_dag(dag)
     assert dag_run.state == "success"
     out, into = xcom(dag_run, "transfer")["documents"]
     assert out["created"] is False  # found by its key on the retry
     assert into["created"] is True
-    assert _stock(hook, loc, good, source) == pytest.approx(source_before - 1)
-    assert _stock(hook, loc, good, target) == pytest.approx(target_before + 1)
+    moved_once()
 
 
 @pytest.mark.parametrize(

@@ -176,7 +176,7 @@ def test_iter_products_pages_by_offset_until_total(hook: AltacolorHook) -> None:
 
 
 def test_the_whole_catalogue_is_read_by_product_id_each_product_once(hook: AltacolorHook) -> None:
-    pages = [list(range(0, 3)), list(range(2, 5)), list(range(4, 6))]  # rows repeat at the edges
+    pages = [list(range(3)), list(range(2, 5)), list(range(4, 6))]  # rows repeat at the edges
 
     def answer(request: httpx.Request) -> httpx.Response:
         offset = int(form_of(request)["offset"])
