@@ -99,23 +99,35 @@ def altacolor_catalogue_sync() -> None:
 
     @task(multiple_outputs=True)
     def plan_catalogue_sync(supplier: dict[str, Any], altegio: dict[str, Any]) -> dict[str, Any]:
-        """Split the supplier's products into products to create and cost prices to update."""
+        """Split the supplier's variants into products to create and cost prices to update.
+
+        Each SKU (a size of a supplier product) is one Altegio product, matched by its SKU code
+        as the Altegio ``article``. A search gives no prices: they come from the products'
+        details, asked for 100 at a time.
+        """
+        from airflow_provider_altegio.hooks.altacolor import AltacolorHook
+
         by_article: dict[str, dict[str, Any]] = {}
         for product in read_items(altegio):
             if product.get("article"):
                 by_article[str(product["article"]).strip()] = product
+        ids = [item["product_id"] for item in read_items(supplier) if item.get("product_id")]
+        with AltacolorHook() as hook:
+            details = hook.get_products(ids)
         create, update = [], []
-        for item in read_items(supplier):
-            code = str(item.get("product_code") or "").strip()
-            prices = [float(sku["price"]) for sku in item.get("skus") or [] if sku.get("price")]
-            if not code or not prices:
-                continue  # nothing to match on, or nothing to price it with
-            price = min(prices)
-            existing = by_article.get(code)
-            if existing is None:
-                create.append({"article": code, "title": item.get("product_name") or code, "price": price})
-            elif abs(float(existing.get("actual_cost") or 0) - price) >= 0.005:
-                update.append({"good_id": existing["good_id"], "article": code, "actual_cost": price})
+        for item in details:
+            for sku in item.skus:
+                code, price = (sku.sku or "").strip(), sku.price
+                if not code or not price:
+                    continue  # nothing to match on, or nothing to price it with
+                title = " ".join(
+                    filter(None, [item.product_name or code, sku.size if len(item.skus) > 1 else None])
+                )
+                existing = by_article.get(code)
+                if existing is None:
+                    create.append({"article": code, "title": title, "price": price})
+                elif abs(float(existing.get("actual_cost") or 0) - price) >= 0.005:
+                    update.append({"good_id": existing["good_id"], "article": code, "actual_cost": price})
         log.info("%d products to create, %d cost prices to update", len(create), len(update))
         return {"create": create, "update": update}
 

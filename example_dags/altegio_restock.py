@@ -8,8 +8,9 @@ asset event when a product changed and is at or below its ``critical_amount``.
 For each location the restock reads
     the catalogue and the storages, finds the products at or below their ``critical_amount``,
 orders enough to bring each back to its ``desired_amount``, prices every line from the
-Altacolor supplier catalogue (Altacolor ``product_code`` = Altegio ``article`` or ``barcode``),
-reports the products the supplier does not carry, and books one receipt per storage.
+Altacolor supplier's product details (the variant whose SKU code is the Altegio ``article`` or
+``barcode``, or the single variant of a product whose code is), reports the products the
+supplier does not carry, and books one receipt per storage.
 
 Units. Altegio keeps stock, ``critical_amount`` and ``desired_amount`` in the product's *sale*
 unit (a bottle, a box). Masters use products up in the *service* unit (ml, g), and
@@ -217,16 +218,28 @@ def altegio_restock() -> None:
 
     @task
     def price_from_supplier(lines: list[dict[str, Any]], catalogue: dict[str, Any]) -> list[dict[str, Any]]:
-        """Each line with the supplier's code and price, or ``supplier_code: None`` when unmatched.
+        """Each line with the supplier's SKU code and price, or ``supplier_code: None`` when the
+        supplier carries no variant it matches.
 
-        A line is matched when the supplier's ``product_code`` equals the product's article (or,
-        failing that, its barcode).
+        A search gives no prices: they come from the products' details, asked for 100 at a time.
         """
-        prices = _supplier_prices(catalogue)
+        from airflow_provider_altegio.hooks.altacolor import AltacolorHook
+        from airflow_provider_altegio.models.altacolor import match_variant
+
+        ids = [item["product_id"] for item in read_items(catalogue) if item.get("product_id")]
+        with AltacolorHook() as hook:
+            details = hook.get_products(ids)
         priced = []
         for line in lines:
-            code = next((c for c in (line["article"], line["barcode"]) if c and c in prices), None)
-            priced.append({**line, "supplier_code": code, "cost_per_unit": prices.get(code or "")})
+            match = match_variant(details, line["article"], line["barcode"])
+            sku = match[1] if match else None
+            priced.append(
+                {
+                    **line,
+                    "supplier_code": sku.sku if sku else None,
+                    "cost_per_unit": sku.price if sku else None,
+                }
+            )
         log.info(
             "%d of %d lines priced from the supplier",
             sum(1 for p in priced if p["supplier_code"]),
@@ -326,20 +339,6 @@ def altegio_restock() -> None:
     reported = report_unmatched_products(priced)
     anything_to_restock(to_restock) >> supplier_catalogue
     summarise_receipts(receipts.output, reported)
-
-
-def _supplier_prices(catalogue: dict[str, Any]) -> dict[str, float]:
-    """``product_code`` -> price per sale unit, from the supplier catalogue read.
-
-    The price is the lowest positive SKU price (a product's SKUs are its colours and sizes,
-    sold at one price in the seeded catalogue and usually in real ones).
-    """
-    prices: dict[str, float] = {}
-    for item in read_items(catalogue):
-        offers = [float(sku["price"]) for sku in item.get("skus") or [] if sku.get("price")]
-        if item.get("product_code") and offers:
-            prices[str(item["product_code"]).strip()] = min(offers)
-    return prices
 
 
 altegio_restock()

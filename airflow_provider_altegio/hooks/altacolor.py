@@ -18,6 +18,7 @@ from airflow_provider_altegio.hooks.base import ApiHook, Extras, read_model
 from airflow_provider_altegio.models.altacolor import (
     MAX_LIMIT,
     AltacolorProduct,
+    AltacolorProductDetailed,
     AltacolorProductResponse,
     AltacolorSearchResult,
     AltacolorSortBy,
@@ -153,8 +154,8 @@ class AltacolorHook(ApiHook):
 
     # -- lookup --------------------------------------------------------------------------------
 
-    def get_product(self, product_id: int) -> AltacolorProduct:
-        """One product by id (``GET /api/json/manage_products/get?id=...``).
+    def get_product(self, product_id: int) -> AltacolorProductDetailed:
+        """One product's details, variants and prices (``GET /api/json/manage_products/get?id=...``).
 
         :raises AltacolorNotFoundError: code 40004, or no product in the answer.
         """
@@ -166,15 +167,16 @@ class AltacolorHook(ApiHook):
             )
         return items[0]
 
-    def get_products(self, product_ids: Iterable[int]) -> list[AltacolorProduct]:
-        """Products by id, asked for in chunks of at most 100 (``ids=a,b,c``).
+    def get_products(self, product_ids: Iterable[int]) -> list[AltacolorProductDetailed]:
+        """Products' details, variants and prices by id, asked for in chunks of at most 100
+        (``ids=a,b,c``): prices come from here, not from a search.
 
         Ids the API does not know are left out of the result.
 
         :raises InvalidRequestError: an id that is not a positive whole number, before any request.
         """
         ids = [whole_number(pid, f"product_ids[{i}]") for i, pid in enumerate(product_ids)]
-        found: list[AltacolorProduct] = []
+        found: list[AltacolorProductDetailed] = []
         for start in range(0, len(ids), MAX_LIMIT):
             chunk = ids[start : start + MAX_LIMIT]
             try:

@@ -8,7 +8,7 @@ into the form fields the API documents.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from enum import IntEnum
 from typing import Annotated, Any, TypeAlias
 
@@ -302,9 +302,12 @@ class ResponseStatus(ApiModel):
 
 
 class AltacolorSku(ApiModel):
-    """A SKU of a product."""
+    """A SKU (one variant: a size, a colour) of a detailed product, with its own price."""
 
+    dn_sku_id: LooseInt | None = None
     sku: LooseStr | None = None
+    size: LooseStr | None = None
+    color: LooseStr | None = None
     price: LooseFloat | None = None
     cost: LooseFloat | None = None
 
@@ -329,17 +332,53 @@ class AltacolorCategory(ApiModel):
 
 
 class AltacolorProduct(ApiModel):
-    """A product as search and get return it; a detailed product keeps its extra fields."""
+    """A product as ``find`` returns it (``Product``): who and what, no variants or prices."""
 
     product_id: LooseInt | None = None
     product_code: LooseStr | None = None
     product_name: LooseStr | None = None
     supplier: LooseStr | None = None
+    categories: list[AltacolorCategory] = Field(default_factory=list)
+    date_modified: LooseDatetime | None = None
+
+
+class AltacolorProductDetailed(AltacolorProduct):
+    """A product as ``get`` returns it (``ProductDetailed``): its variants (SKUs) and their prices.
+
+    How an Altegio product matches it (:meth:`price_for`): an Altegio ``article`` or ``barcode``
+    equal to a SKU code is that variant; equal to the ``product_code`` of a product with a
+    single priced SKU, that SKU. A product code with several variants says no size, so it
+    matches none of them.
+    """
+
+    brand: LooseStr | None = None
+    description: LooseStr | None = None
     skus: list[AltacolorSku] = Field(default_factory=list)
     colors: list[AltacolorColor] = Field(default_factory=list)
     sizes: list[AltacolorSize] = Field(default_factory=list)
-    categories: list[AltacolorCategory] = Field(default_factory=list)
-    date_modified: LooseDatetime | None = None
+
+    def sku_for(self, *codes: str | None) -> AltacolorSku | None:
+        """The variant an Altegio ``article`` or ``barcode`` (``codes``) stands for, or ``None``."""
+        wanted = {str(code).strip() for code in codes if code and str(code).strip()}
+        for sku in self.skus:
+            if sku.sku is not None and sku.sku.strip() in wanted:
+                return sku
+        priced = [sku for sku in self.skus if sku.price]
+        if self.product_code is not None and self.product_code.strip() in wanted and len(priced) == 1:
+            return priced[0]
+        return None
+
+
+def match_variant(
+    products: Iterable[AltacolorProductDetailed], *codes: str | None
+) -> tuple[AltacolorProductDetailed, AltacolorSku] | None:
+    """The supplier product and variant an Altegio product's ``article``/``barcode`` (``codes``)
+    stand for, by the rule of :class:`AltacolorProductDetailed`; ``None`` when none does."""
+    for product in products:
+        sku = product.sku_for(*codes)
+        if sku is not None:
+            return product, sku
+    return None
 
 
 class AltacolorSearchResult(ApiModel):
@@ -355,10 +394,10 @@ class AltacolorProductResponse(ApiModel):
     for ``ids=``."""
 
     response_status: ResponseStatus | None = None
-    product: AltacolorProduct | None = None
-    products: list[AltacolorProduct] = Field(default_factory=list)
+    product: AltacolorProductDetailed | None = None
+    products: list[AltacolorProductDetailed] = Field(default_factory=list)
 
     @property
-    def items(self) -> list[AltacolorProduct]:
+    def items(self) -> list[AltacolorProductDetailed]:
         """The products returned, whichever key they came under."""
         return [self.product] if self.product is not None else list(self.products)

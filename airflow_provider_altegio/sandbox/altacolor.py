@@ -76,22 +76,46 @@ class SupplierProduct(AltacolorSeed):
     """A product of the supplier catalogue: the seeded record plus its API shape."""
 
     def to_api(self, *, detailed: bool = False) -> dict[str, Any]:
-        """The product object of ``find`` (and the detailed one of ``get``)."""
+        """The ``Product`` of ``find`` (no variants, no prices), or the ``ProductDetailed`` of
+        ``get``: its SKUs, each a size with its own code, ``dn_sku_id`` and price.
+
+        Every product has its standard size, whose SKU code is the product code; every fifth
+        has a salon size too (``<code>-XL``, 1.8 times the price).
+        """
         data: dict[str, Any] = {
             "product_id": self.product_id,
             "product_code": self.product_code,
             "product_name": self.product_name,
             "supplier": self.supplier,
-            "skus": [{"sku": f"{self.product_code}-OS", "price": self.price, "cost": self.cost}],
-            "colors": [],
-            "sizes": [{"code": "OS"}],
             "categories": [{"name": self.category}],
             "date_modified": format_utc_naive(self.date_modified),
             "sort_position": self.sort_position,
         }
-        if detailed:
-            data["description"] = f"{self.product_name} from {self.supplier}."
-            data["min_qty"] = 1
+        if not detailed:
+            return data
+        skus = [("STD", self.product_code, self.price, self.cost)]
+        if self.product_id % 5 == 0:
+            skus.append(
+                ("XL", f"{self.product_code}-XL", round(self.price * 1.8, 2), round(self.cost * 1.8, 2))
+            )
+        data.update(
+            brand=self.supplier,
+            description=f"{self.product_name} from {self.supplier}.",
+            min_qty=1,
+            skus=[
+                {
+                    "dn_sku_id": self.product_id * 10 + n,
+                    "sku": code,
+                    "size": size,
+                    "color": "",
+                    "price": price,
+                    "cost": cost,
+                }
+                for n, (size, code, price, cost) in enumerate(skus)
+            ],
+            colors=[],
+            sizes=[{"code": size} for size, *_ in skus],
+        )
         return data
 
 

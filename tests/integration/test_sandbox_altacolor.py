@@ -68,7 +68,24 @@ def test_supplier_codes_match_some_altegio_articles(
     article = sorted(codes & articles)[0]
     found = _find(store, field=1, condition=1, string=article.lower())
     assert [p["product_code"] for p in found["products"]] == [article]
-    assert found["products"][0]["skus"][0]["price"] > 0
+    assert "skus" not in found["products"][0]  # find answers Product: no variants, no prices
+
+
+def test_get_answers_product_details_with_variants(store: httpx.Client) -> None:
+    """Prices come from get's ProductDetailed: SKUs with codes, sizes, dn_sku_id and prices;
+    every fifth product has a second size."""
+    ids = [p["product_id"] for p in _catalogue(store)][:10]
+    response = store.get("/api/json/manage_products/get", params={"ids": ",".join(map(str, ids))}).json()
+    details = {p["product_id"]: p for p in response["products"]}
+    assert set(details) == set(ids)
+    multi = [p for p in details.values() if len(p["skus"]) > 1]
+    assert multi
+    for product in details.values():
+        assert product["brand"]
+        assert product["skus"][0]["sku"] == product["product_code"]
+        assert all(s["price"] > 0 and s["dn_sku_id"] for s in product["skus"])
+    sizes = {s["size"] for s in multi[0]["skus"]}
+    assert sizes == {"STD", "XL"}
 
 
 _OPS: dict[int, Callable[[Any, Any], bool]] = {
@@ -106,8 +123,9 @@ def test_date_modified_conditions_and_changes(altegio_sandbox: Any, store: httpx
     assert between["total"] == sum(low <= d <= high for d in dates)
     assert _find(store, field=5, condition=4, date1=dates[-1], limit=0)["total"] == 0
     product_id = everything[3]["product_id"]
-    changed = altegio_sandbox.change_supplier_product(product_id, price=99.5)
-    assert changed["skus"][0]["price"] == 99.5
+    altegio_sandbox.change_supplier_product(product_id, price=99.5)
+    details = store.get("/api/json/manage_products/get", params={"id": product_id}).json()["product"]
+    assert details["skus"][0]["price"] == 99.5
     newer = _find(store, field=5, condition=4, date1=dates[-1])
     assert [p["product_id"] for p in newer["products"]] == [product_id]
 

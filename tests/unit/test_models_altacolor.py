@@ -11,6 +11,7 @@ from airflow_provider_altegio.models.altacolor import (
     AltacolorCondition,
     AltacolorField,
     AltacolorProduct,
+    AltacolorProductDetailed,
     AltacolorProductResponse,
     AltacolorSearchResult,
     AltacolorSortBy,
@@ -18,6 +19,7 @@ from airflow_provider_altegio.models.altacolor import (
     SearchCondition,
     encode_conditions,
     encode_search,
+    match_variant,
 )
 
 UTC = timezone.utc
@@ -286,13 +288,46 @@ def test_search_result_and_products_are_tolerant() -> None:
     assert not result.response_status.is_error
     first, second = result.products
     assert first.product_code == "5551"
-    assert first.skus[0].sku == "5551001"
-    assert first.skus[0].price == 12.5
-    assert first.colors[0].id == 3
+    assert first.categories[0].name == "Shirts"
     assert first.date_modified == datetime(2018, 2, 1, tzinfo=UTC)
     assert first.to_json_dict()["sort_position"] == 4
-    assert second.skus == []
-    assert second.colors == []
+    assert second.categories == []
+    detailed = AltacolorProductDetailed.model_validate(
+        {
+            "product_id": 101,
+            "product_code": 5551,
+            "brand": "Acme",
+            "skus": [{"dn_sku_id": "77", "sku": 5551001, "size": "XL", "price": "12.50", "cost": 6}],
+            "colors": [{"id": "3", "name": "Red"}],
+        }
+    )
+    assert detailed.skus[0].sku == "5551001"
+    assert detailed.skus[0].dn_sku_id == 77
+    assert detailed.skus[0].price == 12.5
+    assert detailed.colors[0].id == 3
+    assert AltacolorProductDetailed.model_validate({"product_id": 102, "skus": {}, "colors": None}).skus == []
+
+
+def test_an_altegio_product_matches_one_supplier_variant() -> None:
+    """By SKU code first; by product code only when the product has a single priced variant."""
+    single = AltacolorProductDetailed.model_validate(
+        {"product_id": 1, "product_code": "ABC", "skus": [{"sku": "ABC", "price": 5}]}
+    )
+    sized = AltacolorProductDetailed.model_validate(
+        {
+            "product_id": 2,
+            "product_code": "XYZ",
+            "skus": [
+                {"sku": "XYZ-250", "size": "250 ml", "price": 4},
+                {"sku": "XYZ-1000", "size": "1 l", "price": 11},
+            ],
+        }
+    )
+    products = [single, sized]
+    assert match_variant(products, "XYZ-1000", None) == (sized, sized.skus[1])
+    assert match_variant(products, None, " ABC ") == (single, single.skus[0])  # the barcode
+    assert match_variant(products, "XYZ", None) is None  # which size? not guessed
+    assert match_variant(products, None, None) is None
 
 
 def test_get_product_response_single_and_many() -> None:
