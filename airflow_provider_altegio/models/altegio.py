@@ -119,6 +119,7 @@ class Product(ApiModel):
     """
 
     good_id: LooseInt | None = None
+    salon_id: LooseInt | None = None
     title: str | None = None
     value: str | None = None
     label: str | None = None
@@ -126,6 +127,8 @@ class Product(ApiModel):
     article: LooseStr | None = None
     barcode: LooseStr | None = None
     category_id: LooseInt | None = None
+    #: the category's title (a live integration reads it; not an object)
+    category: str | None = None
     cost: LooseFloat | None = None
     actual_cost: LooseFloat | None = None
     unit_id: LooseInt | None = None
@@ -319,7 +322,8 @@ class Transaction(_HasDocumentType, ApiModel):
     master_id: LooseInt | None = None
     master: EntityRef | None = None
     client_id: LooseInt | None = None
-    client: EntityRef | None = None
+    #: the reference's example names it ``clients`` (one object)
+    client: EntityRef | None = Field(default=None, validation_alias=AliasChoices("client", "clients"))
     supplier_id: LooseInt | None = None
     supplier: EntityRef | None = None
     service_id: LooseInt | None = None

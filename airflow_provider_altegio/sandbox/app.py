@@ -240,24 +240,25 @@ def list_goods(call: Call) -> Reply:
     page, count = paging(call.query, 25, 1000)
     catalogue = call.state.catalogue(call.location)
     ids = page_rows(call, catalogue.find(query), page, count)
-    return Reply([catalogue.require(good_id).to_api(call.location) for good_id in ids])
+    return Reply([call.state.product_to_api(call.location, catalogue.require(good_id)) for good_id in ids])
 
 
 def get_good(call: Call) -> Reply:
     """``GET /goods/{location_id}/{good_id}``: a list of one product, as documented."""
     product = call.state.catalogue(call.location).require(call.path_int("good_id"))
-    return Reply([product.to_api(call.location)])
+    return Reply([call.state.product_to_api(call.location, product)])
 
 
 def create_good(call: Call) -> Reply:
     """``POST /goods/{location_id}``: 201 with the new product."""
-    return Reply(call.state.create_product(call.location, call.body).to_api(call.location), status=201)
+    product = call.state.create_product(call.location, call.body)
+    return Reply(call.state.product_to_api(call.location, product), status=201)
 
 
 def update_good(call: Call) -> Reply:
     """``PUT /goods/{location_id}/{good_id}``: a list of one (the changed product)."""
     product = call.state.update_product(call.location, call.path_int("good_id"), call.body)
-    return Reply([product.to_api(call.location)])
+    return Reply([call.state.product_to_api(call.location, product)])
 
 
 def delete_good(call: Call) -> Reply:
@@ -323,7 +324,7 @@ def list_storages(call: Call) -> Reply:
             {
                 "id": s.id,
                 "title": s.title,
-                "for_services": s.for_services,
+                "for_service": s.for_services,  # as the official example writes it
                 "for_sale": s.for_sale,
                 "comment": s.comment,
             }

@@ -698,6 +698,12 @@ class SandboxState:
         storage = self.storage(self.locations[location_id], storage_id)
         return {"id": storage_id, "title": storage.title if storage else ""}
 
+    def product_to_api(self, location: LocationSeed, product: Product) -> dict[str, Any]:
+        """A product as the goods endpoints show it, with the fields a live integration reads
+        that only the state knows: its category's title as ``category``."""
+        category = self.categories.get(product.category_id)
+        return {**product.to_api(location), "category": category.title if category else ""}
+
     def company_to_api(self, location: LocationSeed) -> dict[str, Any]:
         """The company (location) object embedded in documents and listed by ``/companies``."""
         return {
@@ -734,22 +740,22 @@ class SandboxState:
         return data
 
     def transaction_to_api(self, tx: Transaction) -> dict[str, Any]:
-        """The goods transaction object (signed amount, nested good/storage/unit)."""
+        """The goods transaction object as the reference's example shows it: signed amount, the
+        product, storage and unit only as nested objects (no flat ``good_id``/``storage_id``),
+        ``type`` as a title, the client under ``clients``."""
         location = self.locations[tx.location_id]
         return {
             "id": tx.id,
             "document_id": tx.document_id,
             "type_id": tx.type_id,
-            "type": {"id": tx.type_id, "title": DOCUMENT_TYPES[tx.type_id]},
+            "type": DOCUMENT_TYPES[tx.type_id],
             "company_id": tx.location_id,
-            "good_id": tx.good_id,
             "amount": tx.amount,
             "cost_per_unit": tx.cost_per_unit,
             "discount": tx.discount,
             "cost": tx.cost,
             "unit_id": tx.unit_id,
             "operation_unit_type": tx.operation_unit_type,
-            "storage_id": tx.storage_id,
             "supplier_id": tx.supplier_id,
             "record_id": 0,
             "client_id": tx.client_id,
@@ -766,7 +772,7 @@ class SandboxState:
             "supplier": {"id": tx.supplier_id, "title": f"Supplier {tx.supplier_id}"}
             if tx.supplier_id
             else [],
-            "client": {"id": tx.client_id, "name": f"Client {tx.client_id}"} if tx.client_id else [],
+            "clients": {"id": tx.client_id, "name": f"Client {tx.client_id}"} if tx.client_id else [],
             "master": {"id": tx.master_id, "title": f"Master {tx.master_id}"} if tx.master_id else [],
         }
 

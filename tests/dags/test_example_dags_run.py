@@ -44,7 +44,11 @@ def documents(sandbox: Any, type_id: int) -> list[dict[str, Any]]:
 
 
 def transactions_of(sandbox: Any, document: dict[str, Any]) -> list[dict[str, Any]]:
-    return list(sandbox.state(document_id=document["id"])["transactions"])
+    """A document's transactions, with the product and storage ids the API only nests."""
+    return [
+        {**t, "good_id": t["good"]["id"], "storage_id": t["storage"]["id"]}
+        for t in sandbox.state(document_id=document["id"])["transactions"]
+    ]
 
 
 def failed_tasks(dag_run: Any) -> set[str]:

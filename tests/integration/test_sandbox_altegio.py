@@ -5,6 +5,7 @@ Uses the plugin's session sandbox (300 products per location, reset before each 
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -291,7 +292,8 @@ def test_category_node_pages_its_children(altegio_sandbox_client: httpx.Client) 
 
 def test_storages(altegio_sandbox_client: httpx.Client) -> None:
     storages = _data(altegio_sandbox_client.get(f"/storages/{LOCATION}"))
-    assert [(s["id"], s["for_sale"], s["for_services"]) for s in storages] == [(3101, 1, 0), (3102, 0, 1)]
+    # Written as the official example writes it: for_service (the field table says for_services).
+    assert [(s["id"], s["for_sale"], s["for_service"]) for s in storages] == [(3101, 1, 0), (3102, 0, 1)]
 
 
 @pytest.mark.parametrize(
@@ -324,3 +326,30 @@ def test_uri_form_connections_reach_the_sandbox(altegio_sandbox: Any, monkeypatc
         assert hook.list_storages(altegio_sandbox.location_id)
     with AltacolorHook("altacolor_as_uri") as supplier:
         assert supplier.test_connection()[0]
+
+
+def test_goods_and_transactions_are_shaped_as_live_clients_read_them(
+    altegio_sandbox: Any, altegio_sandbox_client: httpx.Client
+) -> None:
+    """Goods carry ``salon_id`` and their category's title as ``category`` (a live integration's
+    types); transactions carry ``type`` as a title, the product and storage only nested, and the
+    client under ``clients``, as the reference's example; the hook reads both."""
+    from airflow_provider_altegio.hooks.altegio import AltegioHook
+
+    (good,) = _data(altegio_sandbox_client.get(f"/goods/{LOCATION}", params={"count": 1}))
+    assert good["salon_id"] == LOCATION
+    assert isinstance(good["category"], str)
+    assert good["category"]
+    (tx,) = _data(altegio_sandbox_client.get(f"/storages/transactions/{LOCATION}", params={"count": 1}))
+    assert isinstance(tx["type"], str)
+    assert "good_id" not in tx
+    assert "storage_id" not in tx
+    assert tx["good"]["id"]
+    assert tx["storage"]["id"]
+    assert "clients" in tx
+    assert "client" not in tx
+    with AltegioHook() as hook:
+        (read,) = list(itertools.islice(hook.iter_transactions(LOCATION, page_size=1), 1))
+        assert (read.good_id, read.storage_id) == (tx["good"]["id"], tx["storage"]["id"])
+        product = next(iter(hook.iter_products(LOCATION, page_size=1)))
+        assert (product.salon_id, product.category) == (LOCATION, good["category"])

@@ -110,7 +110,7 @@ def test_altacolor_responses_parse(altegio_sandbox: Any) -> None:
     assert not found.response_status.is_error
     assert len(found.products) == 10
     assert found.total > 10
-    assert all(p.skus and p.skus[0].price and p.date_modified for p in found.products)
+    assert all(p.product_code and p.date_modified for p in found.products)
     ids = ",".join(str(p.product_id) for p in found.products[:3])
     got = AltacolorProductResponse.model_validate(
         httpx.get(
@@ -119,3 +119,4 @@ def test_altacolor_responses_parse(altegio_sandbox: Any) -> None:
         ).json()
     )
     assert [p.product_id for p in got.items] == [p.product_id for p in found.products[:3]]
+    assert all(p.skus and p.skus[0].price and p.skus[0].dn_sku_id for p in got.items)  # details: prices
