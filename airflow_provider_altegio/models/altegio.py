@@ -119,6 +119,8 @@ class Product(ApiModel):
     """
 
     good_id: LooseInt | None = None
+    #: the same id again, as the official examples also write it
+    id: LooseInt | None = None
     salon_id: LooseInt | None = None
     title: str | None = None
     value: str | None = None

@@ -66,6 +66,7 @@ class Product:
             "title": self.title,
             "value": self.title,
             "label": f"{self.title} ({self.article})" if self.article else self.title,
+            "id": self.good_id,
             "good_id": self.good_id,
             "salon_id": location.id,
             "print_title": self.print_title or self.title,
