@@ -561,6 +561,15 @@ class AltegioHook(ApiHook):
         path = f"/storage_operations/documents/{self.resolve_location_id(location_id)}/{doc}"
         return self._request("GET", path, read_one(StorageDocument))
 
+    def delete_storage_document(self, document_id: int, location_id: int | None = None) -> None:
+        """Delete a storage document and its transactions, taking back their effect on stock
+        (``DELETE /storage_operations/documents/{location_id}/{document_id}``, answered 202).
+
+        :raises AltegioNotFoundError: no such document (also when a retried request finds the
+            first one already applied: :class:`DeleteStorageDocumentOperator` tells them apart).
+        """
+        self._delete("document_id", document_id, "/storage_operations/documents", location_id)
+
     def list_document_transactions(self, document_id: int) -> list[Transaction]:
         """The goods transactions of a document
         (``GET /storage_operations/documents/goods_transactions/{document_id}``)."""

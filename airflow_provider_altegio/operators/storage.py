@@ -383,6 +383,56 @@ class CreateStorageOperationOperator(AltegioBaseOperator):
         return {"document_id": document_id, "transaction_ids": transaction_ids, "created": True}
 
 
+class DeleteStorageDocumentOperator(AltegioBaseOperator):
+    """Undo a storage operation: delete its document and transactions, which takes back their
+    effect on stock (``DELETE /storage_operations/documents/{location_id}/{document_id}``).
+
+    Exactly once, like the create: the document is looked up first, so a document that never
+    existed fails the task at once; once it was seen, a "not found" from the delete (a retried
+    request whose first attempt went through) or from a later try means it is already gone.
+
+    :param document_id: the document, e.g. from ``CreateStorageOperationOperator``'s XCom.
+    :param location_id: location id; defaults to the connection's ``location_id`` extra.
+    :param altegio_conn_id: Airflow connection of type ``altegio``.
+
+    Templated fields: ``location_id``, ``document_id``.
+
+    XCom: ``{"document_id": int, "deleted": bool}``; ``deleted`` is false when an earlier try
+    had already deleted it. Declared asset ``outlets`` get an event.
+
+    :raises AltegioNotFoundError: no such document, on the first try.
+    """
+
+    template_fields = ("location_id", "document_id")
+
+    def __init__(self, *, document_id: int | str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.document_id = document_id
+
+    def execute(self, context: Context) -> JsonDict:
+        from airflow_provider_altegio.exceptions import AltegioNotFoundError
+
+        document_id = whole_number(self.document_id, "document_id")
+        retry = context["ti"].try_number > 1
+        with self.hook:
+            location_id = self.resolve_location_id()
+            try:
+                self.hook.get_storage_document(document_id, location_id)
+            except AltegioNotFoundError:
+                if not retry:
+                    raise
+                self.log.info("Document %s is gone: an earlier try deleted it", document_id)
+                return self.finish_write(context, {"document_id": document_id, "deleted": False})
+            try:
+                self.hook.delete_storage_document(document_id, location_id)
+            except AltegioNotFoundError:
+                # It existed a moment ago: our own retried request, whose first attempt went
+                # through, finds it gone.
+                self.log.info("Document %s was deleted by an earlier attempt of this request", document_id)
+            self.log.info("Deleted storage document %s", document_id)
+            return self.finish_write(context, {"document_id": document_id, "deleted": True})
+
+
 class ListStoragesOperator(AltegioBaseOperator):
     """List the storages of a location (``GET /storages/{location_id}``).
 
@@ -462,6 +512,7 @@ class ListStorageTransactionsOperator(AltegioChangedReadOperator):
 
 __all__ = [
     "CreateStorageOperationOperator",
+    "DeleteStorageDocumentOperator",
     "ListStorageTransactionsOperator",
     "ListStoragesOperator",
 ]

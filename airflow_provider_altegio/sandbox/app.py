@@ -350,6 +350,12 @@ def get_document(call: Call) -> Reply:
     return Reply(call.state.document_to_api(call.state.document(call.path_int("document_id"), call.location)))
 
 
+def delete_document(call: Call) -> Reply:
+    """``DELETE /storage_operations/documents/{location_id}/{document_id}``: 202, as documented."""
+    call.state.delete_document(call.location, call.path_int("document_id"))
+    return Reply(None, status=202)
+
+
 def document_transactions(call: Call) -> Reply:
     """``GET /storage_operations/documents/goods_transactions/{document_id}``."""
     document = call.state.document(call.path_int("document_id"))
@@ -389,6 +395,7 @@ def _altegio_routes(state: SandboxState, limiter: SlidingWindowLimiter) -> list[
         location=False,
     )
     api.add("/storage_operations/documents/{location_id:int}/{document_id:int}", "GET", get_document)
+    api.add("/storage_operations/documents/{location_id:int}/{document_id:int}", "DELETE", delete_document)
     return api.routes
 
 

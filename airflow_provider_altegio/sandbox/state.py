@@ -656,6 +656,22 @@ class SandboxState:
                 catalogue.touch(product)
         return document
 
+    def delete_document(self, location: LocationSeed, document_id: int) -> None:
+        """``DELETE /storage_operations/documents``: the document and its transactions go, and
+        the stock they moved moves back (as deleting a document in the salon's back office does)."""
+        document = self.document(document_id, location)
+        catalogue = self.catalogue(location)
+        for tx_id in document.transaction_ids:
+            tx = self.transactions.pop(tx_id)
+            self._tx_by_location[location.id].remove(tx)
+            product = catalogue.get(tx.good_id)
+            if product is None:
+                continue  # the product itself was deleted since
+            moved = tx.amount / (product.unit_equals or 1.0) if tx.operation_unit_type == 2 else tx.amount
+            product.stock[tx.storage_id] = round(product.stock.get(tx.storage_id, 0.0) - moved, 6)
+            catalogue.touch(product)
+        del self.documents[document_id]
+
     def document(self, document_id: int, location: LocationSeed | None = None) -> Document:
         """A document by id (in ``location`` when given), or 404."""
         document = self.documents.get(document_id)

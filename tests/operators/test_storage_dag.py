@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from airflow.sdk import DAG, Asset
 
+from airflow_provider_altegio.exceptions import AltegioNotFoundError
 from airflow_provider_altegio.operators._common import carries_key, idempotency_key
 from airflow_provider_altegio.operators.storage import (
     CreateStorageOperationOperator,
@@ -556,3 +557,50 @@ def test_the_search_for_an_earlier_document_survives_rows_shifting_between_pages
     found = operator.find_existing(request, loc, keys[3], since)
     assert found is not None
     assert found["document_id"] == documents[3]
+
+
+def test_undo_deletes_the_document_and_takes_its_stock_back(
+    stock_case: dict[str, Any], altegio_sandbox: Any, run_dag: Any, xcom: Any
+) -> None:
+    from airflow_provider_altegio.operators.storage import DeleteStorageDocumentOperator
+
+    hook, loc, storage, good = _stock_start(stock_case)[:4]
+    before = _stock(hook, loc, good, storage)
+    # The DELETE's answer is lost after it was applied: the core sends it again and finds the
+    # document gone, which counts as deleted, not as "no such document".
+    altegio_sandbox.faults.add("DELETE", f"/api/v1/storage_operations/documents/{loc}/*", drop="after")
+    with DAG("storage_undo", schedule=None) as dag:
+        write_off = CreateStorageOperationOperator(
+            task_id="write_off",
+            location_id=loc,
+            operation_type="write_off",
+            storage_id=storage,
+            transactions=[{"good_id": good, "amount": 2}],
+        )
+        DeleteStorageDocumentOperator(
+            task_id="undo",
+            location_id=loc,
+            document_id="{{ ti.xcom_pull('write_off')['document_id'] }}",
+        ).set_upstream(write_off)
+    dag_run = run_dag(dag)
+    assert dag_run.state == "success"
+    document_id = xcom(dag_run, "write_off")["document_id"]
+    assert xcom(dag_run, "undo") == {"document_id": document_id, "deleted": True}
+    assert _stock(hook, loc, good, storage) == pytest.approx(before)  # the write-off taken back
+    with pytest.raises(AltegioNotFoundError):
+        hook.get_storage_document(document_id, loc)
+    assert all(tx.document_id != document_id for tx in hook.iter_transactions(loc))
+
+
+def test_undo_of_a_document_that_never_existed_fails_at_once(
+    stock_case: dict[str, Any], run_dag: Any
+) -> None:
+    from airflow_provider_altegio.operators.storage import DeleteStorageDocumentOperator
+
+    with DAG("storage_undo_missing", schedule=None) as dag:
+        DeleteStorageDocumentOperator(
+            task_id="undo", location_id=stock_case["location_id"], document_id=987654, retries=2
+        )
+    dag_run = run_dag(dag)
+    assert dag_run.state == "failed"
+    assert _ti(dag_run, "undo").try_number == 1  # no retry can make it exist
