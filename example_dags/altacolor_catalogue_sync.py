@@ -9,6 +9,12 @@ Modified condition over the run's data interval) and the location's Altegio cata
 * a supplier product with no such article is created in Altegio, in a category for the supplier
   (created on the first run), priced at the supplier's price times ``markup``.
 
+**Nothing is written unless asked.** By default a run is a dry run: it reports what it would
+update and create (``report_catalogue_sync``) and stops. ``dry_run: false`` applies the cost
+price updates; creating products is a separate opt-in, ``create_products: true``, since a first
+run would otherwise add every supplier product the salon does not stock. ``suppliers`` and
+``brands`` narrow both to the lines the salon actually buys.
+
 Trigger it by hand with ``{"modified_since": "2000-01-01T00:00:00"}`` for a full first sync.
 
 This DAG shows the other way of using the provider: the hooks inside ``@task`` functions, for
@@ -60,6 +66,32 @@ RUN_DIR = "{{ params.work_dir }}/{{ dag.dag_id }}/{{ run_id | replace(':', '-') 
             title="Modified since",
             description="ISO date-time. Empty: the start of the run's data interval (the previous night).",
         ),
+        "dry_run": Param(
+            True,
+            type="boolean",
+            title="Dry run",
+            description="Report what would change and write nothing. Off: cost prices are updated.",
+        ),
+        "create_products": Param(
+            False,
+            type="boolean",
+            title="Create products",
+            description="Also create the supplier products the salon does not stock (with dry_run off).",
+        ),
+        "suppliers": Param(
+            [],
+            type="array",
+            items={"type": "string"},
+            title="Suppliers",
+            description="Only these suppliers' products (as Altacolor names them). Empty: every supplier.",
+        ),
+        "brands": Param(
+            [],
+            type="array",
+            items={"type": "string"},
+            title="Brands",
+            description="Only these brands (from the products' details). Empty: every brand.",
+        ),
         "category_title": Param("Altacolor catalogue", type="string", title="Category for new products"),
         "markup": Param(1.8, type="number", minimum=1, title="Selling price = supplier price x markup"),
         "sale_unit_id": Param(1, type="integer", title="Sale unit id for new products"),
@@ -79,12 +111,17 @@ def altacolor_catalogue_sync() -> None:
     def build_supplier_conditions(
         params: dict[str, Any], data_interval_start: Any = None
     ) -> list[dict[str, Any]]:
-        """Altacolor search conditions: modified after the param, or after the interval's start."""
+        """Altacolor search conditions: modified after the param, or after the interval's start;
+        one supplier narrows the search itself (several are filtered after reading: conditions
+        are joined with AND)."""
         since = params["modified_since"] or data_interval_start.astimezone(timezone.utc).strftime(
             "%Y-%m-%dT%H:%M:%S"
         )
         log.info("Reading supplier products modified after %s", since)
-        return [{"field": "date_modified", "condition": ">", "value": since}]
+        conditions = [{"field": "date_modified", "condition": ">", "value": since}]
+        if len(params["suppliers"]) == 1:
+            conditions.append({"field": "supplier", "condition": "==", "value": params["suppliers"][0]})
+        return conditions
 
     supplier_products = AltacolorSearchProductsOperator(
         task_id="read_supplier_products",
@@ -98,7 +135,9 @@ def altacolor_catalogue_sync() -> None:
     )
 
     @task(multiple_outputs=True)
-    def plan_catalogue_sync(supplier: dict[str, Any], altegio: dict[str, Any]) -> dict[str, Any]:
+    def plan_catalogue_sync(
+        supplier: dict[str, Any], altegio: dict[str, Any], params: dict[str, Any]
+    ) -> dict[str, Any]:
         """Split the supplier's variants into products to create and cost prices to update.
 
         Each SKU (a size of a supplier product) is one Altegio product, matched by its SKU code
@@ -111,9 +150,14 @@ def altacolor_catalogue_sync() -> None:
         for product in read_items(altegio):
             if product.get("article"):
                 by_article[str(product["article"]).strip()] = product
-        ids = [item["product_id"] for item in read_items(supplier) if item.get("product_id")]
+        suppliers, brands = set(params["suppliers"]), set(params["brands"])
+        ids = [
+            item["product_id"]
+            for item in read_items(supplier)
+            if item.get("product_id") and (not suppliers or item.get("supplier") in suppliers)
+        ]
         with AltacolorHook() as hook:
-            details = hook.get_products(ids)
+            details = [p for p in hook.get_products(ids) if not brands or p.brand in brands]
         create, update = [], []
         for item in details:
             for sku in item.skus:
@@ -132,6 +176,40 @@ def altacolor_catalogue_sync() -> None:
         return {"create": create, "update": update}
 
     plan = plan_catalogue_sync(supplier_products.output, altegio_products.output)
+
+    @task
+    def report_catalogue_sync(
+        create: list[dict[str, Any]], update: list[dict[str, Any]], params: dict[str, Any]
+    ) -> dict[str, Any]:
+        """What the sync changes (or would, in a dry run): one line per update and creation."""
+        for item in update:
+            log.info(
+                "cost price of %s (good %s) -> %.2f", item["article"], item["good_id"], item["actual_cost"]
+            )
+        for item in create:
+            log.info("new product %s %r at %.2f", item["article"], item["title"], item["price"])
+        mode = "dry run: nothing written" if params["dry_run"] else "applying"
+        creating = "created" if params["create_products"] and not params["dry_run"] else "not created"
+        log.info(
+            "%d cost prices to update, %d products to create (%s); %s",
+            len(update),
+            len(create),
+            creating,
+            mode,
+        )
+        return {"update": len(update), "create": len(create), "dry_run": params["dry_run"]}
+
+    report = report_catalogue_sync(plan["create"], plan["update"])
+
+    @task.short_circuit
+    def writing(params: dict[str, Any]) -> bool:
+        """Stop here (the writes skipped, the run successful) in a dry run."""
+        return not params["dry_run"]
+
+    @task.short_circuit
+    def creating(params: dict[str, Any]) -> bool:
+        """Creating products is opt-in, on top of writing."""
+        return bool(params["create_products"]) and not params["dry_run"]
 
     @task
     def ensure_supplier_category(params: dict[str, Any]) -> int:
@@ -194,8 +272,13 @@ def altacolor_catalogue_sync() -> None:
         log.info("Updated %d cost prices", len(update))
         return [item["good_id"] for item in update]
 
-    create_new_products(plan["create"], ensure_supplier_category())
-    update_cost_prices(plan["update"])
+    may_write = writing()
+    may_create = creating()
+    report >> may_write >> update_cost_prices(plan["update"])
+    report >> may_write >> may_create
+    category = ensure_supplier_category()
+    may_create >> category
+    create_new_products(plan["create"], category)
 
 
 altacolor_catalogue_sync()

@@ -391,7 +391,14 @@ def test_catalogue_sync_updates_and_creates_by_article(
     altegio_sandbox.change_supplier_product(new.product_id, price=10.0)
 
     dag = load("altacolor_catalogue_sync.py", "altacolor_catalogue_sync")
-    conf = {"location_id": location, "modified_since": since, "work_dir": tmp_path.as_uri(), "markup": 2}
+    conf = {
+        "location_id": location,
+        "modified_since": since,
+        "work_dir": tmp_path.as_uri(),
+        "markup": 2,
+        "dry_run": False,
+        "create_products": True,
+    }
     dag_run = run_dag(dag, run_conf=conf)
     assert dag_run.state == "success", failed_tasks(dag_run)
 
@@ -414,6 +421,49 @@ def test_catalogue_sync_updates_and_creates_by_article(
         == 1
     )
     assert len([c for c in hook.list_categories(0, location) if c.title == "Altacolor catalogue"]) == 1
+
+
+def test_catalogue_sync_is_a_dry_run_by_default_and_creating_is_opt_in(
+    altegio_sandbox: Any, hook: Any, run_dag: Any, xcom: Any, tmp_path: Path
+) -> None:
+    """A first run over the whole supplier catalogue writes nothing unless asked; with writes on
+    but creating off, only cost prices follow; ``suppliers`` narrows what is considered."""
+    from airflow_provider_altegio.hooks.altacolor import AltacolorHook
+
+    location = altegio_sandbox.location_ids[0]
+    by_article = {p.article: p for p in products(hook, location).values()}
+    with AltacolorHook() as altacolor:
+        supplier = list(altacolor.iter_catalogue())
+    known = next(item for item in supplier if item.product_code in by_article)
+    other_supplier = next(item for item in supplier if item.supplier != known.supplier)
+    altegio_sandbox.change_supplier_product(known.product_id, price=77.7)
+    altegio_sandbox.change_supplier_product(other_supplier.product_id, price=66.6)
+    before = len(products(hook, location))
+    dag = load("altacolor_catalogue_sync.py", "altacolor_catalogue_sync")
+    conf = {"location_id": location, "modified_since": "2000-01-01T00:00:00", "work_dir": tmp_path.as_uri()}
+
+    dry = run_dag(dag, run_conf=conf)  # the defaults: a full first sync, as a report only
+    assert dry.state == "success", failed_tasks(dry)
+    report = xcom(dry, "report_catalogue_sync")
+    assert report["dry_run"] is True
+    assert report["create"] > 0  # what a first run would have created...
+    assert len(products(hook, location)) == before  # ...and did not
+    assert hook.get_product(by_article[known.product_code].good_id, location).actual_cost != pytest.approx(
+        77.7
+    )
+    states = {ti.task_id: ti.state for ti in dry.get_task_instances()}
+    assert states["update_cost_prices"] == states["create_new_products"] == "skipped"
+
+    updating = {**conf, "dry_run": False, "suppliers": [known.supplier]}
+    applied = run_dag(dag, run_conf=updating)
+    assert applied.state == "success", failed_tasks(applied)
+    assert hook.get_product(by_article[known.product_code].good_id, location).actual_cost == pytest.approx(
+        77.7
+    )
+    assert len(products(hook, location)) == before  # creating was not asked for
+    other = by_article.get(other_supplier.product_code)
+    if other is not None:  # another supplier's product: left alone
+        assert hook.get_product(other.good_id, location).actual_cost != pytest.approx(66.6)
 
 
 def test_write_off_missing_csv_fails_without_retrying(tmp_path: Path) -> None:
