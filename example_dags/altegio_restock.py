@@ -18,7 +18,8 @@ unit (a bottle, a box). Masters use products up in the *service* unit (ml, g), a
 Suppliers sell whole sale units, so each order is rounded *up* to whole sale units and booked
 with ``operation_unit_type=1`` at the supplier's price per sale unit.
 
-The catalogues are read into JSON lines under the ``work_dir`` param rather than through XCom.
+The Altegio catalogue is read page by page by ``LowStockReportOperator`` (only the short products
+pass through XCom); the supplier catalogue is read into JSON lines under the ``work_dir`` param.
 Re-running a run (or a retry after a lost answer) never books a receipt twice: each receipt is a
 mapped ``CreateStorageOperationOperator``, which stamps a key derived from the task instance into
 the document comment and looks for it before creating again.
@@ -30,7 +31,6 @@ inside a task.
 from __future__ import annotations
 
 import logging
-import math
 from collections import defaultdict
 from datetime import timedelta
 from typing import Any
@@ -47,11 +47,8 @@ from airflow.sdk import (
     task,
 )
 
-from airflow_provider_altegio.operators.products import (
-    AltacolorSearchProductsOperator,
-    SearchProductsOperator,
-)
-from airflow_provider_altegio.operators.storage import CreateStorageOperationOperator, ListStoragesOperator
+from airflow_provider_altegio.operators.products import AltacolorSearchProductsOperator
+from airflow_provider_altegio.operators.storage import CreateStorageOperationOperator, LowStockReportOperator
 from airflow_provider_altegio.results import read_items
 from airflow_provider_altegio.triggers.products import ProductChangeEventTrigger
 
@@ -77,7 +74,7 @@ log = logging.getLogger("altegio_restock")  # __name__ is mangled when Airflow i
 
 START = pendulum.datetime(2026, 1, 1, tz="UTC")
 
-#: This run's folder under the ``work_dir`` param, for the catalogues read as JSON lines.
+#: This run's folder under the ``work_dir`` param, for the supplier catalogue as JSON lines.
 RUN_DIR = "{{ params.work_dir }}/{{ dag.dag_id }}/{{ run_id | replace(':', '-') }}"
 
 
@@ -140,78 +137,27 @@ def altegio_restock() -> None:
 
     locations = resolve_locations()
 
-    # One mapped task instance per location. Each writes the location's catalogue as JSON lines
-    # (``actual_amounts`` per storage, ``critical_amount``, ``desired_amount``, units...) and
-    # returns only where: a catalogue of 100000 products does not belong in XCom.
-    products = (
-        SearchProductsOperator.partial(
-            task_id="read_products", output_path=RUN_DIR + "/products-{{ ti.map_index }}.jsonl"
-        )
-        .expand(location_id=locations)
-        .output
-    )
-    storages = ListStoragesOperator.partial(task_id="list_storages").expand(location_id=locations).output
+    # One mapped task instance per location: its products at or below their critical amount,
+    # with the whole sale units to order (AltegioHook.low_stock reads the catalogue page by page).
+    reports = LowStockReportOperator.partial(task_id="low_stock_report").expand(location_id=locations)
 
     @task
-    def find_products_to_restock(
-        locations: list[int], products: list[dict[str, Any]], storages: list[list[dict[str, Any]]]
-    ) -> list[dict[str, Any]]:
-        """Products at or below their critical amount, with the whole sale units to order.
-
-        Altegio's critical and desired amounts are set per product, so they are compared with
-        the product's stock in the whole location. The order goes to the product's home
-        storage: the one that holds most of it, or the location's storage for sale when the
-        product is out of stock everywhere.
-        """
-        lines = []
-        # Mapped outputs come back in map-index order, the same order as ``locations``. The
-        # slice reads every mapped result in one request.
-        for location_id, products_file, location_storages in zip(
-            locations, products[:], storages[:], strict=True
-        ):
-            titles = {storage["id"]: storage["title"] for storage in location_storages}
-            for_sale = [s["id"] for s in location_storages if s.get("for_sale")] or sorted(titles)
-            for product in read_items(products_file):
-                critical = float(product.get("critical_amount") or 0)
-                desired = float(product.get("desired_amount") or 0)
-                stock = {
-                    item["storage_id"]: float(item["amount"] or 0)
-                    for item in product.get("actual_amounts") or []
-                    if item.get("storage_id") in titles
-                }
-                on_hand = sum(stock.values())
-                if on_hand > critical or desired <= on_hand:
-                    continue
-                home = max(stock, key=lambda s: (stock[s], s)) if any(stock.values()) else for_sale[0]
-                lines.append(
-                    {
-                        "location_id": location_id,
-                        "storage_id": home,
-                        "storage_title": titles[home],
-                        "good_id": product["good_id"],
-                        "title": product.get("title"),
-                        "article": product.get("article") or None,
-                        "barcode": product.get("barcode") or None,
-                        "unit": product.get("unit_short_title"),
-                        "on_hand": on_hand,
-                        "critical_amount": critical,
-                        "desired_amount": desired,
-                        # Whole sale units: 2.4 bottles on hand, 6 desired -> order 4 bottles.
-                        "quantity": math.ceil(desired - on_hand - 1e-9),
-                    }
-                )
+    def find_products_to_restock(reports: Any) -> list[dict[str, Any]]:
+        """Every location's low-stock lines in one list, by location, storage and product."""
+        # The slice reads every mapped result in one request.
+        lines = [line for report in reports[:] for line in report]
         lines.sort(key=lambda line: (line["location_id"], line["storage_id"], line["good_id"]))
         log.info("%d products at or below their critical amount", len(lines))
         return lines
 
-    to_restock = find_products_to_restock(locations, products, storages)
+    to_restock = find_products_to_restock(reports.output)
 
     @task.short_circuit
     def anything_to_restock(lines: list[dict[str, Any]]) -> bool:
         """Stop here (downstream skipped, run successful) when every product is above critical."""
         return bool(lines)
 
-    # The whole supplier catalogue (no conditions = every product), as JSON lines too.
+    # The whole supplier catalogue (no conditions = every product), as JSON lines.
     supplier_catalogue = AltacolorSearchProductsOperator(
         task_id="read_supplier_catalogue", output_path=RUN_DIR + "/supplier_catalogue.jsonl"
     )

@@ -7,6 +7,7 @@ connection is described in ``docs/connections.md``.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime, tzinfo
@@ -30,6 +31,7 @@ from airflow_provider_altegio.models.altegio import (
     CategoryNode,
     CategoryUpdate,
     Company,
+    LowStock,
     Product,
     ProductCreate,
     ProductTreeElement,
@@ -348,6 +350,44 @@ class AltegioHook(ApiHook):
         await self.aget_conn()  # the default location comes from the connection
         listing = self._products_listing(location_id, term, category_id, changed_after, None, None)
         return await self._amatching(Product, "good_id", product_ids, listing)
+
+    def low_stock(self, location_id: int | None = None) -> list[LowStock]:
+        """The products of a location at or below their critical amount, with the whole sale
+        units that bring each back to its desired amount (see :class:`LowStock`). Reads the
+        location's storages and its whole catalogue (one request a page).
+
+        Products with no desired amount above their stock are left out: there is nothing to
+        order for them.
+        """
+        location = self.resolve_location_id(location_id)
+        storages = self.list_storages(location)
+        titles = {s.id: s.title for s in storages if s.id is not None}
+        for_sale = [s.id for s in storages if s.for_sale and s.id is not None] or sorted(titles)
+        found = []
+        for product in self.iter_products(location):
+            stock = {a.storage_id: a.amount for a in product.actual_amounts if a.storage_id in titles}
+            on_hand = sum(stock.values())
+            critical, desired = product.critical_amount or 0.0, product.desired_amount or 0.0
+            if on_hand > critical or desired <= on_hand or product.good_id is None or not for_sale:
+                continue
+            home = max(stock, key=lambda s: (stock[s], s)) if any(stock.values()) else for_sale[0]
+            found.append(
+                LowStock(
+                    location_id=location,
+                    storage_id=home,
+                    storage_title=titles.get(home),
+                    good_id=product.good_id,
+                    title=product.title,
+                    article=product.article or None,
+                    barcode=product.barcode or None,
+                    unit=product.unit_short_title,
+                    on_hand=on_hand,
+                    critical_amount=critical,
+                    desired_amount=desired,
+                    quantity=math.ceil(desired - on_hand - 1e-9),
+                )
+            )
+        return sorted(found, key=lambda line: (line.storage_id, line.good_id))
 
     def get_product(self, product_id: int, location_id: int | None = None) -> Product:
         """One product (``GET /goods/{location_id}/{product_id}``).

@@ -154,6 +154,32 @@ class Product(ApiModel):
         return sum(item.amount for item in self.actual_amounts if item.storage_id == storage_id)
 
 
+class LowStock(ApiModel):
+    """A product at or below its critical amount in a location: what a restock orders.
+
+    Altegio keeps ``critical_amount`` and ``desired_amount`` per product, in its sale unit, so
+    they are compared with its stock in the whole location; the order goes to its home storage
+    (the one holding most of it, or the location's storage for sale when none holds any).
+
+    :ivar quantity: whole sale units that bring the stock back to ``desired_amount``
+        (2.4 bottles on hand, 6 desired: 4 bottles).
+    :ivar unit: the sale unit's short title (``pcs``, a bottle...): the unit of every amount here.
+    """
+
+    location_id: int
+    storage_id: int
+    storage_title: str | None = None
+    good_id: int
+    title: str | None = None
+    article: str | None = None
+    barcode: str | None = None
+    unit: str | None = None
+    on_hand: float
+    critical_amount: float
+    desired_amount: float
+    quantity: int
+
+
 class CorrectionRule(RequestModel):
     """A unit-conversion rule of a product: which unit a document type counts in."""
 

@@ -451,6 +451,45 @@ class ListStoragesOperator(AltegioBaseOperator):
             return [storage.to_json_dict() for storage in self.hook.list_storages(self.resolve_location_id())]
 
 
+class LowStockReportOperator(AltegioBaseOperator):
+    """Report the products of a location at or below their critical amount, with the quantity
+    that brings each back to its desired amount (``AltegioHook.low_stock``).
+
+    Amounts are in the product's sale unit (its ``unit``, e.g. a bottle): critical and desired
+    amounts are kept in that unit, and a supplier sells whole ones, so ``quantity`` is rounded
+    up. Map it over the locations of a chain with ``.expand(location_id=...)``.
+
+    :param location_id: location id; defaults to the connection's ``location_id`` extra.
+    :param altegio_conn_id: Airflow connection of type ``altegio``.
+
+    Templated fields: ``location_id``.
+
+    XCom: a list of ``{"location_id", "storage_id", "storage_title", "good_id", "title",
+    "article", "barcode", "unit", "on_hand", "critical_amount", "desired_amount", "quantity"}``,
+    by storage and product.
+
+    :raises InvalidRequestError: no location.
+    """
+
+    def execute(self, context: Context) -> list[JsonDict]:
+        with self.hook:
+            lines = self.hook.low_stock(self.resolve_location_id())
+        for line in lines:
+            self.log.info(
+                "%s (%s): %g %s on hand, critical %g, desired %g: order %d %s",
+                line.title,
+                line.good_id,
+                line.on_hand,
+                line.unit or "",
+                line.critical_amount,
+                line.desired_amount,
+                line.quantity,
+                line.unit or "",
+            )
+        self.log.info("%d products at or below their critical amount", len(lines))
+        return [line.to_json_dict() for line in lines]
+
+
 class ListStorageTransactionsOperator(AltegioChangedReadOperator):
     """Read the stock transactions of a location (``GET /storages/transactions/{location_id}``).
 
@@ -515,4 +554,5 @@ __all__ = [
     "DeleteStorageDocumentOperator",
     "ListStorageTransactionsOperator",
     "ListStoragesOperator",
+    "LowStockReportOperator",
 ]

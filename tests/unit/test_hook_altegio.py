@@ -1103,3 +1103,38 @@ def test_a_base_url_without_the_api_path_gets_a_hint(connect: Callable[..., Alte
     assert not ok_
     assert "does not end with /api/v1" in message
     assert "https://api.alteg.io/api/v1" in message
+
+
+def test_low_stock_orders_whole_sale_units_into_the_home_storage(hook: AltegioHook) -> None:
+    storages = [
+        {"id": 1, "title": "Back room", "for_service": 1, "for_sale": 0},
+        {"id": 2, "title": "Shelf", "for_service": 0, "for_sale": 1},
+    ]
+    goods = [
+        # 2.4 bottles on hand (mostly in the back room), critical 3, desired 6: order 4 bottles.
+        {
+            "good_id": 10,
+            "title": "Shampoo",
+            "unit_short_title": "btl",
+            "critical_amount": 3,
+            "desired_amount": 6,
+            "actual_amounts": [{"storage_id": 1, "amount": 2}, {"storage_id": 2, "amount": 0.4}],
+        },
+        # Out of stock everywhere: ordered into the storage for sale.
+        {"good_id": 11, "title": "Mask", "critical_amount": 1, "desired_amount": 2, "actual_amounts": []},
+        # Above critical, or nothing to order up to: not reported.
+        {
+            "good_id": 12,
+            "critical_amount": 1,
+            "desired_amount": 5,
+            "actual_amounts": [{"storage_id": 2, "amount": 3}],
+        },
+        {"good_id": 13, "critical_amount": 2, "desired_amount": 0, "actual_amounts": []},
+    ]
+    with respx.mock() as mock:
+        mock.get(f"{BASE}/storages/42").mock(return_value=ok(storages))
+        mock.get(f"{BASE}/goods/42").mock(side_effect=[ok(goods), ok([])])
+        lines = hook.low_stock()
+    assert [(line.good_id, line.storage_id, line.quantity) for line in lines] == [(10, 1, 4), (11, 2, 2)]
+    assert lines[0].on_hand == pytest.approx(2.4)
+    assert (lines[0].unit, lines[0].storage_title) == ("btl", "Back room")
