@@ -21,8 +21,8 @@ from airflow_provider_altegio.exceptions import InvalidRequestError
 from airflow_provider_altegio.models.common import (
     ApiModel,
     EntityRef,
+    LocalDatetime,
     LooseBool,
-    LooseDatetime,
     LooseFloat,
     LooseInt,
     LooseStr,
@@ -143,7 +143,7 @@ class Product(ApiModel):
     critical_amount: LooseFloat | None = None
     desired_amount: LooseFloat | None = None
     actual_amounts: list[StorageAmount] = Field(default_factory=list)
-    last_change_date: LooseDatetime | None = None
+    last_change_date: LocalDatetime | None = None
     netto: LooseFloat | None = None
     brutto: LooseFloat | None = None
     comment: str | None = None
@@ -358,8 +358,8 @@ class Transaction(_HasDocumentType, ApiModel):
     service: EntityRef | None = None
     record_id: LooseInt | None = None
     user_id: LooseInt | None = None
-    create_date: LooseDatetime | None = None
-    last_change_date: LooseDatetime | None = None
+    create_date: LocalDatetime | None = None
+    last_change_date: LocalDatetime | None = None
     comment: str | None = None
     deleted: LooseBool | None = None
 
@@ -385,7 +385,7 @@ class StorageDocument(_HasDocumentType, ApiModel):
     company: EntityRef | None = None
     number: LooseInt | None = None
     comment: str | None = None
-    create_date: LooseDatetime | None = None
+    create_date: LocalDatetime | None = None
 
     @model_validator(mode="after")
     def _ids_from_nested(self) -> StorageDocument:

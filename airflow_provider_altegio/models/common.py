@@ -28,6 +28,7 @@ __all__ = [
     "ApiModel",
     "EntityRef",
     "InvalidRequestError",
+    "LocalDatetime",
     "LooseBool",
     "LooseDatetime",
     "LooseFloat",
@@ -195,7 +196,12 @@ def _api_bool(value: Any) -> bool:
 LooseBool = Annotated[bool, _tolerant(_api_bool, ready=(bool,))]
 """A ``bool`` that may arrive as a number or a word (``0``/``1``, ``"yes"``, ``"false"``)."""
 LooseDatetime = Annotated[datetime, BeforeValidator(parse_api_datetime)]
-"""An aware ``datetime`` read from any documented form (see :func:`parse_api_datetime`)."""
+"""An aware ``datetime`` read from any documented form (see :func:`parse_api_datetime`); a
+value without an offset is UTC (Altacolor's documented form)."""
+LocalDatetime = Annotated[datetime, BeforeValidator(lambda v: parse_api_datetime(v, naive_as=None))]
+"""A ``datetime`` of an Altegio answer: aware when the API writes an offset (it does, in every
+current example); without one it is the location's wall-clock time and stays naive, never
+taken for UTC."""
 LooseStr = str
 """A ``str`` that may arrive as a JSON number (codes, barcodes): :class:`ApiModel` turns numbers
 into text."""

@@ -198,9 +198,10 @@ class ProductPollTrigger(BaseEventTrigger):
     # -- what one trigger keeps ---------------------------------------------------------------
 
     def changed_at(self, product: AnyProduct) -> datetime | None:
-        """When ``product`` last changed, as the API says (``None``: it does not say)."""
+        """When ``product`` last changed, as the API says (``None``: it does not say, or says it
+        without an offset, in the location's wall-clock time, which cannot be compared here)."""
         value = getattr(product, self.changed_field, None)
-        return _utc(value) if isinstance(value, datetime) else None
+        return value if isinstance(value, datetime) and value.tzinfo is not None else None
 
     def matching(self, products: Iterable[AnyProduct], after: datetime) -> list[int]:
         """Ids of the ``products`` of interest that changed after ``after``."""

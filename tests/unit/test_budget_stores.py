@@ -43,7 +43,7 @@ def _book(where: str, count: int, start: float) -> None:
 
 def _run_processes(where: str) -> None:
     context = multiprocessing.get_context("spawn")
-    start = time.time() + 2.0  # every process is up before the first booking
+    start = time.time() + 5.0  # every process is up (even on a loaded machine) before the first booking
     workers = [context.Process(target=_book, args=(where, EACH, start)) for _ in range(PROCESSES)]
     for worker in workers:
         worker.start()
@@ -60,11 +60,13 @@ def _max_in_window(times: list[float], span: float) -> int:
 def _assert_one_tight_budget(times: list[float]) -> None:
     assert len(times) == PROCESSES * EACH  # every booking of every process is in the one log
     assert _max_in_window(times, 1.0) == PER_SECOND
-    # Tight as well as safe: every later grant comes exactly one window after the one a full
-    # budget before it (all were booked within the first second, before their grant times).
+    # Tight as well as safe: every later grant comes one window after the one a full budget
+    # before it (all were booked early, before their grant times); the slack only covers a
+    # process that a loaded machine woke late for its first booking.
     times = sorted(times)
     for i in range(PER_SECOND, len(times)):
-        assert times[i] == pytest.approx(times[i - PER_SECOND] + 1.0, abs=1e-6)
+        assert times[i] >= times[i - PER_SECOND] + 1.0 - 1e-6
+        assert times[i] <= times[i - PER_SECOND] + 1.25
 
 
 def test_processes_on_one_machine_share_one_budget_through_a_file(tmp_path: Path) -> None:
