@@ -730,6 +730,9 @@ class SandboxState:
             "city_id": 2,
             "timezone": f"{location.utc_offset_hours:g}",  # as the official example: "-5"
             "address": location.address,
+            "coordinate_lat": 40.73061,
+            "coordinate_lon": -73.935242,
+            "logo": "",
             "phones": [],
             "site": "",
             "active": 1,
