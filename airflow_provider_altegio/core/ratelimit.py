@@ -287,13 +287,15 @@ class Reservation:
     """A slot booked with :meth:`RateLimiter.acquire`.
 
     :ivar delay: seconds to wait before sending.
+    :ivar at: the moment granted, on the store's clock (shared by every sharer of the budget).
     """
 
-    __slots__ = ("_id", "_limiter", "delay")
+    __slots__ = ("_id", "_limiter", "at", "delay")
 
-    def __init__(self, limiter: RateLimiter, entry_id: str, delay: float) -> None:
+    def __init__(self, limiter: RateLimiter, entry_id: str, at: float, delay: float) -> None:
         self._limiter = limiter
         self._id = entry_id
+        self.at = at
         self.delay = delay
 
     def confirm(self) -> float:
@@ -375,7 +377,7 @@ class RateLimiter:
         with self._ids_lock:
             entry_id = next(self._ids)
 
-        def book(ledger: Ledger, now: float) -> float:
+        def book(ledger: Ledger, now: float) -> tuple[float, float]:
             # Grants are handed out in order (never before an earlier grant).
             at = max(now, ledger.not_before, ledger.last)
             times = [e.counted(now) for e in ledger.entries]
@@ -387,9 +389,9 @@ class RateLimiter:
                 at = later
             ledger.entries.append(_Entry(entry_id, at))
             ledger.last = at
-            return max(0.0, at - now)
+            return at, max(0.0, at - now)
 
-        return Reservation(self, entry_id, self.store.transact(book))
+        return Reservation(self, entry_id, *self.store.transact(book))
 
     def _confirm(self, entry_id: str) -> float:
         def check(ledger: Ledger, now: float) -> float:

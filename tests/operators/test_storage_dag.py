@@ -8,6 +8,7 @@ document with the key and the right stock.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -46,7 +47,7 @@ def _documents_with_key(sandbox: Any, key: str) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def stock_case(altegio_sandbox: Any) -> dict[str, Any]:
+def stock_case(altegio_sandbox: Any) -> Iterator[dict[str, Any]]:
     """A location, two of its storages and a product with stock in the first one."""
     from airflow_provider_altegio.hooks.altegio import AltegioHook
 
@@ -58,7 +59,7 @@ def stock_case(altegio_sandbox: Any) -> dict[str, Any]:
     product = next(
         p for p in itertools.islice(hook.iter_products(location_id), 500) if p.amount_in(storage_id) >= 5
     )
-    return {
+    yield {
         "hook": hook,
         "location_id": location_id,
         "storage_id": storage_id,
@@ -66,6 +67,7 @@ def stock_case(altegio_sandbox: Any) -> dict[str, Any]:
         "good_id": product.good_id,
         "on_hand": product.amount_in(storage_id),
     }
+    hook.close()  # its connection pool must not outlive the test (a later one counts leaks)
 
 
 def test_receipt_and_write_off_move_stock(
@@ -555,6 +557,7 @@ def test_the_search_for_an_earlier_document_survives_rows_shifting_between_pages
     operator.__dict__["hook"] = hook  # the cached hook, with its short pages
     (request,) = [r for _, r in operator.build_requests(keys[3])]
     found = operator.find_existing(request, loc, keys[3], since)
+    hook.close()  # a later test counts unclosed sockets
     assert found is not None
     assert found["document_id"] == documents[3]
 

@@ -234,6 +234,7 @@ async def test_triggers_in_a_triggerer_share_one_poll(altegio_sandbox: Any) -> N
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     await manager.stop_all()
+    await hook.aclose()
 
 
 @pytest.mark.integration
@@ -257,4 +258,5 @@ async def test_a_trigger_that_joins_late_catches_up_alone(altegio_sandbox: Any) 
         poke_interval=0.2,
     )
     event = await _first_event(trigger)
+    await hook.aclose()
     assert event["product_ids"] == [product.good_id]

@@ -13,6 +13,7 @@ import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from servers import redis_server, require_redis_server
@@ -33,23 +34,30 @@ EACH = 30
 PER_SECOND = 20
 
 
-def _book(where: str, count: int, start: float) -> None:
-    """A worker process: wait for the common start, book ``count`` slots, each over at once."""
+def _book(where: str, count: int, start: float, granted: Any) -> None:
+    """A worker process: wait for the common start, book ``count`` slots, each over at once;
+    report the moments granted (on the store's clock)."""
     limiter = RateLimiter(PER_SECOND, None, store=open_store(where, KEY))
     time.sleep(max(0.0, start - time.time()))
     for _ in range(count):
-        limiter.acquire().finish()  # finished before its grant time: logged at the grant
+        slot = limiter.acquire()
+        slot.finish()
+        granted.put(slot.at)
 
 
-def _run_processes(where: str) -> None:
+def _run_processes(where: str) -> list[float]:
+    """The moments granted to ``PROCESSES`` processes booking ``EACH`` slots each at once."""
     context = multiprocessing.get_context("spawn")
+    granted = context.Queue()
     start = time.time() + 5.0  # every process is up (even on a loaded machine) before the first booking
-    workers = [context.Process(target=_book, args=(where, EACH, start)) for _ in range(PROCESSES)]
+    workers = [context.Process(target=_book, args=(where, EACH, start, granted)) for _ in range(PROCESSES)]
     for worker in workers:
         worker.start()
+    times = [granted.get(timeout=60) for _ in range(PROCESSES * EACH)]
     for worker in workers:
         worker.join(60)
         assert worker.exitcode == 0
+    return times
 
 
 def _max_in_window(times: list[float], span: float) -> int:
@@ -58,8 +66,10 @@ def _max_in_window(times: list[float], span: float) -> int:
 
 
 def _assert_one_tight_budget(times: list[float]) -> None:
-    assert len(times) == PROCESSES * EACH  # every booking of every process is in the one log
-    assert _max_in_window(times, 1.0) == PER_SECOND
+    assert len(times) == PROCESSES * EACH
+    ordered = sorted(times)
+    crowded = [(i, ordered[i] - ordered[i - PER_SECOND]) for i in range(PER_SECOND, len(ordered))]
+    assert _max_in_window(times, 1.0) == PER_SECOND, [c for c in crowded if c[1] < 1.0][:5]
     # Tight as well as safe: every later grant comes one window after the one a full budget
     # before it (all were booked early, before their grant times); the slack only covers a
     # process that a loaded machine woke late for its first booking.
@@ -70,11 +80,12 @@ def _assert_one_tight_budget(times: list[float]) -> None:
 
 
 def test_processes_on_one_machine_share_one_budget_through_a_file(tmp_path: Path) -> None:
-    _run_processes(str(tmp_path))
+    times = _run_processes(str(tmp_path))
     ledger_files = list(tmp_path.glob("*.json"))
     assert len(ledger_files) == 1
     assert "0123456789abcdef" not in ledger_files[0].name  # the key is hashed, credentials or not
-    _assert_one_tight_budget([e.at for e in Ledger.loads(ledger_files[0].read_bytes()).entries])
+    assert len(Ledger.loads(ledger_files[0].read_bytes()).entries) == PROCESSES * EACH  # one log
+    _assert_one_tight_budget(times)
 
 
 @pytest.fixture(scope="module")
@@ -84,10 +95,10 @@ def redis_url() -> Iterator[str]:
 
 
 def test_processes_share_one_budget_through_redis(redis_url: str) -> None:
-    _run_processes(redis_url)
-    store = RedisStore(redis_url, KEY)
-    times: list[float] = []
-    store.transact(lambda ledger, now: times.extend(e.at for e in ledger.entries))
+    times = _run_processes(redis_url)
+    logged: list[float] = []
+    RedisStore(redis_url, KEY).transact(lambda ledger, now: logged.extend(e.at for e in ledger.entries))
+    assert len(logged) == PROCESSES * EACH  # one log for every process
     _assert_one_tight_budget(times)
 
 
