@@ -210,13 +210,11 @@ class AltegioHook(ApiHook):
 
     # -- endpoint patterns shared by products, categories and storage operations ---------------
 
-    def _create(
-        self, request: type[RequestModel], value: Any, base: str, location_id: int | None, model: type[A]
-    ) -> A:
-        """``POST {base}/{location_id}``; never re-sent once it may have reached the server."""
-        body = request.from_input(value).to_api()
+    def _create(self, request: RequestModel, base: str, location_id: int | None, model: type[A]) -> A:
+        """``POST {base}/{location_id}`` of a validated request; never re-sent once it may
+        have reached the server."""
         path = f"{base}/{self.resolve_location_id(location_id)}"
-        return self._request("POST", path, read_one(model), json=body, idempotent=False)
+        return self._request("POST", path, read_one(model), json=request.to_api(), idempotent=False)
 
     def _update(
         self,
@@ -366,9 +364,9 @@ class AltegioHook(ApiHook):
         found = []
         for product in self.iter_products(location):
             stock = {a.storage_id: a.amount for a in product.actual_amounts if a.storage_id in titles}
-            on_hand = sum(stock.values())
+            on_hand = product.on_hand(titles)
             critical, desired = product.critical_amount or 0.0, product.desired_amount or 0.0
-            if on_hand > critical or desired <= on_hand or product.good_id is None or not for_sale:
+            if not product.is_low(titles) or desired <= on_hand or product.good_id is None or not for_sale:
                 continue
             home = max(stock, key=lambda s: (stock[s], s)) if any(stock.values()) else for_sale[0]
             found.append(
@@ -406,7 +404,7 @@ class AltegioHook(ApiHook):
         :raises InvalidRequestError: an invalid field, before any request.
         :raises AmbiguousWriteError: the request may have been applied but no answer was read.
         """
-        return self._create(ProductCreate, product, "/goods", location_id, Product)
+        return self._create(ProductCreate.from_input(product), "/goods", location_id, Product)
 
     def update_product(
         self, product_id: int, changes: ProductUpdate | Mapping[str, Any], location_id: int | None = None
@@ -486,7 +484,7 @@ class AltegioHook(ApiHook):
         :raises InvalidRequestError: an invalid field, before any request.
         :raises AmbiguousWriteError: the request may have been applied but no answer was read.
         """
-        return self._create(CategoryCreate, category, "/goods_categories", location_id, Category)
+        return self._create(CategoryCreate.from_input(category), "/goods_categories", location_id, Category)
 
     def update_category(
         self, category_id: int, changes: CategoryUpdate | Mapping[str, Any], location_id: int | None = None
@@ -554,10 +552,7 @@ class AltegioHook(ApiHook):
         location = self.resolve_location_id(location_id)
         if request.create_date.tzinfo is None:  # the location's wall-clock time: place it
             request.create_date = request.create_date.replace(tzinfo=self.location_zone(location))
-        path = f"/storage_operations/operation/{location}"
-        return self._request(
-            "POST", path, read_one(StorageOperationResult), json=request.to_api(), idempotent=False
-        )
+        return self._create(request, "/storage_operations/operation", location, StorageOperationResult)
 
     def storage_operation_request(
         self, operation: StorageOperationRequest | Mapping[str, Any]

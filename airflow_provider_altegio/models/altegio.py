@@ -9,6 +9,7 @@ documents show it; request models (:class:`~.common.RequestModel`) refuse bad in
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from datetime import timedelta, tzinfo
 from datetime import timezone as dt_timezone
 from enum import IntEnum
@@ -152,6 +153,16 @@ class Product(ApiModel):
     def amount_in(self, storage_id: int) -> float:
         """Stock in ``storage_id`` (0.0 when the product has none there)."""
         return sum(item.amount for item in self.actual_amounts if item.storage_id == storage_id)
+
+    def on_hand(self, storage_ids: Iterable[int] | None = None) -> float:
+        """Stock in ``storage_ids`` (default: every storage listed), in the sale unit."""
+        wanted = None if storage_ids is None else set(storage_ids)
+        return sum(a.amount for a in self.actual_amounts if wanted is None or a.storage_id in wanted)
+
+    def is_low(self, storage_ids: Iterable[int] | None = None) -> bool:
+        """Whether the stock in ``storage_ids`` is at or below ``critical_amount`` (a product
+        without one is never low)."""
+        return self.critical_amount is not None and self.on_hand(storage_ids) <= self.critical_amount
 
 
 class LowStock(ApiModel):

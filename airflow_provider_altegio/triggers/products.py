@@ -138,10 +138,13 @@ class ProductPollTrigger(BaseEventTrigger):
 
     # -- the shared poll ---------------------------------------------------------------------
 
+    #: the poll's name in its shared-stream key (a class may share another class's poll).
+    stream_name: ClassVar[str | None] = None
+
     def shared_stream_key(self) -> Hashable:
         """Triggers of one connection, listing and interval share one poll."""
         listing = json.dumps(self.listing, sort_keys=True, default=str)
-        return (type(self).__qualname__, self.conn_id, self.poke_interval, listing)
+        return (self.stream_name or type(self).__qualname__, self.conn_id, self.poke_interval, listing)
 
     @classmethod
     async def open_shared_stream(cls, kwargs: JsonDict) -> AsyncIterator[Poll]:
@@ -436,6 +439,8 @@ class ProductChangeEventTrigger(ProductPollTrigger):
     id_field = "good_id"
     changed_field = "last_change_date"
     undated_counts = False
+    # The same listing as the sensors' trigger: sensors and watchers share one poll.
+    stream_name = "ProductChangeTrigger"
     #: the asset state key of the reported-up-to moment.
     WATERMARK = "altegio_products_changed_until"
 
@@ -466,11 +471,6 @@ class ProductChangeEventTrigger(ProductPollTrigger):
         await hook.aget_conn()  # the connection's default location, looked up without blocking
         return {**self.listing, "location_id": hook.resolve_location_id(self.listing["location_id"])}
 
-    def shared_stream_key(self) -> Hashable:
-        # The same listing as the sensors' trigger: sensors and watchers share one poll.
-        listing = json.dumps(self.listing, sort_keys=True, default=str)
-        return (ProductChangeTrigger.__qualname__, self.conn_id, self.poke_interval, listing)
-
     def _kwargs(self) -> JsonDict:
         return {
             "conn_id": self.conn_id,
@@ -481,20 +481,11 @@ class ProductChangeEventTrigger(ProductPollTrigger):
             **self.listing,
         }
 
-    def matching(self, products: Iterable[AnyProduct], after: datetime) -> list[int]:
-        low = {id(p) for p in products if not self.at_or_below_critical or self._is_low(p)}
-        return super().matching([p for p in products if id(p) in low], after)
-
-    def _is_low(self, product: Any) -> bool:
-        critical = product.critical_amount
-        if critical is None:
-            return False
-        stock = (
-            product.amount_in(self.storage_id)
-            if self.storage_id is not None
-            else sum(item.amount for item in product.actual_amounts)
+    def matching(self, products: Iterable[Any], after: datetime) -> list[int]:
+        storages = None if self.storage_id is None else [self.storage_id]
+        return super().matching(
+            [p for p in products if not self.at_or_below_critical or p.is_low(storages)], after
         )
-        return bool(stock <= critical)
 
     async def _watermark(self) -> datetime | None:
         store = self.asset_state_store
