@@ -1,28 +1,38 @@
-"""Restock every storage of a salon chain from the supplier's catalogue.
+"""Restock every storage of a salon chain from the supplier, the way a purchase really happens.
 
 ``altegio_restock`` runs every morning *and* whenever stock runs low: the ``altegio_low_stock``
 asset has an ``AssetWatcher`` whose ``ProductChangeEventTrigger`` polls the changed products of
 the connection's default location in the triggerer (no task, no worker slot) and records an
 asset event when a product changed and is at or below its ``critical_amount``.
 
-For each location the restock reads
-    the catalogue and the storages, finds the products at or below their ``critical_amount``,
-orders enough to bring each back to its ``desired_amount``, prices every line from the
-Altacolor supplier's product details (the variant whose SKU code is the Altegio ``article`` or
-``barcode``, or the single variant of a product whose code is), reports the products the
-supplier does not carry, and books one receipt per storage.
+1. **Draft the order.** For each location (mapped), ``LowStockReportOperator`` finds the products
+   at or below their ``critical_amount`` with the whole sale units that bring each back to its
+   ``desired_amount``. Each line is priced from Altacolor's detailed catalogue (the variant whose
+   SKU code is the Altegio ``article`` or ``barcode``); what Altacolor does not carry is listed.
+2. **A person approves.** ``approve_purchase_order`` (Airflow's ``ApprovalOperator``) shows the
+   order in *Required actions*. The manager approves or rejects, and may change quantities:
+   ``{"3": 5}`` orders 5 on line 3, ``0`` drops a line. Nothing is sent or booked before that; a
+   rejection ends the run with nothing booked.
+3. **Send the order.** Altacolor's API has no order endpoint, so the approved order is written as
+   ``order.csv`` (for the supplier) and ``order.md`` (the summary) under the ``work_dir`` param
+   (any ``ObjectStoragePath``: ``s3://...`` when workers run on several machines). With the
+   ``order_email`` param set, both go by e-mail through the ``smtp_default`` connection.
+4. **Wait for the delivery.** ``confirm_delivery`` (``HITLEntryOperator``) waits until someone
+   confirms what actually arrived: ``received`` lists only the lines that differ
+   (``{"2": 3}``), ``extra_items`` what came without being ordered.
+5. **Book what arrived**, one receipt per storage at the order's prices, exactly once: each
+   receipt is a mapped ``CreateStorageOperationOperator``, which stamps a key of its task
+   instance into the document and looks for it before creating again. Short deliveries and
+   extra items are reported, never guessed.
+
+``max_active_runs=1``: while an order waits for approval or delivery, no second restock orders
+the same shortages again.
 
 Units. Altegio keeps stock, ``critical_amount`` and ``desired_amount`` in the product's *sale*
 unit (a bottle, a box). Masters use products up in the *service* unit (ml, g), and
 ``unit_equals`` service units make one sale unit, so stock is often fractional (2.4 bottles).
-Suppliers sell whole sale units, so each order is rounded *up* to whole sale units and booked
-with ``operation_unit_type=1`` at the supplier's price per sale unit.
-
-The Altegio catalogue is read page by page by ``LowStockReportOperator`` (only the short products
-pass through XCom); the supplier catalogue is read into JSON lines under the ``work_dir`` param.
-Re-running a run (or a retry after a lost answer) never books a receipt twice: each receipt is a
-mapped ``CreateStorageOperationOperator``, which stamps a key derived from the task instance into
-the document comment and looks for it before creating again.
+Suppliers sell whole sale units, so orders are whole sale units, booked with
+``operation_unit_type=1`` at the supplier's price per sale unit.
 
 Nothing here touches a connection or the network when the file is parsed; every call happens
 inside a task.
@@ -30,12 +40,13 @@ inside a task.
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from collections import defaultdict
 from datetime import timedelta
 from typing import Any
 
 import pendulum
+from airflow.providers.standard.operators.hitl import ApprovalOperator, HITLEntryOperator
 from airflow.sdk import (
     Asset,
     AssetOrTimeSchedule,
@@ -74,18 +85,13 @@ log = logging.getLogger("altegio_restock")  # __name__ is mangled when Airflow i
 
 START = pendulum.datetime(2026, 1, 1, tz="UTC")
 
-#: This run's folder under the ``work_dir`` param, for the supplier catalogue as JSON lines.
+#: This run's folder under the ``work_dir`` param: the supplier catalogue and the order files.
 RUN_DIR = "{{ params.work_dir }}/{{ dag.dag_id }}/{{ run_id | replace(':', '-') }}"
-
-
-# --------------------------------------------------------------------------------------------
-# The restock
-# --------------------------------------------------------------------------------------------
 
 
 @dag(
     dag_id="altegio_restock",
-    description="Order products at or below their critical amount and book one receipt per storage",
+    description="Order what is low from the supplier, with approval; book what is delivered",
     # Every morning at 06:00 UTC, and also as soon as the watcher above sees stock run low.
     schedule=AssetOrTimeSchedule(
         timetable=CronTriggerTimetable("0 6 * * *", timezone="UTC"),
@@ -93,7 +99,7 @@ RUN_DIR = "{{ params.work_dir }}/{{ dag.dag_id }}/{{ run_id | replace(':', '-') 
     ),
     start_date=START,
     catchup=False,
-    # Two overlapping restocks would both see the same shortages and order twice.
+    # A second restock while an order waits for approval or delivery would order it again.
     max_active_runs=1,
     default_args={"retries": 2, "retry_delay": timedelta(minutes=2)},
     params={
@@ -116,9 +122,16 @@ RUN_DIR = "{{ params.work_dir }}/{{ dag.dag_id }}/{{ run_id | replace(':', '-') 
             type="string",
             title="Working directory",
             description=(
-                "Where the supplier catalogue is written as JSON lines (any ObjectStoragePath URL; "
+                "Where the supplier catalogue and the order files go (any ObjectStoragePath URL; "
                 "use shared storage such as s3://bucket/prefix when workers run on several machines)."
             ),
+        ),
+        "order_email": Param(
+            None,
+            type=["null", "string"],
+            title="Send the order to",
+            description="E-mail address(es), comma-separated, for the approved order (smtp_default). "
+            "Empty: the order is only written to the working directory.",
         ),
     },
     tags=["altegio", "altacolor", "inventory", "example"],
@@ -139,18 +152,18 @@ def altegio_restock() -> None:
 
     # One mapped task instance per location: its products at or below their critical amount,
     # with the whole sale units to order (AltegioHook.low_stock reads the catalogue page by page).
-    reports = LowStockReportOperator.partial(task_id="low_stock_report").expand(location_id=locations)
+    reports = LowStockReportOperator.partial(
+        task_id="low_stock_report", map_index_template="location {{ task.location_id }}"
+    ).expand(location_id=locations)
 
     @task
     def find_products_to_restock(reports: Any) -> list[dict[str, Any]]:
-        """Every location's low-stock lines in one list, by location, storage and product."""
-        # The slice reads every mapped result in one request.
-        lines = [line for report in reports[:] for line in report]
-        lines.sort(key=lambda line: (line["location_id"], line["storage_id"], line["good_id"]))
+        """Every location's low-stock lines in one list."""
+        lines = [line for report in reports[:] for line in report]  # one request for every map index
         log.info("%d products at or below their critical amount", len(lines))
         return lines
 
-    to_restock = find_products_to_restock(reports.output)
+    shortages = find_products_to_restock(reports.output)
 
     @task.short_circuit
     def anything_to_restock(lines: list[dict[str, Any]]) -> bool:
@@ -162,99 +175,136 @@ def altegio_restock() -> None:
         task_id="read_supplier_catalogue", output_path=RUN_DIR + "/supplier_catalogue.jsonl"
     )
 
-    @task
-    def price_from_supplier(lines: list[dict[str, Any]], catalogue: dict[str, Any]) -> list[dict[str, Any]]:
-        """Each line with the supplier's SKU code and price, or ``supplier_code: None`` when the
-        supplier carries no variant it matches.
-
-        A search gives no prices: they come from the products' details, asked for 100 at a time.
-        """
+    @task(multiple_outputs=False)  # one XCom, not one per key
+    def draft_purchase_order(shortages: list[dict[str, Any]], catalogue: dict[str, Any]) -> dict[str, Any]:
+        """The order to approve: each shortage priced from the supplier's product details (asked
+        100 at a time: a search gives no prices), and the products the supplier does not carry."""
         from airflow_provider_altegio.hooks.altacolor import AltacolorHook
-        from airflow_provider_altegio.models.altacolor import match_variant
+        from airflow_provider_altegio.models.orders import PurchaseOrder
 
+        run_id = get_current_context()["run_id"]
+        order_id = "PO-" + hashlib.sha256(run_id.encode()).hexdigest()[:8].upper()
         ids = [item["product_id"] for item in read_items(catalogue) if item.get("product_id")]
         with AltacolorHook() as hook:
-            details = hook.get_products(ids)
-        priced = []
-        for line in lines:
-            match = match_variant(details, line["article"], line["barcode"])
-            sku = match[1] if match else None
-            priced.append(
-                {
-                    **line,
-                    "supplier_code": sku.sku if sku else None,
-                    "cost_per_unit": sku.price if sku else None,
-                }
-            )
-        log.info(
-            "%d of %d lines priced from the supplier",
-            sum(1 for p in priced if p["supplier_code"]),
-            len(priced),
-        )
-        return priced
-
-    priced = price_from_supplier(to_restock, supplier_catalogue.output)
-
-    @task
-    def report_unmatched_products(priced: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Say which products need restocking but are not in the supplier's catalogue.
-
-        They are not booked (nobody will deliver them), but they must not go unnoticed: the log
-        lists them and the XCom carries them for whoever orders by hand.
-        """
-        unmatched = [line for line in priced if not line["supplier_code"]]
-        if unmatched:
+            order = PurchaseOrder.draft(order_id, shortages, hook.get_products(ids))
+        if order.not_carried:
             log.warning(
-                "%d products need restocking but Altacolor does not carry them; order them by hand:\n%s",
-                len(unmatched),
-                "\n".join(
-                    f"  location {line['location_id']}, {line['storage_title']}: {line['title']} "
-                    f"(article {line['article']}, barcode {line['barcode']}): "
-                    f"{line['on_hand']:g} on hand, {line['quantity']} to order"
-                    for line in unmatched
-                ),
+                "%d products need restocking but Altacolor does not carry them; order them elsewhere:\n%s",
+                len(order.not_carried),
+                "\n".join(f"  {item.title} (article {item.article})" for item in order.not_carried),
             )
-        return unmatched
+        log.info("Drafted %s: %d lines, total %.2f", order_id, len(order.lines), order.total)
+        return {**order.model_dump(mode="json"), "markdown": order.to_markdown()}
+
+    draft = draft_purchase_order(shortages, supplier_catalogue.output)
+    anything_to_restock(shortages) >> supplier_catalogue
+
+    # A manager approves (quantities may change) or rejects; a rejection skips everything after.
+    approval = ApprovalOperator(
+        task_id="approve_purchase_order",
+        subject="Approve purchase order {{ ti.xcom_pull(task_ids='draft_purchase_order')['order_id'] }}",
+        body="{{ ti.xcom_pull(task_ids='draft_purchase_order')['markdown'] }}",
+        params={
+            "quantities": Param(
+                {},
+                type="object",
+                title="Change quantities",
+                description='Line number -> whole sale units, only for lines to change ({"3": 5}); '
+                "0 drops a line. Empty: order as drafted.",
+            )
+        },
+        response_timeout=timedelta(days=3),
+        ignore_downstream_trigger_rules=True,
+    )
+    draft >> approval
+
+    @task(multiple_outputs=False)  # one XCom, not one per key
+    def send_purchase_order(
+        draft: dict[str, Any], approval: dict[str, Any], folder: str, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The approved order, written as ``order.csv`` and ``order.md`` under this run's folder,
+        and e-mailed when ``order_email`` is set. Writing again on a retry gives the same files."""
+        from airflow.sdk import ObjectStoragePath
+
+        from airflow_provider_altegio.models.orders import PurchaseOrder
+
+        order = PurchaseOrder.model_validate(draft).with_quantities(
+            approval["params_input"].get("quantities")
+        )
+        who = (approval.get("responded_by_user") or {}).get("name", "unknown")
+        folder = ObjectStoragePath(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        summary = f"{order.to_markdown()}\n\nApproved by {who} at {approval['responded_at']}.\n"
+        (folder / "order.csv").write_text(order.to_csv())
+        (folder / "order.md").write_text(summary)
+        log.info(
+            "Order %s approved by %s: %d lines, written to %s", order.order_id, who, len(order.lines), folder
+        )
+        if params.get("order_email"):
+            _email_order(params["order_email"], order.order_id, summary, folder)
+        return {
+            **order.model_dump(mode="json"),
+            "markdown": order.to_markdown(),
+            "approved_by": who,
+            "files": [str(folder / "order.csv"), str(folder / "order.md")],
+        }
+
+    sent = send_purchase_order(draft, approval.output, folder=RUN_DIR + "/order")
+
+    # Whoever takes the delivery in says what arrived; there is no default, so the request
+    # times out (and the task fails) rather than assume a delivery nobody confirmed.
+    delivery = HITLEntryOperator(
+        task_id="confirm_delivery",
+        subject="Confirm the delivery of {{ ti.xcom_pull(task_ids='send_purchase_order')['order_id'] }}",
+        body="{{ ti.xcom_pull(task_ids='send_purchase_order')['markdown'] }}\n\nGive only what differs.",
+        options=["Delivered", "Cancelled"],
+        params={
+            "received": Param(
+                {},
+                type="object",
+                title="Quantities that arrived",
+                description='Line number -> whole sale units that arrived, for lines that differ ({"2": 3}; '
+                "0: nothing). Empty: every line arrived as ordered.",
+            ),
+            "extra_items": Param(
+                [],
+                type="array",
+                title="Delivered but not ordered",
+                description='Items that came without being ordered, e.g. {"code": "ALT-123", "amount": 2}. '
+                "Reported, not booked.",
+            ),
+            "delivery_note": Param("", type="string", title="Delivery note number or remark"),
+        },
+        response_timeout=timedelta(days=21),
+    )
+    sent >> delivery
+
+    @task(multiple_outputs=False)  # one XCom, not one per key
+    def check_delivery(sent: dict[str, Any], delivery: dict[str, Any]) -> dict[str, Any]:
+        """The delivery checked against the order: what arrived per line, and what differed."""
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from airflow_provider_altegio.models.orders import PurchaseOrder
+
+        order = PurchaseOrder.model_validate(sent)
+        if delivery["chosen_options"] == ["Cancelled"]:
+            raise AirflowSkipException(f"Order {order.order_id} was cancelled: nothing to book")
+        answer = delivery["params_input"]
+        received = order.receive(
+            answer.get("received"), answer.get("extra_items"), answer.get("delivery_note", "")
+        )
+        if report := received.report():
+            log.warning("The delivery of %s differs from the order:\n%s", order.order_id, report)
+        return received.model_dump(mode="json")
+
+    checked = check_delivery(sent, delivery.output)
 
     @task
-    def group_receipts_by_storage(priced: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The keyword arguments of one receipt per (location, storage), sorted.
+    def plan_receipts(delivery: dict[str, Any]) -> list[dict[str, Any]]:
+        """One receipt per (location, storage): what arrived, at the order's prices."""
+        from airflow_provider_altegio.models.orders import Delivery
 
-        The sorting matters: the operator's exactly-once key includes the map index, so a
-        re-run must give each storage the same index.
-        """
-        run_id = get_current_context()["run_id"]
-        by_storage: dict[tuple[int, int], list[dict[str, Any]]] = defaultdict(list)
-        for line in priced:
-            if line["supplier_code"]:
-                by_storage[(line["location_id"], line["storage_id"])].append(line)
-        receipts = []
-        for (location_id, storage_id), lines in sorted(by_storage.items()):
-            total = sum(line["quantity"] * line["cost_per_unit"] for line in lines)
-            receipts.append(
-                {
-                    "location_id": location_id,
-                    "storage_id": storage_id,
-                    "comment": (
-                        f"Restock of {len(lines)} products below critical amount for "
-                        f"{lines[0]['storage_title']}, Altacolor prices, total {total:.2f} (run {run_id})"
-                    ),
-                    "transactions": [
-                        {
-                            "good_id": line["good_id"],
-                            "amount": line["quantity"],
-                            "cost_per_unit": line["cost_per_unit"],
-                            "operation_unit_type": 1,  # whole sale units
-                            "comment": (
-                                f"Altacolor {line['supplier_code']}: {line['on_hand']:g} on hand, "
-                                f"critical {line['critical_amount']:g}, desired {line['desired_amount']:g}"
-                            ),
-                        }
-                        for line in lines
-                    ],
-                }
-            )
-        return receipts
+        return Delivery.model_validate(delivery).receipts()
 
     # One mapped task instance, and one receipt document, per (location, storage).
     receipts = CreateStorageOperationOperator.partial(
@@ -263,28 +313,51 @@ def altegio_restock() -> None:
         master_id="{{ params.master_id }}",
         outlets=[ALTEGIO_RECEIPTS],
         map_index_template="location {{ task.location_id }} storage {{ task.storage_id }}",
-    ).expand_kwargs(group_receipts_by_storage(priced))
+    ).expand_kwargs(plan_receipts(checked))
 
-    @task(trigger_rule="none_failed")  # also when every line was unmatched and no receipt was made
-    def summarise_receipts(created: list[dict[str, Any]], unmatched: list[dict[str, Any]]) -> dict[str, Any]:
-        """One line per receipt document, plus the count of products left to order by hand."""
+    @task(multiple_outputs=False)  # one XCom, not one per key
+    def summarise_restock(created: Any, sent: dict[str, Any], delivery: dict[str, Any]) -> dict[str, Any]:
+        """Order, approval, delivery and receipts, one line each, for the log and the XCom."""
         created = created[:]  # every mapped result, in one request
-        for result in created:
-            state = "created" if result["created"] else "already existed"
-            log.info(
-                "Receipt document %s %s: %d lines",
-                result["document_id"],
-                state,
-                len(result["transaction_ids"]),
-            )
+        short = [line for line in delivery["lines"] if line["received"] < line["ordered"]]
+        log.info(
+            "Order %s (%d lines, approved by %s), delivery: %d short, %d extra; receipts: %s",
+            sent["order_id"],
+            len(sent["lines"]),
+            sent["approved_by"],
+            len(short),
+            len(delivery["extra_items"]),
+            ", ".join(f"{r['document_id']} ({'created' if r['created'] else 'found'})" for r in created),
+        )
         return {
+            "order_id": sent["order_id"],
             "documents": [result["document_id"] for result in created],
-            "unmatched": len(unmatched),
+            "short_lines": [line["line"] for line in short],
+            "extra_items": len(delivery["extra_items"]),
+            "not_carried": len(sent["not_carried"]),
         }
 
-    reported = report_unmatched_products(priced)
-    anything_to_restock(to_restock) >> supplier_catalogue
-    summarise_receipts(receipts.output, reported)
+    summarise_restock(receipts.output, sent, checked)
+
+
+def _email_order(to: str, order_id: str, summary: str, folder: Any) -> None:
+    """E-mail the order summary with the CSV attached, through the ``smtp_default`` connection."""
+    import tempfile
+    from pathlib import Path
+
+    from airflow.providers.smtp.hooks.smtp import SmtpHook
+
+    with tempfile.TemporaryDirectory() as scratch:
+        attachment = Path(scratch) / f"{order_id}.csv"
+        attachment.write_text((folder / "order.csv").read_text())
+        with SmtpHook() as smtp:
+            smtp.send_email_smtp(
+                to=[address.strip() for address in to.split(",") if address.strip()],
+                subject=f"Purchase order {order_id}",
+                html_content=f"<pre>{summary}</pre>",
+                files=[str(attachment)],
+            )
+    log.info("Order %s e-mailed to %s", order_id, to)
 
 
 altegio_restock()

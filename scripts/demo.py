@@ -159,19 +159,20 @@ def run_dag(dag_id: str, conf: dict[str, Any]) -> str:
     return str(dag_run.run_id)
 
 
-def task_results(dag_id: str, run_id: str, task_id: str) -> list[Any]:
-    """The return values a task pushed in a run, one per map index, in map-index order."""
+def task_results(dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> list[Any]:
+    """The values a task pushed under ``key`` in a run, one per map index, in map-index order."""
     from airflow.models.xcom import XComModel
+    from airflow.sdk.serde import deserialize
     from airflow.utils.session import create_session
 
     with create_session() as session:
         rows = (
             session.query(XComModel)
-            .filter_by(dag_id=dag_id, run_id=run_id, task_id=task_id, key="return_value")
+            .filter_by(dag_id=dag_id, run_id=run_id, task_id=task_id, key=key)
             .order_by(XComModel.map_index)
             .all()
         )
-        return [XComModel.deserialize_value(row) for row in rows]
+        return [deserialize(XComModel.deserialize_value(row)) for row in rows]
 
 
 # --------------------------------------------------------------------------------------------
@@ -260,10 +261,10 @@ def read_documents(hook: Any, documents: list[tuple[int, dict[str, Any]]]) -> li
 def read_back(hook: Any, restock_run: str, write_off_run: str, locations: list[int]) -> dict[str, Any]:
     """Everything the summary shows: the runs' XComs, and the documents and stock in the sandbox."""
 
-    def xcom(dag_id: str, run_id: str, task_id: str) -> list[Any]:
-        return task_results(dag_id, run_id, task_id)
+    def xcom(dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> list[Any]:
+        return task_results(dag_id, run_id, task_id, key)
 
-    receipt_args = xcom("altegio_restock", restock_run, "group_receipts_by_storage")[0]
+    receipt_args = xcom("altegio_restock", restock_run, "plan_receipts")[0]
     write_off_args = xcom("altegio_write_off", write_off_run, "build_write_off_documents")[0]
     pairs = {
         "receipts": zip(receipt_args, xcom("altegio_restock", restock_run, "create_receipt"), strict=True),
@@ -273,10 +274,10 @@ def read_back(hook: Any, restock_run: str, write_off_run: str, locations: list[i
     }
     return {
         "low": xcom("altegio_restock", restock_run, "find_products_to_restock")[0],
-        "unmatched": {
-            (u["location_id"], u["good_id"])
-            for u in xcom("altegio_restock", restock_run, "report_unmatched_products")[0]
-        },
+        "draft": xcom("altegio_restock", restock_run, "draft_purchase_order")[0],
+        "approval": xcom("altegio_restock", restock_run, "approve_purchase_order")[0],
+        "sent": xcom("altegio_restock", restock_run, "send_purchase_order")[0],
+        "delivery": xcom("altegio_restock", restock_run, "check_delivery")[0],
         **{
             name: read_documents(hook, [(args["location_id"], result) for args, result in pair])
             for name, pair in pairs.items()
@@ -310,30 +311,65 @@ def print_documents(title: str, documents: list[dict[str, Any]], stock: Stock) -
             print(f"    {tx.amount:+7g} {unit:<4} {product['title'][:50]:<50} at {tx.cost_per_unit or 0:.2f}")
 
 
-def print_summary(data: dict[str, Any], before: Stock) -> None:
-    """The products below critical, the documents with their lines, and stock before and after."""
-    low, unmatched, after = data["low"], data["unmatched"], data["after"]
-    print("\n" + "=" * 100 + "\nSUMMARY\n" + "=" * 100)
+def print_order_steps(data: dict[str, Any]) -> None:
+    """The restock's steps as separate stories: draft, approval, order sent, delivery."""
+    draft, approval, sent, delivery = data["draft"], data["approval"], data["sent"], data["delivery"]
     print(
-        f"\nProducts at or below their critical amount: {len(low)}, {len(unmatched)} not carried by Altacolor"
+        f"\n1. Order drafted: {draft['order_id']}, {len(data['low'])} products at or below their "
+        f"critical amount, {len(draft['lines'])} lines priced from Altacolor, "
+        f"{len(draft['not_carried'])} not carried"
     )
     print_table(
-        ["location", "storage", "product", "on hand", "critical", "desired", "order", "supplier"],
+        ["line", "location", "product", "on hand", "critical", "desired", "order", "price"],
         [
             [
+                line["line"],
                 line["location_id"],
-                line["storage_id"],
                 line["title"],
                 line["on_hand"],
                 line["critical_amount"],
                 line["desired_amount"],
-                line["quantity"],
-                "NOT CARRIED" if (line["location_id"], line["good_id"]) in unmatched else "Altacolor",
+                f"{line['quantity']} {line['unit']}",
+                f"{line['cost_per_unit']:.2f}",
             ]
-            for line in low
+            for line in draft["lines"]
         ],
-        [8, 7, -50, 7, 8, 7, 5, -11],
+        [4, 8, -46, 7, 8, 7, -7, 7],
     )
+    for item in draft["not_carried"]:
+        print(f"     not carried: {item['title']} (article {item['article']}): order elsewhere")
+    changes = approval["params_input"].get("quantities") or {}
+    print(
+        f"\n2. Approval: {approval['chosen_options'][0]} by {approval['responded_by_user']['name']} "
+        f"at {approval['responded_at']:%H:%M:%S}, through Airflow's REST API"
+        + (
+            "; quantities changed: " + ", ".join(f"line {k} -> {v}" for k, v in changes.items())
+            if changes
+            else ""
+        )
+    )
+    print(f"\n3. Order sent: {len(sent['lines'])} lines, written to")
+    for path in sent["files"]:
+        print(f"     {path}")
+    short = [line for line in delivery["lines"] if line["received"] < line["ordered"]]
+    print(
+        f"\n4. Delivery confirmed (note {delivery['note'] or '-'}): {len(delivery['lines']) - len(short)} "
+        f"lines as ordered, {len(short)} short, {len(delivery['extra_items'])} not ordered"
+    )
+    for line in short:
+        print(
+            f"     short: line {line['line']} {line['title']}: ordered {line['ordered']}, arrived {line['received']}"
+        )
+    for item in delivery["extra_items"]:
+        print(f"     not ordered (reported, not booked): {item}")
+    print("\n5. Received into stock, at the order's prices:")
+
+
+def print_summary(data: dict[str, Any], before: Stock) -> None:
+    """The products below critical, the documents with their lines, and stock before and after."""
+    after = data["after"]
+    print("\n" + "=" * 100 + "\nSUMMARY\n" + "=" * 100)
+    print_order_steps(data)
     print_documents("Receipt documents created by altegio_restock", data["receipts"], after)
     print_documents("Write-off documents created by altegio_write_off", data["write_offs"], after)
 
@@ -374,6 +410,24 @@ def print_summary(data: dict[str, Any], before: Stock) -> None:
 # --------------------------------------------------------------------------------------------
 
 
+def store_manager(api: Any, request: Any) -> tuple[list[str], dict[str, Any]] | None:
+    """What the demo's store manager answers, reading the order from the run's XCom.
+
+    The approval orders one more of line 1; the delivery arrives one short on line 2 (when
+    there is one) with a free sample nobody ordered.
+    """
+    if request.task_id == "approve_purchase_order":
+        order = api.xcom(request.dag_id, request.run_id, "draft_purchase_order")
+        first = order["lines"][0]
+        return ["Approve"], {"quantities": {str(first["line"]): first["quantity"] + 1}}
+    if request.task_id == "confirm_delivery":
+        order = api.xcom(request.dag_id, request.run_id, "send_purchase_order")
+        received = {str(line["line"]): line["quantity"] - 1 for line in order["lines"][1:2]}
+        extra = [{"code": "ALT-SAMPLE-50", "amount": 1, "note": "free sample, 50 ml"}]
+        return ["Delivered"], {"received": received, "extra_items": extra, "delivery_note": "DN-2026-1042"}
+    return None
+
+
 def demo(stack: ExitStack) -> None:
     """The restock and write-off runs against a fresh sandbox, then the summary."""
     from airflow_provider_altegio.sandbox.testing import run_sandbox
@@ -390,11 +444,17 @@ def demo(stack: ExitStack) -> None:
 
     from airflow_provider_altegio.hooks.altegio import AltegioHook
 
+    from airflow_provider_altegio.sandbox.airflow_api import answering, run_api_server
+
+    with step("api-server"):
+        # The store manager answers approvals through Airflow's REST API, as from the UI.
+        api = stack.enter_context(run_api_server(user="store_manager"))
     hook = stack.enter_context(AltegioHook())
     locations = list(sandbox.location_ids)
     before = read_stock(hook, locations)
 
-    restock_run = run_dag("altegio_restock", {"location_ids": locations, "work_dir": WORK_DIR.as_uri()})
+    with answering(api, store_manager):
+        restock_run = run_dag("altegio_restock", {"location_ids": locations, "work_dir": WORK_DIR.as_uri()})
     restocked = {
         line["good_id"]
         for line in task_results("altegio_restock", restock_run, "find_products_to_restock")[0]
