@@ -33,22 +33,18 @@ comment and looks for it before creating again.
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from collections import Counter, defaultdict
 from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.sdk import ObjectStoragePath, Param, dag, task
+from airflow.sdk import Param, dag, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from airflow_provider_altegio.operators.storage import CreateStorageOperationOperator
 
 log = logging.getLogger("altegio_write_off")  # __name__ is mangled when Airflow imports DAG files
-
-UNIT_TYPES = {"sale": 1, "service": 2}
 
 _LINE_SCHEMA = {
     "type": "object",
@@ -123,20 +119,19 @@ def altegio_write_off() -> None:
         A line that cannot be read keeps a ``problem``; the batch decision comes later, once
         every problem is known.
         """
-        raw: list[tuple[str, dict[str, Any]]] = [
-            (f"params line {n}", dict(line)) for n, line in enumerate(params["lines"], start=1)
-        ]
-        if params.get("csv_path"):
-            raw += _read_csv(params["csv_path"])
-        if not raw:
+        from airflow_provider_altegio.models.stocklists import parse_lines
+
+        rows = [(f"params line {n}", dict(line)) for n, line in enumerate(params["lines"], start=1)]
+        rows += _read_csv(params.get("csv_path"))
+        if not rows:
             raise AirflowFailException(
                 "Nothing to write off: give 'lines' or 'csv_path' in the run's params."
             )
-        lines = [_parse_line(source, line) for source, line in raw]
+        lines = parse_lines(rows)
         log.info("Read %d write-off lines", len(lines))
-        return lines
+        return [line.model_dump(mode="json") for line in lines]
 
-    @task
+    @task(multiple_outputs=False)
     def match_lines_to_products(lines: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
         """Find the one product each code names, and the storage each line writes off from.
 
@@ -144,40 +139,19 @@ def altegio_write_off() -> None:
         only when the barcode or article matches exactly.
         """
         from airflow_provider_altegio.hooks.altegio import AltegioHook
+        from airflow_provider_altegio.models.stocklists import ProductLine, match_lines
 
         with AltegioHook() as hook:
             location_id = hook.resolve_location_id(params.get("location_id"))
-            storages = {storage.id: storage for storage in hook.list_storages(location_id)}
-            default_storage = params.get("storage_id") or next(
-                (storage.id for storage in storages.values() if storage.for_sale), None
+            matched = match_lines(
+                [ProductLine.model_validate(line) for line in lines],
+                hook.list_storages(location_id),
+                lambda code: hook.iter_products(location_id, term=code),
+                params.get("storage_id"),
             )
-            found: dict[tuple[str, str], list[dict[str, Any]]] = {}
-            for line in lines:
-                if line["problem"]:
-                    continue
-                key = (line["code_kind"], line["code"])
-                if key not in found:
-                    found[key] = [
-                        product.to_json_dict()
-                        for product in hook.iter_products(location_id, term=line["code"])
-                        if _code_matches(product.barcode, product.article, *key)
-                    ]
-                matches = found[key]
-                storage_id = line["storage_id"] or default_storage
-                if not matches:
-                    line["problem"] = f"no product with {line['code_kind']} {line['code']!r}"
-                elif len(matches) > 1:
-                    ids = ", ".join(str(p["good_id"]) for p in matches)
-                    line["problem"] = f"{line['code_kind']} {line['code']!r} matches several products ({ids})"
-                elif storage_id not in storages:
-                    line["problem"] = f"storage {storage_id} is not a storage of location {location_id}"
-                else:
-                    line["product"] = matches[0]
-                    line["storage_id"] = storage_id
-                    line["storage_title"] = storages[storage_id].title
-            return {"location_id": location_id, "lines": lines}
+        return {"location_id": location_id, "lines": [line.model_dump(mode="json") for line in matched]}
 
-    @task
+    @task(multiple_outputs=False)
     def check_lines_against_stock(matched: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
         """Check each amount against the stock on hand; stop the batch on bad lines.
 
@@ -186,35 +160,27 @@ def altegio_write_off() -> None:
         the task (without retries: bad input does not get better by trying again), so nothing
         downstream writes anything.
         """
-        lines = matched["lines"]
+        from airflow_provider_altegio.models.stocklists import ProductLine
+
+        lines = [ProductLine.model_validate(line) for line in matched["lines"]]
         taken: dict[tuple[int, int], float] = defaultdict(float)
         for line in lines:
-            if line["problem"]:
+            if line.problem or line.product is None or line.storage_id is None:
                 continue
-            product = line["product"]
-            on_hand = _amount_in(product, line["storage_id"])
-            in_sale_units = line["amount"]
-            if line["unit"] == "service":
-                unit_equals = float(product.get("unit_equals") or 0)
-                if unit_equals <= 0:
-                    line["problem"] = "the product has no unit_equals; give the amount in the sale unit"
-                    continue
-                in_sale_units = line["amount"] / unit_equals
-            key = (line["storage_id"], product["good_id"])
-            if taken[key] + in_sale_units > on_hand + 1e-9:
-                line["problem"] = (
-                    f"{_describe_amount(line)} is more than the {on_hand:g} "
-                    f"{product.get('unit_short_title') or 'units'} on hand in {line['storage_title']}"
+            on_hand = line.product.amount_in(line.storage_id)
+            key = (line.storage_id, line.product.good_id or 0)
+            if taken[key] + line.in_sale_units > on_hand + 1e-9:
+                line.problem = (
+                    f"{line.describe()} is more than the {on_hand:g} "
+                    f"{line.product.unit_short_title or 'units'} on hand in {line.storage_title}"
                     + (f" (other lines already take {taken[key]:g})" if taken[key] else "")
                 )
                 continue
-            taken[key] += in_sale_units
+            taken[key] += line.in_sale_units
 
-        bad = [line for line in lines if line["problem"]]
+        bad = [line for line in lines if line.problem]
         if bad:
-            report = "\n".join(
-                f"  {line['source']} ({line['code'] or '?'}): {line['problem']}" for line in bad
-            )
+            report = "\n".join(f"  {line.source} ({line.code or '?'}): {line.problem}" for line in bad)
             if not params["skip_bad_lines"]:
                 raise AirflowFailException(
                     f"{len(bad)} of {len(lines)} write-off lines are bad; nothing was written off. "
@@ -223,7 +189,7 @@ def altegio_write_off() -> None:
             log.warning("Skipping %d bad write-off lines:\n%s", len(bad), report)
         if len(bad) == len(lines):
             raise AirflowSkipException("No good lines left to write off")
-        return matched
+        return {**matched, "lines": [line.model_dump(mode="json") for line in lines]}
 
     @task
     def build_write_off_documents(checked: dict[str, Any], params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -232,13 +198,15 @@ def altegio_write_off() -> None:
         The sorting matters: the operator's exactly-once key includes the map index, so a
         re-run must give each storage the same index.
         """
-        by_storage: dict[int, list[dict[str, Any]]] = defaultdict(list)
-        for line in checked["lines"]:
-            if not line["problem"]:
-                by_storage[line["storage_id"]].append(line)
+        from airflow_provider_altegio.models.stocklists import UNIT_TYPES, ProductLine, cost_per_unit
+
+        by_storage: dict[int, list[ProductLine]] = defaultdict(list)
+        for line in map(ProductLine.model_validate, checked["lines"]):
+            if not line.problem and line.storage_id is not None:
+                by_storage[line.storage_id].append(line)
         documents = []
         for storage_id, lines in sorted(by_storage.items()):
-            reasons = Counter(line["reason"] for line in lines)
+            reasons = Counter(line.reason for line in lines)
             summary = "; ".join(
                 f"{reason} x{count}" if count > 1 else reason for reason, count in reasons.items()
             )
@@ -249,13 +217,14 @@ def altegio_write_off() -> None:
                     "comment": f"{params['reason_prefix']}: {summary}",
                     "transactions": [
                         {
-                            "good_id": line["product"]["good_id"],
-                            "amount": line["amount"],
-                            "operation_unit_type": UNIT_TYPES[line["unit"]],
-                            "cost_per_unit": _cost_per_unit(line),
-                            "comment": line["reason"],
+                            "good_id": line.product.good_id,
+                            "amount": line.amount,
+                            "operation_unit_type": UNIT_TYPES[line.unit],
+                            "cost_per_unit": cost_per_unit(line.product, line.unit),
+                            "comment": line.reason,
                         }
                         for line in lines
+                        if line.product is not None
                     ],
                 }
             )
@@ -290,88 +259,17 @@ def altegio_write_off() -> None:
     summarise_write_offs(write_offs.output, checked)
 
 
-# --------------------------------------------------------------------------------------------
-# Helpers (plain functions: they run inside the tasks above, never at parse time)
-# --------------------------------------------------------------------------------------------
+def _read_csv(path: str | None) -> list[tuple[str, dict[str, str]]]:
+    """The rows of the ``csv_path`` param's file (none without one)."""
+    from airflow_provider_altegio.models.stocklists import read_csv_rows
 
-
-def _read_csv(path: str) -> list[tuple[str, dict[str, Any]]]:
-    """Rows of the CSV at ``path`` (URL or local path) as ``(source, row)`` pairs."""
-    location = ObjectStoragePath(path if "://" in path else f"file://{path}")
-    if not location.exists():
+    if not path:
+        return []
+    try:
+        return read_csv_rows(path)
+    except FileNotFoundError:
         # Fail without retries: the file will not appear by trying again in a minute.
-        raise AirflowFailException(f"csv_path: {path} does not exist")
-    with location.open("r") as handle:
-        reader = csv.DictReader(io.StringIO(handle.read()))
-        # Row 1 is the header, so the first data row is row 2, as a spreadsheet shows it.
-        return [
-            (f"{location.name} row {n}", {k.strip().lower(): v for k, v in row.items() if k})
-            for n, row in enumerate(reader, start=2)
-        ]
-
-
-def _parse_line(source: str, line: dict[str, Any]) -> dict[str, Any]:
-    """Normalise one line; a line that cannot be used carries a ``problem``."""
-    code_kind, code = "code", ""
-    for kind in ("barcode", "article", "code"):
-        if str(line.get(kind) or "").strip():
-            code_kind, code = kind, str(line[kind]).strip()
-            break
-    unit = str(line.get("unit") or "sale").strip().lower()
-    parsed: dict[str, Any] = {
-        "source": source,
-        "code_kind": code_kind,
-        "code": code,
-        "amount": None,
-        "unit": unit,
-        "reason": str(line.get("reason") or "").strip() or "no reason given",
-        "storage_id": None,
-        "problem": None,
-    }
-    try:
-        parsed["amount"] = float(str(line.get("amount")).strip().replace(",", "."))
-    except ValueError:
-        parsed["problem"] = f"amount {line.get('amount')!r} is not a number"
-    try:
-        parsed["storage_id"] = int(line["storage_id"]) if str(line.get("storage_id") or "").strip() else None
-    except ValueError:
-        parsed["problem"] = f"storage_id {line.get('storage_id')!r} is not a number"
-    if not code:
-        parsed["problem"] = "no barcode, article or code"
-    elif unit not in UNIT_TYPES:
-        parsed["problem"] = f"unit {unit!r} is neither 'sale' nor 'service'"
-    elif parsed["amount"] is not None and not parsed["amount"] > 0:
-        parsed["problem"] = f"amount must be greater than 0, got {parsed['amount']:g}"
-    return parsed
-
-
-def _code_matches(barcode: str | None, article: str | None, kind: str, code: str) -> bool:
-    """Whether a product's barcode or article is exactly ``code`` (``kind`` says which may match)."""
-    candidates = {"barcode": [barcode], "article": [article], "code": [barcode, article]}[kind]
-    return any(value is not None and str(value).strip() == code for value in candidates)
-
-
-def _amount_in(product: dict[str, Any], storage_id: int) -> float:
-    """Stock of ``product`` in ``storage_id``, in its sale unit."""
-    return sum(
-        float(item.get("amount") or 0)
-        for item in product.get("actual_amounts") or []
-        if item.get("storage_id") == storage_id
-    )
-
-
-def _describe_amount(line: dict[str, Any]) -> str:
-    product = line["product"]
-    unit_key = "service_unit_short_title" if line["unit"] == "service" else "unit_short_title"
-    return f"{line['amount']:g} {product.get(unit_key) or line['unit'] + ' units'}"
-
-
-def _cost_per_unit(line: dict[str, Any]) -> float:
-    """Cost price of one unit of the line (per sale or per service unit), for the document's value."""
-    product = line["product"]
-    if line["unit"] == "service":
-        return float(product.get("unit_actual_cost") or 0)
-    return float(product.get("actual_cost") or 0)
+        raise AirflowFailException(f"csv_path: {path} does not exist") from None
 
 
 altegio_write_off()

@@ -1,4 +1,4 @@
-"""``make demo``: the restock and write-off example DAGs end to end, against the bundled sandbox.
+"""``make demo``: the restock and stocktake example DAGs end to end, against the bundled sandbox.
 
 What it does, in order:
 
@@ -7,12 +7,17 @@ What it does, in order:
 2. points the ``altegio_default`` and ``altacolor_default`` connections at it (``AIRFLOW_CONN_*``
    variables) and uses a project-local Airflow home, ``.demo/airflow_home``, with SQLite;
 3. migrates the metadata database (a no-op once it is current);
-4. reads the stock, then runs ``altegio_restock`` and ``altegio_write_off`` with ``dag.test()``,
+4. starts an Airflow api-server on the same metadata database, with one user, ``store_manager``,
+   who answers the runs' human-in-the-loop requests through Airflow's REST API, as a person
+   would from the *Required actions* page: approves the order (one more on line 1), confirms
+   the delivery (line 2 one short, a free sample nobody ordered) and approves the stocktake;
+5. reads the stock, then runs ``altegio_restock`` and ``altegio_stocktake`` with ``dag.test()``,
    which is what ``airflow dags test`` runs: the DAG file is parsed from the dags folder and
    serialized, a run is created in the metadata database, and every task goes through the task
    runner, XCom included;
-5. prints a summary read back from the sandbox: the products below their critical amount, the
-   receipt and write-off documents with their lines, and the stock before and after.
+6. prints a summary read back from Airflow and the sandbox: the order, the approval, the order
+   files, the delivery, the receipts, the stocktake's differences in both units and its
+   documents, and the stock before and after.
 
 Airflow's own output goes to ``.demo/logs/<step>.log``. The script exits non-zero when a step
 fails (printing the end of that step's log) and always stops the sandbox. Every run starts a
@@ -198,12 +203,12 @@ def amount_in(product: dict[str, Any], storage_id: int) -> float:
     )
 
 
-def choose_write_off_lines(stock: Stock, location_id: int, storages: list[Any], skip: set[int]) -> list[Any]:
-    """A plausible damage list made from the sandbox's own data.
+def choose_counts(stock: Stock, location_id: int, storages: list[Any], skip: set[int]) -> list[Any]:
+    """A plausible stocktake sheet made from the sandbox's own data.
 
-    Two retail products, one named by barcode and one by article, and half a unit of a
-    professional product spilled in the back room, given in its service unit (ml or g), which
-    exercises the unit conversion.
+    On the retail shelf: one product two short (by barcode), one as recorded (by article), one
+    with a unit more than recorded. In the back room, an open professional product measured
+    in its service unit (ml or g), half a sale unit short: that exercises the unit conversion.
     Products the restock just booked are left out, so each product's before/after is one story.
     """
     retail = next(s.id for s in storages if s.for_sale)
@@ -212,7 +217,7 @@ def choose_write_off_lines(stock: Stock, location_id: int, storages: list[Any], 
         (p for (loc, good_id), p in stock.items() if loc == location_id and good_id not in skip),
         key=lambda p: p["good_id"],
     )
-    on_shelf = [p for p in products if amount_in(p, retail) >= 3]
+    on_shelf = [p for p in products if amount_in(p, retail) >= 3 and float(amount_in(p, retail)).is_integer()]
     # A professional product: kept in the back room only, used up in ml or g.
     in_back = [
         p
@@ -221,18 +226,19 @@ def choose_write_off_lines(stock: Stock, location_id: int, storages: list[Any], 
         and not amount_in(p, retail)
         and p.get("service_unit_id") != p.get("unit_id")
     ]
-    if len(on_shelf) < 2 or not in_back:
-        raise StepFailed("the sandbox data has no products with enough stock for the write-off demo")
-    used = in_back[0]
+    if len(on_shelf) < 3 or not in_back:
+        raise StepFailed("the sandbox data has no products with enough stock for the stocktake demo")
+    short, exact, surplus, opened = on_shelf[0], on_shelf[1], on_shelf[2], in_back[0]
+    in_service_units = amount_in(opened, back_room) * float(opened["unit_equals"])
     return [
-        {"barcode": on_shelf[0]["barcode"], "amount": 2, "reason": "broken in delivery"},
-        {"article": on_shelf[1]["article"], "amount": 1, "reason": "past its expiry date"},
+        {"barcode": short["barcode"], "counted": amount_in(short, retail) - 2},
+        {"article": exact["article"], "counted": amount_in(exact, retail)},
+        {"article": surplus["article"], "counted": amount_in(surplus, retail) + 1},
         {
-            "article": used["article"],
-            "amount": round(float(used["unit_equals"]) / 2),
+            "article": opened["article"],
+            "counted": round(in_service_units - float(opened["unit_equals"]) / 2),
             "unit": "service",
             "storage_id": back_room,
-            "reason": "spilled in the colour bar",
         },
     ]
 
@@ -258,18 +264,18 @@ def read_documents(hook: Any, documents: list[tuple[int, dict[str, Any]]]) -> li
     return out
 
 
-def read_back(hook: Any, restock_run: str, write_off_run: str, locations: list[int]) -> dict[str, Any]:
+def read_back(hook: Any, restock_run: str, stocktake_run: str, locations: list[int]) -> dict[str, Any]:
     """Everything the summary shows: the runs' XComs, and the documents and stock in the sandbox."""
 
     def xcom(dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> list[Any]:
         return task_results(dag_id, run_id, task_id, key)
 
     receipt_args = xcom("altegio_restock", restock_run, "plan_receipts")[0]
-    write_off_args = xcom("altegio_write_off", write_off_run, "build_write_off_documents")[0]
+    stocktake_args = xcom("altegio_stocktake", stocktake_run, "build_stocktake_documents")[0]
     pairs = {
         "receipts": zip(receipt_args, xcom("altegio_restock", restock_run, "create_receipt"), strict=True),
-        "write_offs": zip(
-            write_off_args, xcom("altegio_write_off", write_off_run, "create_write_off"), strict=True
+        "stocktake": zip(
+            stocktake_args, xcom("altegio_stocktake", stocktake_run, "book_stocktake"), strict=True
         ),
     }
     return {
@@ -278,6 +284,8 @@ def read_back(hook: Any, restock_run: str, write_off_run: str, locations: list[i
         "approval": xcom("altegio_restock", restock_run, "approve_purchase_order")[0],
         "sent": xcom("altegio_restock", restock_run, "send_purchase_order")[0],
         "delivery": xcom("altegio_restock", restock_run, "check_delivery")[0],
+        "counted": xcom("altegio_stocktake", stocktake_run, "compare_with_stock")[0],
+        "stocktake_approval": xcom("altegio_stocktake", stocktake_run, "approve_stocktake")[0],
         **{
             name: read_documents(hook, [(args["location_id"], result) for args, result in pair])
             for name, pair in pairs.items()
@@ -358,11 +366,37 @@ def print_order_steps(data: dict[str, Any]) -> None:
     )
     for line in short:
         print(
-            f"     short: line {line['line']} {line['title']}: ordered {line['ordered']}, arrived {line['received']}"
+            f"     short: line {line['line']} {line['title']}: "
+            f"ordered {line['ordered']}, arrived {line['received']}"
         )
     for item in delivery["extra_items"]:
         print(f"     not ordered (reported, not booked): {item}")
     print("\n5. Received into stock, at the order's prices:")
+
+
+def print_stocktake(data: dict[str, Any]) -> None:
+    """The stocktake: each count against the stock on hand, in the unit it was counted in."""
+    approval = data["stocktake_approval"]
+    print("\n" + "-" * 100)
+    print(f"\nStocktake at location {data['counted']['location_id']}: counted against the stock on hand")
+    print_table(
+        ["storage", "product", "on hand", "counted", "difference"],
+        [
+            [
+                d["storage_title"],
+                d["title"],
+                f"{d['on_hand']:g} {d['unit_name']}",
+                f"{d['counted']:g} {d['unit_name']}",
+                d["explained"],
+            ]
+            for d in data["counted"]["differences"]
+        ],
+        [-14, -46, 9, 9, -34],
+    )
+    print(
+        f"  Approval: {approval['chosen_options'][0]} by {approval['responded_by_user']['name']}. "
+        "Shortfalls are written off; the surplus is reported (book_surpluses is off)."
+    )
 
 
 def print_summary(data: dict[str, Any], before: Stock) -> None:
@@ -371,12 +405,13 @@ def print_summary(data: dict[str, Any], before: Stock) -> None:
     print("\n" + "=" * 100 + "\nSUMMARY\n" + "=" * 100)
     print_order_steps(data)
     print_documents("Receipt documents created by altegio_restock", data["receipts"], after)
-    print_documents("Write-off documents created by altegio_write_off", data["write_offs"], after)
+    print_stocktake(data)
+    print_documents("Documents booked by altegio_stocktake", data["stocktake"], after)
 
     touched = sorted(
         {
             (entry["location_id"], tx.good_id, tx.storage_id)
-            for entry in data["receipts"] + data["write_offs"]
+            for entry in data["receipts"] + data["stocktake"]
             for tx in entry["lines"]
         }
     )
@@ -425,11 +460,13 @@ def store_manager(api: Any, request: Any) -> tuple[list[str], dict[str, Any]] | 
         received = {str(line["line"]): line["quantity"] - 1 for line in order["lines"][1:2]}
         extra = [{"code": "ALT-SAMPLE-50", "amount": 1, "note": "free sample, 50 ml"}]
         return ["Delivered"], {"received": received, "extra_items": extra, "delivery_note": "DN-2026-1042"}
+    if request.task_id == "approve_stocktake":
+        return ["Approve"], {}
     return None
 
 
 def demo(stack: ExitStack) -> None:
-    """The restock and write-off runs against a fresh sandbox, then the summary."""
+    """The restock and stocktake runs against a fresh sandbox, then the summary."""
     from airflow_provider_altegio.sandbox.testing import run_sandbox
 
     print("Starting the sandbox ...", flush=True)
@@ -443,7 +480,6 @@ def demo(stack: ExitStack) -> None:
         upgradedb()  # what `airflow db migrate` runs
 
     from airflow_provider_altegio.hooks.altegio import AltegioHook
-
     from airflow_provider_altegio.sandbox.airflow_api import answering, run_api_server
 
     with step("api-server"):
@@ -460,17 +496,15 @@ def demo(stack: ExitStack) -> None:
         for line in task_results("altegio_restock", restock_run, "find_products_to_restock")[0]
     }
 
-    # A damage list from later that day, at the first location.
+    # That evening's stocktake at the first location, approved by the same manager.
     location_id = locations[0]
-    lines = choose_write_off_lines(
+    counts = choose_counts(
         read_stock(hook, [location_id]), location_id, hook.list_storages(location_id), restocked
     )
-    write_off_run = run_dag(
-        "altegio_write_off",
-        {"location_id": location_id, "lines": lines, "reason_prefix": "Damage list"},
-    )
+    with answering(api, store_manager):
+        stocktake_run = run_dag("altegio_stocktake", {"location_id": location_id, "counts": counts})
     with step("read-back"):
-        data = read_back(hook, restock_run, write_off_run, locations)
+        data = read_back(hook, restock_run, stocktake_run, locations)
     print_summary(data, before)
 
 

@@ -63,7 +63,7 @@ def test_receipts_and_write_offs_are_mapped_per_storage(dagbag: Any) -> None:
     from airflow.sdk.definitions.mappedoperator import MappedOperator
 
     for dag_id, create, grouping in [
-        ("altegio_restock", "create_receipt", "group_receipts_by_storage"),
+        ("altegio_restock", "create_receipt", "plan_receipts"),
         ("altegio_write_off", "create_write_off", "build_write_off_documents"),
     ]:
         task = dagbag.dags[dag_id].get_task(create)
@@ -84,3 +84,22 @@ def test_restock_runs_on_schedule_and_when_stock_runs_low(dagbag: Any) -> None:
     assert isinstance(watcher.trigger, ProductChangeEventTrigger)
     assert watcher.trigger.at_or_below_critical is True
     assert watcher.trigger.conn_id == "altegio_default"
+
+
+def test_restock_books_nothing_before_a_person_approved_and_confirmed_the_delivery(dagbag: Any) -> None:
+    """Every path to a receipt goes through the approval and the delivery confirmation, both
+    Airflow human-in-the-loop operators; the order is sent only after the approval."""
+    from airflow.providers.standard.operators.hitl import ApprovalOperator, HITLEntryOperator
+
+    restock = dagbag.dags["altegio_restock"]
+    approval = restock.get_task("approve_purchase_order")
+    delivery = restock.get_task("confirm_delivery")
+    assert isinstance(approval, ApprovalOperator)
+    assert isinstance(delivery, HITLEntryOperator)
+    # A delivery nobody confirmed is never assumed: no default answer on timeout.
+    assert delivery.defaults is None
+    assert delivery.response_timeout is not None
+    assert approval.ignore_downstream_trigger_rules is True  # a rejection skips everything after
+    upstream_of_receipt = restock.get_task("create_receipt").get_flat_relative_ids(upstream=True)
+    assert {"approve_purchase_order", "confirm_delivery", "send_purchase_order"} <= upstream_of_receipt
+    assert "approve_purchase_order" in restock.get_task("send_purchase_order").upstream_task_ids

@@ -1,0 +1,242 @@
+"""Stocktake: compare what was counted on the shelves with Altegio, approve, book the difference.
+
+Trigger it with the counts in the run's params, either inline::
+
+    {"location_id": 1001, "counts": [
+        {"barcode": "2012345678906", "counted": 3},
+        {"article": "LUM-SH-00042", "counted": 750, "unit": "service", "storage_id": 3102}
+    ]}
+
+or as a CSV file (any ``ObjectStoragePath`` URL or local path) with a header row::
+
+    {"csv_path": "s3://salon-stocktakes/2026-11-downtown.csv"}
+
+    code,counted,unit,storage_id
+    2012345678906,3,,
+    LUM-SH-00042,750,service,3102
+
+Columns: ``code`` (a barcode or an article; ``barcode`` and ``article`` columns work too),
+``counted`` (0 for an empty shelf), and optionally ``unit`` and ``storage_id`` (default: the
+``storage_id`` param, else the location's storage for sale).
+
+**Units are explicit.** A count is in the product's *sale* unit (``sale``, the default: bottles,
+pieces) or its *service* unit (``service``: ml, g, as the colour bar measures an open bottle);
+``unit_equals`` converts between them. The report gives every difference in both:
+``-500 ml = -1 pcs of 500 ml``. Several lines for one product and storage are added up.
+
+1. ``compare_with_stock`` matches every line to exactly one product and storage and compares
+   the counts with the stock on hand. Any bad line (unknown or ambiguous code, a count that is
+   not a number of 0 or more, an unknown storage) fails the run before anything is written, and
+   the error lists every bad line. Products that were not counted are left as they are.
+2. ``approve_stocktake`` (Airflow's ``ApprovalOperator``) shows the differences to a manager.
+   A rejection books nothing.
+3. Shortfalls are booked as one write-off per storage. Surpluses are reported; with
+   ``book_surpluses`` they are booked as a receipt per storage at the product's cost price
+   (Altegio's API documents no stocktake document type, so a receipt is the documented way to
+   add stock). Each document is a mapped ``CreateStorageOperationOperator``: exactly once, even
+   when a task is retried or an answer is lost.
+
+Count and book close together: sales made between the count and the booking are not in the
+count.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import timedelta
+from typing import Any
+
+import pendulum
+from airflow.providers.standard.operators.hitl import ApprovalOperator
+from airflow.sdk import Param, dag, task
+from airflow.sdk.exceptions import AirflowFailException
+
+from airflow_provider_altegio.operators.storage import CreateStorageOperationOperator
+
+log = logging.getLogger("altegio_stocktake")  # __name__ is mangled when Airflow imports DAG files
+
+_COUNT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "code": {"type": "string", "description": "barcode or article"},
+        "barcode": {"type": "string"},
+        "article": {"type": "string"},
+        "counted": {"type": ["number", "string"]},
+        "unit": {"type": "string", "enum": ["sale", "service"]},
+        "storage_id": {"type": ["integer", "null"]},
+    },
+}
+
+
+@dag(
+    dag_id="altegio_stocktake",
+    description="Compare counted stock with Altegio, approve, and book the differences",
+    schedule=None,  # triggered by hand (or by another DAG) with the counts in its params
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    default_args={"retries": 2, "retry_delay": timedelta(minutes=1)},
+    params={
+        "master_id": Param(
+            990101,
+            type="integer",
+            minimum=1,
+            title="Team member",
+            description="The staff member the documents are booked by (the API requires one).",
+        ),
+        "location_id": Param(
+            None,
+            type=["null", "integer"],
+            title="Location",
+            description="Empty: the location_id of the altegio_default connection.",
+        ),
+        "storage_id": Param(
+            None,
+            type=["null", "integer"],
+            title="Default storage",
+            description="Storage for counts without one. Empty: the location's storage for sale.",
+        ),
+        "counts": Param(
+            [],
+            type="array",
+            items=_COUNT_SCHEMA,
+            title="Counts",
+            description="What was counted: code (or barcode / article), counted, unit, storage_id.",
+        ),
+        "csv_path": Param(
+            None,
+            type=["null", "string"],
+            title="CSV file",
+            description="A CSV with the same columns, read in addition to the counts above.",
+        ),
+        "book_surpluses": Param(
+            False,
+            type="boolean",
+            title="Book surpluses",
+            description="Also book counted surpluses, as a receipt at cost price. Default: report them.",
+        ),
+        "comment": Param("Stocktake", type="string", title="Document comment"),
+    },
+    tags=["altegio", "inventory", "example"],
+    doc_md=__doc__,
+)
+def altegio_stocktake() -> None:
+    @task(multiple_outputs=False)
+    def compare_with_stock(params: dict[str, Any]) -> dict[str, Any]:
+        """Every count matched to its product and storage and compared with the stock on hand.
+
+        Fails without retries, listing every bad line, when any line cannot be used.
+        """
+        from airflow_provider_altegio.hooks.altegio import AltegioHook
+        from airflow_provider_altegio.models.stocklists import (
+            count_differences,
+            differences_markdown,
+            match_lines,
+            parse_lines,
+            read_csv_rows,
+        )
+
+        rows = [(f"counts line {n}", dict(line)) for n, line in enumerate(params["counts"], start=1)]
+        if params.get("csv_path"):
+            try:
+                rows += read_csv_rows(params["csv_path"])
+            except FileNotFoundError:
+                raise AirflowFailException(f"csv_path: {params['csv_path']} does not exist") from None
+        if not rows:
+            raise AirflowFailException("Nothing counted: give 'counts' or 'csv_path' in the run's params.")
+        lines = parse_lines(rows, amount_field="counted", allow_zero=True)
+        with AltegioHook() as hook:
+            location_id = hook.resolve_location_id(params.get("location_id"))
+            match_lines(
+                lines,
+                hook.list_storages(location_id),
+                lambda code: hook.iter_products(location_id, term=code),
+                params.get("storage_id"),
+            )
+        if bad := [line for line in lines if line.problem]:
+            raise AirflowFailException(
+                f"{len(bad)} of {len(lines)} stocktake lines are bad; nothing was booked.\n"
+                + "\n".join(f"  {line.source} ({line.code or '?'}): {line.problem}" for line in bad)
+            )
+        differences = [difference.report() for difference in count_differences(lines)]
+        for d in differences:
+            log.info("%s in %s: %s", d["title"], d["storage_title"], d["explained"])
+        return {
+            "location_id": location_id,
+            "differences": differences,
+            "markdown": differences_markdown(differences),
+        }
+
+    compared = compare_with_stock()
+
+    @task.short_circuit
+    def anything_to_correct(compared: dict[str, Any]) -> bool:
+        """Stop here (run successful, nothing booked) when every count matches the stock."""
+        return any(d["difference"] for d in compared["differences"])
+
+    approval = ApprovalOperator(
+        task_id="approve_stocktake",
+        subject="Approve the stocktake of {{ ti.xcom_pull(task_ids='compare_with_stock')['location_id'] }}",
+        body="{{ ti.xcom_pull(task_ids='compare_with_stock')['markdown'] }}",
+        response_timeout=timedelta(days=3),
+        ignore_downstream_trigger_rules=True,
+    )
+    anything_to_correct(compared) >> approval
+
+    @task
+    def build_stocktake_documents(compared: dict[str, Any], params: dict[str, Any]) -> list[dict[str, Any]]:
+        """One write-off per storage for the shortfalls and, with ``book_surpluses``, one receipt
+        per storage for the surpluses; sorted, so a re-run gives each the same map index."""
+        from airflow_provider_altegio.models.stocklists import UNIT_TYPES
+
+        groups: dict[tuple[int, str], list[dict[str, Any]]] = defaultdict(list)
+        for d in compared["differences"]:
+            if d["difference"] < 0:
+                groups[(d["storage_id"], "write_off")].append(d)
+            elif d["difference"] > 0 and params["book_surpluses"]:
+                groups[(d["storage_id"], "receipt")].append(d)
+        return [
+            {
+                "location_id": compared["location_id"],
+                "storage_id": storage_id,
+                "operation_type": kind,
+                "comment": f"{params['comment']}: {'shortfall' if kind == 'write_off' else 'surplus'}",
+                "transactions": [
+                    {
+                        "good_id": d["good_id"],
+                        "amount": abs(d["difference"]),
+                        "operation_unit_type": UNIT_TYPES[d["unit"]],
+                        "cost_per_unit": d["cost_per_unit"],
+                        "comment": f"counted {d['counted']:g} {d['unit_name']}: {d['explained']}",
+                    }
+                    for d in lines
+                ],
+            }
+            for (storage_id, kind), lines in sorted(groups.items())
+        ]
+
+    documents = build_stocktake_documents(compared)
+    approval >> documents
+
+    booked = CreateStorageOperationOperator.partial(
+        task_id="book_stocktake",
+        master_id="{{ params.master_id }}",
+        map_index_template="{{ task.operation_type }} storage {{ task.storage_id }}",
+    ).expand_kwargs(documents)
+
+    @task(multiple_outputs=False)
+    def summarise_stocktake(booked: Any, compared: dict[str, Any]) -> dict[str, Any]:
+        """The documents booked, and how many counts differed in each direction."""
+        booked = booked[:]  # every mapped result, in one request
+        differences = compared["differences"]
+        return {
+            "documents": [result["document_id"] for result in booked],
+            "short": sum(1 for d in differences if d["difference"] < 0),
+            "surplus": sum(1 for d in differences if d["difference"] > 0),
+            "as_counted": sum(1 for d in differences if not d["difference"]),
+        }
+
+    summarise_stocktake(booked.output, compared)
+
+
+altegio_stocktake()
