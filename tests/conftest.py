@@ -37,6 +37,16 @@ def airflow_db() -> Path:
     return _SESSION_HOME / "airflow.db"
 
 
+@pytest.fixture(scope="session")
+def airflow_api(airflow_db: Path) -> Any:
+    """An api-server on the session's metadata database, and a client logged in as
+    ``store_manager``: tests answer human-in-the-loop requests through the REST API with it."""
+    from airflow_provider_altegio.sandbox.airflow_api import run_api_server
+
+    with run_api_server(user="store_manager") as api:
+        yield api
+
+
 @pytest.fixture
 def run_dag(airflow_db: Path) -> Any:
     """Run a DAG defined in a test with ``dag.test()`` and return the finished DagRun.

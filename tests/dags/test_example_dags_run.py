@@ -60,25 +60,60 @@ def failed_tasks(dag_run: Any) -> set[str]:
 # --------------------------------------------------------------------------------------------
 
 
-def test_restock_books_one_receipt_per_storage_exactly_once(
-    altegio_sandbox: Any, hook: Any, run_dag: Any, xcom: Any, tmp_path: Path
+def restock_manager(
+    quantities: dict[str, int] | None = None,
+    received: dict[str, int] | None = None,
+    extra_items: list[Any] | None = None,
+    approve: str = "Approve",
+    delivered: str = "Delivered",
+) -> Any:
+    """A store manager who approves (or rejects) the order with ``quantities`` changed and
+    confirms the delivery with ``received`` and ``extra_items``; keeps what they were asked."""
+    asked: list[Any] = []
+
+    def decide(api: Any, request: Any) -> Any:
+        asked.append(request)
+        if request.task_id == "approve_purchase_order":
+            return [approve], {"quantities": quantities or {}}
+        if request.task_id == "confirm_delivery":
+            answer = {"received": received or {}, "extra_items": extra_items or [], "delivery_note": "DN-7"}
+            return [delivered], answer
+        return None
+
+    decide.asked = asked  # type: ignore[attr-defined]
+    return decide
+
+
+def test_restock_orders_after_approval_and_books_what_arrived_exactly_once(
+    altegio_sandbox: Any, hook: Any, run_dag: Any, xcom: Any, airflow_api: Any, tmp_path: Path
 ) -> None:
+    """The whole purchase: draft, approval with a changed quantity (through Airflow's REST API),
+    the order files, a delivery one short on line 2 with an extra item, and one receipt per
+    storage of what arrived, at the order's prices; the lost answer of a receipt is found, not
+    booked twice."""
+    from airflow_provider_altegio.sandbox.airflow_api import answering
+
     locations = altegio_sandbox.location_ids
     before = {loc: products(hook, loc) for loc in locations}
     # The answer to the first receipt is lost after the server applied it (a dropped connection):
     # the operator must find the document by its key instead of booking the delivery twice.
     altegio_sandbox.faults.add("POST", "/storage_operations/operation/*", drop="after", count=1)
-
-    dag_run = run_dag(
-        load("altegio_restock.py", "altegio_restock"),
-        run_conf={"location_ids": locations, "work_dir": tmp_path.as_uri()},
+    manager = restock_manager(
+        quantities={"1": 20}, received={"2": 0}, extra_items=[{"code": "X-1", "amount": 2}]
     )
+    with answering(airflow_api, manager):
+        dag_run = run_dag(
+            load("altegio_restock.py", "altegio_restock"),
+            run_conf={"location_ids": locations, "work_dir": tmp_path.as_uri()},
+        )
     assert dag_run.state == "success", failed_tasks(dag_run)
+    assert [r.task_id for r in manager.asked] == ["approve_purchase_order", "confirm_delivery"]
+    assert "| line |" in manager.asked[0].body  # the order table is what the manager sees
 
     low = xcom(dag_run, "find_products_to_restock")
-    unmatched = xcom(dag_run, "report_unmatched_products")
-    receipts_args = xcom(dag_run, "group_receipts_by_storage")
-    # The plan is exactly the products at or below critical, counted over each location.
+    draft = xcom(dag_run, "draft_purchase_order")
+    sent = xcom(dag_run, "send_purchase_order")
+    # The draft is exactly the products at or below critical, counted over each location.
     expected = {
         (loc, p.good_id)
         for loc in locations
@@ -86,13 +121,33 @@ def test_restock_books_one_receipt_per_storage_exactly_once(
         if sum(a.amount for a in p.actual_amounts) <= (p.critical_amount or 0) < (p.desired_amount or 0)
     }
     assert {(line["location_id"], line["good_id"]) for line in low} == expected
-    assert low, "the seeded chain always has products below critical"
-    assert unmatched, "the seeded supplier does not carry every product"
-    booked = {(args["location_id"], t["good_id"]) for args in receipts_args for t in args["transactions"]}
-    assert booked | {(u["location_id"], u["good_id"]) for u in unmatched} == expected
-    assert not booked & {(u["location_id"], u["good_id"]) for u in unmatched}
+    ordered = {(line["location_id"], line["good_id"]) for line in draft["lines"]}
+    not_carried = {(item["location_id"], item["good_id"]) for item in draft["not_carried"]}
+    assert draft["lines"], "the seeded supplier carries some of the products"
+    assert not_carried, "the seeded supplier does not carry every product"
+    assert ordered | not_carried == expected
+    assert not ordered & not_carried
+    for line in draft["lines"]:
+        assert line["quantity"] == math.ceil(line["desired_amount"] - line["on_hand"])
+        assert line["supplier_code"]
+        assert line["cost_per_unit"] > 0
 
-    # One receipt document per (location, storage), holding exactly the planned lines.
+    # The approval changed line 1; the order files say so, and who approved.
+    assert sent["lines"][0]["quantity"] == 20
+    assert sent["approved_by"] == "store_manager"
+    csv_text = (tmp_path / "altegio_restock").glob("*/order/order.csv").__next__().read_text()
+    assert csv_text.splitlines()[0].startswith("line,supplier_code,title,quantity")
+    assert len(csv_text.splitlines()) == len(sent["lines"]) + 1
+
+    # Delivery: line 2 did not come, the extra item is reported, not booked.
+    delivery = xcom(dag_run, "check_delivery")
+    differing = [
+        (line["line"], line["received"]) for line in delivery["lines"] if line["received"] != line["ordered"]
+    ]
+    assert differing == [(2, 0)]
+    assert delivery["extra_items"] == [{"code": "X-1", "amount": 2}]
+
+    receipts_args = xcom(dag_run, "plan_receipts")
     created = documents(altegio_sandbox, RECEIPT)
     assert (
         len(created)
@@ -101,28 +156,82 @@ def test_restock_books_one_receipt_per_storage_exactly_once(
     )
     results = [xcom(dag_run, "create_receipt", map_index=i) for i in range(len(receipts_args))]
     assert sorted(result["created"] for result in results) == [False] + [True] * (len(results) - 1)
-    assert {d["id"] for d in created} == {r["document_id"] for r in results}
+    booked = {}
     for args, result in zip(receipts_args, results, strict=True):
         (document,) = [d for d in created if d["id"] == result["document_id"]]
         assert document["storage_id"] == args["storage_id"]
-        assert "Restock of" in document["comment"]
-        assert "[airflow:" in document["comment"]
-        lines = transactions_of(altegio_sandbox, document)
-        assert sorted((t["good_id"], t["amount"]) for t in lines) == sorted(
-            (t["good_id"], t["amount"]) for t in args["transactions"]
-        )
+        assert f"purchase order {sent['order_id']}" in document["comment"]
+        for t in transactions_of(altegio_sandbox, document):
+            booked[(args["location_id"], t["good_id"])] = (t["amount"], t["cost_per_unit"])
+    expected_booked = {
+        (line["location_id"], line["good_id"]): (line["quantity"], line["cost_per_unit"])
+        for line in sent["lines"]
+        if line["line"] != 2
+    }
+    assert booked == expected_booked
+    line2 = sent["lines"][1]
+    assert hook.get_product(line2["good_id"], line2["location_id"]).on_hand() == pytest.approx(
+        line2["on_hand"]
+    )
+    summary = xcom(dag_run, "summarise_restock")
+    assert summary["short_lines"] == [2]
+    assert summary["extra_items"] == 1
 
-    # Stock: every booked product is back at (at least) its desired amount, in whole units.
-    for line in low:
-        loc, good = line["location_id"], line["good_id"]
-        if (loc, good) not in booked:
-            continue
-        product = hook.get_product(good, loc)
-        total = sum(a.amount for a in product.actual_amounts)
-        assert total == pytest.approx(line["on_hand"] + line["quantity"])
-        assert product.desired_amount <= total < product.desired_amount + 1
-        assert line["quantity"] == math.ceil(line["desired_amount"] - line["on_hand"])
-        assert product.amount_in(line["storage_id"]) > before[loc][good].amount_in(line["storage_id"])
+
+def test_restock_rejected_sends_and_books_nothing(
+    altegio_sandbox: Any, run_dag: Any, airflow_api: Any, tmp_path: Path
+) -> None:
+    from airflow_provider_altegio.sandbox.airflow_api import answering
+
+    manager = restock_manager(approve="Reject")
+    with answering(airflow_api, manager):
+        dag_run = run_dag(
+            load("altegio_restock.py", "altegio_restock"),
+            run_conf={"location_ids": altegio_sandbox.location_ids[:1], "work_dir": tmp_path.as_uri()},
+        )
+    assert dag_run.state == "success", failed_tasks(dag_run)
+    states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
+    assert states["send_purchase_order"] == states["confirm_delivery"] == "skipped"
+    assert [r.task_id for r in manager.asked] == ["approve_purchase_order"]
+    assert list(tmp_path.glob("*/*/order/*")) == []
+    assert documents(altegio_sandbox, RECEIPT) == []
+
+
+def test_restock_cancelled_delivery_books_nothing(
+    altegio_sandbox: Any, run_dag: Any, airflow_api: Any, tmp_path: Path
+) -> None:
+    from airflow_provider_altegio.sandbox.airflow_api import answering
+
+    with answering(airflow_api, restock_manager(delivered="Cancelled")):
+        dag_run = run_dag(
+            load("altegio_restock.py", "altegio_restock"),
+            run_conf={"location_ids": altegio_sandbox.location_ids[:1], "work_dir": tmp_path.as_uri()},
+        )
+    assert dag_run.state == "success", failed_tasks(dag_run)
+    states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
+    assert states["check_delivery"] == "skipped"
+    assert len(list(tmp_path.glob("*/*/order/order.csv"))) == 1  # the order was sent
+    assert documents(altegio_sandbox, RECEIPT) == []
+
+
+def test_restock_approval_with_an_unknown_line_fails_naming_it(
+    altegio_sandbox: Any, run_dag: Any, airflow_api: Any, tmp_path: Path
+) -> None:
+    """A changed quantity for a line the order does not have fails the sending task at once
+    (no retries), naming the line; nothing is sent or booked."""
+    from airflow_provider_altegio.sandbox.airflow_api import answering
+
+    with answering(airflow_api, restock_manager(quantities={"999": 3})):
+        dag_run = run_dag(
+            load("altegio_restock.py", "altegio_restock"),
+            run_conf={"location_ids": altegio_sandbox.location_ids[:1], "work_dir": tmp_path.as_uri()},
+        )
+    assert dag_run.state == "failed"
+    (ti,) = [ti for ti in dag_run.get_task_instances() if ti.task_id == "send_purchase_order"]
+    assert ti.state == "failed"
+    assert ti.try_number == 1
+    assert list(tmp_path.glob("*/*/order/*")) == []
+    assert documents(altegio_sandbox, RECEIPT) == []
 
 
 def test_restock_with_nothing_below_critical_books_nothing(
@@ -365,6 +474,178 @@ def test_write_off_from_csv(
     assert hook.get_product(pro.good_id, loc).amount_in(stocktake["back"]) == pytest.approx(
         pro.amount_in(stocktake["back"]) - 1
     )
+
+
+# --------------------------------------------------------------------------------------------
+# altegio_stocktake
+# --------------------------------------------------------------------------------------------
+
+
+def approver(answer: str = "Approve") -> Any:
+    """A manager who gives ``answer`` to every approval and keeps what they were shown."""
+    asked: list[Any] = []
+
+    def decide(api: Any, request: Any) -> Any:
+        asked.append(request)
+        return [answer], {}
+
+    decide.asked = asked  # type: ignore[attr-defined]
+    return decide
+
+
+def stocktake_counts(s: dict[str, Any], surplus: int = 1) -> list[dict[str, Any]]:
+    """Two short on the shelf (product a), b as recorded plus ``surplus``, and the professional
+    product measured in its service unit, half a sale unit short."""
+    a, b, pro = s["a"], s["b"], s["pro"]
+    return [
+        {"barcode": a.barcode, "counted": a.amount_in(s["retail"]) - 2},
+        {"article": b.article, "counted": b.amount_in(s["retail"]) + surplus},
+        {
+            "article": pro.article,
+            "counted": pro.amount_in(s["back"]) * pro.unit_equals - pro.unit_equals / 2,
+            "unit": "service",
+            "storage_id": s["back"],
+        },
+    ]
+
+
+def run_stocktake(run_dag: Any, airflow_api: Any, manager: Any, conf: dict[str, Any]) -> Any:
+    from airflow_provider_altegio.sandbox.airflow_api import answering
+
+    with answering(airflow_api, manager):
+        return run_dag(load("altegio_stocktake.py", "altegio_stocktake"), run_conf=conf)
+
+
+def test_stocktake_writes_off_shortfalls_in_the_counted_unit_after_approval(
+    altegio_sandbox: Any, hook: Any, run_dag: Any, xcom: Any, airflow_api: Any, stocktake: dict[str, Any]
+) -> None:
+    s = stocktake
+    a, b, pro = s["a"], s["b"], s["pro"]
+    manager = approver()
+    dag_run = run_stocktake(
+        run_dag, airflow_api, manager, {"location_id": s["location"], "counts": stocktake_counts(s)}
+    )
+    assert dag_run.state == "success", failed_tasks(dag_run)
+
+    # The manager saw every difference, in the unit it was counted in and in the sale unit.
+    (request,) = manager.asked
+    half = pro.unit_equals / 2
+    ml = pro.service_unit_short_title
+    explained = f"-{half:g} {ml} = -0.5 {pro.unit_short_title} of {pro.unit_equals:g} {ml}"
+    assert explained in request.body
+    compared = {d["good_id"]: d for d in xcom(dag_run, "compare_with_stock")["differences"]}
+    assert compared[pro.good_id]["explained"] == explained
+    assert compared[pro.good_id]["unit"] == "service"
+    assert compared[a.good_id]["difference"] == -2
+    assert compared[b.good_id]["difference"] == 1
+
+    # Shortfalls only (book_surpluses is off): one write-off per storage, in the counted unit.
+    assert documents(altegio_sandbox, RECEIPT) == []
+    by_storage = {d["storage_id"]: d for d in documents(altegio_sandbox, WRITE_OFF)}
+    assert set(by_storage) == {s["retail"], s["back"]}
+    (shelf_line,) = transactions_of(altegio_sandbox, by_storage[s["retail"]])
+    assert (shelf_line["good_id"], shelf_line["amount"], shelf_line["operation_unit_type"]) == (
+        a.good_id,
+        -2,
+        1,
+    )
+    (back_line,) = transactions_of(altegio_sandbox, by_storage[s["back"]])
+    assert (back_line["good_id"], back_line["operation_unit_type"]) == (pro.good_id, 2)
+    assert back_line["amount"] == pytest.approx(-half)
+
+    loc = s["location"]
+    assert hook.get_product(a.good_id, loc).amount_in(s["retail"]) == pytest.approx(
+        a.amount_in(s["retail"]) - 2
+    )
+    assert hook.get_product(b.good_id, loc).amount_in(s["retail"]) == pytest.approx(b.amount_in(s["retail"]))
+    assert hook.get_product(pro.good_id, loc).amount_in(s["back"]) == pytest.approx(
+        pro.amount_in(s["back"]) - 0.5
+    )
+    assert xcom(dag_run, "summarise_stocktake") == {
+        "documents": [
+            r["document_id"] for r in (xcom(dag_run, "book_stocktake", map_index=i) for i in range(2))
+        ],
+        "short": 2,
+        "surplus": 1,
+        "as_counted": 0,
+    }
+
+
+def test_stocktake_books_surpluses_as_a_receipt_at_cost_price_when_asked(
+    altegio_sandbox: Any, hook: Any, run_dag: Any, airflow_api: Any, stocktake: dict[str, Any]
+) -> None:
+    s = stocktake
+    b = s["b"]
+    conf = {"location_id": s["location"], "counts": stocktake_counts(s, surplus=3), "book_surpluses": True}
+    dag_run = run_stocktake(run_dag, airflow_api, approver(), conf)
+    assert dag_run.state == "success", failed_tasks(dag_run)
+    (receipt,) = documents(altegio_sandbox, RECEIPT)
+    (line,) = transactions_of(altegio_sandbox, receipt)
+    assert (line["good_id"], line["amount"]) == (b.good_id, 3)
+    assert line["cost_per_unit"] == pytest.approx(b.actual_cost)
+    assert hook.get_product(b.good_id, s["location"]).amount_in(s["retail"]) == pytest.approx(
+        b.amount_in(s["retail"]) + 3
+    )
+
+
+def test_stocktake_rejected_books_nothing(
+    altegio_sandbox: Any, run_dag: Any, airflow_api: Any, stocktake: dict[str, Any]
+) -> None:
+    conf = {"location_id": stocktake["location"], "counts": stocktake_counts(stocktake)}
+    dag_run = run_stocktake(run_dag, airflow_api, approver("Reject"), conf)
+    assert dag_run.state == "success", failed_tasks(dag_run)
+    assert documents(altegio_sandbox, WRITE_OFF) == documents(altegio_sandbox, RECEIPT) == []
+
+
+def test_stocktake_bad_lines_fail_before_anyone_is_asked(
+    altegio_sandbox: Any, run_dag: Any, airflow_api: Any, stocktake: dict[str, Any], tmp_path: Path
+) -> None:
+    """Every bad line is named (params and CSV alike); nobody is asked, nothing is booked."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    csv_file = tmp_path / "counts.csv"
+    csv_file.write_text(f"code,counted,unit\n{stocktake['a'].article},3,litre\n")
+    params = {
+        "location_id": stocktake["location"],
+        "storage_id": None,
+        "counts": [
+            {"barcode": "0000000000000", "counted": 1},
+            {"article": stocktake["b"].article, "counted": -1},
+        ],
+        "csv_path": str(csv_file),
+    }
+    dag = load("altegio_stocktake.py", "altegio_stocktake")
+    with pytest.raises(AirflowFailException) as failure:
+        dag.get_task("compare_with_stock").python_callable(params=params)
+    message = str(failure.value)
+    assert message.startswith("3 of 3 stocktake lines are bad; nothing was booked.")
+    assert "counts line 1 (0000000000000): no product with barcode '0000000000000'" in message
+    assert "counts line 2 (" in message
+    assert "counted must be 0 or more, got -1" in message
+    assert "counts.csv row 2 (" in message
+    assert "unit 'litre' is neither 'sale' nor 'service'" in message
+
+    manager = approver()
+    dag_run = run_stocktake(run_dag, airflow_api, manager, params)
+    assert dag_run.state == "failed"
+    assert manager.asked == []
+    assert documents(altegio_sandbox, WRITE_OFF) == []
+
+
+def test_stocktake_that_matches_the_stock_asks_nobody(
+    altegio_sandbox: Any, run_dag: Any, airflow_api: Any, stocktake: dict[str, Any]
+) -> None:
+    a = stocktake["a"]
+    manager = approver()
+    conf = {
+        "location_id": stocktake["location"],
+        "counts": [{"code": a.barcode, "counted": a.amount_in(stocktake["retail"])}],
+    }
+    dag_run = run_stocktake(run_dag, airflow_api, manager, conf)
+    assert dag_run.state == "success", failed_tasks(dag_run)
+    assert manager.asked == []
+    states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
+    assert states["approve_stocktake"] == "skipped"
 
 
 # --------------------------------------------------------------------------------------------
