@@ -35,6 +35,7 @@ from airflow.sdk import CronTriggerTimetable, Param, dag, task
 from airflow_provider_altegio.operators.products import (
     AltacolorSearchProductsOperator,
     SearchProductsOperator,
+    UpdateProductsOperator,
 )
 from airflow_provider_altegio.results import read_items
 
@@ -260,21 +261,15 @@ def altacolor_catalogue_sync() -> None:
         log.info("Created %d products", len(created))
         return created
 
-    @task
-    def update_cost_prices(update: list[dict[str, Any]], params: dict[str, Any]) -> list[int]:
-        """Set the supplier's price as the cost price of the matched products (an idempotent PUT)."""
-        from airflow_provider_altegio.hooks.altegio import AltegioHook
-
-        with AltegioHook() as hook:
-            location_id = hook.resolve_location_id(params["location_id"])
-            for item in update:
-                hook.update_product(item["good_id"], {"actual_cost": item["actual_cost"]}, location_id)
-        log.info("Updated %d cost prices", len(update))
-        return [item["good_id"] for item in update]
+    # Only products whose cost price still differs are sent, so a retry after a failure, or
+    # a re-run, picks up where the last try stopped; every product is reported.
+    update_cost_prices = UpdateProductsOperator(
+        task_id="update_cost_prices", changes=plan["update"], location_id="{{ params.location_id }}"
+    )
 
     may_write = writing()
     may_create = creating()
-    report >> may_write >> update_cost_prices(plan["update"])
+    report >> may_write >> update_cost_prices
     report >> may_write >> may_create
     category = ensure_supplier_category()
     may_create >> category

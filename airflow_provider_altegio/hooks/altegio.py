@@ -15,7 +15,11 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from airflow_provider_altegio.core.dialects import AltegioDialect
 from airflow_provider_altegio.core.paging import PageCountPager
-from airflow_provider_altegio.exceptions import AltegioNotFoundError, InvalidRequestError
+from airflow_provider_altegio.exceptions import (
+    AltegioNotFoundError,
+    AltegioValidationError,
+    InvalidRequestError,
+)
 from airflow_provider_altegio.hooks.base import (
     ApiHook,
     Extras,
@@ -26,6 +30,7 @@ from airflow_provider_altegio.hooks.base import (
 )
 from airflow_provider_altegio.models.altegio import (
     AuthResult,
+    BulkUpdateReport,
     Category,
     CategoryCreate,
     CategoryNode,
@@ -36,11 +41,13 @@ from airflow_provider_altegio.models.altegio import (
     ProductCreate,
     ProductTreeElement,
     ProductUpdate,
+    ProductUpdateOutcome,
     Storage,
     StorageDocument,
     StorageOperationRequest,
     StorageOperationResult,
     Transaction,
+    product_differences,
 )
 from airflow_provider_altegio.models.common import format_altegio_datetime, parse_api_datetime
 from airflow_provider_altegio.values import is_blank, optional_whole_number, structure, whole_number
@@ -77,6 +84,27 @@ def _date_param(value: DateLike | None, field: str, *, date_only: bool = False) 
         return format_altegio_datetime(value)  # type: ignore[arg-type]  # not blank: not None
     except (TypeError, ValueError) as exc:
         raise InvalidRequestError(field, str(exc)) from None
+
+
+def _product_change(item: Any, field: str) -> tuple[str, str, ProductUpdate]:
+    """``(key, value, update)`` of one bulk change: the key naming its product (``good_id``,
+    else ``article``, else ``barcode``) and the validated fields to set; a later key given as
+    well is a change (``{"article": "SH-500", "barcode": "200..."}`` sets the barcode).
+
+    :raises InvalidRequestError: naming ``field``.
+    """
+    if not isinstance(item, Mapping):
+        raise InvalidRequestError(field, f"must be a mapping, got {type(item).__name__}")
+    key = next((k for k in ("good_id", "article", "barcode") if not is_blank(item.get(k))), None)
+    if key is None:
+        raise InvalidRequestError(field, "must name its product by good_id, article or barcode")
+    value = str(whole_number(item[key], f"{field}.good_id")) if key == "good_id" else str(item[key]).strip()
+    update = ProductUpdate.from_input(
+        {k: v for k, v in item.items() if k not in (key, "good_id")}, prefix=field
+    )
+    if not update.to_api():
+        raise InvalidRequestError(field, "changes no field")
+    return key, value, update
 
 
 def read_one(model: type[A]) -> Callable[[Any], A]:
@@ -415,6 +443,74 @@ class AltegioHook(ApiHook):
         :raises InvalidRequestError: an invalid field or nothing to change, before any request.
         """
         return self._update("product_id", product_id, ProductUpdate, changes, "/goods", location_id, Product)
+
+    def update_products(
+        self,
+        changes: Iterable[Mapping[str, Any]] | str,
+        location_id: int | None = None,
+        *,
+        skip_unknown: bool = False,
+    ) -> BulkUpdateReport:
+        """Apply many product changes, each only where the product differs: resumable.
+
+        Each change names one product by ``good_id``, ``article`` or ``barcode`` and gives the
+        :class:`ProductUpdate` fields to set (``{"article": "SH-500", "actual_cost": 12.5}``).
+        Every change is validated first; then the location's catalogue is read once (a request
+        a page). A product that already holds the values is ``unchanged`` and costs no request,
+        so running the same changes again after a failure redoes nothing that was done. A
+        product the API refuses (4xx) is reported ``failed`` and the others go on. Requests go
+        through the connection's shared rate budget like any other.
+
+        :raises InvalidRequestError: naming ``changes[i]...``: a field is invalid, a change
+            names no product key or changes nothing, or names a product the location does not
+            have (unless ``skip_unknown``) or several; before anything is written.
+        :raises APIError: a failure no product can get past (network, server, a lost answer);
+            what was done is in the log, and running again picks up from there.
+        """
+        items = structure(changes, "changes")
+        if not isinstance(items, list):
+            raise InvalidRequestError("changes", "must be a list of product changes")
+        planned = [_product_change(item, f"changes[{index}]") for index, item in enumerate(items)]
+        location = self.resolve_location_id(location_id)
+        index: dict[tuple[str, str], list[Product]] = {}
+        for product in self.iter_products(location):
+            for key in ("good_id", "article", "barcode"):
+                value = getattr(product, key)
+                if not is_blank(value):
+                    index.setdefault((key, str(value).strip()), []).append(product)
+        report = BulkUpdateReport()
+        resolved: list[tuple[int, str, Product, ProductUpdate]] = []
+        for number, (key, value, update) in enumerate(planned):
+            name = f"{key} {value}"
+            found = index.get((key, value), [])
+            if len(found) > 1:
+                ids = ", ".join(str(p.good_id) for p in found)
+                raise InvalidRequestError(f"changes[{number}].{key}", f"matches several products ({ids})")
+            if not found:
+                if not skip_unknown:
+                    raise InvalidRequestError(
+                        f"changes[{number}].{key}", f"no product with {name} in location {location}"
+                    )
+                report.outcomes.append(ProductUpdateOutcome(change=number, product=name, outcome="unknown"))
+                continue
+            resolved.append((number, name, found[0], update))
+        for number, name, product, update in resolved:
+            fields = product_differences(product, update)
+            outcome = ProductUpdateOutcome(
+                change=number, product=name, good_id=product.good_id, outcome="unchanged"
+            )
+            if fields:
+                outcome.fields = fields
+                try:
+                    self.update_product(int(product.good_id or 0), fields, location)
+                    outcome.outcome = "updated"
+                except (AltegioValidationError, AltegioNotFoundError) as error:
+                    outcome.outcome, outcome.error = "failed", str(error)
+                self.log.info("%s (good %s): %s %s", name, product.good_id, outcome.outcome, fields)
+            report.outcomes.append(outcome)
+        report.outcomes.sort(key=lambda item: item.change)
+        self.log.info("Bulk product update in location %s: %s", location, report.summary())
+        return report
 
     def delete_product(self, product_id: int, location_id: int | None = None) -> None:
         """Delete a product (``DELETE /goods/{location_id}/{product_id}``).

@@ -16,7 +16,7 @@ from enum import IntEnum
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, BeforeValidator, Field, model_validator
+from pydantic import AliasChoices, BaseModel, BeforeValidator, Field, model_validator
 
 from airflow_provider_altegio.exceptions import InvalidRequestError
 from airflow_provider_altegio.models.common import (
@@ -238,6 +238,65 @@ class ProductUpdate(_ProductFields):
         default=None, gt=0, validation_alias=AliasChoices("sale_unit_id", "unit_id")
     )
     service_unit_id: RequestInt | None = Field(default=None, gt=0)
+
+
+#: ProductUpdate fields whose current value a Product shows under another name.
+_READ_AS = {"sale_unit_id": "unit_id"}
+
+
+def product_differences(product: Product, update: ProductUpdate) -> dict[str, Any]:
+    """The fields of ``update`` that would change ``product`` (``{field: new value}``); a field
+    the product does not show (``correction_rules``, ``vat_id``...) counts as a change."""
+    changed = {}
+    for field, new in update.to_api().items():
+        attribute = _READ_AS.get(field, field)
+        if attribute not in Product.model_fields:
+            changed[field] = new
+            continue
+        old = getattr(product, attribute)
+        same = (
+            abs(float(old) - float(new)) < 1e-9
+            if isinstance(new, (int, float)) and isinstance(old, (int, float))
+            else old == new
+        )
+        if not same:
+            changed[field] = new
+    return changed
+
+
+class ProductUpdateOutcome(BaseModel):
+    """What a bulk update did to one product.
+
+    :ivar change: the change's index in the input.
+    :ivar product: how the change named it (``good_id 12``, ``article SH-500``).
+    :ivar outcome: ``updated``; ``unchanged`` (it already held the values: no request);
+        ``failed`` (the API refused it: ``error``); ``unknown`` (no such product, skipped).
+    :ivar fields: the fields sent (for ``updated`` and ``failed``).
+    """
+
+    change: int
+    product: str
+    good_id: int | None = None
+    outcome: Literal["updated", "unchanged", "failed", "unknown"]
+    fields: dict[str, Any] = Field(default_factory=dict)
+    error: str | None = None
+
+
+class BulkUpdateReport(BaseModel):
+    """Every product of a bulk update and what happened to it, in input order."""
+
+    outcomes: list[ProductUpdateOutcome] = Field(default_factory=list)
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for item in self.outcomes if item.outcome == outcome)
+
+    @property
+    def failed(self) -> list[ProductUpdateOutcome]:
+        return [item for item in self.outcomes if item.outcome == "failed"]
+
+    def summary(self) -> str:
+        """``3 updated, 5 unchanged, 1 failed, 0 unknown``."""
+        return ", ".join(f"{self.count(o)} {o}" for o in ("updated", "unchanged", "failed", "unknown"))
 
 
 # --------------------------------------------------------------------------------------------

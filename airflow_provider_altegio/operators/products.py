@@ -260,6 +260,65 @@ class UpdateProductOperator(_ProductOperator):
             return self.finish_write(context, updated.to_json_dict(), good_id=product_id)
 
 
+class UpdateProductsOperator(AltegioBaseOperator):
+    """Update many Altegio products at once (prices, critical and desired amounts...),
+    resumably, within the account's rate budget (:meth:`AltegioHook.update_products`).
+
+    Only products whose values differ are sent; the others cost no request. A retry after a
+    failure (or a re-run) therefore picks up where the last try stopped, without redoing what
+    was done.
+
+    :param changes: a list of ``{"good_id" | "article" | "barcode": ..., <fields to set>}``,
+        e.g. ``[{"article": "SH-500", "actual_cost": 12.5, "critical_amount": 3}]``, or its JSON
+        text (an XCom of a planning task).
+    :param skip_unknown: report a change naming a product the location does not have as
+        ``unknown`` instead of failing before any write.
+    :param fail_on_error: fail the task, after every other product was done, when the API
+        refused some (the report is logged and pushed first, under the ``report`` key).
+    :param location_id: location id; defaults to the connection's ``location_id`` extra.
+    :param altegio_conn_id: Airflow connection of type ``altegio``.
+
+    Templated fields: ``location_id``, ``changes``.
+
+    XCom: ``{"updated": n, "unchanged": n, "failed": n, "unknown": n, "outcomes": [...]}``, one
+    outcome per change (``product``, ``good_id``, ``outcome``, ``fields``, ``error``). Declared
+    asset ``outlets`` get an event with the counts.
+
+    :raises InvalidRequestError: an invalid change (named ``changes[i]...``), before any write.
+    :raises AirflowFailException: the API refused some products (``fail_on_error``); no retry,
+        the same refusals would come again.
+    :raises AltegioProviderError: a failure stopped the run (network, server); a retry resumes.
+    """
+
+    template_fields = ("location_id", "changes")
+
+    def __init__(
+        self, *, changes: Any, skip_unknown: bool = False, fail_on_error: bool = True, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.changes = changes
+        self.skip_unknown = skip_unknown
+        self.fail_on_error = fail_on_error
+
+    def execute(self, context: Context) -> JsonDict:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        with self.hook:
+            report = self.hook.update_products(
+                self.changes, self.resolve_location_id(), skip_unknown=self.skip_unknown
+            )
+        counts = {outcome: report.count(outcome) for outcome in ("updated", "unchanged", "failed", "unknown")}
+        result: JsonDict = {**counts, "outcomes": [item.model_dump(mode="json") for item in report.outcomes]}
+        if report.failed and self.fail_on_error:
+            context["ti"].xcom_push(key="report", value=result)
+            lines = "\n".join(f"  {item.product}: {item.error}" for item in report.failed)
+            # The same refusals would come again: no retry.
+            raise AirflowFailException(
+                f"The API refused {len(report.failed)} product updates ({report.summary()}):\n{lines}"
+            )
+        return self.finish_write(context, result, **counts)
+
+
 class DeleteProductOperator(_ProductOperator):
     """Delete an Altegio product (``DELETE /goods/{location_id}/{product_id}``).
 
