@@ -1,4 +1,7 @@
-"""Write off a stocktake or damage list: one write-off document per storage, reasons included.
+"""Write off a damage list: one write-off document per storage, reasons included.
+
+For a full stocktake (counts compared with the stock, approval, then booking), see
+``altegio_stocktake``.
 
 Trigger it by hand with the list in the run's params, either inline::
 
@@ -62,7 +65,7 @@ _LINE_SCHEMA = {
 
 @dag(
     dag_id="altegio_write_off",
-    description="Write off a stocktake or damage list, one document per storage",
+    description="Write off a damage list, one document per storage",
     schedule=None,  # triggered by hand (or by another DAG) with the list in its params
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,

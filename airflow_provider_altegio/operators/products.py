@@ -494,4 +494,5 @@ __all__ = [
     "SearchProductsOperator",
     "UpdateProductCategoryOperator",
     "UpdateProductOperator",
+    "UpdateProductsOperator",
 ]

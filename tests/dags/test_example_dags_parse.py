@@ -13,6 +13,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "example_dags"
 EXPECTED = {
     "altegio_restock",
     "altegio_write_off",
+    "altegio_stocktake",
     "altacolor_catalogue_sync",
 }
 
@@ -65,6 +66,7 @@ def test_receipts_and_write_offs_are_mapped_per_storage(dagbag: Any) -> None:
     for dag_id, create, grouping in [
         ("altegio_restock", "create_receipt", "plan_receipts"),
         ("altegio_write_off", "create_write_off", "build_write_off_documents"),
+        ("altegio_stocktake", "book_stocktake", "build_stocktake_documents"),
     ]:
         task = dagbag.dags[dag_id].get_task(create)
         assert isinstance(task, MappedOperator)
