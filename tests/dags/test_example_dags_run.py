@@ -178,6 +178,71 @@ def test_restock_orders_after_approval_and_books_what_arrived_exactly_once(
     assert summary["extra_items"] == 1
 
 
+@pytest.fixture
+def smtp_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
+    """A real SMTP server on loopback (aiosmtpd) behind the ``smtp_default`` connection; yields
+    the messages it received."""
+    import email
+    import json
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    received: list[Any] = []
+
+    class Keep:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            received.append(email.message_from_bytes(envelope.content))
+            return "250 OK"
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Keep(), hostname="127.0.0.1", port=port)
+    controller.start()
+    connection = {
+        "conn_type": "smtp",
+        "host": "127.0.0.1",
+        "port": port,
+        "extra": {"disable_ssl": True, "disable_tls": True, "from_email": "restock@salon.example"},
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", json.dumps(connection))
+    try:
+        yield received
+    finally:
+        controller.stop()
+
+
+def test_restock_e_mails_the_approved_order_when_asked(
+    altegio_sandbox: Any, run_dag: Any, xcom: Any, airflow_api: Any, smtp_server: list[Any], tmp_path: Path
+) -> None:
+    from airflow_provider_altegio.sandbox.airflow_api import answering
+
+    conf = {
+        "location_ids": altegio_sandbox.location_ids[:1],
+        "work_dir": tmp_path.as_uri(),
+        "order_email": "orders@altacolor.example, buyer@salon.example",
+    }
+    with answering(airflow_api, restock_manager()):
+        dag_run = run_dag(load("altegio_restock.py", "altegio_restock"), run_conf=conf)
+    assert dag_run.state == "success", failed_tasks(dag_run)
+    sent = xcom(dag_run, "send_purchase_order")
+    (message,) = smtp_server
+    assert message["Subject"] == f"Purchase order {sent['order_id']}"
+    assert message["From"] == "restock@salon.example"
+    assert "orders@altacolor.example" in message["To"]
+    assert "buyer@salon.example" in message["To"]
+    (attachment,) = [part for part in message.walk() if part.get_filename()]
+    assert attachment.get_filename() == f"{sent['order_id']}.csv"
+    rows = attachment.get_payload(decode=True).decode().splitlines()
+    assert len(rows) == len(sent["lines"]) + 1
+    assert "Approved by store_manager" in next(
+        part.get_payload(decode=True).decode()
+        for part in message.walk()
+        if part.get_content_type() == "text/html"
+    )
+
+
 def test_restock_rejected_sends_and_books_nothing(
     altegio_sandbox: Any, run_dag: Any, airflow_api: Any, tmp_path: Path
 ) -> None:
