@@ -319,7 +319,7 @@ def altegio_restock() -> None:
     def summarise_restock(created: Any, sent: dict[str, Any], delivery: dict[str, Any]) -> dict[str, Any]:
         """Order, approval, delivery and receipts, one line each, for the log and the XCom."""
         created = created[:]  # every mapped result, in one request
-        short = [line for line in delivery["lines"] if line["received"] < line["ordered"]]
+        short = [line for line in delivery["lines"] if line["received"] < line["quantity"]]
         log.info(
             "Order %s (%d lines, approved by %s), delivery: %d short, %d extra; receipts: %s",
             sent["order_id"],

@@ -131,32 +131,26 @@ def altegio_stocktake() -> None:
         from airflow_provider_altegio.models.stocklists import (
             count_differences,
             differences_markdown,
-            match_lines,
-            parse_lines,
-            read_csv_rows,
+            problems_report,
+            read_lines,
         )
 
-        rows = [(f"counts line {n}", dict(line)) for n, line in enumerate(params["counts"], start=1)]
-        if params.get("csv_path"):
-            try:
-                rows += read_csv_rows(params["csv_path"])
-            except FileNotFoundError:
-                raise AirflowFailException(f"csv_path: {params['csv_path']} does not exist") from None
-        if not rows:
+        lines = read_lines(
+            params["counts"],
+            params.get("csv_path"),
+            label="counts line",
+            amount_field="counted",
+            allow_zero=True,
+        )
+        if not lines:
             raise AirflowFailException("Nothing counted: give 'counts' or 'csv_path' in the run's params.")
-        lines = parse_lines(rows, amount_field="counted", allow_zero=True)
         with AltegioHook() as hook:
             location_id = hook.resolve_location_id(params.get("location_id"))
-            match_lines(
-                lines,
-                hook.list_storages(location_id),
-                lambda code: hook.iter_products(location_id, term=code),
-                params.get("storage_id"),
-            )
+            hook.match_lines(lines, location_id, params.get("storage_id"))
         if bad := [line for line in lines if line.problem]:
+            report = problems_report(bad)
             raise AirflowFailException(
-                f"{len(bad)} of {len(lines)} stocktake lines are bad; nothing was booked.\n"
-                + "\n".join(f"  {line.source} ({line.code or '?'}): {line.problem}" for line in bad)
+                f"{len(bad)} of {len(lines)} stocktake lines are bad; nothing was booked.\n{report}"
             )
         differences = [difference.report() for difference in count_differences(lines)]
         for d in differences:

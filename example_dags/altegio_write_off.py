@@ -122,15 +122,13 @@ def altegio_write_off() -> None:
         A line that cannot be read keeps a ``problem``; the batch decision comes later, once
         every problem is known.
         """
-        from airflow_provider_altegio.models.stocklists import parse_lines
+        from airflow_provider_altegio.models.stocklists import read_lines
 
-        rows = [(f"params line {n}", dict(line)) for n, line in enumerate(params["lines"], start=1)]
-        rows += _read_csv(params.get("csv_path"))
-        if not rows:
+        lines = read_lines(params["lines"], params.get("csv_path"), label="params line")
+        if not lines:
             raise AirflowFailException(
                 "Nothing to write off: give 'lines' or 'csv_path' in the run's params."
             )
-        lines = parse_lines(rows)
         log.info("Read %d write-off lines", len(lines))
         return [line.model_dump(mode="json") for line in lines]
 
@@ -142,15 +140,12 @@ def altegio_write_off() -> None:
         only when the barcode or article matches exactly.
         """
         from airflow_provider_altegio.hooks.altegio import AltegioHook
-        from airflow_provider_altegio.models.stocklists import ProductLine, match_lines
+        from airflow_provider_altegio.models.stocklists import ProductLine
 
         with AltegioHook() as hook:
             location_id = hook.resolve_location_id(params.get("location_id"))
-            matched = match_lines(
-                [ProductLine.model_validate(line) for line in lines],
-                hook.list_storages(location_id),
-                lambda code: hook.iter_products(location_id, term=code),
-                params.get("storage_id"),
+            matched = hook.match_lines(
+                [ProductLine.model_validate(line) for line in lines], location_id, params.get("storage_id")
             )
         return {"location_id": location_id, "lines": [line.model_dump(mode="json") for line in matched]}
 
@@ -163,7 +158,7 @@ def altegio_write_off() -> None:
         the task (without retries: bad input does not get better by trying again), so nothing
         downstream writes anything.
         """
-        from airflow_provider_altegio.models.stocklists import ProductLine
+        from airflow_provider_altegio.models.stocklists import ProductLine, problems_report
 
         lines = [ProductLine.model_validate(line) for line in matched["lines"]]
         taken: dict[tuple[int, int], float] = defaultdict(float)
@@ -183,7 +178,7 @@ def altegio_write_off() -> None:
 
         bad = [line for line in lines if line.problem]
         if bad:
-            report = "\n".join(f"  {line.source} ({line.code or '?'}): {line.problem}" for line in bad)
+            report = problems_report(bad)
             if not params["skip_bad_lines"]:
                 raise AirflowFailException(
                     f"{len(bad)} of {len(lines)} write-off lines are bad; nothing was written off. "
@@ -260,19 +255,6 @@ def altegio_write_off() -> None:
         return {"documents": [r["document_id"] for r in created], "skipped_lines": len(bad_lines)}
 
     summarise_write_offs(write_offs.output, checked)
-
-
-def _read_csv(path: str | None) -> list[tuple[str, dict[str, str]]]:
-    """The rows of the ``csv_path`` param's file (none without one)."""
-    from airflow_provider_altegio.models.stocklists import read_csv_rows
-
-    if not path:
-        return []
-    try:
-        return read_csv_rows(path)
-    except FileNotFoundError:
-        # Fail without retries: the file will not appear by trying again in a minute.
-        raise AirflowFailException(f"csv_path: {path} does not exist") from None
 
 
 altegio_write_off()

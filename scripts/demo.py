@@ -359,7 +359,7 @@ def print_order_steps(data: dict[str, Any]) -> None:
     print(f"\n3. Order sent: {len(sent['lines'])} lines, written to")
     for path in sent["files"]:
         print(f"     {path}")
-    short = [line for line in delivery["lines"] if line["received"] < line["ordered"]]
+    short = [line for line in delivery["lines"] if line["received"] < line["quantity"]]
     print(
         f"\n4. Delivery confirmed (note {delivery['note'] or '-'}): {len(delivery['lines']) - len(short)} "
         f"lines as ordered, {len(short)} short, {len(delivery['extra_items'])} not ordered"
@@ -367,7 +367,7 @@ def print_order_steps(data: dict[str, Any]) -> None:
     for line in short:
         print(
             f"     short: line {line['line']} {line['title']}: "
-            f"ordered {line['ordered']}, arrived {line['received']}"
+            f"ordered {line['quantity']}, arrived {line['received']}"
         )
     for item in delivery["extra_items"]:
         print(f"     not ordered (reported, not booked): {item}")

@@ -50,6 +50,7 @@ from airflow_provider_altegio.models.altegio import (
     product_differences,
 )
 from airflow_provider_altegio.models.common import format_altegio_datetime, parse_api_datetime
+from airflow_provider_altegio.models.stocklists import ProductLine, match_lines
 from airflow_provider_altegio.values import is_blank, optional_whole_number, structure, whole_number
 
 if TYPE_CHECKING:
@@ -414,6 +415,23 @@ class AltegioHook(ApiHook):
                 )
             )
         return sorted(found, key=lambda line: (line.storage_id, line.good_id))
+
+    def match_lines(
+        self, lines: list[ProductLine], location_id: int | None = None, default_storage_id: int | None = None
+    ) -> list[ProductLine]:
+        """Give each good line of a list people handed in its one product (by exact barcode or
+        article, each code searched once) and storage of the location, or a ``problem``
+        (:func:`~airflow_provider_altegio.models.stocklists.match_lines`).
+
+        :param default_storage_id: the storage of lines without one (default: the storage for sale).
+        """
+        location = self.resolve_location_id(location_id)
+        return match_lines(
+            lines,
+            self.list_storages(location),
+            lambda code: self.iter_products(location, term=code),
+            default_storage_id,
+        )
 
     def get_product(self, product_id: int, location_id: int | None = None) -> Product:
         """One product (``GET /goods/{location_id}/{product_id}``).

@@ -37,47 +37,30 @@ CSV_COLUMNS = (
 )
 
 
-class OrderLine(BaseModel):
-    """One product to order for one storage, in whole sale units at the supplier's price.
+class OrderLine(LowStock):
+    """A shortage ordered from the supplier: whole sale units at the supplier's price.
 
-    :ivar line: the line number people use to refer to it (in approvals and delivery notes).
-    :ivar quantity: whole sale units ordered.
+    :ivar line: the line number people use to refer to it (in approvals and deliveries).
+    :ivar supplier_code: the supplier's SKU code of the variant ordered.
     """
 
     line: int
-    location_id: int
-    storage_id: int
-    storage_title: str | None = None
-    good_id: int
-    title: str | None = None
-    article: str | None = None
-    barcode: str | None = None
-    unit: str | None = None
-    on_hand: float
-    critical_amount: float
-    desired_amount: float
     supplier_code: str
     cost_per_unit: float
-    quantity: int = Field(ge=0)
 
     @property
     def total(self) -> float:
         return self.quantity * self.cost_per_unit
 
 
-class ReceivedLine(BaseModel):
-    """What arrived for one order line; ``received`` may differ from ``ordered``."""
+class ReceivedLine(OrderLine):
+    """An order line with what arrived: ``received`` may differ from ``quantity`` (ordered)."""
 
-    line: int
-    location_id: int
-    storage_id: int
-    good_id: int
-    title: str | None = None
-    unit: str | None = None
-    supplier_code: str
-    cost_per_unit: float
-    ordered: int
     received: int
+
+    @property
+    def ordered(self) -> int:
+        return self.quantity
 
 
 class Delivery(BaseModel):
@@ -176,10 +159,9 @@ class PurchaseOrder(BaseModel):
             if match is None or match[1].sku is None or not match[1].price:
                 not_carried.append(shortage)
                 continue
-            fields = shortage.model_dump(include=set(OrderLine.model_fields))
             lines.append(
                 OrderLine(
-                    **fields,
+                    **shortage.model_dump(),
                     line=len(lines) + 1,
                     supplier_code=match[1].sku,
                     cost_per_unit=match[1].price,
@@ -235,11 +217,7 @@ class PurchaseOrder(BaseModel):
         return Delivery(
             order_id=self.order_id,
             lines=[
-                ReceivedLine(
-                    **line.model_dump(include=set(ReceivedLine.model_fields)),
-                    ordered=line.quantity,
-                    received=arrived.get(line.line, line.quantity),
-                )
+                ReceivedLine(**line.model_dump(), received=arrived.get(line.line, line.quantity))
                 for line in self.lines
             ],
             extra_items=[item if isinstance(item, dict) else {"item": item} for item in extra_items or []],

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from airflow_provider_altegio.exceptions import InvalidRequestError
 from airflow_provider_altegio.models.altegio import Product, Storage
 
 Unit = Literal["sale", "service"]
@@ -76,6 +77,35 @@ def read_csv_rows(path: str) -> list[tuple[str, dict[str, str]]]:
             (f"{location.name} row {n}", {k.strip().lower(): v for k, v in row.items() if k})
             for n, row in enumerate(reader, start=2)
         ]
+
+
+def read_lines(
+    inline: Iterable[Mapping[str, Any]],
+    csv_path: str | None,
+    *,
+    label: str = "line",
+    amount_field: str = "amount",
+    allow_zero: bool = False,
+) -> list[ProductLine]:
+    """The lines given in a run's params (``"<label> 1"``, ...) followed by the rows of the CSV
+    at ``csv_path`` (when given), parsed by :func:`parse_lines`.
+
+    :raises InvalidRequestError: naming ``csv_path``: nothing there (a retry will not help).
+    """
+    rows = [(f"{label} {n}", dict(line)) for n, line in enumerate(inline, start=1)]
+    if csv_path:
+        try:
+            rows += read_csv_rows(csv_path)
+        except FileNotFoundError:
+            raise InvalidRequestError("csv_path", f"{csv_path} does not exist") from None
+    return parse_lines(rows, amount_field=amount_field, allow_zero=allow_zero)
+
+
+def problems_report(lines: Iterable[ProductLine]) -> str:
+    """One line per bad line: ``  params line 2 (SH-500): no product with article 'SH-500'``."""
+    return "\n".join(
+        f"  {line.source} ({line.code or '?'}): {line.problem}" for line in lines if line.problem
+    )
 
 
 def parse_lines(

@@ -136,7 +136,7 @@ def run_api_server(user: str = "store_manager", startup_timeout: float = 180) ->
             )
             url = f"http://127.0.0.1:{port}"
             try:
-                _wait_healthy(server, url, log_path, startup_timeout)
+                wait_healthy(server, url, log_path, startup_timeout)
                 token = httpx.post(f"{url}/auth/token", json={"username": user, "password": password})
                 token.raise_for_status()
                 headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
@@ -151,7 +151,11 @@ def run_api_server(user: str = "store_manager", startup_timeout: float = 180) ->
                     server.wait()
 
 
-def _wait_healthy(server: subprocess.Popen[bytes], url: str, log_path: Path, timeout: float) -> None:
+def wait_healthy(server: subprocess.Popen[bytes], url: str, log_path: Path, timeout: float) -> None:
+    """Wait until the api-server ``server`` at ``url`` answers its health check.
+
+    :raises RuntimeError: it exited (the end of ``log_path`` says why) or did not answer in time.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:

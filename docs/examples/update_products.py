@@ -1,4 +1,4 @@
-"""UpdateProductsOperator: new cost prices and stock levels for several products at once."""
+"""UpdateProductsOperator: new cost prices and stock levels for several products."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ def update_products_example() -> None:
     UpdateProductsOperator(
         task_id="new_price_list",
         location_id=1001,
-        # Each change names its product by good_id, article or barcode. Only products whose
-        # values differ are sent, so a retry after a failure picks up where it stopped.
+        # Each change names its product by good_id, article or barcode. Only products
+        # whose values differ are sent: a retry picks up where the last try stopped.
         changes=[
             {"article": "NOR-SH-00001", "actual_cost": 19.2},
             {"barcode": "2049275657777", "critical_amount": 6, "desired_amount": 18},

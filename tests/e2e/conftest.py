@@ -8,13 +8,13 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
+
+from airflow_provider_altegio.sandbox.airflow_api import wait_healthy
 
 REPO = Path(__file__).resolve().parents[2]
 #: Screenshots of what a person sees; ``make e2e`` copies them into the docs.
@@ -66,17 +66,7 @@ def airflow_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            assert server.poll() is None, (home / "api-server.log").read_text()[-3000:]
-            try:
-                if httpx.get(f"{url}/api/v2/monitor/health", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(1)
-        else:
-            pytest.fail("the api-server did not come up in 180 s")
+        wait_healthy(server, url, home / "api-server.log", timeout=180)
         yield url
     finally:
         server.terminate()
