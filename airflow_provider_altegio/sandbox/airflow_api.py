@@ -55,13 +55,16 @@ class AirflowApi:
 
     def pending(self) -> list[HitlRequest]:
         """Every human-in-the-loop request whose task is waiting for its answer."""
-        page = self.client.get("/api/v2/dags/~/dagRuns/~/hitlDetails", params={"response_received": False})
+        page = self.client.get(
+            "/api/v2/dags/~/dagRuns/~/hitlDetails",
+            params={"response_received": False, "state": "awaiting_input", "limit": 100},
+        )
         page.raise_for_status()
         found = []
         for detail in page.json()["hitl_details"]:
             ti = detail["task_instance"]
             if ti["state"] != "awaiting_input":
-                continue  # not parked yet: an answer now would not resume it
+                continue  # not parked (yet): an answer now would not resume it
             found.append(
                 HitlRequest(
                     dag_id=ti["dag_id"],
