@@ -1,7 +1,8 @@
 """Keep Altegio products in step with the Altacolor supplier catalogue, matched by article.
 
 Every night it reads the supplier products modified since the previous run (Altacolor's Date
-Modified condition over the run's data interval) and the location's Altegio catalogue, then:
+Modified condition over the run's data interval) and, for each location of the chain (mapped
+task instances: Altegio keeps products per location), its Altegio catalogue, then:
 
 * a supplier product whose ``product_code`` is the ``article`` of an Altegio product updates that
   product's cost price (``actual_cost``) when the supplier's price changed. Titles, selling prices
@@ -55,11 +56,12 @@ RUN_DIR = "{{ params.work_dir }}/{{ dag.dag_id }}/{{ run_id | replace(':', '-') 
     max_active_runs=1,
     default_args={"retries": 2, "retry_delay": timedelta(minutes=2)},
     params={
-        "location_id": Param(
-            None,
-            type=["null", "integer"],
-            title="Location",
-            description="Empty: the location_id of the altegio_default connection.",
+        "location_ids": Param(
+            [],
+            type="array",
+            items={"type": "integer"},
+            title="Locations",
+            description="Locations to sync. Empty: the location_id of the altegio_default connection.",
         ),
         "modified_since": Param(
             None,
@@ -129,28 +131,39 @@ def altacolor_catalogue_sync() -> None:
         conditions=build_supplier_conditions(),
         output_path=RUN_DIR + "/supplier_products.jsonl",
     )
-    altegio_products = SearchProductsOperator(
-        task_id="read_altegio_products",
-        location_id="{{ params.location_id }}",
-        output_path=RUN_DIR + "/altegio_products.jsonl",
-    )
 
-    @task(multiple_outputs=True)
+    @task
+    def resolve_locations(params: dict[str, Any]) -> list[int]:
+        """The locations to sync: the ``location_ids`` param, else the connection's default."""
+        if params["location_ids"]:
+            return sorted(set(params["location_ids"]))
+        from airflow_provider_altegio.hooks.altegio import AltegioHook
+
+        with AltegioHook() as hook:
+            return [hook.resolve_location_id(None)]
+
+    locations = resolve_locations()
+
+    # One mapped task instance per location: its catalogue, as JSON lines.
+    altegio_products = SearchProductsOperator.partial(
+        task_id="read_altegio_products",
+        output_path=RUN_DIR + "/altegio_products_{{ task.location_id }}.jsonl",
+        map_index_template="location {{ task.location_id }}",
+    ).expand(location_id=locations)
+
+    @task
     def plan_catalogue_sync(
-        supplier: dict[str, Any], altegio: dict[str, Any], params: dict[str, Any]
-    ) -> dict[str, Any]:
-        """Split the supplier's variants into products to create and cost prices to update.
+        supplier: dict[str, Any], altegio: Any, locations: list[int], params: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """Per location, split the supplier's variants into products to create and cost prices
+        to update.
 
         Each SKU (a size of a supplier product) is one Altegio product, matched by its SKU code
         as the Altegio ``article``. A search gives no prices: they come from the products'
-        details, asked for 100 at a time.
+        details, asked once for every location, 100 at a time.
         """
         from airflow_provider_altegio.hooks.altacolor import AltacolorHook
 
-        by_article: dict[str, dict[str, Any]] = {}
-        for product in read_items(altegio):
-            if product.get("article"):
-                by_article[str(product["article"]).strip()] = product
         suppliers, brands = set(params["suppliers"]), set(params["brands"])
         ids = [
             item["product_id"]
@@ -159,48 +172,68 @@ def altacolor_catalogue_sync() -> None:
         ]
         with AltacolorHook() as hook:
             details = [p for p in hook.get_products(ids) if not brands or p.brand in brands]
-        create, update = [], []
-        for item in details:
-            for sku in item.skus:
-                code, price = (sku.sku or "").strip(), sku.price
-                if not code or not price:
-                    continue  # nothing to match on, or nothing to price it with
-                title = " ".join(
-                    filter(None, [item.product_name or code, sku.size if len(item.skus) > 1 else None])
-                )
-                existing = by_article.get(code)
-                if existing is None:
-                    create.append({"article": code, "title": title, "price": price})
-                elif abs(float(existing.get("actual_cost") or 0) - price) >= 0.005:
-                    update.append({"good_id": existing["good_id"], "article": code, "actual_cost": price})
-        log.info("%d products to create, %d cost prices to update", len(create), len(update))
-        return {"create": create, "update": update}
+        plans = []
+        for location_id, catalogue in zip(locations, altegio[:], strict=True):  # map-index order
+            by_article = {
+                str(product["article"]).strip(): product
+                for product in read_items(catalogue)
+                if product.get("article")
+            }
+            create, update = [], []
+            for item in details:
+                for sku in item.skus:
+                    code, price = (sku.sku or "").strip(), sku.price
+                    if not code or not price:
+                        continue  # nothing to match on, or nothing to price it with
+                    title = " ".join(
+                        filter(None, [item.product_name or code, sku.size if len(item.skus) > 1 else None])
+                    )
+                    existing = by_article.get(code)
+                    if existing is None:
+                        create.append({"article": code, "title": title, "price": price})
+                    elif abs(float(existing.get("actual_cost") or 0) - price) >= 0.005:
+                        update.append({"good_id": existing["good_id"], "article": code, "actual_cost": price})
+            log.info(
+                "Location %s: %d products to create, %d cost prices to update",
+                location_id,
+                len(create),
+                len(update),
+            )
+            plans.append({"location_id": location_id, "create": create, "update": update})
+        return plans
 
-    plan = plan_catalogue_sync(supplier_products.output, altegio_products.output)
+    plans = plan_catalogue_sync(supplier_products.output, altegio_products.output, locations)
 
     @task
-    def report_catalogue_sync(
-        create: list[dict[str, Any]], update: list[dict[str, Any]], params: dict[str, Any]
-    ) -> dict[str, Any]:
+    def report_catalogue_sync(plans: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
         """What the sync changes (or would, in a dry run): one line per update and creation."""
-        for item in update:
-            log.info(
-                "cost price of %s (good %s) -> %.2f", item["article"], item["good_id"], item["actual_cost"]
-            )
-        for item in create:
-            log.info("new product %s %r at %.2f", item["article"], item["title"], item["price"])
+        for plan in plans:
+            for item in plan["update"]:
+                log.info(
+                    "location %s: cost price of %s (good %s) -> %.2f",
+                    plan["location_id"],
+                    item["article"],
+                    item["good_id"],
+                    item["actual_cost"],
+                )
+            for item in plan["create"]:
+                log.info(
+                    "location %s: new product %s %r at %.2f",
+                    plan["location_id"],
+                    item["article"],
+                    item["title"],
+                    item["price"],
+                )
+        updates = sum(len(plan["update"]) for plan in plans)
+        creations = sum(len(plan["create"]) for plan in plans)
         mode = "dry run: nothing written" if params["dry_run"] else "applying"
         creating = "created" if params["create_products"] and not params["dry_run"] else "not created"
         log.info(
-            "%d cost prices to update, %d products to create (%s); %s",
-            len(update),
-            len(create),
-            creating,
-            mode,
+            "%d cost prices to update, %d products to create (%s); %s", updates, creations, creating, mode
         )
-        return {"update": len(update), "create": len(create), "dry_run": params["dry_run"]}
+        return {"update": updates, "create": creations, "dry_run": params["dry_run"]}
 
-    report = report_catalogue_sync(plan["create"], plan["update"])
+    report = report_catalogue_sync(plans)
 
     @task.short_circuit
     def writing(params: dict[str, Any]) -> bool:
@@ -213,30 +246,32 @@ def altacolor_catalogue_sync() -> None:
         return bool(params["create_products"]) and not params["dry_run"]
 
     @task
-    def ensure_supplier_category(params: dict[str, Any]) -> int:
-        """The id of the root category for new supplier products, created when missing."""
-        from airflow_provider_altegio.hooks.altegio import AltegioHook
+    def cost_price_changes(plans: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The keyword arguments of one bulk update per location with something to change."""
+        return [{"location_id": p["location_id"], "changes": p["update"]} for p in plans if p["update"]]
 
-        with AltegioHook() as hook:
-            location_id = hook.resolve_location_id(params["location_id"])
-            for category in hook.list_categories(0, location_id):
-                if category.title == params["category_title"]:
-                    return int(category.id)
-            created = hook.create_category({"title": params["category_title"]}, location_id)
-            log.info("Created category %s (%s)", created.id, created.title)
-            return int(created.id)
+    # One mapped task instance per location. Only products whose cost price still differs are
+    # sent, so a retry after a failure, or a re-run, picks up where the last try stopped; every
+    # product is reported.
+    update_cost_prices = UpdateProductsOperator.partial(
+        task_id="update_cost_prices", map_index_template="location {{ task.location_id }}"
+    ).expand_kwargs(cost_price_changes(plans))
 
     @task
-    def create_new_products(
-        create: list[dict[str, Any]], category_id: int, params: dict[str, Any]
-    ) -> list[int]:
-        """Create each new product unless a product with its article exists (find-or-create)."""
+    def new_products(plans: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """One set of new products per location with some."""
+        return [{"location_id": p["location_id"], "create": p["create"]} for p in plans if p["create"]]
+
+    @task(map_index_template="location {{ plan['location_id'] }}")
+    def create_new_products(plan: dict[str, Any], params: dict[str, Any]) -> list[int]:
+        """Create each new product of a location unless a product with its article exists
+        (find-or-create), in the supplier's category (created when missing)."""
         from airflow_provider_altegio.hooks.altegio import AltegioHook
 
-        created = []
+        location_id, created = plan["location_id"], []
         with AltegioHook() as hook:
-            location_id = hook.resolve_location_id(params["location_id"])
-            for item in create:
+            category_id = _supplier_category(hook, location_id, params["category_title"])
+            for item in plan["create"]:
                 # Looked up again right before creating: an earlier try may have created it and
                 # lost the answer, and the plan was made before that.
                 if any(
@@ -258,22 +293,27 @@ def altacolor_catalogue_sync() -> None:
                     location_id,
                 )
                 created.append(int(product.good_id))
-        log.info("Created %d products", len(created))
+        log.info("Location %s: created %d products", location_id, len(created))
         return created
-
-    # Only products whose cost price still differs are sent, so a retry after a failure, or
-    # a re-run, picks up where the last try stopped; every product is reported.
-    update_cost_prices = UpdateProductsOperator(
-        task_id="update_cost_prices", changes=plan["update"], location_id="{{ params.location_id }}"
-    )
 
     may_write = writing()
     may_create = creating()
     report >> may_write >> update_cost_prices
     report >> may_write >> may_create
-    category = ensure_supplier_category()
-    may_create >> category
-    create_new_products(plan["create"], category)
+    to_create = new_products(plans)
+    may_create >> to_create
+    create_new_products.expand(plan=to_create)
+
+
+def _supplier_category(hook: Any, location_id: int, title: str) -> int:
+    """The id of the location's root category ``title`` for new supplier products, created
+    when missing."""
+    for category in hook.list_categories(0, location_id):
+        if category.title == title:
+            return int(category.id)
+    created = hook.create_category({"title": title}, location_id)
+    log.info("Location %s: created category %s (%s)", location_id, created.id, created.title)
+    return int(created.id)
 
 
 altacolor_catalogue_sync()

@@ -16,8 +16,10 @@ or as a CSV file (any ``ObjectStoragePath`` URL or local path) with a header row
     LUM-SH-00042,750,service,3102
 
 Columns: ``code`` (a barcode or an article; ``barcode`` and ``article`` columns work too),
-``counted`` (0 for an empty shelf), and optionally ``unit`` and ``storage_id`` (default: the
-``storage_id`` param, else the location's storage for sale).
+``counted`` (0 for an empty shelf), and optionally ``unit``, ``storage_id`` (default: the
+``storage_id`` param, else the location's storage for sale) and ``location_id`` (default: the
+``location_id`` param): one sheet can hold a whole chain's counts, and the documents are mapped
+task instances per location and storage.
 
 **Units are explicit.** A count is in the product's *sale* unit (``sale``, the default: bottles,
 pieces) or its *service* unit (``service``: ml, g, as the colour bar measures an open bottle);
@@ -65,6 +67,7 @@ _COUNT_SCHEMA = {
         "counted": {"type": ["number", "string"]},
         "unit": {"type": "string", "enum": ["sale", "service"]},
         "storage_id": {"type": ["integer", "null"]},
+        "location_id": {"type": ["integer", "null"]},
     },
 }
 
@@ -145,8 +148,7 @@ def altegio_stocktake() -> None:
         if not lines:
             raise AirflowFailException("Nothing counted: give 'counts' or 'csv_path' in the run's params.")
         with AltegioHook() as hook:
-            location_id = hook.resolve_location_id(params.get("location_id"))
-            hook.match_lines(lines, location_id, params.get("storage_id"))
+            hook.match_lines(lines, params.get("location_id"), params.get("storage_id"))
         if bad := [line for line in lines if line.problem]:
             report = problems_report(bad)
             raise AirflowFailException(
@@ -156,7 +158,7 @@ def altegio_stocktake() -> None:
         for d in differences:
             log.info("%s in %s: %s", d["title"], d["storage_title"], d["explained"])
         return {
-            "location_id": location_id,
+            "locations": sorted({d["location_id"] for d in differences}),
             "differences": differences,
             "markdown": differences_markdown(differences),
         }
@@ -170,7 +172,8 @@ def altegio_stocktake() -> None:
 
     approval = ApprovalOperator(
         task_id="approve_stocktake",
-        subject="Approve the stocktake of {{ ti.xcom_pull(task_ids='compare_with_stock')['location_id'] }}",
+        subject="Approve the stocktake of location(s) "
+        "{{ ti.xcom_pull(task_ids='compare_with_stock')['locations'] | join(', ') }}",
         body="{{ ti.xcom_pull(task_ids='compare_with_stock')['markdown'] }}",
         response_timeout=timedelta(days=3),
         ignore_downstream_trigger_rules=True,
@@ -179,19 +182,20 @@ def altegio_stocktake() -> None:
 
     @task
     def build_stocktake_documents(compared: dict[str, Any], params: dict[str, Any]) -> list[dict[str, Any]]:
-        """One write-off per storage for the shortfalls and, with ``book_surpluses``, one receipt
-        per storage for the surpluses; sorted, so a re-run gives each the same map index."""
+        """One write-off per (location, storage) for the shortfalls and, with ``book_surpluses``,
+        one receipt per (location, storage) for the surpluses; sorted, so a re-run gives each
+        the same map index."""
         from airflow_provider_altegio.models.stocklists import UNIT_TYPES
 
-        groups: dict[tuple[int, str], list[dict[str, Any]]] = defaultdict(list)
+        groups: dict[tuple[int, int, str], list[dict[str, Any]]] = defaultdict(list)
         for d in compared["differences"]:
             if d["difference"] < 0:
-                groups[(d["storage_id"], "write_off")].append(d)
+                groups[(d["location_id"], d["storage_id"], "write_off")].append(d)
             elif d["difference"] > 0 and params["book_surpluses"]:
-                groups[(d["storage_id"], "receipt")].append(d)
+                groups[(d["location_id"], d["storage_id"], "receipt")].append(d)
         return [
             {
-                "location_id": compared["location_id"],
+                "location_id": location_id,
                 "storage_id": storage_id,
                 "operation_type": kind,
                 "comment": f"{params['comment']}: {'shortfall' if kind == 'write_off' else 'surplus'}",
@@ -206,7 +210,7 @@ def altegio_stocktake() -> None:
                     for d in lines
                 ],
             }
-            for (storage_id, kind), lines in sorted(groups.items())
+            for (location_id, storage_id, kind), lines in sorted(groups.items())
         ]
 
     documents = build_stocktake_documents(compared)
@@ -215,7 +219,8 @@ def altegio_stocktake() -> None:
     booked = CreateStorageOperationOperator.partial(
         task_id="book_stocktake",
         master_id="{{ params.master_id }}",
-        map_index_template="{{ task.operation_type }} storage {{ task.storage_id }}",
+        map_index_template="{{ task.operation_type }}: location {{ task.location_id }}, "
+        "storage {{ task.storage_id }}",
     ).expand_kwargs(documents)
 
     @task(multiple_outputs=False)

@@ -20,7 +20,9 @@ or as a CSV file (any ``ObjectStoragePath`` URL or local path) with a header row
 
 Columns: ``code`` (a barcode or an article; ``barcode`` and ``article`` columns work too),
 ``amount``, ``reason``, and optionally ``unit`` (``sale``, the default, or ``service``: ml, g...)
-and ``storage_id`` (default: the ``storage_id`` param, else the location's storage for sale).
+``storage_id`` (default: the ``storage_id`` param, else the location's storage for sale) and
+``location_id`` (default: the ``location_id`` param), so one list can cover several locations
+of a chain: the documents are mapped task instances per location and storage.
 
 Every line is matched to exactly one product and checked against the stock on hand in its
 storage (amounts in the service unit are converted with the product's ``unit_equals``; several
@@ -59,6 +61,7 @@ _LINE_SCHEMA = {
         "reason": {"type": "string"},
         "unit": {"type": "string", "enum": ["sale", "service"]},
         "storage_id": {"type": ["integer", "null"]},
+        "location_id": {"type": ["integer", "null"]},
     },
 }
 
@@ -143,11 +146,12 @@ def altegio_write_off() -> None:
         from airflow_provider_altegio.models.stocklists import ProductLine
 
         with AltegioHook() as hook:
-            location_id = hook.resolve_location_id(params.get("location_id"))
             matched = hook.match_lines(
-                [ProductLine.model_validate(line) for line in lines], location_id, params.get("storage_id")
+                [ProductLine.model_validate(line) for line in lines],
+                params.get("location_id"),
+                params.get("storage_id"),
             )
-        return {"location_id": location_id, "lines": [line.model_dump(mode="json") for line in matched]}
+        return {"lines": [line.model_dump(mode="json") for line in matched]}
 
     @task(multiple_outputs=False)
     def check_lines_against_stock(matched: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
@@ -161,12 +165,12 @@ def altegio_write_off() -> None:
         from airflow_provider_altegio.models.stocklists import ProductLine, problems_report
 
         lines = [ProductLine.model_validate(line) for line in matched["lines"]]
-        taken: dict[tuple[int, int], float] = defaultdict(float)
+        taken: dict[tuple[int, int, int], float] = defaultdict(float)
         for line in lines:
             if line.problem or line.product is None or line.storage_id is None:
                 continue
             on_hand = line.product.amount_in(line.storage_id)
-            key = (line.storage_id, line.product.good_id or 0)
+            key = (line.location_id or 0, line.storage_id, line.product.good_id or 0)
             if taken[key] + line.in_sale_units > on_hand + 1e-9:
                 line.problem = (
                     f"{line.describe()} is more than the {on_hand:g} "
@@ -198,19 +202,19 @@ def altegio_write_off() -> None:
         """
         from airflow_provider_altegio.models.stocklists import UNIT_TYPES, ProductLine, cost_per_unit
 
-        by_storage: dict[int, list[ProductLine]] = defaultdict(list)
+        by_storage: dict[tuple[int, int], list[ProductLine]] = defaultdict(list)
         for line in map(ProductLine.model_validate, checked["lines"]):
-            if not line.problem and line.storage_id is not None:
-                by_storage[line.storage_id].append(line)
+            if not line.problem and line.location_id is not None and line.storage_id is not None:
+                by_storage[(line.location_id, line.storage_id)].append(line)
         documents = []
-        for storage_id, lines in sorted(by_storage.items()):
+        for (location_id, storage_id), lines in sorted(by_storage.items()):
             reasons = Counter(line.reason for line in lines)
             summary = "; ".join(
                 f"{reason} x{count}" if count > 1 else reason for reason, count in reasons.items()
             )
             documents.append(
                 {
-                    "location_id": checked["location_id"],
+                    "location_id": location_id,
                     "storage_id": storage_id,
                     "comment": f"{params['reason_prefix']}: {summary}",
                     "transactions": [
@@ -236,7 +240,7 @@ def altegio_write_off() -> None:
         task_id="create_write_off",
         operation_type="write_off",
         master_id="{{ params.master_id }}",
-        map_index_template="storage {{ task.storage_id }}",
+        map_index_template="location {{ task.location_id }} storage {{ task.storage_id }}",
     ).expand_kwargs(build_write_off_documents(checked))
 
     @task

@@ -378,7 +378,8 @@ def print_stocktake(data: dict[str, Any]) -> None:
     """The stocktake: each count against the stock on hand, in the unit it was counted in."""
     approval = data["stocktake_approval"]
     print("\n" + "-" * 100)
-    print(f"\nStocktake at location {data['counted']['location_id']}: counted against the stock on hand")
+    locations = ", ".join(map(str, data["counted"]["locations"]))
+    print(f"\nStocktake at location {locations}: counted against the stock on hand")
     print_table(
         ["storage", "product", "on hand", "counted", "difference"],
         [

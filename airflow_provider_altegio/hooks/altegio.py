@@ -50,7 +50,7 @@ from airflow_provider_altegio.models.altegio import (
     product_differences,
 )
 from airflow_provider_altegio.models.common import format_altegio_datetime, parse_api_datetime
-from airflow_provider_altegio.models.stocklists import ProductLine, match_lines
+from airflow_provider_altegio.models.stocklists import ProductLine, by_location, match_lines
 from airflow_provider_altegio.values import is_blank, optional_whole_number, structure, whole_number
 
 if TYPE_CHECKING:
@@ -420,18 +420,23 @@ class AltegioHook(ApiHook):
         self, lines: list[ProductLine], location_id: int | None = None, default_storage_id: int | None = None
     ) -> list[ProductLine]:
         """Give each good line of a list people handed in its one product (by exact barcode or
-        article, each code searched once) and storage of the location, or a ``problem``
+        article, each code searched once per location) and storage, or a ``problem``
         (:func:`~airflow_provider_altegio.models.stocklists.match_lines`).
 
-        :param default_storage_id: the storage of lines without one (default: the storage for sale).
+        :param location_id: the location of lines without their own ``location_id`` (default:
+            the connection's).
+        :param default_storage_id: the storage of that location's lines without one (default:
+            each location's storage for sale).
         """
-        location = self.resolve_location_id(location_id)
-        return match_lines(
-            lines,
-            self.list_storages(location),
-            lambda code: self.iter_products(location, term=code),
-            default_storage_id,
-        )
+        default = self.resolve_location_id(location_id)
+        for location, group in by_location(lines, default).items():
+
+            def find(code: str, location: int = location) -> Iterator[Product]:
+                return self.iter_products(location, term=code)
+
+            storage = default_storage_id if location == default else None
+            match_lines(group, self.list_storages(location), find, storage)
+        return lines
 
     def get_product(self, product_id: int, location_id: int | None = None) -> Product:
         """One product (``GET /goods/{location_id}/{product_id}``).

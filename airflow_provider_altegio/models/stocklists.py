@@ -28,7 +28,7 @@ CODE_KINDS = ("barcode", "article", "code")
 
 
 class ProductLine(BaseModel):
-    """One line of a list, as read, then as matched (``product``, ``storage_id``).
+    """One line of a list, as read, then as matched (``product``, ``location_id``, ``storage_id``).
 
     :ivar source: where the line came from (``params line 2``, ``counts.csv row 5``).
     :ivar code_kind: ``barcode``, ``article`` or ``code`` (either).
@@ -41,6 +41,7 @@ class ProductLine(BaseModel):
     amount: float | None = None
     unit: str = "sale"
     reason: str = ""
+    location_id: int | None = None
     storage_id: int | None = None
     storage_title: str | None = None
     product: Product | None = None
@@ -134,11 +135,12 @@ def _parse(source: str, row: Mapping[str, Any], amount_field: str, allow_zero: b
         line.amount = float(str(raw_amount).strip().replace(",", "."))
     except ValueError:
         line.problem = f"{amount_field} {raw_amount!r} is not a number"
-    raw_storage = row.get("storage_id")
-    try:
-        line.storage_id = int(str(raw_storage).strip()) if str(raw_storage or "").strip() else None
-    except ValueError:
-        line.problem = f"storage_id {raw_storage!r} is not a number"
+    for field in ("location_id", "storage_id"):
+        raw = row.get(field)
+        try:
+            setattr(line, field, int(str(raw).strip()) if str(raw or "").strip() else None)
+        except ValueError:
+            line.problem = f"{field} {raw!r} is not a number"
     if not code:
         line.problem = "no barcode, article or code"
     elif line.unit not in UNIT_TYPES:
@@ -163,7 +165,7 @@ def match_lines(
     find: Callable[[str], Iterable[Product]],
     default_storage_id: int | None = None,
 ) -> list[ProductLine]:
-    """Give each good line its one product and its storage, or a ``problem``.
+    """Give each good line of one location its one product and its storage, or a ``problem``.
 
     :param find: the products a code search returns (``hook.iter_products(term=code)``); only
         those whose barcode or article is exactly the code are kept. Each code is searched once.
@@ -193,6 +195,16 @@ def match_lines(
             line.product, line.storage_id = matches[0], storage_id
             line.storage_title = by_id[storage_id].title
     return lines
+
+
+def by_location(lines: Iterable[ProductLine], default_location_id: int) -> dict[int, list[ProductLine]]:
+    """The lines per location: their own ``location_id``, else ``default_location_id`` (which
+    they then carry)."""
+    groups: dict[int, list[ProductLine]] = defaultdict(list)
+    for line in lines:
+        line.location_id = line.location_id or default_location_id
+        groups[line.location_id].append(line)
+    return dict(groups)
 
 
 def to_sale_units(amount: float, unit: str, product: Product) -> float:
@@ -232,6 +244,7 @@ class StockDifference(BaseModel):
     units); ``on_hand`` is converted to it.
     """
 
+    location_id: int
     storage_id: int
     storage_title: str | None = None
     product: Product
@@ -253,6 +266,7 @@ class StockDifference(BaseModel):
         ``unit`` (named by ``unit_name``), the plain-words difference and the cost price of one
         ``unit``."""
         return {
+            "location_id": self.location_id,
             "storage_id": self.storage_id,
             "storage_title": self.storage_title,
             "good_id": self.product.good_id,
@@ -270,9 +284,12 @@ class StockDifference(BaseModel):
 
 def differences_markdown(reports: Iterable[Mapping[str, Any]]) -> str:
     """:meth:`StockDifference.report` rows as a table a person reviews."""
-    rows = ["| storage | product | on hand | counted | difference |", "|---|---|---:|---:|---|"]
+    rows = [
+        "| location | storage | product | on hand | counted | difference |",
+        "|---:|---|---|---:|---:|---|",
+    ]
     rows += [
-        f"| {r['storage_title']} | {r['title']} | {r['on_hand']:g} {r['unit_name']} | "
+        f"| {r['location_id']} | {r['storage_title']} | {r['title']} | {r['on_hand']:g} {r['unit_name']} | "
         f"{r['counted']:g} {r['unit_name']} | {r['explained']} |"
         for r in reports
     ]
@@ -280,14 +297,14 @@ def differences_markdown(reports: Iterable[Mapping[str, Any]]) -> str:
 
 
 def count_differences(lines: Iterable[ProductLine]) -> list[StockDifference]:
-    """The matched, good lines of a stocktake summed per (storage, product) and compared with
-    the stock on hand; sorted by storage and product."""
-    groups: dict[tuple[int, int], list[ProductLine]] = defaultdict(list)
+    """The matched, good lines of a stocktake summed per (location, storage, product) and
+    compared with the stock on hand; sorted the same way."""
+    groups: dict[tuple[int, int, int], list[ProductLine]] = defaultdict(list)
     for line in lines:
         if not line.problem and line.product is not None and line.storage_id is not None:
-            groups[(line.storage_id, line.product.good_id or 0)].append(line)
+            groups[(line.location_id or 0, line.storage_id, line.product.good_id or 0)].append(line)
     out = []
-    for (storage_id, _), group in sorted(groups.items()):
+    for (location_id, storage_id, _), group in sorted(groups.items()):
         product = group[0].product
         if product is None:  # filtered above; for the type checker
             continue
@@ -295,6 +312,7 @@ def count_differences(lines: Iterable[ProductLine]) -> list[StockDifference]:
         sale_on_hand = product.amount_in(storage_id)
         out.append(
             StockDifference(
+                location_id=location_id,
                 storage_id=storage_id,
                 storage_title=group[0].storage_title,
                 product=product,

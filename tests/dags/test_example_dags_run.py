@@ -636,6 +636,34 @@ def test_stocktake_writes_off_shortfalls_in_the_counted_unit_after_approval(
     }
 
 
+def test_stocktake_of_a_whole_chain_books_per_location_and_storage(
+    altegio_sandbox: Any, hook: Any, run_dag: Any, airflow_api: Any, stocktake: dict[str, Any]
+) -> None:
+    """One sheet for two locations: lines name their location; one write-off is booked per
+    location and storage, each a mapped task instance."""
+    s = stocktake
+    first, second = altegio_sandbox.location_ids[:2]
+    a = s["a"]
+    there = next(p for p in hook.iter_products(second, term=a.article) if p.article == a.article)
+    retail_there = next(st.id for st in hook.list_storages(second) if st.for_sale)
+    on_shelf_there = there.amount_in(retail_there)
+    counts = [
+        {"barcode": a.barcode, "counted": a.amount_in(s["retail"]) - 1},
+        {"article": a.article, "counted": on_shelf_there - 1, "location_id": second},
+    ]
+    dag_run = run_stocktake(run_dag, airflow_api, approver(), {"location_id": first, "counts": counts})
+    assert dag_run.state == "success", failed_tasks(dag_run)
+    booked = {(d["company_id"], d["storage_id"]) for d in documents(altegio_sandbox, WRITE_OFF)}
+    assert booked == {(first, s["retail"]), (second, retail_there)}
+    assert hook.get_product(there.good_id, second).amount_in(retail_there) == pytest.approx(
+        on_shelf_there - 1
+    )
+    map_indexes = sorted(
+        ti.map_index for ti in dag_run.get_task_instances() if ti.task_id == "book_stocktake"
+    )
+    assert map_indexes == [0, 1]
+
+
 def test_stocktake_books_surpluses_as_a_receipt_at_cost_price_when_asked(
     altegio_sandbox: Any, hook: Any, run_dag: Any, airflow_api: Any, stocktake: dict[str, Any]
 ) -> None:
@@ -737,8 +765,9 @@ def test_catalogue_sync_updates_and_creates_by_article(
     altegio_sandbox.change_supplier_product(new.product_id, price=10.0)
 
     dag = load("altacolor_catalogue_sync.py", "altacolor_catalogue_sync")
+    chain = altegio_sandbox.location_ids  # every location of the chain: mapped task instances
     conf = {
-        "location_id": location,
+        "location_ids": chain,
         "modified_since": since,
         "work_dir": tmp_path.as_uri(),
         "markup": 2,
@@ -747,26 +776,30 @@ def test_catalogue_sync_updates_and_creates_by_article(
     }
     dag_run = run_dag(dag, run_conf=conf)
     assert dag_run.state == "success", failed_tasks(dag_run)
+    mapped = {(ti.task_id, ti.map_index) for ti in dag_run.get_task_instances()}
+    for task_id in ("read_altegio_products", "update_cost_prices", "create_new_products"):
+        assert {(task_id, i) for i in range(len(chain))} <= mapped
 
-    assert hook.get_product(by_article[known.product_code].good_id, location).actual_cost == pytest.approx(
-        123.45
-    )
-    created = [
-        p for p in hook.iter_products(location, term=new.product_code) if p.article == new.product_code
-    ]
-    assert len(created) == 1
-    assert created[0].actual_cost == pytest.approx(10.0)
-    assert created[0].cost == pytest.approx(20.0)
-    (category,) = [c for c in hook.list_categories(0, location) if c.title == "Altacolor catalogue"]
-    assert created[0].category_id == category.id
+    def articles(loc: int, code: str) -> list[Any]:
+        return [p for p in hook.iter_products(loc, term=code) if p.article == code]
 
-    # A second run over the same changes creates nothing more (find-or-create by article).
+    for loc in chain:
+        (stocked,) = articles(loc, known.product_code)
+        assert stocked.actual_cost == pytest.approx(123.45)
+        (created,) = articles(loc, new.product_code)
+        assert created.actual_cost == pytest.approx(10.0)
+        assert created.cost == pytest.approx(20.0)
+        (category,) = [c for c in hook.list_categories(0, loc) if c.title == "Altacolor catalogue"]
+        assert created.category_id == category.id
+
+    # A second run over the same changes creates nothing more (find-or-create by article), and
+    # sends no cost price again (the bulk update finds them already set).
+    altegio_sandbox.clear_requests()
     assert run_dag(dag, run_conf=conf).state == "success"
-    assert (
-        len([p for p in hook.iter_products(location, term=new.product_code) if p.article == new.product_code])
-        == 1
-    )
-    assert len([c for c in hook.list_categories(0, location) if c.title == "Altacolor catalogue"]) == 1
+    assert altegio_sandbox.requests("PUT") == []
+    for loc in chain:
+        assert len(articles(loc, new.product_code)) == 1
+        assert len([c for c in hook.list_categories(0, loc) if c.title == "Altacolor catalogue"]) == 1
 
 
 def test_catalogue_sync_is_a_dry_run_by_default_and_creating_is_opt_in(
@@ -786,7 +819,11 @@ def test_catalogue_sync_is_a_dry_run_by_default_and_creating_is_opt_in(
     altegio_sandbox.change_supplier_product(other_supplier.product_id, price=66.6)
     before = len(products(hook, location))
     dag = load("altacolor_catalogue_sync.py", "altacolor_catalogue_sync")
-    conf = {"location_id": location, "modified_since": "2000-01-01T00:00:00", "work_dir": tmp_path.as_uri()}
+    conf = {
+        "location_ids": [location],
+        "modified_since": "2000-01-01T00:00:00",
+        "work_dir": tmp_path.as_uri(),
+    }
 
     dry = run_dag(dag, run_conf=conf)  # the defaults: a full first sync, as a report only
     assert dry.state == "success", failed_tasks(dry)
