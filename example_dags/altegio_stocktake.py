@@ -3,8 +3,8 @@
 Trigger it with the counts in the run's params, either inline::
 
     {"location_id": 1001, "counts": [
-        {"barcode": "2012345678906", "counted": 3},
-        {"article": "LUM-SH-00042", "counted": 750, "unit": "service", "storage_id": 3102}
+        {"barcode": "2049275657760", "counted": 3},
+        {"article": "SAL-DS-00003", "counted": 22500, "unit": "service", "storage_id": 3102}
     ]}
 
 or as a CSV file (any ``ObjectStoragePath`` URL or local path) with a header row::
@@ -12,8 +12,8 @@ or as a CSV file (any ``ObjectStoragePath`` URL or local path) with a header row
     {"csv_path": "s3://salon-stocktakes/2026-11-downtown.csv"}
 
     code,counted,unit,storage_id
-    2012345678906,3,,
-    LUM-SH-00042,750,service,3102
+    2049275657760,3,,
+    SAL-DS-00003,22500,service,3102
 
 Columns: ``code`` (a barcode or an article; ``barcode`` and ``article`` columns work too),
 ``counted`` (0 for an empty shelf), and optionally ``unit``, ``storage_id`` (default: the

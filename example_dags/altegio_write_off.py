@@ -5,9 +5,10 @@ For a full stocktake (counts compared with the stock, approval, then booking), s
 
 Trigger it by hand with the list in the run's params, either inline::
 
-    {"lines": [
-        {"barcode": "2012345678906", "amount": 2, "reason": "broken in delivery"},
-        {"article": "LUM-SH-00042", "amount": 250, "unit": "service", "reason": "spilled"}
+    {"location_id": 1001, "lines": [
+        {"barcode": "2049275657760", "amount": 2, "reason": "broken in delivery"},
+        {"article": "SAL-DS-00003", "amount": 250, "unit": "service", "storage_id": 3102,
+         "reason": "spilled"}
     ]}
 
 or as a CSV file (any ``ObjectStoragePath`` URL or local path) with a header row::
@@ -15,8 +16,8 @@ or as a CSV file (any ``ObjectStoragePath`` URL or local path) with a header row
     {"csv_path": "s3://salon-stocktakes/2026-11-downtown.csv"}
 
     code,amount,reason,unit,storage_id
-    2012345678906,2,broken in delivery,,
-    LUM-SH-00042,250,spilled,service,
+    2049275657760,2,broken in delivery,,
+    SAL-DS-00003,250,spilled,service,3102
 
 Columns: ``code`` (a barcode or an article; ``barcode`` and ``article`` columns work too),
 ``amount``, ``reason``, and optionally ``unit`` (``sale``, the default, or ``service``: ml, g...)
