@@ -12,7 +12,7 @@ export AIRFLOW_HOME ?= $(CURDIR)/.airflow_home
 .PHONY: help venv install lint format typecheck unit test test-compat e2e docs demo airflow sandbox bench build constraints clean
 
 help:
-	@echo "make demo   - run the restock and write-off example DAGs against the embedded sandbox"
+	@echo "make demo   - the restock (order, approval, delivery, receipt) and stocktake DAGs against the sandbox"
 	@echo "make test   - lint, format check, type check, docs build and the whole test suite"
 	@echo "make docs   - build the documentation site (strict) into site/"
 	@echo "make test-compat - the DAG tests on the oldest Airflow minor the package declares"
