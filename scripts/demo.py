@@ -466,6 +466,13 @@ def store_manager(api: Any, request: Any) -> tuple[list[str], dict[str, Any]] | 
     return None
 
 
+def request_counts(sandbox: Any) -> dict[str, int]:
+    """How many requests the sandbox received since its log was cleared, per API."""
+    log = sandbox.requests()
+    altegio = sum(1 for entry in log if entry["path"].startswith("/api/v1/"))
+    return {"to Altegio": altegio, "to Altacolor": len(log) - altegio}
+
+
 def demo(stack: ExitStack) -> None:
     """The restock and stocktake runs against a fresh sandbox, then the summary."""
     from airflow_provider_altegio.sandbox.testing import run_sandbox
@@ -490,8 +497,10 @@ def demo(stack: ExitStack) -> None:
     locations = list(sandbox.location_ids)
     before = read_stock(hook, locations)
 
+    sandbox.clear_requests()
     with answering(api, store_manager):
         restock_run = run_dag("altegio_restock", {"location_ids": locations, "work_dir": WORK_DIR.as_uri()})
+    requests = {"altegio_restock": request_counts(sandbox)}
     restocked = {
         line["good_id"]
         for line in task_results("altegio_restock", restock_run, "find_products_to_restock")[0]
@@ -502,11 +511,17 @@ def demo(stack: ExitStack) -> None:
     counts = choose_counts(
         read_stock(hook, [location_id]), location_id, hook.list_storages(location_id), restocked
     )
+    sandbox.clear_requests()
     with answering(api, store_manager):
         stocktake_run = run_dag("altegio_stocktake", {"location_id": location_id, "counts": counts})
+    requests["altegio_stocktake"] = request_counts(sandbox)
     with step("read-back"):
         data = read_back(hook, restock_run, stocktake_run, locations)
     print_summary(data, before)
+    print("Requests each run made, as the account's rate budget counts them (5/s, 200/min):")
+    for dag_id, counts_by_api in requests.items():
+        print(f"  {dag_id:<18} " + ", ".join(f"{n} {api_name}" for api_name, n in counts_by_api.items()))
+    print()
 
 
 def store_connections(sandbox: Any) -> None:
