@@ -491,16 +491,19 @@ class AltegioHook(ApiHook):
             what was done is in the log, and running again picks up from there.
         """
         items = structure(changes, "changes")
-        if not isinstance(items, list):
+        if isinstance(items, (str, bytes, Mapping)) or not isinstance(items, Iterable):
             raise InvalidRequestError("changes", "must be a list of product changes")
         planned = [_product_change(item, f"changes[{index}]") for index, item in enumerate(items)]
         location = self.resolve_location_id(location_id)
-        index: dict[tuple[str, str], list[Product]] = {}
+        # Only the products the changes name are kept from the walk: memory follows the
+        # changes, not the catalogue.
+        index: dict[tuple[str, str], list[Product]] = {(key, value): [] for key, value, _ in planned}
         for product in self.iter_products(location):
             for key in ("good_id", "article", "barcode"):
                 value = getattr(product, key)
-                if not is_blank(value):
-                    index.setdefault((key, str(value).strip()), []).append(product)
+                named = None if is_blank(value) else index.get((key, str(value).strip()))
+                if named is not None:
+                    named.append(product)
         report = BulkUpdateReport()
         resolved: list[tuple[int, str, Product, ProductUpdate]] = []
         for number, (key, value, update) in enumerate(planned):
