@@ -81,6 +81,12 @@ ALTEGIO_LOW_STOCK = Asset(
 #: Updated by every receipt the restock books (the operator adds the document id to the event).
 ALTEGIO_RECEIPTS = Asset(name="altegio_receipts", uri="altegio://default/receipts")
 
+#: The JSON schema of ``{"<line number>": <whole units>}`` forms: the form refuses anything else.
+LINE_QUANTITIES: dict[str, Any] = {
+    "patternProperties": {"^[1-9][0-9]*$": {"type": "integer", "minimum": 0}},
+    "additionalProperties": False,
+}
+
 log = logging.getLogger("altegio_restock")  # __name__ is mangled when Airflow imports DAG files
 
 START = pendulum.datetime(2026, 1, 1, tz="UTC")
@@ -208,6 +214,7 @@ def altegio_restock() -> None:
             "quantities": Param(
                 {},
                 type="object",
+                **LINE_QUANTITIES,
                 title="Change quantities",
                 description='Line number -> whole sale units, only for lines to change ({"3": 5}); '
                 "0 drops a line. Empty: order as drafted.",
@@ -262,6 +269,7 @@ def altegio_restock() -> None:
             "received": Param(
                 {},
                 type="object",
+                **LINE_QUANTITIES,
                 title="Quantities that arrived",
                 description='Line number -> whole sale units that arrived, for lines that differ ({"2": 3}; '
                 "0: nothing). Empty: every line arrived as ordered.",
