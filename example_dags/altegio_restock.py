@@ -147,12 +147,10 @@ def altegio_restock() -> None:
     @task
     def resolve_locations(params: dict[str, Any]) -> list[int]:
         """The locations to restock: the ``location_ids`` param, else the connection's default."""
-        if params["location_ids"]:
-            return sorted(set(params["location_ids"]))
         from airflow_provider_altegio.hooks.altegio import AltegioHook
 
         with AltegioHook() as hook:
-            return [hook.resolve_location_id(None)]
+            return hook.resolve_location_ids(params["location_ids"])
 
     locations = resolve_locations()
 

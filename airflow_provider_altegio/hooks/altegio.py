@@ -202,6 +202,17 @@ class AltegioHook(ApiHook):
             )
         return self._location_id
 
+    def resolve_location_ids(self, location_ids: Iterable[int] | None = None) -> list[int]:
+        """The locations of a chain-wide job: ``location_ids`` sorted without repeats, or the
+        connection's default location alone when none are given (no request either way).
+
+        :raises InvalidRequestError: naming ``location_ids[i]`` or ``location_id``.
+        """
+        given = list(location_ids or [])
+        if not given:
+            return [self.resolve_location_id(None)]
+        return sorted({whole_number(value, f"location_ids[{i}]") for i, value in enumerate(given)})
+
     # -- user token ----------------------------------------------------------------------------
 
     def _needs_user_token(self, core: HttpCore) -> bool:

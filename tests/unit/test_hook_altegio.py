@@ -199,6 +199,16 @@ def test_location_resolution(connect: Callable[..., AltegioHook]) -> None:
     assert info.value.field == "location_id"
 
 
+def test_chain_locations_resolution(connect: Callable[..., AltegioHook]) -> None:
+    hook = connect()
+    assert hook.resolve_location_ids([]) == [42]
+    assert hook.resolve_location_ids(None) == [42]
+    assert hook.resolve_location_ids([1002, "1001", 1002]) == [1001, 1002]
+    with pytest.raises(InvalidRequestError) as info:
+        hook.resolve_location_ids([1001, 0])
+    assert info.value.field == "location_ids[1]"
+
+
 # -- auth --------------------------------------------------------------------------------------
 
 
