@@ -323,10 +323,7 @@ class ApiHook(BaseHook):
             self._before_request(core)
             seen: set[Any] = set()
             for page in core.iter_pages(pager, method, path, **options):
-                for raw in page:
-                    item = self._item(core, model, raw, method, path)
-                    if not self._repeated(item, unique_by, seen):
-                        yield item
+                yield from self._page_items(core, model, page, method, path, unique_by, seen)
 
         return walk()
 
@@ -345,22 +342,29 @@ class ApiHook(BaseHook):
         await self._abefore_request(core)
         seen: set[Any] = set()
         async for page in core.aiter_pages(pager, method, path, **options):
-            for raw in page:
-                item = self._item(core, model, raw, method, path)
-                if self._repeated(item, unique_by, seen):
-                    continue
+            for item in self._page_items(core, model, page, method, path, unique_by, seen):
                 yield item
 
-    @staticmethod
-    def _repeated(item: Any, unique_by: str | None, seen: set[Any]) -> bool:
-        """Whether ``item`` was met already in this walk (by its ``unique_by`` field); notes it."""
-        key = None if unique_by is None else getattr(item, unique_by)
-        if key is None:
-            return False
-        if key in seen:
-            return True
-        seen.add(key)
-        return False
+    def _page_items(
+        self,
+        core: HttpCore,
+        model: type[M],
+        page: Iterable[Any],
+        method: str,
+        path: str,
+        unique_by: str | None,
+        seen: set[Any],
+    ) -> Iterator[M]:
+        """The ``model`` items of one page, without those whose ``unique_by`` field was met
+        already in this walk (``seen`` remembers them)."""
+        for raw in page:
+            item = self._item(core, model, raw, method, path)
+            key = None if unique_by is None else getattr(item, unique_by)
+            if key is not None:
+                if key in seen:
+                    continue
+                seen.add(key)
+            yield item
 
     def _matching(
         self, model: type[M], id_field: str, ids: Iterable[int] | None, listing: dict[str, Any]

@@ -129,8 +129,13 @@ class ProductPollTrigger(BaseEventTrigger):
         raise NotImplementedError
 
     def _kwargs(self) -> JsonDict:
-        """The JSON-safe kwargs that rebuild this trigger."""
-        raise NotImplementedError
+        """The JSON-safe kwargs that rebuild this trigger (a subclass adds its own)."""
+        return {
+            "conn_id": self.conn_id,
+            "poke_interval": self.poke_interval,
+            "product_ids": self.product_ids,
+            **self.listing,
+        }
 
     def serialize(self) -> tuple[str, JsonDict]:
         """Class path and JSON-safe kwargs that rebuild this trigger in the triggerer."""
@@ -272,12 +277,10 @@ class ProductChangeTriggerBase(ProductPollTrigger):
         self.checked_at = checked_at
         self.deadline = deadline
 
-    def _common_kwargs(self) -> JsonDict:
+    def _kwargs(self) -> JsonDict:
         return {
-            "conn_id": self.conn_id,
-            "poke_interval": self.poke_interval,
+            **super()._kwargs(),
             "changed_after": self.changed_after,
-            "product_ids": self.product_ids,
             "checked_at": self.checked_at,
             "deadline": self.deadline,
         }
@@ -365,9 +368,6 @@ class ProductChangeTrigger(ProductChangeTriggerBase):
 
         return AltegioHook(altegio_conn_id=conn_id)
 
-    def _kwargs(self) -> JsonDict:
-        return {**self._common_kwargs(), **self.listing}
-
 
 class AltacolorProductChangeTrigger(ProductChangeTriggerBase):
     """Wait until Altacolor catalogue products change (behind ``AltacolorWaitForProductChangeSensor``).
@@ -410,9 +410,6 @@ class AltacolorProductChangeTrigger(ProductChangeTriggerBase):
         from airflow_provider_altegio.hooks.altacolor import AltacolorHook
 
         return AltacolorHook(altacolor_conn_id=conn_id)
-
-    def _kwargs(self) -> JsonDict:
-        return {**self._common_kwargs(), **self.listing}
 
 
 class ProductChangeEventTrigger(ProductPollTrigger):
@@ -473,12 +470,9 @@ class ProductChangeEventTrigger(ProductPollTrigger):
 
     def _kwargs(self) -> JsonDict:
         return {
-            "conn_id": self.conn_id,
-            "poke_interval": self.poke_interval,
-            "product_ids": self.product_ids,
+            **super()._kwargs(),
             "at_or_below_critical": self.at_or_below_critical,
             "storage_id": self.storage_id,
-            **self.listing,
         }
 
     def matching(self, products: Iterable[Any], after: datetime) -> list[int]:
