@@ -7,6 +7,7 @@ connection is described in ``docs/connections.md``.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -441,13 +442,38 @@ class AltegioHook(ApiHook):
         """
         default = self.resolve_location_id(location_id)
         for location, group in by_location(lines, default).items():
-
-            def find(code: str, location: int = location) -> Iterator[Product]:
-                return self.iter_products(location, term=code)
-
+            codes = {(line.code_kind, line.code) for line in group if not line.problem}
             storage = default_storage_id if location == default else None
-            match_lines(group, self.list_storages(location), find, storage)
+            match_lines(group, self.list_storages(location), self.find_products(codes, location), storage)
         return lines
+
+    def find_products(
+        self, codes: Iterable[tuple[str, str]], location_id: int | None = None
+    ) -> dict[tuple[str, str], list[Product]]:
+        """The products each ``(kind, code)`` names exactly (see :meth:`Product.identifiers`:
+        ``good_id``, ``article``, ``barcode``, or ``code`` for either of the last two).
+
+        Requests are kept to the fewer of two ways: up to a page's worth of codes are looked
+        up one request each (``GET`` by id, or the API's ``term`` search, kept only where the
+        match is exact); with more, the location's catalogue is walked once (a request a
+        page), keeping only the products named.
+        """
+        location = self.resolve_location_id(location_id)
+        wanted = set(codes)
+        found: dict[tuple[str, str], list[Product]] = {code: [] for code in wanted}
+        if len(wanted) > self.page_size:
+            for product in self.iter_products(location):
+                for named in product.identifiers() & wanted:
+                    found[named].append(product)
+            return found
+        for kind, code in wanted:
+            if kind == "good_id":
+                with contextlib.suppress(AltegioNotFoundError):  # no such product: none found
+                    found[(kind, code)] = [self.get_product(int(code), location)]
+            else:
+                searched = self.iter_products(location, term=code)
+                found[(kind, code)] = [p for p in searched if (kind, code) in p.identifiers()]
+        return found
 
     def get_product(self, product_id: int, location_id: int | None = None) -> Product:
         """One product (``GET /goods/{location_id}/{product_id}``).
@@ -506,15 +532,7 @@ class AltegioHook(ApiHook):
             raise InvalidRequestError("changes", "must be a list of product changes")
         planned = [_product_change(item, f"changes[{index}]") for index, item in enumerate(items)]
         location = self.resolve_location_id(location_id)
-        # Only the products the changes name are kept from the walk: memory follows the
-        # changes, not the catalogue.
-        index: dict[tuple[str, str], list[Product]] = {(key, value): [] for key, value, _ in planned}
-        for product in self.iter_products(location):
-            for key in ("good_id", "article", "barcode"):
-                value = getattr(product, key)
-                named = None if is_blank(value) else index.get((key, str(value).strip()))
-                if named is not None:
-                    named.append(product)
+        index = self.find_products({(key, value) for key, value, _ in planned}, location)
         report = BulkUpdateReport()
         resolved: list[tuple[int, str, Product, ProductUpdate]] = []
         for number, (key, value, update) in enumerate(planned):

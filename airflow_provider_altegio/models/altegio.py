@@ -150,6 +150,19 @@ class Product(ApiModel):
     comment: str | None = None
     is_barcode: LooseBool | None = None
 
+    def identifiers(self) -> set[tuple[str, str]]:
+        """Every ``(kind, code)`` that names this product exactly: ``("good_id", "123")``,
+        ``("article", ...)``, ``("barcode", ...)``, and ``("code", ...)`` for either of the last
+        two (what a list people hand in may give)."""
+        found = set()
+        if self.good_id is not None:
+            found.add(("good_id", str(self.good_id)))
+        for kind in ("article", "barcode"):
+            value = str(getattr(self, kind) or "").strip()
+            if value:
+                found |= {(kind, value), ("code", value)}
+        return found
+
     def amount_in(self, storage_id: int) -> float:
         """Stock in ``storage_id`` (0.0 when the product has none there)."""
         return sum(item.amount for item in self.actual_amounts if item.storage_id == storage_id)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -151,36 +151,24 @@ def _parse(source: str, row: Mapping[str, Any], amount_field: str, allow_zero: b
     return line
 
 
-def code_matches(product: Product, kind: str, code: str) -> bool:
-    """Whether ``product``'s barcode or article is exactly ``code`` (``kind`` says which may)."""
-    candidates = {"barcode": [product.barcode], "article": [product.article]}.get(
-        kind, [product.barcode, product.article]
-    )
-    return any(value is not None and str(value).strip() == code for value in candidates)
-
-
 def match_lines(
     lines: list[ProductLine],
     storages: Iterable[Storage],
-    find: Callable[[str], Iterable[Product]],
+    found: Mapping[tuple[str, str], list[Product]],
     default_storage_id: int | None = None,
 ) -> list[ProductLine]:
     """Give each good line of one location its one product and its storage, or a ``problem``.
 
-    :param find: the products a code search returns (``hook.iter_products(term=code)``); only
-        those whose barcode or article is exactly the code are kept. Each code is searched once.
+    :param found: the products each ``(code_kind, code)`` names exactly
+        (:meth:`AltegioHook.find_products`).
     :param default_storage_id: the storage of lines without one (default: the storage for sale).
     """
     by_id = {storage.id: storage for storage in storages if storage.id is not None}
     default = default_storage_id or next((s.id for s in by_id.values() if s.for_sale), None)
-    found: dict[tuple[str, str], list[Product]] = {}
     for line in lines:
         if line.problem:
             continue
-        key = (line.code_kind, line.code)
-        if key not in found:
-            found[key] = [p for p in find(line.code) if code_matches(p, *key)]
-        matches = found[key]
+        matches = found.get((line.code_kind, line.code), [])
         storage_id = line.storage_id or default
         if not matches:
             line.problem = f"no product with {line.code_kind} {line.code!r}"
