@@ -140,8 +140,8 @@ def altegio_write_off() -> None:
     def match_lines_to_products(lines: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
         """Find the one product each code names, and the storage each line writes off from.
 
-        Codes are looked up with the API's ``term`` search (name, article or barcode) and kept
-        only when the barcode or article matches exactly.
+        Codes are looked up by ``AltegioHook.match_lines`` (a search per code for a short list,
+        one walk of the catalogue for a long one) and kept only on an exact barcode or article.
         """
         from airflow_provider_altegio.hooks.altegio import AltegioHook
         from airflow_provider_altegio.models.stocklists import ProductLine

@@ -515,8 +515,9 @@ class AltegioHook(ApiHook):
 
         Each change names one product by ``good_id``, ``article`` or ``barcode`` and gives the
         :class:`ProductUpdate` fields to set (``{"article": "SH-500", "actual_cost": 12.5}``).
-        Every change is validated first; then the location's catalogue is read once (a request
-        a page). A product that already holds the values is ``unchanged`` and costs no request,
+        Every change is validated first; then the products are found (:meth:`find_products`: a
+        request each for up to a page's worth, else one walk of the catalogue). A product that
+        already holds the values is ``unchanged`` and costs no request,
         so running the same changes again after a failure redoes nothing that was done. A
         product the API refuses (4xx) is reported ``failed`` and the others go on. Requests go
         through the connection's shared rate budget like any other.
