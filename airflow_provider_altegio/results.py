@@ -1,12 +1,16 @@
-"""The XCom of the provider's list reads, and the reader of the JSON-lines files they write.
+"""The XCom of the provider's list reads, streamed with progress, and the reader of their files.
 
 Every list read returns one :class:`ReadResult`: the items, or (with ``output_path``) where they
-were written as JSON lines. :func:`read_items` yields the items of either.
+were written as JSON lines. :func:`deliver` produces it; :func:`read_items` yields the items of
+either form.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import math
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypedDict
 
@@ -14,6 +18,9 @@ if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath
 
 JsonDict = dict[str, Any]
+#: Seconds between two progress lines of a long read.
+PROGRESS_INTERVAL = 10.0
+log = logging.getLogger(__name__)
 
 
 class ReadResult(TypedDict):
@@ -66,3 +73,40 @@ def read_items(result: Mapping[str, Any]) -> Iterator[JsonDict]:
         for line in lines:
             if line.strip():
                 yield json.loads(line)
+
+
+def deliver(
+    items: Iterable[Any], what: str, page_size: int, output_path: ObjectStoragePath | str | None = None
+) -> ReadResult:
+    """Consume the models in ``items`` into a :class:`ReadResult` (into ``output_path`` as JSON
+    lines when given), logging pages, items and elapsed time every :data:`PROGRESS_INTERVAL` s.
+
+    :param what: what is read, for the log lines ("Altegio products").
+    """
+    started = time.monotonic()
+    count = 0
+    next_report = started + PROGRESS_INTERVAL
+
+    def report(verb: str) -> None:
+        pages = max(1, math.ceil(count / page_size))  # an empty result is still one page
+        log.info("%s %s: %d pages, %d items in %.1fs", verb, what, pages, count, time.monotonic() - started)
+
+    def tracked() -> Iterator[JsonDict]:
+        nonlocal count, next_report
+        for item in items:
+            count += 1
+            if time.monotonic() >= next_report:
+                report("Reading")
+                next_report = time.monotonic() + PROGRESS_INTERVAL
+            yield item.to_json_dict()
+
+    kept: list[JsonDict] | None = None
+    where: str | None = None
+    if output_path is None or str(output_path).strip() in ("", "None"):
+        kept = list(tracked())
+    else:
+        path = object_storage_path(output_path)
+        write_json_lines(path, tracked())
+        where = str(path)
+    report("Read")
+    return {"count": count, "items": kept, "path": where}

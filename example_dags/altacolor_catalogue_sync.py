@@ -44,6 +44,8 @@ log = logging.getLogger("altacolor_catalogue_sync")  # __name__ is mangled when 
 
 #: Where both catalogues are written as JSON lines for this run (see the ``work_dir`` param).
 RUN_DIR = "{{ params.work_dir }}/{{ dag.dag_id }}/{{ run_id | replace(':', '-') }}"
+#: Each location's Altegio catalogue in RUN_DIR: written by one task, read by another.
+LOCATION_FILE = "altegio_products_{location_id}.jsonl"
 
 
 @dag(
@@ -111,15 +113,13 @@ RUN_DIR = "{{ params.work_dir }}/{{ dag.dag_id }}/{{ run_id | replace(':', '-') 
 )
 def altacolor_catalogue_sync() -> None:
     @task
-    def build_supplier_conditions(
-        params: dict[str, Any], data_interval_start: Any = None
-    ) -> list[dict[str, Any]]:
-        """Altacolor search conditions: modified after the param, or after the interval's start;
-        one supplier narrows the search itself (several are filtered after reading: conditions
-        are joined with AND)."""
-        since = params["modified_since"] or data_interval_start.astimezone(timezone.utc).strftime(
-            "%Y-%m-%dT%H:%M:%S"
-        )
+    def build_supplier_conditions(params: dict[str, Any], dag_run: Any = None) -> list[dict[str, Any]]:
+        """Altacolor search conditions: modified after the param, else after the start of the
+        run's data interval (a run triggered without one, from the CLI say: after the day before
+        it was due); one supplier narrows the search itself (several are filtered after
+        reading: conditions are joined with AND)."""
+        start = dag_run.data_interval_start or dag_run.run_after - timedelta(days=1)
+        since = params["modified_since"] or start.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
         log.info("Reading supplier products modified after %s", since)
         conditions = [{"field": "date_modified", "condition": ">", "value": since}]
         if len(params["suppliers"]) == 1:
@@ -131,6 +131,33 @@ def altacolor_catalogue_sync() -> None:
         conditions=build_supplier_conditions(),
         output_path=RUN_DIR + "/supplier_products.jsonl",
     )
+
+    @task
+    def supplier_prices(supplier: dict[str, Any], params: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        """Each supplier variant's code with its title and price. A search gives no prices: they
+        come from the products' details, asked once for every location, 100 at a time. Each SKU
+        (a size of a supplier product) is one Altegio product, matched by its code as the article."""
+        from airflow_provider_altegio.hooks.altacolor import AltacolorHook
+
+        suppliers, brands = set(params["suppliers"]), set(params["brands"])
+        ids = [
+            item["product_id"]
+            for item in read_items(supplier)
+            if item.get("product_id") and (not suppliers or item.get("supplier") in suppliers)
+        ]
+        with AltacolorHook() as hook:
+            details = [p for p in hook.get_products(ids) if not brands or p.brand in brands]
+        return {
+            (sku.sku or "").strip(): {
+                "title": " ".join(
+                    filter(None, [item.product_name or sku.sku, sku.size if len(item.skus) > 1 else None])
+                ),
+                "price": sku.price,
+            }
+            for item in details
+            for sku in item.skus
+            if (sku.sku or "").strip() and sku.price  # nothing to match on, or to price it with
+        }
 
     @task
     def resolve_locations(params: dict[str, Any]) -> list[int]:
@@ -145,62 +172,39 @@ def altacolor_catalogue_sync() -> None:
     # One mapped task instance per location: its catalogue, as JSON lines.
     altegio_products = SearchProductsOperator.partial(
         task_id="read_altegio_products",
-        output_path=RUN_DIR + "/altegio_products_{{ task.location_id }}.jsonl",
+        output_path=RUN_DIR + "/" + LOCATION_FILE.format(location_id="{{ task.location_id }}"),
         map_index_template="location {{ task.location_id }}",
     ).expand(location_id=locations)
 
-    @task
+    @task(map_index_template="location {{ location_id }}")
     def plan_catalogue_sync(
-        supplier: dict[str, Any], altegio: Any, locations: list[int], params: dict[str, Any]
-    ) -> list[dict[str, Any]]:
-        """Per location, split the supplier's variants into products to create and cost prices
-        to update.
+        location_id: int, prices: dict[str, dict[str, Any]], run_dir: str
+    ) -> dict[str, Any]:
+        """A location's products to create and cost prices to update, from its catalogue file."""
+        path = f"{run_dir}/{LOCATION_FILE.format(location_id=location_id)}"
+        stocked = {str(p["article"]).strip(): p for p in read_items({"path": path}) if p.get("article")}
+        create, update = [], []
+        for code, variant in prices.items():
+            existing = stocked.get(code)
+            if existing is None:
+                create.append({"article": code, "title": variant["title"], "price": variant["price"]})
+            elif abs(float(existing.get("actual_cost") or 0) - variant["price"]) >= 0.005:
+                update.append(
+                    {"good_id": existing["good_id"], "article": code, "actual_cost": variant["price"]}
+                )
+        log.info(
+            "Location %s: %d products to create, %d cost prices to update",
+            location_id,
+            len(create),
+            len(update),
+        )
+        return {"location_id": location_id, "create": create, "update": update}
 
-        Each SKU (a size of a supplier product) is one Altegio product, matched by its SKU code
-        as the Altegio ``article``. A search gives no prices: they come from the products'
-        details, asked once for every location, 100 at a time.
-        """
-        from airflow_provider_altegio.hooks.altacolor import AltacolorHook
-
-        suppliers, brands = set(params["suppliers"]), set(params["brands"])
-        ids = [
-            item["product_id"]
-            for item in read_items(supplier)
-            if item.get("product_id") and (not suppliers or item.get("supplier") in suppliers)
-        ]
-        with AltacolorHook() as hook:
-            details = [p for p in hook.get_products(ids) if not brands or p.brand in brands]
-        plans = []
-        for location_id, catalogue in zip(locations, altegio[:], strict=True):  # map-index order
-            by_article = {
-                str(product["article"]).strip(): product
-                for product in read_items(catalogue)
-                if product.get("article")
-            }
-            create, update = [], []
-            for item in details:
-                for sku in item.skus:
-                    code, price = (sku.sku or "").strip(), sku.price
-                    if not code or not price:
-                        continue  # nothing to match on, or nothing to price it with
-                    title = " ".join(
-                        filter(None, [item.product_name or code, sku.size if len(item.skus) > 1 else None])
-                    )
-                    existing = by_article.get(code)
-                    if existing is None:
-                        create.append({"article": code, "title": title, "price": price})
-                    elif abs(float(existing.get("actual_cost") or 0) - price) >= 0.005:
-                        update.append({"good_id": existing["good_id"], "article": code, "actual_cost": price})
-            log.info(
-                "Location %s: %d products to create, %d cost prices to update",
-                location_id,
-                len(create),
-                len(update),
-            )
-            plans.append({"location_id": location_id, "create": create, "update": update})
-        return plans
-
-    plans = plan_catalogue_sync(supplier_products.output, altegio_products.output, locations)
+    planned = plan_catalogue_sync.partial(
+        prices=supplier_prices(supplier_products.output), run_dir=RUN_DIR
+    ).expand(location_id=locations)
+    altegio_products >> planned
+    plans = planned  # every location's plan, each naming its location
 
     @task
     def report_catalogue_sync(plans: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:

@@ -110,11 +110,10 @@ RUN_DIR = "{{ params.work_dir }}/{{ dag.dag_id }}/{{ run_id | replace(':', '-') 
     default_args={"retries": 2, "retry_delay": timedelta(minutes=2)},
     params={
         "master_id": Param(
-            990101,
-            type="integer",
-            minimum=1,
+            None,
+            type=["null", "integer"],
             title="Team member",
-            description="The staff member the documents are booked by (the API requires one).",
+            description="Who books the receipts. Empty: the master_id of the altegio_default connection.",
         ),
         "location_ids": Param(
             [],
@@ -184,7 +183,7 @@ def altegio_restock() -> None:
         """The order to approve: each shortage priced from the supplier's product details (asked
         100 at a time: a search gives no prices), and the products the supplier does not carry."""
         from airflow_provider_altegio.hooks.altacolor import AltacolorHook
-        from airflow_provider_altegio.models.orders import PurchaseOrder
+        from airflow_provider_altegio.workflows.restock import PurchaseOrder
 
         run_id = get_current_context()["run_id"]
         order_id = "PO-" + hashlib.sha256(run_id.encode()).hexdigest()[:8].upper()
@@ -231,7 +230,7 @@ def altegio_restock() -> None:
         and e-mailed when ``order_email`` is set. Writing again on a retry gives the same files."""
         from airflow.sdk import ObjectStoragePath
 
-        from airflow_provider_altegio.models.orders import PurchaseOrder
+        from airflow_provider_altegio.workflows.restock import PurchaseOrder
 
         order = PurchaseOrder.model_validate(draft).with_quantities(
             approval["params_input"].get("quantities")
@@ -290,7 +289,7 @@ def altegio_restock() -> None:
         """The delivery checked against the order: what arrived per line, and what differed."""
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from airflow_provider_altegio.models.orders import PurchaseOrder
+        from airflow_provider_altegio.workflows.restock import PurchaseOrder
 
         order = PurchaseOrder.model_validate(sent)
         if delivery["chosen_options"] == ["Cancelled"]:
@@ -308,7 +307,7 @@ def altegio_restock() -> None:
     @task
     def plan_receipts(delivery: dict[str, Any]) -> list[dict[str, Any]]:
         """One receipt per (location, storage): what arrived, at the order's prices."""
-        from airflow_provider_altegio.models.orders import Delivery
+        from airflow_provider_altegio.workflows.restock import Delivery
 
         return Delivery.model_validate(delivery).receipts()
 

@@ -45,7 +45,6 @@ count.
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from datetime import timedelta
 from typing import Any
 
@@ -55,21 +54,9 @@ from airflow.sdk import Param, dag, task
 from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_altegio.operators.storage import CreateStorageOperationOperator
+from airflow_provider_altegio.workflows.stocklists import line_schema
 
 log = logging.getLogger("altegio_stocktake")  # __name__ is mangled when Airflow imports DAG files
-
-_COUNT_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "code": {"type": "string", "description": "barcode or article"},
-        "barcode": {"type": "string"},
-        "article": {"type": "string"},
-        "counted": {"type": ["number", "string"]},
-        "unit": {"type": "string", "enum": ["sale", "service"]},
-        "storage_id": {"type": ["integer", "null"]},
-        "location_id": {"type": ["integer", "null"]},
-    },
-}
 
 
 @dag(
@@ -80,13 +67,6 @@ _COUNT_SCHEMA = {
     catchup=False,
     default_args={"retries": 2, "retry_delay": timedelta(minutes=1)},
     params={
-        "master_id": Param(
-            990101,
-            type="integer",
-            minimum=1,
-            title="Team member",
-            description="The staff member the documents are booked by (the API requires one).",
-        ),
         "location_id": Param(
             None,
             type=["null", "integer"],
@@ -102,7 +82,7 @@ _COUNT_SCHEMA = {
         "counts": Param(
             [],
             type="array",
-            items=_COUNT_SCHEMA,
+            items=line_schema("counted", reason=False),
             title="Counts",
             description="What was counted: code (or barcode / article), counted, unit, storage_id.",
         ),
@@ -118,6 +98,12 @@ _COUNT_SCHEMA = {
             title="Book surpluses",
             description="Also book counted surpluses, as a receipt at cost price. Default: report them.",
         ),
+        "master_id": Param(
+            None,
+            type=["null", "integer"],
+            title="Team member",
+            description="Who books the documents. Empty: the master_id of the altegio_default connection.",
+        ),
         "comment": Param("Stocktake", type="string", title="Document comment"),
     },
     tags=["altegio", "inventory", "example"],
@@ -131,9 +117,10 @@ def altegio_stocktake() -> None:
         Fails without retries, listing every bad line, when any line cannot be used.
         """
         from airflow_provider_altegio.hooks.altegio import AltegioHook
-        from airflow_provider_altegio.models.stocklists import (
+        from airflow_provider_altegio.workflows.stocklists import (
             count_differences,
             differences_markdown,
+            match_lines,
             problems_report,
             read_lines,
         )
@@ -148,7 +135,7 @@ def altegio_stocktake() -> None:
         if not lines:
             raise AirflowFailException("Nothing counted: give 'counts' or 'csv_path' in the run's params.")
         with AltegioHook() as hook:
-            hook.match_lines(lines, params.get("location_id"), params.get("storage_id"))
+            match_lines(hook, lines, params.get("location_id"), params.get("storage_id"))
         if bad := [line for line in lines if line.problem]:
             report = problems_report(bad)
             raise AirflowFailException(
@@ -183,35 +170,25 @@ def altegio_stocktake() -> None:
     @task
     def build_stocktake_documents(compared: dict[str, Any], params: dict[str, Any]) -> list[dict[str, Any]]:
         """One write-off per (location, storage) for the shortfalls and, with ``book_surpluses``,
-        one receipt per (location, storage) for the surpluses; sorted, so a re-run gives each
-        the same map index."""
-        from airflow_provider_altegio.models.stocklists import UNIT_TYPES
+        one receipt per (location, storage) for the surpluses."""
+        from airflow_provider_altegio.workflows.stocklists import UNIT_TYPES, per_storage
 
-        groups: dict[tuple[int, int, str], list[dict[str, Any]]] = defaultdict(list)
-        for d in compared["differences"]:
-            if d["difference"] < 0:
-                groups[(d["location_id"], d["storage_id"], "write_off")].append(d)
-            elif d["difference"] > 0 and params["book_surpluses"]:
-                groups[(d["location_id"], d["storage_id"], "receipt")].append(d)
-        return [
-            {
-                "location_id": location_id,
-                "storage_id": storage_id,
-                "operation_type": kind,
-                "comment": f"{params['comment']}: {'shortfall' if kind == 'write_off' else 'surplus'}",
-                "transactions": [
-                    {
-                        "good_id": d["good_id"],
-                        "amount": abs(d["difference"]),
-                        "operation_unit_type": UNIT_TYPES[d["unit"]],
-                        "cost_per_unit": d["cost_per_unit"],
-                        "comment": f"counted {d['counted']:g} {d['unit_name']}: {d['explained']}",
-                    }
-                    for d in lines
-                ],
-            }
-            for (location_id, storage_id, kind), lines in sorted(groups.items())
+        rows = [
+            (
+                (d["location_id"], d["storage_id"], "write_off" if d["difference"] < 0 else "receipt"),
+                {
+                    "good_id": d["good_id"],
+                    "amount": abs(d["difference"]),
+                    "operation_unit_type": UNIT_TYPES[d["unit"]],
+                    "cost_per_unit": d["cost_per_unit"],
+                    "comment": f"counted {d['counted']:g} {d['unit_name']}: {d['explained']}",
+                },
+            )
+            for d in compared["differences"]
+            if d["difference"] < 0 or (d["difference"] > 0 and params["book_surpluses"])
         ]
+        shortfall = {"write_off": "shortfall", "receipt": "surplus"}
+        return per_storage(rows, lambda kind, _: f"{params['comment']}: {shortfall[kind]}")
 
     documents = build_stocktake_documents(compared)
     approval >> documents

@@ -13,9 +13,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_altegio.core.secrets import Secrets
+from airflow_provider_altegio.core.types import Payload, RequestInfo, RequestSpec
 from airflow_provider_altegio.exceptions import (
     AltacolorAPIError,
     AltacolorAuthError,
@@ -34,20 +35,7 @@ from airflow_provider_altegio.values import to_int
 if TYPE_CHECKING:
     import httpx
 
-    from airflow_provider_altegio.core.http import RequestInfo, RequestSpec
-
 SNIPPET_BYTES = 200
-
-
-class Payload(NamedTuple):
-    """What a successful response carries, whichever the API.
-
-    :ivar data: Altegio's ``data``; for Altacolor the whole body (``products``, ``total``...).
-    :ivar meta: Altegio's ``meta``; for Altacolor the ``response_status``.
-    """
-
-    data: Any
-    meta: Any = None
 
 
 def _text(value: Any) -> str:

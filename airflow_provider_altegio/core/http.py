@@ -14,14 +14,14 @@ import logging
 import ssl
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypeVar
 
 import httpx
 
-from airflow_provider_altegio.core.paging import PayloadShapeError
 from airflow_provider_altegio.core.retry import RetryPolicy
+from airflow_provider_altegio.core.types import Params, Payload, PayloadShapeError, RequestInfo, RequestSpec
 from airflow_provider_altegio.exceptions import (
     AmbiguousWriteError,
     APIError,
@@ -30,11 +30,8 @@ from airflow_provider_altegio.exceptions import (
 )
 
 if TYPE_CHECKING:
-    from typing_extensions import Unpack
-
     from airflow_provider_altegio.core.config import ConnectionConfig
-    from airflow_provider_altegio.core.dialects import Payload
-    from airflow_provider_altegio.core.paging import Page, Pager
+    from airflow_provider_altegio.core.paging import Listing, Page
     from airflow_provider_altegio.core.ratelimit import RateLimiter
     from airflow_provider_altegio.core.secrets import Secrets
 
@@ -42,55 +39,10 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-#: Query parameters: a mapping (``None`` values are dropped) or (name, value) pairs for repeats
-#: such as ``ids[]``.
-Params: TypeAlias = Mapping[str, Any] | Sequence[tuple[str, Any]]
-
-
-class RequestOptions(TypedDict, total=False):
-    """The keyword arguments of :meth:`HttpCore.spec`."""
-
-    params: Params | None
-    json: Any
-    data: Mapping[str, Any] | None
-    headers: Mapping[str, str] | None
-    idempotent: bool | None
-
-
-IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-
 # Failures before the request left this machine: safe to re-send even a create.
-_NOT_SENT_ERRORS: tuple[type[httpx.TransportError], ...] = (
-    httpx.ConnectError,
-    httpx.ConnectTimeout,
-    httpx.PoolTimeout,
-)
+_NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # Failures no retry can fix (a bad URL scheme, a request httpx itself refuses to send).
-_FATAL_ERRORS: tuple[type[httpx.TransportError], ...] = (httpx.UnsupportedProtocol, httpx.LocalProtocolError)
-
-
-@dataclass(frozen=True)
-class RequestSpec:
-    """One logical request before authentication is added.
-
-    :param idempotent: whether re-sending cannot apply it twice; decides what is retried.
-    """
-
-    method: str
-    path: str
-    params: Params | None = None
-    json: Any = None
-    data: Mapping[str, Any] | None = None
-    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
-    idempotent: bool = True
-
-
-@dataclass(frozen=True)
-class RequestInfo:
-    """What an error may say about a request: the method and the public URL (see :func:`public_url`)."""
-
-    method: str
-    url: str
+_FATAL_ERRORS = (httpx.UnsupportedProtocol, httpx.LocalProtocolError)
 
 
 class Dialect(Protocol):
@@ -109,7 +61,6 @@ class Dialect(Protocol):
         """The payload of a final response.
 
         :raises APIError: the API's error, mapped to its typed exception.
-        :raises MalformedResponseError: a body that is not the documented JSON.
         """
         ...
 
@@ -136,9 +87,8 @@ class Send:
     request: httpx.Request
 
 
-Step: TypeAlias = Sleep | Send
 Outcome: TypeAlias = httpx.Response | httpx.TransportError | None
-Flow: TypeAlias = Generator[Step, Outcome, T]
+Flow: TypeAlias = Generator[Sleep | Send, Outcome, T]
 
 
 def public_url(url: httpx.URL | str) -> str:
@@ -183,12 +133,6 @@ def _clean_params(params: Params | None) -> list[tuple[str, Any]] | None:
     return [(k, v) for k, v in pairs if v is not None]
 
 
-def _clean_data(data: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    if data is None:
-        return None
-    return {k: v for k, v in data.items() if v is not None}
-
-
 def _identity(data: Any) -> Any:
     return data
 
@@ -221,17 +165,14 @@ class HttpCore:
         self.config = config
         self.dialect = dialect
         self.limiter = limiter
-        self.retry = (
-            retry
-            if retry is not None
-            else RetryPolicy(max_retries=config.max_retries, rate_limit_wait=config.rate_limit_wait)
+        self.retry = retry or RetryPolicy(
+            max_retries=config.max_retries, rate_limit_wait=config.rate_limit_wait
         )
         self._sleep = sleep
         self._asleep = asleep
         self._transport = transport
         self._async_transport = async_transport
         self._base = config.base_url.rstrip("/")
-        self._timeout = httpx.Timeout(config.timeout).as_dict()
         self._lock = threading.Lock()
         self._client: httpx.Client | None = None
         self._aclient: httpx.AsyncClient | None = None
@@ -242,7 +183,23 @@ class HttpCore:
 
     def url(self, path: str) -> str:
         """The public URL of ``path`` (no user info, no query): what errors and logs show."""
-        return public_url(f"{self._base}{self._path(path)}" if path else self._base)
+        return public_url(f"{self._base}/{path.lstrip('/')}" if path else self._base)
+
+    def with_options(self, **changes: Any) -> HttpCore:
+        """A new core with some :class:`ConnectionConfig` fields changed (``timeout=5``,
+        ``max_retries=0``...), sharing this one's dialect and rate budget; the copy has its own
+        connection pools (close it when done)."""
+        config = replace(self.config, **changes)
+        return HttpCore(
+            config,
+            self.dialect,
+            limiter=self.limiter,
+            retry=replace(self.retry, max_retries=config.max_retries),
+            sleep=self._sleep,
+            asleep=self._asleep,
+            transport=self._transport,
+            async_transport=self._async_transport,
+        )
 
     # -- clients -------------------------------------------------------------------------------
 
@@ -250,6 +207,7 @@ class HttpCore:
         return {
             "verify": _ssl_context(self.config.verify_ssl),
             "limits": httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            "timeout": self.config.timeout,
             "follow_redirects": False,
         }
 
@@ -294,106 +252,56 @@ class HttpCore:
 
     # -- requests ------------------------------------------------------------------------------
 
-    def spec(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Params | None = None,
-        json: Any = None,
-        data: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-        idempotent: bool | None = None,
-    ) -> RequestSpec:
-        """Describe a request; ``idempotent`` defaults to the method's HTTP semantics.
+    def request(self, spec: RequestSpec, parse: Callable[[Any], T] = _identity) -> T:
+        """Send a request and return ``parse(payload.data)``.
 
-        ``True`` suits reads sent as POST (Altacolor find, ``/auth``); ``False`` marks a create
-        that must never be re-sent once it may have reached the server.
-        """
-        method = method.upper()
-        return RequestSpec(
-            method=method,
-            path=path,
-            params=params,
-            json=json,
-            data=data,
-            headers=dict(headers or {}),
-            idempotent=method in IDEMPOTENT_METHODS if idempotent is None else idempotent,
-        )
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        read: Callable[[Any], T] = _identity,
-        **options: Unpack[RequestOptions],
-    ) -> T:
-        """Send a request and return ``read(payload.data)``.
-
-        :param read: turns the payload's data into the result, e.g. a model's validator. A
+        :param parse: turns the payload's data into the result, e.g. a model's validator. A
             ``ValueError`` it raises becomes :class:`MalformedResponseError`.
-        :param options: the keyword arguments of :meth:`spec`.
         :raises APIError: the API's error, mapped by the dialect.
         :raises AmbiguousWriteError: a non-idempotent request that may have been applied.
         :raises TransportError: the network failed and retries were spent.
         :raises MalformedResponseError: the body was not the documented JSON.
         """
-        return self._drive(self._flow(self.spec(method, path, **options), lambda payload: read(payload.data)))
+        return self._drive(self._flow(spec, lambda payload: parse(payload.data)))
 
-    async def arequest(
-        self,
-        method: str,
-        path: str,
-        *,
-        read: Callable[[Any], T] = _identity,
-        **options: Unpack[RequestOptions],
-    ) -> T:
+    async def arequest(self, spec: RequestSpec, parse: Callable[[Any], T] = _identity) -> T:
         """Async twin of :meth:`request`: same flow, same errors."""
-        spec = self.spec(method, path, **options)
-        return await self._adrive(self._flow(spec, lambda payload: read(payload.data)))
+        return await self._adrive(self._flow(spec, lambda payload: parse(payload.data)))
 
-    def iter_pages(self, pager: Pager, method: str, path: str, **options: Any) -> Iterator[list[Any]]:
-        """Yield each page's items, asking for pages as the ``pager`` says.
+    def iter_items(self, listing: Listing, parse: Callable[[Any], T] = _identity) -> Iterator[T]:
+        """Yield every item of a paged listing, ``parse``-d, page by page as they are consumed.
 
-        Only the page being consumed is held. ``options`` are those of :meth:`spec`; the pager's
-        fields are merged into ``params`` or ``data``.
-
-        :raises MalformedResponseError: a page without a list of items, or a page that repeats
-            the previous one (a server ignoring the paging fields would otherwise never end).
+        :raises MalformedResponseError: a page without a list of items, an item ``parse``
+            refuses, or a page that repeats the previous one (a server ignoring the paging
+            fields would otherwise never end).
         """
-        walk = _Walk(self, pager, method, path, options)
-        page: Page | None = pager.first()
+        walk = _Walk(self, listing, parse)
+        page: Page | None = listing.pager.first()
         while page is not None:
             items, page = self._drive(walk.flow(page))
-            yield items
+            yield from items
 
-    async def aiter_pages(
-        self, pager: Pager, method: str, path: str, **options: Any
-    ) -> AsyncIterator[list[Any]]:
-        """Async twin of :meth:`iter_pages`."""
-        walk = _Walk(self, pager, method, path, options)
-        page: Page | None = pager.first()
+    async def aiter_items(self, listing: Listing, parse: Callable[[Any], T] = _identity) -> AsyncIterator[T]:
+        """Async twin of :meth:`iter_items`."""
+        walk = _Walk(self, listing, parse)
+        page: Page | None = listing.pager.first()
         while page is not None:
             items, page = await self._adrive(walk.flow(page))
-            yield items
+            for item in items:
+                yield item
 
     # -- the flow, written once ----------------------------------------------------------------
 
-    @staticmethod
-    def _path(path: str) -> str:
-        return path if path.startswith("/") else f"/{path}"
-
     def build_request(self, spec: RequestSpec) -> httpx.Request:
         """Turn an authenticated spec into an ``httpx.Request`` usable by either client."""
+        data = None if spec.data is None else {k: v for k, v in spec.data.items() if v is not None}
         return httpx.Request(
             spec.method,
-            f"{self._base}{self._path(spec.path)}",
+            f"{self._base}/{spec.path.lstrip('/')}",
             params=_clean_params(spec.params),
             json=spec.json,
-            data=_clean_data(spec.data),
+            data=data,
             headers={"User-Agent": self.config.user_agent, **spec.headers},
-            extensions={"timeout": self._timeout},
         )
 
     def _flow(self, spec: RequestSpec, read: Callable[[Payload], T]) -> Flow[T]:
@@ -425,13 +333,8 @@ class HttpCore:
             if isinstance(outcome, httpx.TransportError):
                 delay = self._transport_failure(outcome, spec, info, tries)
             elif isinstance(outcome, httpx.Response):
-                log.debug(
-                    "%s %s -> HTTP %s in %.3fs",
-                    info.method,
-                    info.url,
-                    outcome.status_code,
-                    time.perf_counter() - started,
-                )
+                elapsed = time.perf_counter() - started
+                log.debug("%s %s -> HTTP %s in %.3fs", info.method, info.url, outcome.status_code, elapsed)
                 pause = self._response_failure(outcome, spec, info, tries)
                 if pause is None:
                     return self._read(outcome, spec, info, read)
@@ -599,47 +502,44 @@ class _Tries:
 
 @dataclass
 class _Walk:
-    """One walk through a paged listing: each page's request flow and the reading of its answer.
+    """One walk through a paged listing: each page's request flow and the reading of its items.
 
-    Refuses a page whose items repeat the previous page's: a server that ignores the paging
-    fields serves page 1 forever, and a walk must end with an error, not loop.
+    Items whose ``listing.unique_by`` field was met already in this walk are dropped, and a page
+    whose items repeat the previous page's is refused: a server that ignores the paging fields
+    serves page 1 forever, and a walk must end with an error, not loop.
     """
 
     core: HttpCore
-    pager: Pager
-    method: str
-    path: str
-    options: dict[str, Any]
+    listing: Listing
+    parse: Callable[[Any], Any]
+    seen: set[Any] = field(default_factory=set)
     last_ends: tuple[int, Any, Any] | None = None
 
     def flow(self, page: Page) -> Flow[tuple[list[Any], Page | None]]:
-        spec = self.core.spec(self.method, self.path, **self.options)
-        if self.pager.target == "data":
-            spec = replace(spec, data={**(spec.data or {}), **page.fields})
-        else:
-            base = _clean_params(spec.params) or []
-            spec = replace(
-                spec, params=[*(kv for kv in base if kv[0] not in page.fields), *page.fields.items()]
-            )
-        return self.core._flow(spec, lambda payload: self.read(page, payload))
+        return self.core._flow(self.listing.page_request(page), lambda payload: self.read(page, payload))
 
     def read(self, page: Page, payload: Payload) -> tuple[list[Any], Page | None]:
-        """The page's items and the page that follows (``None``: done).
-
-        :raises ValueError: no list of items, or the previous page's items again.
-        """
+        """The page's new items, parsed, and the page that follows (``None``: done)."""
+        spec = self.listing.request
         try:
-            items, following = self.pager.advance(page, payload)
+            raw, following = self.listing.pager.advance(page, payload)
         except PayloadShapeError as exc:
-            raise MalformedResponseError(str(exc), method=self.method, url=self.core.url(self.path)) from None
-        ends = (len(items), items[0], items[-1]) if items else None
+            raise MalformedResponseError(str(exc), method=spec.method, url=self.core.url(spec.path)) from None
+        ends = (len(raw), raw[0], raw[-1]) if raw else None
         if ends is not None and ends == self.last_ends:
-            fields = ", ".join(sorted(page.fields))
             raise MalformedResponseError(
                 f"page {page.number} repeats page {page.number - 1}: the server ignores the paging "
-                f"fields ({fields}), so the listing cannot be read to its end",
-                method=self.method,
-                url=self.core.url(self.path),
+                f"fields ({', '.join(sorted(page.fields))}), so the listing cannot be read to its end",
+                method=spec.method,
+                url=self.core.url(spec.path),
             )
         self.last_ends = ends
+        items = []
+        for item in map(self.parse, raw):
+            key = None if self.listing.unique_by is None else getattr(item, self.listing.unique_by, None)
+            if key is not None:
+                if key in self.seen:
+                    continue
+                self.seen.add(key)
+            items.append(item)
         return items, following

@@ -1,44 +1,33 @@
-"""Paging rules: which fields ask for a page, and which page (if any) comes next.
-
-The HTTP core walks the pages (:meth:`HttpCore.iter_pages` and its async twin); a :class:`Pager`
-only decides, so both APIs' rules live here once for both drivers.
+"""Paged reads: a :class:`Listing` says what to read and a :class:`Pager` how to page it.
 
 * :class:`PageCountPager` for Altegio: ``page``/``count``; the API returns no total, so the walk
   stops at the first page shorter than ``count``.
 * :class:`LimitOffsetPager` for Altacolor: ``limit``/``offset`` until ``total`` items were read.
+
+The HTTP core walks the pages (:meth:`~airflow_provider_altegio.core.http.HttpCore.iter_pages`);
+a pager only decides, so both APIs' rules serve both drivers.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from dataclasses import dataclass, field, replace
+from typing import Any
 
+from airflow_provider_altegio.core.types import Payload, PayloadShapeError, RequestSpec
 from airflow_provider_altegio.values import to_int, whole_number
-
-if TYPE_CHECKING:
-    from airflow_provider_altegio.core.dialects import Payload
-
-
-class PayloadShapeError(ValueError):
-    """A page's payload lacks the list of items the pager expects (the core reports it as
-    :class:`~airflow_provider_altegio.exceptions.MalformedResponseError`)."""
 
 
 @dataclass(frozen=True)
 class Page:
-    """One page to request.
-
-    :param number: 1-based index of the page in this walk.
-    :param fields: paging fields to merge into the query (or the form body).
-    """
+    """One page to request: its 1-based number and the paging fields to send."""
 
     number: int
     fields: Mapping[str, Any] = field(default_factory=dict)
 
 
-def _item_list(value: Any, where: str) -> list[Any]:
+def _items(value: Any, where: str) -> list[Any]:
     if value is None:
         return []
     if not isinstance(value, list):
@@ -47,12 +36,9 @@ def _item_list(value: Any, where: str) -> list[Any]:
 
 
 class Pager(ABC):
-    """A paging strategy; see the module docstring.
+    """A paging strategy; ``in_form`` says whether its fields go in the form body (else the query)."""
 
-    :param target: where the paging fields go: ``"params"`` (query string) or ``"data"`` (form).
-    """
-
-    target: Literal["params", "data"] = "params"
+    in_form = False
 
     @abstractmethod
     def first(self) -> Page:
@@ -60,7 +46,7 @@ class Pager(ABC):
 
     @abstractmethod
     def advance(self, page: Page, payload: Payload) -> tuple[list[Any], Page | None]:
-        """Split a page's payload into its items and the next page (``None``: done).
+        """The page's items and the next page (``None``: done).
 
         :raises PayloadShapeError: the payload has no list of items where one belongs.
         """
@@ -69,9 +55,7 @@ class Pager(ABC):
 class PageCountPager(Pager):
     """Altegio paging: ``page`` and ``count`` items per page; a short page is the last.
 
-    :param page_size: ``count`` per page, 1 to ``max_page_size``.
-    :param max_page_size: the largest page size the endpoint allows.
-    :raises InvalidRequestError: ``page_size`` out of range.
+    :raises InvalidRequestError: ``page_size`` outside 1..``max_page_size``.
     """
 
     def __init__(self, page_size: int = 100, *, max_page_size: int = 1000) -> None:
@@ -81,21 +65,19 @@ class PageCountPager(Pager):
         return Page(1, {"page": 1, "count": self.page_size})
 
     def advance(self, page: Page, payload: Payload) -> tuple[list[Any], Page | None]:
-        items = _item_list(payload.data, "data")
+        items = _items(payload.data, "data")
         if len(items) < self.page_size:
             return items, None
         return items, Page(page.number + 1, {"page": page.number + 1, "count": self.page_size})
 
 
 class LimitOffsetPager(Pager):
-    """Altacolor paging: ``limit``/``offset`` until ``total`` items were read.
+    """Altacolor paging: ``limit``/``offset`` (form fields) until ``total`` items were read.
 
-    :param page_size: ``limit`` per page, 1 to 100 (the API's maximum).
-    :param items_key: the payload key holding the page's items.
-    :raises InvalidRequestError: ``page_size`` out of range.
+    :raises InvalidRequestError: ``page_size`` outside 1..100 (the API's maximum).
     """
 
-    target: Literal["params", "data"] = "data"
+    in_form = True
 
     def __init__(self, page_size: int = 100, *, items_key: str = "products") -> None:
         self.page_size = whole_number(page_size, "page_size", maximum=100)
@@ -106,13 +88,37 @@ class LimitOffsetPager(Pager):
 
     def advance(self, page: Page, payload: Payload) -> tuple[list[Any], Page | None]:
         body = payload.data if isinstance(payload.data, Mapping) else {}
-        items = _item_list(body.get(self.items_key), self.items_key)
+        items = _items(body.get(self.items_key), self.items_key)
         try:
             total: int | None = to_int(body.get("total"))
         except ValueError:
             total = None
         offset = int(page.fields["offset"]) + len(items)
-        done = not items or (len(items) < self.page_size if total is None else offset >= total)
-        if done:
+        if not items or (len(items) < self.page_size if total is None else offset >= total):
             return items, None
         return items, Page(page.number + 1, {"limit": self.page_size, "offset": offset})
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A paged read of one endpoint.
+
+    :param request: the request without its paging fields.
+    :param pager: how to page it.
+    :param unique_by: the item field that names an item: rows that shift between two page
+        requests come twice in a walk, and count once.
+    """
+
+    request: RequestSpec
+    pager: Pager
+    unique_by: str | None = None
+
+    def page_request(self, page: Page) -> RequestSpec:
+        """The request of ``page``: the listing's, its paging fields set."""
+        spec = self.request
+        if self.pager.in_form:
+            return replace(spec, data={**(spec.data or {}), **page.fields})
+        params = spec.params or {}
+        pairs = params.items() if isinstance(params, Mapping) else params
+        kept = [(k, v) for k, v in pairs if k not in page.fields and v is not None]
+        return replace(spec, params=[*kept, *page.fields.items()])

@@ -7,16 +7,18 @@ form fields on POST, as the API documents; they never appear in logs or error me
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_altegio.core.dialects import AltacolorDialect
-from airflow_provider_altegio.core.paging import LimitOffsetPager
+from airflow_provider_altegio.core.paging import LimitOffsetPager, Listing
+from airflow_provider_altegio.core.types import RequestSpec
 from airflow_provider_altegio.exceptions import AltacolorNotFoundError, InvalidRequestError
-from airflow_provider_altegio.hooks.base import ApiHook, Extras, read_model
+from airflow_provider_altegio.hooks.base import ApiHook, Extras
 from airflow_provider_altegio.models.altacolor import (
     MAX_LIMIT,
+    WHOLE_CATALOGUE,
     AltacolorProduct,
     AltacolorProductDetailed,
     AltacolorProductResponse,
@@ -80,51 +82,55 @@ class AltacolorHook(ApiHook):
         :raises AltacolorAPIError: the API reported an error (``AltacolorAuthError`` for 30001/31000).
         """
         form = encode_search(conditions, limit=limit, offset=offset, sort_by=sort_by)
-        return self._request("POST", FIND_PATH, read_model(AltacolorSearchResult), data=form, idempotent=True)
+        spec = RequestSpec("POST", FIND_PATH, data=form, idempotent=True)
+        return self._call(spec, AltacolorSearchResult.model_validate)
 
-    def _search(self, conditions: Conditions, sort_by: SortBy, page_size: int) -> dict[str, Any]:
-        """The keyword arguments of a paged search (validated now, before any request).
+    def search_listing(
+        self, conditions: Conditions, *, sort_by: SortBy = None, page_size: int = MAX_LIMIT
+    ) -> Listing:
+        """The paged search for ``conditions``, validated now, before any request.
 
         Sorted by product id unless told otherwise: the store's default order is its manual
         sort position, which a shop owner may change during a walk, and offset paging over a
         moving order repeats and skips rows. Rows met twice count once.
+
+        :raises InvalidRequestError: an invalid condition, sort or page size.
         """
         pager = LimitOffsetPager(page_size)
         order = AltacolorSortBy.PRODUCT_ID if sort_by is None else sort_by
         form = encode_search(conditions, limit=pager.page_size, sort_by=order)
-        return {
-            "pager": pager,
-            "method": "POST",
-            "path": FIND_PATH,
-            "data": form,
-            "idempotent": True,
-            "unique_by": "product_id",
-        }
+        return Listing(RequestSpec("POST", FIND_PATH, data=form, idempotent=True), pager, "product_id")
 
     def iter_products(
         self, conditions: Conditions, *, sort_by: SortBy = None, page_size: int = MAX_LIMIT
     ) -> Iterator[AltacolorProduct]:
-        """Stream every product matching ``conditions``, paging by ``offset`` until ``total``.
+        """Stream every product matching ``conditions``, paging by ``offset`` until ``total``
+        (see :meth:`search_listing`).
 
-        :param sort_by: default: by product id (``sortby=4``), the one order offset paging can
-            rely on.
-        :param page_size: rows per request, 1 to 100.
         :raises InvalidRequestError: an invalid condition, sort or page size, at call time.
         """
-        return self._pages(AltacolorProduct, **self._search(conditions, sort_by, page_size))
+        return self._items(
+            self.search_listing(conditions, sort_by=sort_by, page_size=page_size), AltacolorProduct
+        )
 
     def iter_catalogue(self, *, page_size: int = MAX_LIMIT) -> Iterator[AltacolorProduct]:
         """Stream the whole supplier catalogue (``product_id > 0``), by product id, each once."""
-        return self.iter_products(
-            [{"field": "product_id", "condition": ">", "value": "0"}], page_size=page_size
-        )
+        return self.iter_products([WHOLE_CATALOGUE], page_size=page_size)
 
     # -- changes -------------------------------------------------------------------------------
 
-    @staticmethod
-    def _changed_search(changed_after: datetime | date | str, conditions: Conditions | None) -> list[Any]:
+    def changes_listing(
+        self, changed_after: datetime | date | str, conditions: Conditions | None = None
+    ) -> Listing:
+        """The search for products modified after ``changed_after`` (the Date Modified
+        condition, joined with ``conditions``).
+
+        :raises InvalidRequestError: a bad date or condition, before any request.
+        """
         given = [] if conditions is None else [conditions] if isinstance(conditions, Mapping) else conditions
-        return [*given, {"field": "date_modified", "condition": ">", "value": changed_after}]
+        return self.search_listing(
+            [*given, {"field": "date_modified", "condition": ">", "value": changed_after}]
+        )
 
     def changed_products(
         self,
@@ -133,13 +139,14 @@ class AltacolorHook(ApiHook):
         conditions: Conditions | None = None,
         product_ids: Iterable[int] | None = None,
     ) -> list[AltacolorProduct]:
-        """The products modified after ``changed_after`` (the Date Modified condition, joined
-        with ``conditions``), narrowed to ``product_ids`` when given.
+        """The products modified after ``changed_after``, joined with ``conditions``, narrowed to
+        ``product_ids`` when given.
 
         :raises InvalidRequestError: a bad date or condition, before any request.
         """
-        search = self._search(self._changed_search(changed_after, conditions), None, MAX_LIMIT)
-        return self._matching(AltacolorProduct, "product_id", product_ids, search)
+        wanted = None if product_ids is None else set(product_ids)
+        items = self._items(self.changes_listing(changed_after, conditions), AltacolorProduct)
+        return [p for p in items if wanted is None or p.product_id in wanted]
 
     async def achanged_products(
         self,
@@ -149,8 +156,11 @@ class AltacolorHook(ApiHook):
         product_ids: Iterable[int] | None = None,
     ) -> list[AltacolorProduct]:
         """Async twin of :meth:`changed_products` (for triggers)."""
-        search = self._search(self._changed_search(changed_after, conditions), None, MAX_LIMIT)
-        return await self._amatching(AltacolorProduct, "product_id", product_ids, search)
+        wanted = None if product_ids is None else set(product_ids)
+        items: AsyncIterator[AltacolorProduct] = self._aitems(
+            self.changes_listing(changed_after, conditions), AltacolorProduct
+        )
+        return [p async for p in items if wanted is None or p.product_id in wanted]
 
     # -- lookup --------------------------------------------------------------------------------
 
@@ -160,7 +170,8 @@ class AltacolorHook(ApiHook):
         :raises AltacolorNotFoundError: code 40004, or no product in the answer.
         """
         pid = whole_number(product_id, "product_id")
-        items = self._request("GET", GET_PATH, read_model(AltacolorProductResponse), params={"id": pid}).items
+        spec = RequestSpec("GET", GET_PATH, params={"id": pid})
+        items = self._call(spec, AltacolorProductResponse.model_validate).items
         if not items:
             raise AltacolorNotFoundError(
                 f"product {pid} not found", code=40004, method="GET", url=self.get_conn().url(GET_PATH)
@@ -169,9 +180,7 @@ class AltacolorHook(ApiHook):
 
     def get_products(self, product_ids: Iterable[int]) -> list[AltacolorProductDetailed]:
         """Products' details, variants and prices by id, asked for in chunks of at most 100
-        (``ids=a,b,c``): prices come from here, not from a search.
-
-        Ids the API does not know are left out of the result.
+        (``ids=a,b,c``): prices come from here, not from a search. Unknown ids are left out.
 
         :raises InvalidRequestError: an id that is not a positive whole number, before any request.
         """
@@ -179,17 +188,11 @@ class AltacolorHook(ApiHook):
         found: list[AltacolorProductDetailed] = []
         for start in range(0, len(ids), MAX_LIMIT):
             chunk = ids[start : start + MAX_LIMIT]
+            spec = RequestSpec("GET", GET_PATH, params={"ids": ",".join(map(str, chunk))})
             try:
-                response = self._request(
-                    "GET",
-                    GET_PATH,
-                    read_model(AltacolorProductResponse),
-                    params={"ids": ",".join(map(str, chunk))},
-                )
+                found.extend(self._call(spec, AltacolorProductResponse.model_validate).items)
             except AltacolorNotFoundError:
                 self.log.info("Altacolor knows none of product ids %s..%s", chunk[0], chunk[-1])
-                continue
-            found.extend(response.items)
         return found
 
     def test_connection(self) -> tuple[bool, str]:
@@ -198,9 +201,9 @@ class AltacolorHook(ApiHook):
         :return: ``(True, summary)`` or ``(False, the API's message)``; never a secret.
         """
 
-        def check() -> str:
-            with contextlib.suppress(AltacolorNotFoundError):  # "not found" still proves the login
-                self._request("GET", GET_PATH, lambda data: None, params={"id": 1})
+        def check(hook: AltacolorHook) -> str:
+            with contextlib.suppress(AltacolorNotFoundError):
+                hook._call(RequestSpec("GET", GET_PATH, params={"id": 1}))
             return "Connected: the API accepted the credentials"
 
         return self._connection_check(check)

@@ -1,66 +1,53 @@
 """Hook for the Altegio (YCLIENTS) B2B v1 inventory API: goods, categories, storages, operations.
 
-Every method validates its input before any request (:class:`InvalidRequestError` naming the
-field); every failure of the API is one of the typed errors of :mod:`..exceptions`. The
-connection is described in ``docs/connections.md``.
+One method per endpoint. Each validates its input before any request
+(:class:`InvalidRequestError` naming the field), and every failure of the API is one of the
+typed errors of :mod:`..exceptions`. Workflows built from several calls (low stock, bulk
+updates, exactly-once bookings) live in :mod:`airflow_provider_altegio.workflows`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import math
 import threading
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime, tzinfo
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from airflow_provider_altegio.core.dialects import AltegioDialect
-from airflow_provider_altegio.core.paging import PageCountPager
-from airflow_provider_altegio.exceptions import (
-    AltegioNotFoundError,
-    AltegioValidationError,
-    InvalidRequestError,
-)
-from airflow_provider_altegio.hooks.base import (
-    ApiHook,
-    Extras,
-    amask_secrets,
-    mask_secrets,
-    read_list,
-    read_model,
-)
+from airflow_provider_altegio.core.paging import Listing, PageCountPager
+from airflow_provider_altegio.core.types import RequestSpec
+from airflow_provider_altegio.exceptions import AltegioNotFoundError, InvalidRequestError
+from airflow_provider_altegio.hooks.base import ApiHook, Extras, amask_secrets, mask_secrets, parse_list
 from airflow_provider_altegio.models.altegio import (
     AuthResult,
-    BulkUpdateReport,
     Category,
     CategoryCreate,
     CategoryNode,
     CategoryUpdate,
     Company,
-    LowStock,
     Product,
     ProductCreate,
     ProductTreeElement,
     ProductUpdate,
-    ProductUpdateOutcome,
     Storage,
     StorageDocument,
     StorageOperationRequest,
     StorageOperationResult,
     Transaction,
-    product_differences,
 )
 from airflow_provider_altegio.models.common import format_altegio_datetime, parse_api_datetime
-from airflow_provider_altegio.models.stocklists import ProductLine, by_location, match_lines
 from airflow_provider_altegio.values import is_blank, optional_whole_number, structure, whole_number
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
+    from pydantic import BaseModel
 
     from airflow_provider_altegio.core.http import HttpCore
-    from airflow_provider_altegio.models.common import ApiModel, RequestModel
+    from airflow_provider_altegio.models.altegio import BulkUpdateReport, LowStock
+    from airflow_provider_altegio.workflows.stocklists import ProductLine
 
-A = TypeVar("A", bound="ApiModel")
+M = TypeVar("M", bound="BaseModel")
 
 DEFAULT_BASE_URL = "https://api.alteg.io/api/v1"
 DEFAULT_PAGE_SIZE = 100
@@ -69,10 +56,8 @@ DateLike = datetime | date | str
 
 
 def _date_param(value: DateLike | None, field: str, *, date_only: bool = False) -> str | None:
-    """A date filter in the form Altegio documents.
-
-    ``changed_after``/``changed_before`` go as ``2026-01-01T12:00:00-0500``; period bounds
-    (``start_date``/``end_date``) as ``YYYY-MM-DD``.
+    """A date filter in the form Altegio documents: ``changed_after``/``changed_before`` as
+    ``2026-01-01T12:00:00-0500``, period bounds (``start_date``/``end_date``) as ``YYYY-MM-DD``.
 
     :raises InvalidRequestError: naming ``field`` when the value is not a date.
     """
@@ -88,40 +73,18 @@ def _date_param(value: DateLike | None, field: str, *, date_only: bool = False) 
         raise InvalidRequestError(field, str(exc)) from None
 
 
-def _product_change(item: Any, field: str) -> tuple[str, str, ProductUpdate]:
-    """``(key, value, update)`` of one bulk change: the key naming its product (``good_id``,
-    else ``article``, else ``barcode``) and the validated fields to set; a later key given as
-    well is a change (``{"article": "SH-500", "barcode": "200..."}`` sets the barcode).
+def parse_one(model: type[M]) -> Callable[[Any], M]:
+    """A parser of a payload that is one ``model`` object, or a list holding one (as the goods
+    endpoints have been seen to answer); an empty list means there is no such object."""
 
-    :raises InvalidRequestError: naming ``field``.
-    """
-    if not isinstance(item, Mapping):
-        raise InvalidRequestError(field, f"must be a mapping, got {type(item).__name__}")
-    key = next((k for k in ("good_id", "article", "barcode") if not is_blank(item.get(k))), None)
-    if key is None:
-        raise InvalidRequestError(field, "must name its product by good_id, article or barcode")
-    value = str(whole_number(item[key], f"{field}.good_id")) if key == "good_id" else str(item[key]).strip()
-    update = ProductUpdate.from_input(
-        {k: v for k, v in item.items() if k not in (key, "good_id")}, prefix=field
-    )
-    if not update.to_api():
-        raise InvalidRequestError(field, "changes no field")
-    return key, value, update
-
-
-def read_one(model: type[A]) -> Callable[[Any], A]:
-    """A reader of a payload that is one ``model`` object, or a list holding one (as the goods
-    endpoints have been seen to answer); an empty list means there is no such object.
-    """
-
-    def read(data: Any) -> A:
+    def parse(data: Any) -> M:
         if isinstance(data, list):
             if not data:
                 raise AltegioNotFoundError(f"no {model.__name__} in the response", status_code=200)
             data = data[0]
         return model.model_validate(data)
 
-    return read
+    return parse
 
 
 class AltegioHook(ApiHook):
@@ -160,8 +123,8 @@ class AltegioHook(ApiHook):
                 "partner_token", f"is required in the extras of connection {self.conn_id!r}"
             )
         user_token = extras.string("user_token")
-        self._location_id = optional_whole_number(extras.raw("location_id"), "extra.location_id")
-        self._master_id = optional_whole_number(extras.raw("master_id"), "extra.master_id")
+        self._location_id = extras.id("location_id")
+        self._master_id = extras.id("master_id")
         self._login = (conn.login or "").strip() or None
         self._password = conn.password or None
         can_log_in = bool(self._login and self._password)
@@ -186,7 +149,7 @@ class AltegioHook(ApiHook):
         self.get_conn()
         return self._location_id
 
-    def resolve_location_id(self, location_id: int | None = None) -> int:
+    def resolve_location_id(self, location_id: int | str | None = None) -> int:
         """``location_id`` if given, else the connection's default.
 
         :raises InvalidRequestError: field ``location_id`` when neither is set or it is not a
@@ -194,14 +157,12 @@ class AltegioHook(ApiHook):
         """
         if not is_blank(location_id):
             return whole_number(location_id, "location_id")
-        if self._core is None:
-            self.get_conn()
-        if self._location_id is None:
+        if self.location_id is None:
             raise InvalidRequestError(
                 "location_id",
                 f"is required: pass it, or set the location_id extra of connection {self.conn_id!r}",
             )
-        return self._location_id
+        return self.location_id
 
     def resolve_location_ids(self, location_ids: Iterable[int] | None = None) -> list[int]:
         """The locations of a chain-wide job: ``location_ids`` sorted without repeats, or the
@@ -221,14 +182,10 @@ class AltegioHook(ApiHook):
         assert isinstance(dialect, AltegioDialect)
         return not dialect.has_user_token and bool(self._login and self._password)
 
-    def _auth_request(self) -> dict[str, Any]:
-        return {
-            "method": "POST",
-            "path": "/auth",
-            "read": read_model(AuthResult),
-            "json": {"login": self._login, "password": self._password},
-            "idempotent": True,
-        }
+    def _auth(self) -> RequestSpec:
+        return RequestSpec(
+            "POST", "/auth", json={"login": self._login, "password": self._password}, idempotent=True
+        )
 
     def _use_user_token(self, core: HttpCore, result: AuthResult) -> list[str]:
         dialect = core.dialect
@@ -241,56 +198,33 @@ class AltegioHook(ApiHook):
         if self._needs_user_token(core):
             with self._auth_lock:
                 if self._needs_user_token(core):
-                    mask_secrets(*self._use_user_token(core, core.request(**self._auth_request())))
+                    result = core.request(self._auth(), AuthResult.model_validate)
+                    mask_secrets(*self._use_user_token(core, result))
 
     async def _abefore_request(self, core: HttpCore) -> None:
         if self._needs_user_token(core):
-            result = await core.arequest(**self._auth_request())
+            result = await core.arequest(self._auth(), AuthResult.model_validate)
             if self._needs_user_token(core):  # a concurrent coroutine may have finished first
                 await amask_secrets(*self._use_user_token(core, result))
 
-    # -- endpoint patterns shared by products, categories and storage operations ---------------
+    # -- the shapes of the endpoints -----------------------------------------------------------
 
-    def _create(self, request: RequestModel, base: str, location_id: int | None, model: type[A]) -> A:
-        """``POST {base}/{location_id}`` of a validated request; never re-sent once it may
-        have reached the server."""
-        path = f"{base}/{self.resolve_location_id(location_id)}"
-        return self._request("POST", path, read_one(model), json=request.to_api(), idempotent=False)
+    def _path(self, base: str, location_id: int | str | None, *ids: tuple[str, Any]) -> str:
+        """``{base}/{location}/{id}...``, each id validated (``(field, value)`` pairs)."""
+        parts = [str(self.resolve_location_id(location_id))]
+        parts += [str(whole_number(value, field)) for field, value in ids]
+        return "/".join([base, *parts])
 
-    def _update(
-        self,
-        id_field: str,
-        item_id: int,
-        request: type[RequestModel],
-        changes: Any,
-        base: str,
-        location_id: int | None,
-        model: type[A],
-    ) -> A:
-        """``PUT {base}/{location_id}/{item_id}`` with the validated, non-empty changes."""
-        item = whole_number(item_id, id_field)
-        body = request.from_input(changes).to_api()
-        if not body:
-            raise InvalidRequestError("changes", "must change at least one field")
-        path = f"{base}/{self.resolve_location_id(location_id)}/{item}"
-        return self._request("PUT", path, read_one(model), json=body)
-
-    def _delete(self, id_field: str, item_id: int, base: str, location_id: int | None) -> None:
-        """``DELETE {base}/{location_id}/{item_id}``."""
-        path = f"{base}/{self.resolve_location_id(location_id)}/{whole_number(item_id, id_field)}"
-        self._request("DELETE", path, lambda data: None)
-
-    def _changed_listing(
+    def _listing(
         self,
         path: str,
-        filters: dict[str, Any],
+        filters: Mapping[str, Any],
         changed_after: DateLike | None,
         changed_before: DateLike | None,
         page_size: int | None,
         unique_by: str,
-    ) -> dict[str, Any]:
-        """The keyword arguments of :meth:`_pages` for a listing with the documented change
-        window, de-duplicated by the ``unique_by`` id field."""
+    ) -> Listing:
+        """A listing with the documented change window, de-duplicated by ``unique_by``."""
         params = {
             **filters,
             "changed_after": _date_param(changed_after, "changed_after"),
@@ -299,9 +233,16 @@ class AltegioHook(ApiHook):
         pager = PageCountPager(
             self.page_size if page_size is None else page_size, max_page_size=MAX_PAGE_SIZE
         )
-        return {"pager": pager, "method": "GET", "path": path, "params": params, "unique_by": unique_by}
+        return Listing(RequestSpec("GET", path, params=params), pager, unique_by)
 
-    # -- connection test -----------------------------------------------------------------------
+    def _update(
+        self, path: str, request: type[ProductUpdate | CategoryUpdate], changes: Any, model: type[M]
+    ) -> M:
+        """``PUT`` the validated, non-empty changes."""
+        body = request.from_input(changes).to_api()
+        if not body:
+            raise InvalidRequestError("changes", "must change at least one field")
+        return self._call(RequestSpec("PUT", path, json=body), parse_one(model))
 
     def test_connection(self) -> tuple[bool, str]:
         """One cheap authenticated GET: the storages of the default location, or the user's
@@ -310,29 +251,35 @@ class AltegioHook(ApiHook):
         :return: ``(True, summary)`` or ``(False, the API's message)``; never a secret.
         """
 
-        def check() -> str:
-            location = self.location_id
+        def check(hook: AltegioHook) -> str:
+            location = hook.location_id
             if location is not None:
-                return f"Connected: location {location} has {len(self.list_storages(location))} storage(s)"
-            self._request("GET", "/companies", lambda data: None, params={"my": 1, "count": 1})
+                return f"Connected: location {location} has {len(hook.list_storages(location))} storage(s)"
+            hook._call(RequestSpec("GET", "/companies", params={"my": 1, "count": 1}))
             return "Connected (the connection names no default location_id)"
 
         return self._connection_check(check)
 
     # -- products ------------------------------------------------------------------------------
 
-    def _products_listing(
+    def products_listing(
         self,
-        location_id: int | None,
-        term: str | None,
-        category_id: int | None,
-        changed_after: DateLike | None,
-        changed_before: DateLike | None,
-        page_size: int | None,
-    ) -> dict[str, Any]:
+        location_id: int | None = None,
+        *,
+        term: str | None = None,
+        category_id: int | None = None,
+        changed_after: DateLike | None = None,
+        changed_before: DateLike | None = None,
+        page_size: int | None = None,
+    ) -> Listing:
+        """The paged ``GET /goods/{location_id}`` with its filters, validated now.
+
+        :raises InvalidRequestError: a bad filter, before any request.
+        """
         filters = {"term": term or None, "category_id": optional_whole_number(category_id, "category_id")}
-        path = f"/goods/{self.resolve_location_id(location_id)}"
-        return self._changed_listing(path, filters, changed_after, changed_before, page_size, "good_id")
+        return self._listing(
+            self._path("/goods", location_id), filters, changed_after, changed_before, page_size, "good_id"
+        )
 
     def iter_products(
         self,
@@ -347,18 +294,22 @@ class AltegioHook(ApiHook):
         """Stream the products of a location (``GET /goods/{location_id}``), page by page.
 
         Only the page being consumed is held, and the ids already met: a product met twice (rows
-        shifting between page requests, as live listings were seen to do) is yielded once; for
-        100000 products the ids take about 6 MB. Altegio returns no total; the walk stops at the
-        first page shorter than ``page_size``.
+        shifting between page requests, as live listings were seen to do) is yielded once.
+        Altegio returns no total; the walk stops at the first page shorter than ``page_size``.
 
         :param term: name, article or barcode.
         :param changed_after: datetime or string; sent as ``2026-01-01T12:00:00-0500``.
         :raises InvalidRequestError: a bad filter, before any request.
         """
-        listing = self._products_listing(
-            location_id, term, category_id, changed_after, changed_before, page_size
+        listing = self.products_listing(
+            location_id,
+            term=term,
+            category_id=category_id,
+            changed_after=changed_after,
+            changed_before=changed_before,
+            page_size=page_size,
         )
-        return self._pages(Product, **listing)
+        return self._items(listing, Product)
 
     def changed_products(
         self,
@@ -373,8 +324,11 @@ class AltegioHook(ApiHook):
 
         :raises InvalidRequestError: a bad date, id or filter, before any request.
         """
-        listing = self._products_listing(location_id, term, category_id, changed_after, None, None)
-        return self._matching(Product, "good_id", product_ids, listing)
+        wanted = None if product_ids is None else set(product_ids)
+        listing = self.products_listing(
+            location_id, term=term, category_id=category_id, changed_after=changed_after
+        )
+        return [p for p in self._items(listing, Product) if wanted is None or p.good_id in wanted]
 
     async def achanged_products(
         self,
@@ -387,101 +341,19 @@ class AltegioHook(ApiHook):
     ) -> list[Product]:
         """Async twin of :meth:`changed_products` (for triggers)."""
         await self.aget_conn()  # the default location comes from the connection
-        listing = self._products_listing(location_id, term, category_id, changed_after, None, None)
-        return await self._amatching(Product, "good_id", product_ids, listing)
-
-    def low_stock(self, location_id: int | None = None) -> list[LowStock]:
-        """The products of a location at or below their critical amount, with the whole sale
-        units that bring each back to its desired amount (see :class:`LowStock`). Reads the
-        location's storages and its whole catalogue (one request a page).
-
-        Products with no desired amount above their stock are left out: there is nothing to
-        order for them.
-        """
-        location = self.resolve_location_id(location_id)
-        storages = self.list_storages(location)
-        titles = {s.id: s.title for s in storages if s.id is not None}
-        for_sale = [s.id for s in storages if s.for_sale and s.id is not None] or sorted(titles)
-        found = []
-        for product in self.iter_products(location):
-            stock = {a.storage_id: a.amount for a in product.actual_amounts if a.storage_id in titles}
-            on_hand = product.on_hand(titles)
-            critical, desired = product.critical_amount or 0.0, product.desired_amount or 0.0
-            if not product.is_low(titles) or desired <= on_hand or product.good_id is None or not for_sale:
-                continue
-            home = max(stock, key=lambda s: (stock[s], s)) if any(stock.values()) else for_sale[0]
-            found.append(
-                LowStock(
-                    location_id=location,
-                    storage_id=home,
-                    storage_title=titles.get(home),
-                    good_id=product.good_id,
-                    title=product.title,
-                    article=product.article or None,
-                    barcode=product.barcode or None,
-                    unit=product.unit_short_title,
-                    on_hand=on_hand,
-                    critical_amount=critical,
-                    desired_amount=desired,
-                    quantity=math.ceil(desired - on_hand - 1e-9),
-                )
-            )
-        return sorted(found, key=lambda line: (line.storage_id, line.good_id))
-
-    def match_lines(
-        self, lines: list[ProductLine], location_id: int | None = None, default_storage_id: int | None = None
-    ) -> list[ProductLine]:
-        """Give each good line of a list people handed in its one product (by exact barcode or
-        article, each code searched once per location) and storage, or a ``problem``
-        (:func:`~airflow_provider_altegio.models.stocklists.match_lines`).
-
-        :param location_id: the location of lines without their own ``location_id`` (default:
-            the connection's).
-        :param default_storage_id: the storage of that location's lines without one (default:
-            each location's storage for sale).
-        """
-        default = self.resolve_location_id(location_id)
-        for location, group in by_location(lines, default).items():
-            codes = {(line.code_kind, line.code) for line in group if not line.problem}
-            storage = default_storage_id if location == default else None
-            match_lines(group, self.list_storages(location), self.find_products(codes, location), storage)
-        return lines
-
-    def find_products(
-        self, codes: Iterable[tuple[str, str]], location_id: int | None = None
-    ) -> dict[tuple[str, str], list[Product]]:
-        """The products each ``(kind, code)`` names exactly (see :meth:`Product.identifiers`:
-        ``good_id``, ``article``, ``barcode``, or ``code`` for either of the last two).
-
-        Requests are kept to the fewer of two ways: up to a page's worth of codes are looked
-        up one request each (``GET`` by id, or the API's ``term`` search, kept only where the
-        match is exact); with more, the location's catalogue is walked once (a request a
-        page), keeping only the products named.
-        """
-        location = self.resolve_location_id(location_id)
-        wanted = set(codes)
-        found: dict[tuple[str, str], list[Product]] = {code: [] for code in wanted}
-        if len(wanted) > self.page_size:
-            for product in self.iter_products(location):
-                for named in product.identifiers() & wanted:
-                    found[named].append(product)
-            return found
-        for kind, code in wanted:
-            if kind == "good_id":
-                with contextlib.suppress(AltegioNotFoundError):  # no such product: none found
-                    found[(kind, code)] = [self.get_product(int(code), location)]
-            else:
-                searched = self.iter_products(location, term=code)
-                found[(kind, code)] = [p for p in searched if (kind, code) in p.identifiers()]
-        return found
+        wanted = None if product_ids is None else set(product_ids)
+        listing = self.products_listing(
+            location_id, term=term, category_id=category_id, changed_after=changed_after
+        )
+        return [p async for p in self._aitems(listing, Product) if wanted is None or p.good_id in wanted]
 
     def get_product(self, product_id: int, location_id: int | None = None) -> Product:
         """One product (``GET /goods/{location_id}/{product_id}``).
 
         :raises AltegioNotFoundError: no such product.
         """
-        path = f"/goods/{self.resolve_location_id(location_id)}/{whole_number(product_id, 'product_id')}"
-        return self._request("GET", path, read_one(Product))
+        path = self._path("/goods", location_id, ("product_id", product_id))
+        return self._call(RequestSpec("GET", path), parse_one(Product))
 
     def create_product(
         self, product: ProductCreate | Mapping[str, Any], location_id: int | None = None
@@ -492,7 +364,9 @@ class AltegioHook(ApiHook):
         :raises InvalidRequestError: an invalid field, before any request.
         :raises AmbiguousWriteError: the request may have been applied but no answer was read.
         """
-        return self._create(ProductCreate.from_input(product), "/goods", location_id, Product)
+        body = ProductCreate.from_input(product).to_api()
+        spec = RequestSpec("POST", self._path("/goods", location_id), json=body, idempotent=False)
+        return self._call(spec, parse_one(Product))
 
     def update_product(
         self, product_id: int, changes: ProductUpdate | Mapping[str, Any], location_id: int | None = None
@@ -502,78 +376,15 @@ class AltegioHook(ApiHook):
 
         :raises InvalidRequestError: an invalid field or nothing to change, before any request.
         """
-        return self._update("product_id", product_id, ProductUpdate, changes, "/goods", location_id, Product)
-
-    def update_products(
-        self,
-        changes: Iterable[Mapping[str, Any]] | str,
-        location_id: int | None = None,
-        *,
-        skip_unknown: bool = False,
-    ) -> BulkUpdateReport:
-        """Apply many product changes, each only where the product differs: resumable.
-
-        Each change names one product by ``good_id``, ``article`` or ``barcode`` and gives the
-        :class:`ProductUpdate` fields to set (``{"article": "SH-500", "actual_cost": 12.5}``).
-        Every change is validated first; then the products are found (:meth:`find_products`: a
-        request each for up to a page's worth, else one walk of the catalogue). A product that
-        already holds the values is ``unchanged`` and costs no request,
-        so running the same changes again after a failure redoes nothing that was done. A
-        product the API refuses (4xx) is reported ``failed`` and the others go on. Requests go
-        through the connection's shared rate budget like any other.
-
-        :raises InvalidRequestError: naming ``changes[i]...``: a field is invalid, a change
-            names no product key or changes nothing, or names a product the location does not
-            have (unless ``skip_unknown``) or several; before anything is written.
-        :raises APIError: a failure no product can get past (network, server, a lost answer);
-            what was done is in the log, and running again picks up from there.
-        """
-        items = structure(changes, "changes")
-        if isinstance(items, (str, bytes, Mapping)) or not isinstance(items, Iterable):
-            raise InvalidRequestError("changes", "must be a list of product changes")
-        planned = [_product_change(item, f"changes[{index}]") for index, item in enumerate(items)]
-        location = self.resolve_location_id(location_id)
-        index = self.find_products({(key, value) for key, value, _ in planned}, location)
-        report = BulkUpdateReport()
-        resolved: list[tuple[int, str, Product, ProductUpdate]] = []
-        for number, (key, value, update) in enumerate(planned):
-            name = f"{key} {value}"
-            found = index.get((key, value), [])
-            if len(found) > 1:
-                ids = ", ".join(str(p.good_id) for p in found)
-                raise InvalidRequestError(f"changes[{number}].{key}", f"matches several products ({ids})")
-            if not found:
-                if not skip_unknown:
-                    raise InvalidRequestError(
-                        f"changes[{number}].{key}", f"no product with {name} in location {location}"
-                    )
-                report.outcomes.append(ProductUpdateOutcome(change=number, product=name, outcome="unknown"))
-                continue
-            resolved.append((number, name, found[0], update))
-        for number, name, product, update in resolved:
-            fields = product_differences(product, update)
-            outcome = ProductUpdateOutcome(
-                change=number, product=name, good_id=product.good_id, outcome="unchanged"
-            )
-            if fields:
-                outcome.fields = fields
-                try:
-                    self.update_product(int(product.good_id or 0), fields, location)
-                    outcome.outcome = "updated"
-                except (AltegioValidationError, AltegioNotFoundError) as error:
-                    outcome.outcome, outcome.error = "failed", str(error)
-                self.log.info("%s (good %s): %s %s", name, product.good_id, outcome.outcome, fields)
-            report.outcomes.append(outcome)
-        report.outcomes.sort(key=lambda item: item.change)
-        self.log.info("Bulk product update in location %s: %s", location, report.summary())
-        return report
+        path = self._path("/goods", location_id, ("product_id", product_id))
+        return self._update(path, ProductUpdate, changes, Product)
 
     def delete_product(self, product_id: int, location_id: int | None = None) -> None:
         """Delete a product (``DELETE /goods/{location_id}/{product_id}``).
 
         :raises AltegioNotFoundError: no such product.
         """
-        self._delete("product_id", product_id, "/goods", location_id)
+        self._call(RequestSpec("DELETE", self._path("/goods", location_id, ("product_id", product_id))))
 
     def search_goods(
         self, term: str | None = None, *, count: int | None = None, location_id: int | None = None
@@ -590,8 +401,8 @@ class AltegioHook(ApiHook):
         limit = optional_whole_number(count, "count", maximum=100)
         text = term or None
         params = {"search_term": text, "term": text, "max_count": limit, "count": limit}
-        path = f"/goods/search/{self.resolve_location_id(location_id)}"
-        return self._request("GET", path, read_list(ProductTreeElement), params=params)
+        spec = RequestSpec("GET", self._path("/goods/search", location_id), params=params)
+        return self._call(spec, parse_list(ProductTreeElement))
 
     # -- categories ----------------------------------------------------------------------------
 
@@ -599,8 +410,8 @@ class AltegioHook(ApiHook):
         """The child categories of ``parent_category_id`` (0: the root ones)
         (``GET /goods_categories/{location_id}/{parent_category_id}``)."""
         parent = whole_number(parent_category_id, "parent_category_id", minimum=0)
-        path = f"/goods_categories/{self.resolve_location_id(location_id)}/{parent}"
-        return self._request("GET", path, read_list(Category))
+        path = f"{self._path('/goods_categories', location_id)}/{parent}"
+        return self._call(RequestSpec("GET", path), parse_list(Category))
 
     def get_categories(self, category_ids: Iterable[int], location_id: int | None = None) -> list[Category]:
         """Categories by id (``GET /goods_categories/multiple/{location_id}?ids[]=...``).
@@ -610,8 +421,9 @@ class AltegioHook(ApiHook):
         ids = [whole_number(cid, f"category_ids[{i}]") for i, cid in enumerate(category_ids)]
         if not ids:
             return []
-        path = f"/goods_categories/multiple/{self.resolve_location_id(location_id)}"
-        return self._request("GET", path, read_list(Category), params=[("ids[]", i) for i in ids])
+        params = [("ids[]", i) for i in ids]
+        spec = RequestSpec("GET", self._path("/goods_categories/multiple", location_id), params=params)
+        return self._call(spec, parse_list(Category))
 
     def get_category_node(
         self, category_id: int, location_id: int | None = None, *, page: int = 1, count: int = 1000
@@ -624,9 +436,8 @@ class AltegioHook(ApiHook):
         :raises InvalidRequestError: an id, page or count out of range.
         """
         params = {"page": whole_number(page, "page"), "count": whole_number(count, "count", maximum=1000)}
-        cid = whole_number(category_id, "category_id")
-        path = f"/goods/category_node/{self.resolve_location_id(location_id)}/{cid}"
-        return self._request("GET", path, read_one(CategoryNode), params=params)
+        path = self._path("/goods/category_node", location_id, ("category_id", category_id))
+        return self._call(RequestSpec("GET", path, params=params), parse_one(CategoryNode))
 
     def create_category(
         self, category: CategoryCreate | Mapping[str, Any], location_id: int | None = None
@@ -636,7 +447,9 @@ class AltegioHook(ApiHook):
         :raises InvalidRequestError: an invalid field, before any request.
         :raises AmbiguousWriteError: the request may have been applied but no answer was read.
         """
-        return self._create(CategoryCreate.from_input(category), "/goods_categories", location_id, Category)
+        body = CategoryCreate.from_input(category).to_api()
+        spec = RequestSpec("POST", self._path("/goods_categories", location_id), json=body, idempotent=False)
+        return self._call(spec, parse_one(Category))
 
     def update_category(
         self, category_id: int, changes: CategoryUpdate | Mapping[str, Any], location_id: int | None = None
@@ -645,19 +458,33 @@ class AltegioHook(ApiHook):
 
         :raises InvalidRequestError: an invalid field or nothing to change, before any request.
         """
-        return self._update(
-            "category_id", category_id, CategoryUpdate, changes, "/goods_categories", location_id, Category
-        )
+        path = self._path("/goods_categories", location_id, ("category_id", category_id))
+        return self._update(path, CategoryUpdate, changes, Category)
 
     def delete_category(self, category_id: int, location_id: int | None = None) -> None:
         """Delete a category (``DELETE /goods_categories/{location_id}/{category_id}``)."""
-        self._delete("category_id", category_id, "/goods_categories", location_id)
+        self._call(
+            RequestSpec("DELETE", self._path("/goods_categories", location_id, ("category_id", category_id)))
+        )
 
     # -- storages and transactions --------------------------------------------------------------
 
     def list_storages(self, location_id: int | None = None) -> list[Storage]:
         """The storages of a location (``GET /storages/{location_id}``)."""
-        return self._request("GET", f"/storages/{self.resolve_location_id(location_id)}", read_list(Storage))
+        return self._call(RequestSpec("GET", self._path("/storages", location_id)), parse_list(Storage))
+
+    def check_storage(self, storage_id: int, location_id: int | None = None) -> None:
+        """Refuse a storage the location does not have.
+
+        :raises InvalidRequestError: ``storage_id``, listing the location's storages.
+        """
+        storages = self.list_storages(location_id)
+        if storage_id not in {storage.id for storage in storages}:
+            known = ", ".join(f"{storage.id} ({storage.title})" for storage in storages) or "none"
+            location = self.resolve_location_id(location_id)
+            raise InvalidRequestError(
+                "storage_id", f"location {location} has no storage {storage_id}; its storages are: {known}"
+            )
 
     def iter_transactions(
         self,
@@ -682,29 +509,10 @@ class AltegioHook(ApiHook):
             "end_date": _date_param(end_date, "end_date", date_only=True),
             "document_id": optional_whole_number(document_id, "document_id"),
         }
-        path = f"/storages/transactions/{self.resolve_location_id(location_id)}"
-        listing = self._changed_listing(path, filters, changed_after, changed_before, page_size, "id")
-        return self._pages(Transaction, **listing)
-
-    def create_storage_operation(
-        self, operation: StorageOperationRequest | Mapping[str, Any], location_id: int | None = None
-    ) -> StorageOperationResult:
-        """Create a storage document with its transactions
-        (``POST /storage_operations/operation/{location_id}``).
-
-        Never re-sent once it may have reached the server: a 429 or a connection that never
-        opened is retried, anything else ambiguous raises :class:`AmbiguousWriteError` and the
-        caller decides how to find out whether it was applied.
-
-        :param operation: a :class:`StorageOperationRequest` or a mapping of its fields.
-        :raises InvalidRequestError: an invalid field, before any request.
-        :raises AmbiguousWriteError: the operation may have been applied.
-        """
-        request = self.storage_operation_request(operation)
-        location = self.resolve_location_id(location_id)
-        if request.create_date.tzinfo is None:  # the location's wall-clock time: place it
-            request.create_date = request.create_date.replace(tzinfo=self.location_zone(location))
-        return self._create(request, "/storage_operations/operation", location, StorageOperationResult)
+        path = self._path("/storages/transactions", location_id)
+        return self._items(
+            self._listing(path, filters, changed_after, changed_before, page_size, "id"), Transaction
+        )
 
     def storage_operation_request(
         self, operation: StorageOperationRequest | Mapping[str, Any]
@@ -727,6 +535,28 @@ class AltegioHook(ApiHook):
             fields["master_id"] = self.master_id
         return StorageOperationRequest.from_input(fields)
 
+    def create_storage_operation(
+        self, operation: StorageOperationRequest | Mapping[str, Any], location_id: int | None = None
+    ) -> StorageOperationResult:
+        """Create a storage document with its transactions
+        (``POST /storage_operations/operation/{location_id}``).
+
+        Never re-sent once it may have reached the server: a 429 or a connection that never
+        opened is retried, anything else ambiguous raises :class:`AmbiguousWriteError`
+        (:class:`~airflow_provider_altegio.workflows.booking.Booker` finds out whether it was
+        applied). A ``create_date`` without an offset is placed in the location's time zone.
+
+        :raises InvalidRequestError: an invalid field, before any request.
+        :raises AmbiguousWriteError: the operation may have been applied.
+        """
+        request = self.storage_operation_request(operation)
+        path = self._path("/storage_operations/operation", location_id)
+        if request.create_date.tzinfo is None:  # the location's wall-clock time: place it
+            zone = self.location_zone(location_id)
+            request = request.model_copy(update={"create_date": request.create_date.replace(tzinfo=zone)})
+        spec = RequestSpec("POST", path, json=request.to_api(), idempotent=False)
+        return self._call(spec, parse_one(StorageOperationResult))
+
     def location_zone(self, location_id: int | None = None) -> tzinfo:
         """The time zone of a location, from ``GET /company/{location_id}`` (read once per hook):
         its ``timezone_name`` when the API gives one, else its ``timezone`` offset in hours.
@@ -735,7 +565,7 @@ class AltegioHook(ApiHook):
         """
         location = self.resolve_location_id(location_id)
         if location not in self._zones:
-            company = self._request("GET", f"/company/{location}", read_one(Company))
+            company = self._call(RequestSpec("GET", f"/company/{location}"), parse_one(Company))
             self._zones[location] = company.zone()
         return self._zones[location]
 
@@ -744,9 +574,8 @@ class AltegioHook(ApiHook):
 
         :raises AltegioNotFoundError: no such document.
         """
-        doc = whole_number(document_id, "document_id")
-        path = f"/storage_operations/documents/{self.resolve_location_id(location_id)}/{doc}"
-        return self._request("GET", path, read_one(StorageDocument))
+        path = self._path("/storage_operations/documents", location_id, ("document_id", document_id))
+        return self._call(RequestSpec("GET", path), parse_one(StorageDocument))
 
     def delete_storage_document(self, document_id: int, location_id: int | None = None) -> None:
         """Delete a storage document and its transactions, taking back their effect on stock
@@ -755,10 +584,59 @@ class AltegioHook(ApiHook):
         :raises AltegioNotFoundError: no such document (also when a retried request finds the
             first one already applied: :class:`DeleteStorageDocumentOperator` tells them apart).
         """
-        self._delete("document_id", document_id, "/storage_operations/documents", location_id)
+        path = self._path("/storage_operations/documents", location_id, ("document_id", document_id))
+        self._call(RequestSpec("DELETE", path))
 
     def list_document_transactions(self, document_id: int) -> list[Transaction]:
         """The goods transactions of a document
         (``GET /storage_operations/documents/goods_transactions/{document_id}``)."""
         path = f"/storage_operations/documents/goods_transactions/{whole_number(document_id, 'document_id')}"
-        return self._request("GET", path, read_list(Transaction))
+        return self._call(RequestSpec("GET", path), parse_list(Transaction))
+
+    # -- deprecated: workflows moved to airflow_provider_altegio.workflows ----------------------
+
+    def low_stock(self, location_id: int | None = None) -> list[LowStock]:
+        """Deprecated: :func:`airflow_provider_altegio.workflows.restock.low_stock`."""
+        from airflow_provider_altegio.workflows import restock
+
+        _moved("low_stock", "workflows.restock.low_stock")
+        return restock.low_stock(self, location_id)
+
+    def find_products(
+        self, codes: Iterable[tuple[str, str]], location_id: int | None = None
+    ) -> dict[tuple[str, str], list[Product]]:
+        """Deprecated: :func:`airflow_provider_altegio.workflows.catalogue.find_products`."""
+        from airflow_provider_altegio.workflows import catalogue
+
+        _moved("find_products", "workflows.catalogue.find_products")
+        return catalogue.find_products(self, codes, location_id)
+
+    def update_products(
+        self,
+        changes: Iterable[Mapping[str, Any]] | str,
+        location_id: int | None = None,
+        *,
+        skip_unknown: bool = False,
+    ) -> BulkUpdateReport:
+        """Deprecated: :func:`airflow_provider_altegio.workflows.catalogue.update_products`."""
+        from airflow_provider_altegio.workflows import catalogue
+
+        _moved("update_products", "workflows.catalogue.update_products")
+        return catalogue.update_products(self, changes, location_id, skip_unknown=skip_unknown)
+
+    def match_lines(
+        self, lines: list[ProductLine], location_id: int | None = None, default_storage_id: int | None = None
+    ) -> list[ProductLine]:
+        """Deprecated: :func:`airflow_provider_altegio.workflows.stocklists.match_lines`."""
+        from airflow_provider_altegio.workflows import stocklists
+
+        _moved("match_lines", "workflows.stocklists.match_lines")
+        return stocklists.match_lines(self, lines, location_id, default_storage_id)
+
+
+def _moved(name: str, where: str) -> None:
+    warnings.warn(
+        f"AltegioHook.{name} is deprecated; use airflow_provider_altegio.{where}",
+        DeprecationWarning,
+        stacklevel=3,
+    )

@@ -1,23 +1,23 @@
 """What both hooks share: connection -> :class:`ConnectionConfig` -> :class:`HttpCore`, and the
-one way a hook calls an endpoint (:meth:`ApiHook._request`, :meth:`ApiHook._pages` and its
-async twin :meth:`ApiHook._apages`).
+one way a hook calls an endpoint (:meth:`ApiHook._call` and :meth:`ApiHook._items`, with their
+async twins).
 
 A hook builds its core lazily, once: :meth:`ApiHook.get_conn` from a sync context,
-:meth:`ApiHook.aget_conn` from an async one (a trigger must not make the blocking connection
-lookup on the event loop).
+:meth:`ApiHook.aget_conn` from an async one (a trigger must not block its event loop).
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
+import os
 import threading
 from abc import abstractmethod
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
-import pydantic
 from airflow.sdk.bases.hook import BaseHook
 
 from airflow_provider_altegio.core.config import (
@@ -28,28 +28,30 @@ from airflow_provider_altegio.core.config import (
     DEFAULT_TIMEOUT,
     ConnectionConfig,
 )
-from airflow_provider_altegio.core.http import HttpCore, describe_invalid
+from airflow_provider_altegio.core.http import HttpCore
 from airflow_provider_altegio.core.ratelimit import RateLimiter
 from airflow_provider_altegio.core.secrets import hide_in_http_logs
-from airflow_provider_altegio.exceptions import InvalidRequestError, MalformedResponseError
+from airflow_provider_altegio.exceptions import InvalidRequestError
 from airflow_provider_altegio.values import is_blank, number, truth, whole_number
 
 if TYPE_CHECKING:
     from types import TracebackType
 
     from airflow.sdk import Connection
+    from pydantic import BaseModel
     from typing_extensions import Self
 
     from airflow_provider_altegio.core.dialects import AltacolorDialect, AltegioDialect
-    from airflow_provider_altegio.core.paging import Pager
+    from airflow_provider_altegio.core.paging import Listing
+    from airflow_provider_altegio.core.types import RequestSpec
 
     Dialect = AltegioDialect | AltacolorDialect
 
-M = TypeVar("M", bound=pydantic.BaseModel)
+T = TypeVar("T")
+M = TypeVar("M", bound="BaseModel")
 
 #: Seconds the UI's Test button waits for the API (one try, no retries).
 CONNECTION_TEST_TIMEOUT = 5.0
-T = TypeVar("T")
 
 
 class Extras:
@@ -58,9 +60,6 @@ class Extras:
     The UI stores numbers and booleans as text; older forms prefix keys with
     ``extra__<conn_type>__``. Both spellings are read, and an empty value counts as absent.
     Bad values raise :class:`InvalidRequestError` naming ``extra.<name>``.
-
-    :param extras: the connection's ``extra_dejson``.
-    :param conn_type: used for the prefixed spelling.
     """
 
     def __init__(self, extras: Mapping[str, Any], conn_type: str) -> None:
@@ -76,22 +75,23 @@ class Extras:
         return None
 
     def string(self, name: str) -> str | None:
-        """A text extra."""
         value = self.raw(name)
         return None if value is None else str(value)
 
-    def number(self, name: str, default: float, *, minimum: float = 0.0) -> float:
-        """A number extra, at least ``minimum``."""
+    def number(self, name: str, default: float) -> float:
         value = self.raw(name)
-        return default if value is None else number(value, f"extra.{name}", minimum=minimum)
+        return default if value is None else number(value, f"extra.{name}", minimum=0.0)
 
-    def integer(self, name: str, default: int | None, *, minimum: int = 0) -> int | None:
-        """A whole-number extra, at least ``minimum``."""
+    def integer(self, name: str, default: int | None = None) -> int | None:
         value = self.raw(name)
-        return default if value is None else whole_number(value, f"extra.{name}", minimum=minimum)
+        return default if value is None else whole_number(value, f"extra.{name}", minimum=0)
+
+    def id(self, name: str) -> int | None:
+        """A positive whole-number id extra (``location_id``, ``master_id``)."""
+        value = self.raw(name)
+        return None if value is None else whole_number(value, f"extra.{name}")
 
     def boolean(self, name: str, default: bool) -> bool:
-        """A true/false extra."""
         value = self.raw(name)
         return default if value is None else truth(value, f"extra.{name}")
 
@@ -120,12 +120,10 @@ def normalize_base_url(
     return f"{scheme.lower()}://{netloc}{slash}{path}".rstrip("/")
 
 
-def read_config(base_url: str, extras: Extras) -> ConnectionConfig:
+def config_from_extras(base_url: str, extras: Extras) -> ConnectionConfig:
     """The connection's transport settings from its optional extras (``timeout``,
     ``max_retries``, ``requests_per_second``, ``requests_per_minute``, ``rate_limit_store``,
-    ``rate_limit_wait``, ``verify_ssl``).
-
-    A rate of 0 turns that budget off.
+    ``rate_limit_wait``, ``verify_ssl``). A rate of 0 turns that budget off.
 
     :raises InvalidRequestError: an extra with an unusable value.
     """
@@ -171,22 +169,39 @@ async def amask_secrets(*values: str | None) -> None:
             await amask_secret(value)
 
 
-def read_model(model: type[M]) -> Callable[[Any], M]:
-    """A reader of a payload that is one ``model`` object."""
-    return model.model_validate
+def parse_list(model: type[M]) -> Callable[[Any], list[M]]:
+    """A parser of a payload that is a list of ``model`` objects (``null`` reads as empty)."""
 
-
-def read_list(model: type[M]) -> Callable[[Any], list[M]]:
-    """A reader of a payload that is a list of ``model`` objects (``null`` reads as empty)."""
-
-    def read(data: Any) -> list[M]:
+    def parse(data: Any) -> list[M]:
         if data is None:
             return []
         if not isinstance(data, list):
             raise ValueError(f"expected a list of {model.__name__}, got {type(data).__name__}")
         return [model.model_validate(item) for item in data]
 
-    return read
+    return parse
+
+
+def _connections_of_type(conn_type: str) -> list[str]:
+    """The ids of the connections of ``conn_type`` defined in ``AIRFLOW_CONN_*`` variables
+    (the metadata database and secrets backends cannot be listed from a task)."""
+    from airflow.sdk import Connection
+
+    found = []
+    for name, value in os.environ.items():
+        if name.startswith("AIRFLOW_CONN_"):
+            conn_id = name.removeprefix("AIRFLOW_CONN_").lower()
+            try:
+                conn = (
+                    Connection.from_json(value, conn_id=conn_id)
+                    if value.lstrip().startswith("{")
+                    else Connection.from_uri(value, conn_id=conn_id)
+                )
+            except Exception:  # noqa: S112 - a malformed variable is not this connection's problem
+                continue
+            if conn.conn_type == conn_type:
+                found.append(conn_id)
+    return sorted(found)
 
 
 class ApiHook(BaseHook):
@@ -194,11 +209,10 @@ class ApiHook(BaseHook):
 
     Use it as a context manager (``with hook:`` / ``async with hook:``), or call :meth:`close`
     / :meth:`aclose`, to release the connection pool; a closed hook reconnects when used again.
-
-    :param conn_id: the Airflow connection id.
     """
 
     conn_type: ClassVar[str]
+    hook_name: ClassVar[str]
     default_base_url: ClassVar[str] = ""
     #: the path every base URL of this API ends with (``""``: no rule).
     api_path: ClassVar[str] = ""
@@ -230,9 +244,8 @@ class ApiHook(BaseHook):
             )
         extras = Extras(extras_json, self.conn_type)
         base_url = normalize_base_url(conn.host, self.default_base_url, conn.port, conn.schema)
-        config = replace(read_config(base_url, extras), connection_id=self.conn_id)
-        hint = self.base_url_hint(base_url)
-        if hint:
+        config = replace(config_from_extras(base_url, extras), connection_id=self.conn_id)
+        if hint := self.base_url_hint(base_url):
             self.log.warning("Connection %s: %s", self.conn_id, hint)
         if not config.verify_ssl:
             self.log.warning(
@@ -259,15 +272,33 @@ class ApiHook(BaseHook):
             f"relative to it, e.g. {self.default_base_url}"
         )
 
+    def _unknown_connection(self, exc: Exception) -> InvalidRequestError:
+        """The error for a connection id Airflow does not know: no retry finds it later."""
+        known = _connections_of_type(self.conn_type)
+        listed = f"; connections of type {self.conn_type!r} in AIRFLOW_CONN_* variables: " + (
+            ", ".join(known) if known else "none"
+        )
+        return InvalidRequestError(
+            "conn_id",
+            f"Airflow has no connection {self.conn_id!r} ({exc}){listed}. Create it in Admin -> "
+            f"Connections (type {self.hook_name}) or as AIRFLOW_CONN_{self.conn_id.upper()}",
+        )
+
     def get_conn(self) -> HttpCore:
         """The hook's HTTP core, built on first use from the Airflow connection.
 
-        :raises InvalidRequestError: the connection lacks a required field or has a bad extra.
+        :raises InvalidRequestError: no such connection, or it lacks a required field or has a
+            bad extra.
         """
+        from airflow.sdk.exceptions import AirflowNotFoundException
+
         if self._core is None:
             with self._core_lock:
                 if self._core is None:
-                    conn = self.get_connection(self.conn_id)
+                    try:
+                        conn = self.get_connection(self.conn_id)
+                    except AirflowNotFoundException as exc:
+                        raise self._unknown_connection(exc) from None
                     core = self._build_core(conn, conn.extra_dejson)
                     mask_secrets(*core.dialect.secrets.forms)
                     self._core = core
@@ -275,8 +306,13 @@ class ApiHook(BaseHook):
 
     async def aget_conn(self) -> HttpCore:
         """Async twin of :meth:`get_conn`: looks the connection up without blocking the loop."""
+        from airflow.sdk.exceptions import AirflowNotFoundException
+
         if self._core is None:
-            conn = await self.aget_connection(self.conn_id)
+            try:
+                conn = await self.aget_connection(self.conn_id)
+            except AirflowNotFoundException as exc:
+                raise self._unknown_connection(exc) from None
             # Parsing extras may ask the supervisor for secrets: do it without blocking the loop.
             aextra = getattr(conn, "aextra_dejson", None)  # missing on Airflow before 3.2
             extras = await aextra() if aextra is not None else conn.extra_dejson
@@ -286,6 +322,14 @@ class ApiHook(BaseHook):
                 self._core = core
         return self._core
 
+    def with_options(self, **changes: Any) -> Self:
+        """A copy of this hook whose requests use changed connection settings (``timeout=5``,
+        ``max_retries=0``...), on the same credentials and rate budget; close it when done."""
+        quick = copy.copy(self)
+        quick._core = self.get_conn().with_options(**changes)
+        quick._core_lock = threading.Lock()
+        return quick
+
     # -- calling endpoints ---------------------------------------------------------------------
 
     def _before_request(self, core: HttpCore) -> None:
@@ -294,129 +338,42 @@ class ApiHook(BaseHook):
     async def _abefore_request(self, core: HttpCore) -> None:
         """Async twin of :meth:`_before_request`."""
 
-    def _request(self, method: str, path: str, read: Callable[[Any], T], **options: Any) -> T:
-        """Call one endpoint and return ``read`` of its payload data (see :meth:`HttpCore.request`)."""
+    def _call(self, spec: RequestSpec, parse: Callable[[Any], T] = lambda data: data) -> T:
+        """Call one endpoint and return ``parse`` of its payload data (see :meth:`HttpCore.request`)."""
         core = self.get_conn()
         self._before_request(core)
-        return core.request(method, path, read=read, **options)
+        return core.request(spec, parse)
 
-    def _pages(
-        self,
-        model: type[M],
-        pager: Pager,
-        method: str,
-        path: str,
-        *,
-        unique_by: str | None = None,
-        **options: Any,
-    ) -> Iterator[M]:
-        """Stream the ``model`` items of a paged listing (requests start at the first ``next``).
+    async def _acall(self, spec: RequestSpec, parse: Callable[[Any], T] = lambda data: data) -> T:
+        """Async twin of :meth:`_call`."""
+        core = await self.aget_conn()
+        await self._abefore_request(core)
+        return await core.arequest(spec, parse)
 
-        With ``unique_by``, an item whose field of that name was already seen in this walk is
-        skipped: rows that shift between two page requests come twice, and must count once.
-        A bad item raises :class:`MalformedResponseError` when it is reached, after the good
-        ones before it.
-        """
+    def _items(self, listing: Listing, model: type[M]) -> Iterator[M]:
+        """Stream the ``model`` items of a paged listing (requests start at the first ``next``)."""
         core = self.get_conn()
 
         def walk() -> Iterator[M]:
             self._before_request(core)
-            seen: set[Any] = set()
-            for page in core.iter_pages(pager, method, path, **options):
-                yield from self._page_items(core, model, page, method, path, unique_by, seen)
+            yield from core.iter_items(listing, model.model_validate)
 
         return walk()
 
-    async def _apages(
-        self,
-        model: type[M],
-        pager: Pager,
-        method: str,
-        path: str,
-        *,
-        unique_by: str | None = None,
-        **options: Any,
-    ) -> AsyncIterator[M]:
-        """Async twin of :meth:`_pages`."""
+    async def _aitems(self, listing: Listing, model: type[M]) -> AsyncIterator[M]:
+        """Async twin of :meth:`_items`."""
         core = await self.aget_conn()
         await self._abefore_request(core)
-        seen: set[Any] = set()
-        async for page in core.aiter_pages(pager, method, path, **options):
-            for item in self._page_items(core, model, page, method, path, unique_by, seen):
-                yield item
-
-    def _page_items(
-        self,
-        core: HttpCore,
-        model: type[M],
-        page: Iterable[Any],
-        method: str,
-        path: str,
-        unique_by: str | None,
-        seen: set[Any],
-    ) -> Iterator[M]:
-        """The ``model`` items of one page, without those whose ``unique_by`` field was met
-        already in this walk (``seen`` remembers them)."""
-        for raw in page:
-            item = self._item(core, model, raw, method, path)
-            key = None if unique_by is None else getattr(item, unique_by)
-            if key is not None:
-                if key in seen:
-                    continue
-                seen.add(key)
+        async for item in core.aiter_items(listing, model.model_validate):
             yield item
 
-    def _matching(
-        self, model: type[M], id_field: str, ids: Iterable[int] | None, listing: dict[str, Any]
-    ) -> list[M]:
-        """The items of a paged listing (:meth:`_pages` arguments), only those whose
-        ``id_field`` is in ``ids`` when given."""
-        wanted = None if ids is None else set(ids)
-        return [
-            item
-            for item in self._pages(model, **listing)
-            if wanted is None or getattr(item, id_field) in wanted
-        ]
-
-    async def _amatching(
-        self, model: type[M], id_field: str, ids: Iterable[int] | None, listing: dict[str, Any]
-    ) -> list[M]:
-        """Async twin of :meth:`_matching`."""
-        wanted = None if ids is None else set(ids)
-        return [
-            item
-            async for item in self._apages(model, **listing)
-            if wanted is None or getattr(item, id_field) in wanted
-        ]
-
-    @staticmethod
-    def _item(core: HttpCore, model: type[M], item: Any, method: str, path: str) -> M:
+    def _connection_check(self, check: Callable[[Self], str]) -> tuple[bool, str]:
+        """``(True, check(quick))``, or ``(False, the error)`` with no secret in it (for the UI's
+        Test); ``quick`` is a copy of this hook that tries once, with a short timeout."""
         try:
-            return model.model_validate(item)
-        except ValueError as exc:
-            raise MalformedResponseError(
-                core.dialect.redact(f"unexpected {model.__name__} in response ({describe_invalid(exc)})"),
-                method=method,
-                url=core.url(path),
-            ) from None
-
-    def _connection_check(self, call: Callable[[], str]) -> tuple[bool, str]:
-        """``(True, call())``, or ``(False, the error)`` with no secret in it (for the UI's Test).
-
-        ``call`` runs on a core that tries once, with a short timeout: a person is waiting.
-        """
-        try:
-            core = self.get_conn()
-            timeout = min(core.config.timeout, CONNECTION_TEST_TIMEOUT)
-            quick = HttpCore(
-                replace(core.config, timeout=timeout, max_retries=0), core.dialect, limiter=core.limiter
-            )
-            self._core = quick
-            try:
-                return True, call()
-            finally:
-                self._core = core
-                quick.close()
+            timeout = min(self.get_conn().config.timeout, CONNECTION_TEST_TIMEOUT)
+            with self.with_options(timeout=timeout, max_retries=0) as quick:
+                return True, check(quick)
         except Exception as exc:  # the UI wants a message for any failure, not a traceback
             text = str(exc)
             if self._core is not None:

@@ -17,10 +17,13 @@ from pydantic import BeforeValidator, Field, model_validator
 from airflow_provider_altegio.exceptions import InvalidRequestError
 from airflow_provider_altegio.models.common import (
     ApiModel,
-    LooseDatetime,
-    LooseFloat,
     LooseInt,
-    LooseStr,
+    LooseList,
+    MaybeDatetime,
+    MaybeFloat,
+    MaybeInt,
+    MaybeStr,
+    Nested,
     RequestDatetime,
     RequestModel,
     format_altacolor_datetime,
@@ -29,6 +32,7 @@ from airflow_provider_altegio.values import enum_member, whole_number
 
 __all__ = [
     "MAX_LIMIT",
+    "WHOLE_CATALOGUE",
     "AltacolorCategory",
     "AltacolorColor",
     "AltacolorCondition",
@@ -48,6 +52,8 @@ __all__ = [
 
 MAX_LIMIT = 100
 """Most rows one search or one ``ids=`` lookup returns."""
+#: A search needs a condition (50002 without one); this one matches the whole catalogue.
+WHOLE_CATALOGUE: dict[str, Any] = {"field": "product_id", "condition": ">", "value": "0"}
 
 
 class AltacolorField(IntEnum):
@@ -291,9 +297,9 @@ def encode_search(
 class ResponseStatus(ApiModel):
     """``response_status`` of every Altacolor response (``severity`` SUCCESS/WARNING/ERROR)."""
 
-    code: LooseInt | None = None
-    severity: str | None = None
-    description: str | None = None
+    code: MaybeInt = None
+    severity: MaybeStr = None
+    description: MaybeStr = None
 
     @property
     def is_error(self) -> bool:
@@ -304,42 +310,42 @@ class ResponseStatus(ApiModel):
 class AltacolorSku(ApiModel):
     """A SKU (one variant: a size, a colour) of a detailed product, with its own price."""
 
-    dn_sku_id: LooseInt | None = None
-    sku: LooseStr | None = None
-    size: LooseStr | None = None
-    color: LooseStr | None = None
-    price: LooseFloat | None = None
-    cost: LooseFloat | None = None
+    dn_sku_id: MaybeInt = None
+    sku: MaybeStr = None
+    size: MaybeStr = None
+    color: MaybeStr = None
+    price: MaybeFloat = None
+    cost: MaybeFloat = None
 
 
 class AltacolorColor(ApiModel):
     """A colour of a product."""
 
-    id: LooseInt | None = None
-    name: LooseStr | None = None
+    id: MaybeInt = None
+    name: MaybeStr = None
 
 
 class AltacolorSize(ApiModel):
     """A size of a product."""
 
-    code: LooseStr | None = None
+    code: MaybeStr = None
 
 
 class AltacolorCategory(ApiModel):
     """A category a product belongs to."""
 
-    name: LooseStr | None = None
+    name: MaybeStr = None
 
 
 class AltacolorProduct(ApiModel):
     """A product as ``find`` returns it (``Product``): who and what, no variants or prices."""
 
-    product_id: LooseInt | None = None
-    product_code: LooseStr | None = None
-    product_name: LooseStr | None = None
-    supplier: LooseStr | None = None
-    categories: list[AltacolorCategory] = Field(default_factory=list)
-    date_modified: LooseDatetime | None = None
+    product_id: MaybeInt = None
+    product_code: MaybeStr = None
+    product_name: MaybeStr = None
+    supplier: MaybeStr = None
+    categories: LooseList[AltacolorCategory] = Field(default_factory=list)
+    date_modified: MaybeDatetime = None
 
 
 class AltacolorProductDetailed(AltacolorProduct):
@@ -351,13 +357,13 @@ class AltacolorProductDetailed(AltacolorProduct):
     matches none of them.
     """
 
-    brand: LooseStr | None = None
-    description: LooseStr | None = None
-    skus: list[AltacolorSku] = Field(default_factory=list)
-    colors: list[AltacolorColor] = Field(default_factory=list)
-    sizes: list[AltacolorSize] = Field(default_factory=list)
+    brand: MaybeStr = None
+    description: MaybeStr = None
+    skus: LooseList[AltacolorSku] = Field(default_factory=list)
+    colors: LooseList[AltacolorColor] = Field(default_factory=list)
+    sizes: LooseList[AltacolorSize] = Field(default_factory=list)
 
-    def sku_for(self, *codes: str | None) -> AltacolorSku | None:
+    def sku_for(self, *codes: MaybeStr) -> AltacolorSku | None:
         """The variant an Altegio ``article`` or ``barcode`` (``codes``) stands for, or ``None``."""
         wanted = {str(code).strip() for code in codes if code and str(code).strip()}
         for sku in self.skus:
@@ -370,7 +376,7 @@ class AltacolorProductDetailed(AltacolorProduct):
 
 
 def match_variant(
-    products: Iterable[AltacolorProductDetailed], *codes: str | None
+    products: Iterable[AltacolorProductDetailed], *codes: MaybeStr
 ) -> tuple[AltacolorProductDetailed, AltacolorSku] | None:
     """The supplier product and variant an Altegio product's ``article``/``barcode`` (``codes``)
     stand for, by the rule of :class:`AltacolorProductDetailed`; ``None`` when none does."""
@@ -384,8 +390,8 @@ def match_variant(
 class AltacolorSearchResult(ApiModel):
     """A page of search results; ``total`` counts every match, for paging by ``offset``."""
 
-    response_status: ResponseStatus | None = None
-    products: list[AltacolorProduct] = Field(default_factory=list)
+    response_status: Nested[ResponseStatus] = None
+    products: LooseList[AltacolorProduct] = Field(default_factory=list)
     total: LooseInt = 0
 
 
@@ -393,9 +399,9 @@ class AltacolorProductResponse(ApiModel):
     """What ``GET /api/json/manage_products/get`` returns: ``product`` for ``id=``, ``products``
     for ``ids=``."""
 
-    response_status: ResponseStatus | None = None
-    product: AltacolorProductDetailed | None = None
-    products: list[AltacolorProductDetailed] = Field(default_factory=list)
+    response_status: Nested[ResponseStatus] = None
+    product: Nested[AltacolorProductDetailed] = None
+    products: LooseList[AltacolorProductDetailed] = Field(default_factory=list)
 
     @property
     def items(self) -> list[AltacolorProductDetailed]:

@@ -22,16 +22,20 @@ from airflow_provider_altegio.exceptions import InvalidRequestError
 from airflow_provider_altegio.models.common import (
     ApiModel,
     EntityRef,
-    LocalDatetime,
-    LooseBool,
     LooseFloat,
-    LooseInt,
-    LooseStr,
+    LooseList,
+    MaybeBool,
+    MaybeFloat,
+    MaybeInt,
+    MaybeLocalDatetime,
+    MaybeStr,
+    Nested,
     RequestBool,
     RequestFloat,
     RequestInt,
     RequestLocalDatetime,
     RequestModel,
+    Required,
     format_altegio_document_date,
 )
 from airflow_provider_altegio.values import enum_member
@@ -109,7 +113,7 @@ DocumentTypeField = Annotated[DocumentType, BeforeValidator(_document_type_field
 class StorageAmount(ApiModel):
     """Stock of one product in one storage (an item of ``actual_amounts``)."""
 
-    storage_id: LooseInt | None = None
+    storage_id: MaybeInt = None
     amount: LooseFloat = 0.0
 
 
@@ -119,36 +123,36 @@ class Product(ApiModel):
     Every field is optional because the documents show partial objects; ``good_id`` is the id.
     """
 
-    good_id: LooseInt | None = None
+    good_id: MaybeInt = None
     #: the same id again, as the official examples also write it
-    id: LooseInt | None = None
-    salon_id: LooseInt | None = None
-    title: str | None = None
-    value: str | None = None
-    label: str | None = None
-    print_title: str | None = None
-    article: LooseStr | None = None
-    barcode: LooseStr | None = None
-    category_id: LooseInt | None = None
+    id: MaybeInt = None
+    salon_id: MaybeInt = None
+    title: MaybeStr = None
+    value: MaybeStr = None
+    label: MaybeStr = None
+    print_title: MaybeStr = None
+    article: MaybeStr = None
+    barcode: MaybeStr = None
+    category_id: MaybeInt = None
     #: the category's title (a live integration reads it; not an object)
-    category: str | None = None
-    cost: LooseFloat | None = None
-    actual_cost: LooseFloat | None = None
-    unit_id: LooseInt | None = None
-    unit_short_title: str | None = None
-    service_unit_id: LooseInt | None = None
-    service_unit_short_title: str | None = None
-    unit_actual_cost: LooseFloat | None = None
-    unit_actual_cost_format: str | None = None
-    unit_equals: LooseFloat | None = None
-    critical_amount: LooseFloat | None = None
-    desired_amount: LooseFloat | None = None
-    actual_amounts: list[StorageAmount] = Field(default_factory=list)
-    last_change_date: LocalDatetime | None = None
-    netto: LooseFloat | None = None
-    brutto: LooseFloat | None = None
-    comment: str | None = None
-    is_barcode: LooseBool | None = None
+    category: MaybeStr = None
+    cost: MaybeFloat = None
+    actual_cost: MaybeFloat = None
+    unit_id: MaybeInt = None
+    unit_short_title: MaybeStr = None
+    service_unit_id: MaybeInt = None
+    service_unit_short_title: MaybeStr = None
+    unit_actual_cost: MaybeFloat = None
+    unit_actual_cost_format: MaybeStr = None
+    unit_equals: MaybeFloat = None
+    critical_amount: MaybeFloat = None
+    desired_amount: MaybeFloat = None
+    actual_amounts: LooseList[StorageAmount] = Field(default_factory=list)
+    last_change_date: MaybeLocalDatetime = None
+    netto: MaybeFloat = None
+    brutto: MaybeFloat = None
+    comment: MaybeStr = None
+    is_barcode: MaybeBool = None
 
     def identifiers(self) -> set[tuple[str, str]]:
         """Every ``(kind, code)`` that names this product exactly: ``("good_id", "123")``,
@@ -320,12 +324,12 @@ class BulkUpdateReport(BaseModel):
 class Category(ApiModel):
     """A product category."""
 
-    id: LooseInt | None = None
-    title: str | None = None
-    parent_category_id: LooseInt | None = None
-    is_chain: LooseBool | None = None
-    article: LooseStr | None = None
-    comment: str | None = None
+    id: MaybeInt = None
+    title: MaybeStr = None
+    parent_category_id: MaybeInt = None
+    is_chain: MaybeBool = None
+    article: MaybeStr = None
+    comment: MaybeStr = None
 
 
 class CategoryCreate(RequestModel):
@@ -349,20 +353,20 @@ class CategoryUpdate(RequestModel):
 class ProductTreeElement(ApiModel):
     """An element of the goods search tree: a category or a product."""
 
-    parent_id: LooseInt | None = None
-    item_id: LooseInt | None = None
-    category_id: LooseInt | None = None
-    title: str | None = None
-    is_chain: LooseBool | None = None
-    is_category: LooseBool | None = None
-    is_item: LooseBool | None = None
+    parent_id: MaybeInt = None
+    item_id: MaybeInt = None
+    category_id: MaybeInt = None
+    title: MaybeStr = None
+    is_chain: MaybeBool = None
+    is_category: MaybeBool = None
+    is_item: MaybeBool = None
 
 
 class CategoryNode(ProductTreeElement):
     """A category with its direct children (``/goods/category_node/...``)."""
 
-    children: list[ProductTreeElement] = Field(default_factory=list)
-    children_count: LooseInt | None = None
+    children: LooseList[ProductTreeElement] = Field(default_factory=list)
+    children_count: MaybeInt = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -377,13 +381,13 @@ class Storage(ApiModel):
     read, and it is written back as ``for_services``.
     """
 
-    id: LooseInt | None = None
-    title: str | None = None
-    for_services: LooseBool | None = Field(
+    id: MaybeInt = None
+    title: MaybeStr = None
+    for_services: MaybeBool = Field(
         default=None, validation_alias=AliasChoices("for_services", "for_service")
     )
-    for_sale: LooseBool | None = None
-    comment: str | None = None
+    for_sale: MaybeBool = None
+    comment: MaybeStr = None
 
 
 class _HasDocumentType:
@@ -414,37 +418,37 @@ class Transaction(_HasDocumentType, ApiModel):
     ``good_id`` and ``storage_id`` fall back to ``good.id`` and ``storage.id``.
     """
 
-    id: LooseInt | None = None
-    document_id: LooseInt | None = None
-    type_id: LooseInt | None = None
-    type: EntityRef | str | None = None
-    company_id: LooseInt | None = None
-    good_id: LooseInt | None = None
-    good: EntityRef | None = None
-    storage_id: LooseInt | None = None
-    storage: EntityRef | None = None
-    amount: LooseFloat | None = None
-    cost_per_unit: LooseFloat | None = None
-    cost: LooseFloat | None = None
-    discount: LooseFloat | None = None
-    unit_id: LooseInt | None = None
-    unit: EntityRef | None = None
-    operation_unit_type: LooseInt | None = None
-    master_id: LooseInt | None = None
-    master: EntityRef | None = None
-    client_id: LooseInt | None = None
+    id: MaybeInt = None
+    document_id: MaybeInt = None
+    type_id: MaybeInt = None
+    type: Nested[EntityRef | str] = None
+    company_id: MaybeInt = None
+    good_id: MaybeInt = None
+    good: Nested[EntityRef] = None
+    storage_id: MaybeInt = None
+    storage: Nested[EntityRef] = None
+    amount: MaybeFloat = None
+    cost_per_unit: MaybeFloat = None
+    cost: MaybeFloat = None
+    discount: MaybeFloat = None
+    unit_id: MaybeInt = None
+    unit: Nested[EntityRef] = None
+    operation_unit_type: MaybeInt = None
+    master_id: MaybeInt = None
+    master: Nested[EntityRef] = None
+    client_id: MaybeInt = None
     #: the reference's example names it ``clients`` (one object)
-    client: EntityRef | None = Field(default=None, validation_alias=AliasChoices("client", "clients"))
-    supplier_id: LooseInt | None = None
-    supplier: EntityRef | None = None
-    service_id: LooseInt | None = None
-    service: EntityRef | None = None
-    record_id: LooseInt | None = None
-    user_id: LooseInt | None = None
-    create_date: LocalDatetime | None = None
-    last_change_date: LocalDatetime | None = None
-    comment: str | None = None
-    deleted: LooseBool | None = None
+    client: Nested[EntityRef] = Field(default=None, validation_alias=AliasChoices("client", "clients"))
+    supplier_id: MaybeInt = None
+    supplier: Nested[EntityRef] = None
+    service_id: MaybeInt = None
+    service: Nested[EntityRef] = None
+    record_id: MaybeInt = None
+    user_id: MaybeInt = None
+    create_date: MaybeLocalDatetime = None
+    last_change_date: MaybeLocalDatetime = None
+    comment: MaybeStr = None
+    deleted: MaybeBool = None
 
     @model_validator(mode="after")
     def _ids_from_nested(self) -> Transaction:
@@ -457,18 +461,18 @@ class Transaction(_HasDocumentType, ApiModel):
 class StorageDocument(_HasDocumentType, ApiModel):
     """A storage document: the header that groups the transactions of one operation."""
 
-    id: LooseInt | None = None
-    type_id: LooseInt | None = None
-    type: EntityRef | str | None = None
-    storage_id: LooseInt | None = None
-    storage: EntityRef | None = None
-    user_id: LooseInt | None = None
-    user: EntityRef | None = None
-    company_id: LooseInt | None = None
-    company: EntityRef | None = None
-    number: LooseInt | None = None
-    comment: str | None = None
-    create_date: LocalDatetime | None = None
+    id: MaybeInt = None
+    type_id: MaybeInt = None
+    type: Nested[EntityRef | str] = None
+    storage_id: MaybeInt = None
+    storage: Nested[EntityRef] = None
+    user_id: MaybeInt = None
+    user: Nested[EntityRef] = None
+    company_id: MaybeInt = None
+    company: Nested[EntityRef] = None
+    number: MaybeInt = None
+    comment: MaybeStr = None
+    create_date: MaybeLocalDatetime = None
 
     @model_validator(mode="after")
     def _ids_from_nested(self) -> StorageDocument:
@@ -479,18 +483,18 @@ class StorageDocument(_HasDocumentType, ApiModel):
 class StorageOperationResult(ApiModel):
     """What ``POST /storage_operations/operation/{location_id}`` returns."""
 
-    document: StorageDocument
-    transactions: list[Transaction] = Field(default_factory=list)
+    document: Required[StorageDocument]
+    transactions: LooseList[Transaction] = Field(default_factory=list)
 
 
 class Company(ApiModel):
     """A location (company) as ``GET /company/{location_id}`` returns it; only what the provider
     uses. The official example writes ``timezone`` as offset hours in text (``"-5"``)."""
 
-    id: LooseInt | None = None
-    title: str | None = None
-    timezone: LooseStr | None = None
-    timezone_name: str | None = None
+    id: MaybeInt = None
+    title: MaybeStr = None
+    timezone: MaybeStr = None
+    timezone_name: MaybeStr = None
 
     def zone(self) -> tzinfo:
         """The location's time zone: ``timezone_name`` when known, else the ``timezone`` offset.
@@ -515,11 +519,11 @@ class AuthResult(ApiModel):
     """What ``POST /auth`` returns. ``user_token`` is a secret: it is left out of ``repr``."""
 
     user_token: str = Field(repr=False)
-    id: LooseInt | None = None
-    name: str | None = None
-    login: str | None = None
-    email: str | None = None
-    phone: LooseStr | None = None
+    id: MaybeInt = None
+    name: MaybeStr = None
+    login: MaybeStr = None
+    email: MaybeStr = None
+    phone: MaybeStr = None
 
 
 # --------------------------------------------------------------------------------------------

@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import functools
 import re
-import types
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta, timezone, tzinfo
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, Optional, TypeVar
 
-from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from airflow_provider_altegio.exceptions import InvalidRequestError
 from airflow_provider_altegio.values import short, to_bool, to_float, to_int
@@ -33,13 +30,22 @@ __all__ = [
     "LooseDatetime",
     "LooseFloat",
     "LooseInt",
+    "LooseList",
     "LooseStr",
+    "MaybeBool",
+    "MaybeDatetime",
+    "MaybeFloat",
+    "MaybeInt",
+    "MaybeLocalDatetime",
+    "MaybeStr",
+    "Nested",
     "RequestBool",
     "RequestDatetime",
     "RequestFloat",
     "RequestInt",
     "RequestLocalDatetime",
     "RequestModel",
+    "Required",
     "format_altacolor_datetime",
     "format_altegio_datetime",
     "format_altegio_document_date",
@@ -160,20 +166,26 @@ def format_altacolor_datetime(value: datetime | date | str) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# Tolerant field types
+# Tolerant field types of responses
 # --------------------------------------------------------------------------------------------
+# PHP writes "nothing" as "", [] or {} (an empty array is at times encoded as an object), and
+# MySQL a missing date as "0000-00-00...". Each type below says what it makes of them.
 
 
-def _tolerant(
-    read: Callable[[Any], Any], *, ready: tuple[type, ...] = (), text_only: bool = False
-) -> BeforeValidator:
-    """Read the value with ``read``; what it cannot read is left for pydantic to judge, and report,
-    as it came. Values whose exact type is in ``ready`` (or, with ``text_only``, anything but
-    text) go to pydantic as they are."""
+def _empty(value: Any) -> bool:
+    return value.__class__ in (str, list, dict) and not value
+
+
+def _tolerant(read: Callable[[Any], Any], *, ready: tuple[type, ...] = ()) -> BeforeValidator:
+    """Empty placeholders read as ``None``; other values are read with ``read``, and what it
+    cannot read is left for pydantic to judge, and report, as it came. Values whose exact type
+    is in ``ready`` go to pydantic as they are."""
 
     def before(value: Any) -> Any:
-        if value.__class__ in ready or (text_only and value.__class__ is not str):
+        if value.__class__ in ready:
             return value
+        if _empty(value):
+            return None
         try:
             return read(value)
         except ValueError:
@@ -182,161 +194,87 @@ def _tolerant(
     return BeforeValidator(before)
 
 
-LooseInt = Annotated[int, _tolerant(to_int, ready=(int,))]
-"""An ``int`` that may arrive as text (``"123456"``, ``"1 050"``) or an integral float."""
-LooseFloat = Annotated[float, _tolerant(to_float, ready=(float, int))]
-"""A ``float`` that may arrive as text (``"1.07"``, ``"1,5"``)."""
-
-
 def _api_bool(value: Any) -> bool:
     # The API is PHP: any number other than 0 is true there.
     return value != 0 if value.__class__ in (int, float) else to_bool(value)
 
 
-LooseBool = Annotated[bool, _tolerant(_api_bool, ready=(bool,))]
-"""A ``bool`` that may arrive as a number or a word (``0``/``1``, ``"yes"``, ``"false"``)."""
-LooseDatetime = Annotated[datetime, BeforeValidator(parse_api_datetime)]
+def _dates(naive_as: tzinfo | None) -> BeforeValidator:
+    def before(value: Any) -> Any:
+        if _empty(value) or (value.__class__ is str and value.startswith(_ZERO_DATE)):
+            return None
+        return parse_api_datetime(value, naive_as=naive_as)
+
+    return BeforeValidator(before)
+
+
+T = TypeVar("T")
+_INT = _tolerant(to_int, ready=(int,))
+_FLOAT = _tolerant(to_float, ready=(float, int))
+_BOOL = _tolerant(_api_bool, ready=(bool,))
+_STR = BeforeValidator(lambda v: None if v.__class__ in (list, dict) and not v else v)
+_UTC_DATES = _dates(timezone.utc)
+_LOCAL_DATES = _dates(None)
+
+# Required fields: a placeholder fails them. Numbers may come as text ("1 050", "1,5"), booleans
+# as numbers or words, text as a JSON number (ApiModel turns numbers into text).
+LooseInt = Annotated[int, _INT]
+LooseFloat = Annotated[float, _FLOAT]
+LooseBool = Annotated[bool, _BOOL]
+LooseStr = Annotated[str, _STR]
+LooseDatetime = Annotated[datetime, _UTC_DATES]
 """An aware ``datetime`` read from any documented form (see :func:`parse_api_datetime`); a
 value without an offset is UTC (Altacolor's documented form)."""
-LocalDatetime = Annotated[datetime, BeforeValidator(lambda v: parse_api_datetime(v, naive_as=None))]
+LocalDatetime = Annotated[datetime, _LOCAL_DATES]
 """A ``datetime`` of an Altegio answer: aware when the API writes an offset (it does, in every
 current example); without one it is the location's wall-clock time and stays naive, never
 taken for UTC."""
-LooseStr = str
-"""A ``str`` that may arrive as a JSON number (codes, barcodes): :class:`ApiModel` turns numbers
-into text."""
+LooseList = Annotated[
+    list[T], BeforeValidator(lambda v: [] if v is None or (v.__class__ is dict and not v) else v)
+]
+"""A list that may arrive as ``null`` or as ``{}`` (PHP's empty array)."""
+Required = Annotated[T, BeforeValidator(lambda v: {} if _empty(v) else v)]
+"""A required nested object; a placeholder reads as the object with no fields."""
 
-RequestInt = Annotated[int, _tolerant(to_int, text_only=True)]
+# Optional fields (default ``None``): a placeholder reads as ``None`` ("" stays text in MaybeStr).
+MaybeInt = Annotated[Optional[int], _INT]  # noqa: UP045 - pydantic reads it at runtime
+MaybeFloat = Annotated[Optional[float], _FLOAT]  # noqa: UP045
+MaybeBool = Annotated[Optional[bool], _BOOL]  # noqa: UP045
+MaybeStr = Annotated[Optional[str], _STR]  # noqa: UP045
+MaybeDatetime = Annotated[Optional[datetime], _UTC_DATES]  # noqa: UP045
+MaybeLocalDatetime = Annotated[Optional[datetime], _LOCAL_DATES]  # noqa: UP045
+Nested = Annotated[Optional[T], BeforeValidator(lambda v: None if _empty(v) else v)]  # noqa: UP045
+"""An optional nested object, e.g. ``Nested[EntityRef]``."""
+
+RequestInt = Annotated[int, BeforeValidator(lambda v: _attempt(to_int, v) if v.__class__ is str else v)]
 """An ``int`` for requests that also takes a whole number as text (a rendered template)."""
-RequestFloat = Annotated[float, _tolerant(to_float, text_only=True)]
+RequestFloat = Annotated[float, BeforeValidator(lambda v: _attempt(to_float, v) if v.__class__ is str else v)]
 """A number for requests that also takes a number as text."""
-RequestBool = Annotated[bool, _tolerant(to_bool)]
+RequestBool = Annotated[bool, BeforeValidator(lambda v: _attempt(to_bool, v))]
 """A ``bool`` for requests that also takes ``"true"``/``"false"``, ``0``/``1``."""
 RequestDatetime = Annotated[datetime, BeforeValidator(parse_api_datetime)]
 """A ``datetime`` for requests: a datetime, a date, or a string in any documented form."""
-
 RequestLocalDatetime = Annotated[datetime, BeforeValidator(lambda v: parse_api_datetime(v, naive_as=None))]
 """As :data:`RequestDatetime`, but a value without an offset stays naive: it is the location's
 wall-clock time, placed in the location's zone by the hook."""
 
 
-# --------------------------------------------------------------------------------------------
-# Placeholders: which of [] / {} / "" / null / "0000-00-00" mean "nothing" for a field
-# --------------------------------------------------------------------------------------------
-
-_Kind = Literal["any", "list", "dict", "object", "str", "datetime", "none", "scalar"]
-_NUMBERS = (int, float, bool)
-_UNION_TYPES: tuple[Any, ...] = (Union, types.UnionType)
-
-
-def _kinds(annotation: Any) -> frozenset[_Kind]:
-    """What a field's annotation can hold, as far as placeholders are concerned."""
-    origin = get_origin(annotation)
-    if origin is Annotated:
-        return _kinds(get_args(annotation)[0])
-    if origin in _UNION_TYPES:
-        found: frozenset[_Kind] = frozenset()
-        for member in get_args(annotation):
-            found |= _kinds(member)
-        return found
-    if annotation is type(None) or annotation is None:
-        return frozenset({"none"})
-    if annotation is Any:
-        return frozenset({"any"})
-    base = origin if origin is not None else annotation
-    if base in (list, tuple, set, frozenset):
-        return frozenset({"list"})
-    if base in (dict, Mapping):
-        return frozenset({"dict"})
-    if isinstance(base, type):
-        if issubclass(base, BaseModel):
-            return frozenset({"object"})
-        if issubclass(base, str) and not issubclass(base, int):
-            return frozenset({"str"})
-        if issubclass(base, datetime):
-            return frozenset({"datetime"})
-    return frozenset({"scalar"})
-
-
-def _placeholder_to_value(value: Any, kinds: frozenset[_Kind]) -> Any:
-    """What a placeholder means for a field that can hold ``kinds``.
-
-    PHP encodes an empty array as ``{}`` at times, some list fields come as ``null``, and an
-    empty ``[]``/``{}``/``""`` stands for a missing object or number. A required scalar keeps its
-    placeholder (and fails on it).
-    """
-    if "any" in kinds or "dict" in kinds:
+def _attempt(read: Callable[[Any], Any], value: Any) -> Any:
+    """``read(value)``, or ``value`` as it came for strict pydantic to refuse."""
+    try:
+        return read(value)
+    except ValueError:
         return value
-    nullable = "none" in kinds
-    if "list" in kinds:
-        if (isinstance(value, dict) and not value) or (value is None and not nullable):
-            return []
-        return value
-    if isinstance(value, str) and value.startswith(_ZERO_DATE):
-        return None if nullable and "datetime" in kinds else value  # MySQL's "no date"
-    if (isinstance(value, (list, dict)) and not value) or (value == "" and "str" not in kinds):
-        if nullable:
-            return None
-        if "object" in kinds:
-            return {}
-    return value
-
-
-# --------------------------------------------------------------------------------------------
-# Response models
-# --------------------------------------------------------------------------------------------
 
 
 class ApiModel(BaseModel):
-    """Base of every model read from an API response.
+    """Base of every model read from an API response: tolerant by design.
 
-    Tolerant by design: unknown fields are kept (``extra="allow"``), numbers may be strings,
-    an empty ``[]``/``{}``/``""`` where an object or a number is expected becomes ``None``
-    (or an empty object for a required one), an empty ``{}`` where a list is expected becomes
-    ``[]``, and dates are read in every documented form.
+    Unknown fields are kept (``extra="allow"``), numbers may come as strings, and the field
+    types above read PHP's placeholders.
     """
 
     model_config = ConfigDict(extra="allow", populate_by_name=True, coerce_numbers_to_str=True)
-
-    #: For each key the API may use (field names and aliases): what the field can hold.
-    _field_kinds: ClassVar[dict[str, frozenset[_Kind]]] = {}
-    #: The keys of the nullable date fields, where "0000-00-00..." means no date.
-    _date_keys: ClassVar[tuple[str, ...]] = ()
-
-    @classmethod
-    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
-        super().__pydantic_init_subclass__(**kwargs)
-        kinds: dict[str, frozenset[_Kind]] = {}
-        for name, info in cls.model_fields.items():
-            keys = [name]
-            alias = info.validation_alias
-            if isinstance(alias, str):
-                keys.append(alias)
-            elif isinstance(alias, AliasChoices):
-                keys.extend(choice for choice in alias.choices if isinstance(choice, str))
-            for key in keys:
-                kinds[key] = _kinds(info.annotation)
-        cls._field_kinds = kinds
-        cls._date_keys = tuple(key for key, kind in kinds.items() if {"datetime", "none"} <= kind)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _read_placeholders(cls, data: Any) -> Any:
-        if data.__class__ is not dict:
-            return data
-        kinds = cls._field_kinds
-        # One cheap test per key (this runs for every field of every item of a catalogue): only
-        # empty values (None, "", [], {}) can be placeholders, and zero dates in date fields.
-        fixed = {
-            key: _placeholder_to_value(value, kinds[key])
-            for key, value in data.items()
-            if not value and value.__class__ not in _NUMBERS and key in kinds
-        }
-        for key in cls._date_keys:
-            value = data.get(key)
-            if value.__class__ is str and value.startswith(_ZERO_DATE):
-                fixed[key] = None
-        return {**data, **fixed} if fixed else data
 
     def to_json_dict(self) -> dict[str, Any]:
         """A JSON-safe dict with the API's field names, unknown fields included (for XCom)."""
@@ -349,70 +287,24 @@ class EntityRef(ApiModel):
     The API names the person in ``name`` and everything else in ``title``; both are read.
     """
 
-    id: LooseInt | None = None
-    title: str | None = None
-    name: str | None = None
-
-
-# --------------------------------------------------------------------------------------------
-# Request models
-# --------------------------------------------------------------------------------------------
-
-
-# Set while a request model is being validated: pydantic runs the ``__init__`` of every nested
-# model too, and only the outermost call turns pydantic's errors (whose paths are complete) into
-# one InvalidRequestError.
-_VALIDATING: ContextVar[bool] = ContextVar("altegio_request_validating", default=False)
-
-
-@contextmanager
-def _plain_errors(prefix: str = "") -> Iterator[None]:
-    if _VALIDATING.get():
-        yield
-        return
-    token = _VALIDATING.set(True)
-    try:
-        yield
-    except ValidationError as exc:
-        raise invalid_request_from_pydantic(exc, prefix) from exc
-    finally:
-        _VALIDATING.reset(token)
+    id: MaybeInt = None
+    title: MaybeStr = None
+    name: MaybeStr = None
 
 
 class RequestModel(BaseModel):
-    """Base of every model sent to an API.
-
-    Strict: unknown fields are refused and values are not coerced (beyond the explicit
-    ``Request*`` types). Any failure raises :class:`InvalidRequestError` whose ``field`` is a
-    path such as ``transactions[0].amount``.
-    """
+    """Base of every model sent to an API: strict, unknown fields refused, values not coerced
+    (beyond the explicit ``Request*`` types). Build one with :meth:`from_input`."""
 
     model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
 
-    def __init__(self, /, **data: Any) -> None:
-        """Validate ``data``.
-
-        :raises InvalidRequestError: a field is missing, unknown or has a bad value.
-        """
-        with _plain_errors():
-            super().__init__(**data)
-
-    @classmethod
-    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
-        """Validate ``obj`` like pydantic does.
-
-        :raises InvalidRequestError: instead of pydantic's ``ValidationError``.
-        """
-        with _plain_errors():
-            return super().model_validate(obj, *args, **kwargs)
-
     @classmethod
     def from_input(cls, data: Any, *, prefix: str = "") -> Self:
-        """Build the request from a mapping given by a caller (an instance is returned as is).
+        """The request from a mapping given by a caller (an instance is returned as is).
 
         :param prefix: put before every field path in errors, e.g. ``"operation"``.
         :raises InvalidRequestError: ``data`` is not a mapping, or a field is missing, unknown or
-            invalid.
+            invalid; its ``field`` is a path such as ``transactions[0].amount``.
         """
         if isinstance(data, cls):
             return data
@@ -421,8 +313,10 @@ class RequestModel(BaseModel):
                 prefix or cls.__name__,
                 f"must be a mapping of field names to values, got {type(data).__name__}",
             )
-        with _plain_errors(prefix):
-            return super().model_validate(dict(data))
+        try:
+            return cls.model_validate(dict(data))
+        except ValidationError as exc:
+            raise invalid_request_from_pydantic(exc, prefix) from exc
 
     def to_api(self) -> dict[str, Any]:
         """The body in the API's documented shape (fields left unset are not sent)."""

@@ -1,71 +1,61 @@
 """Operators for the Altegio product catalogue and categories, and the Altacolor supplier catalogue.
 
-Every operator is a thin shell over a hook method: it renders and validates its inputs (raising
+Every operator is a thin shell over a hook method: it reads its templated inputs (raising
 :class:`~airflow_provider_altegio.exceptions.InvalidRequestError` naming the field before any
-request), calls the hook, and returns plain JSON with the API's field names as its XCom.
-Hooks and models are imported on first use, so importing this module in a DAG file is cheap.
+request), calls the hook, and returns plain JSON with the API's field names as its XCom. The
+``location_id`` and connection arguments are those of
+:class:`~airflow_provider_altegio.operators.base.AltegioBaseOperator`; declared asset ``outlets``
+of a write get an event carrying its ``location_id`` and the id it wrote.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_altegio.operators._common import (
+from airflow_provider_altegio.operators.base import (
     AltacolorBaseOperator,
     AltegioBaseOperator,
-    AltegioChangedReadOperator,
     JsonDict,
-    StreamingReadOperator,
-    altacolor_conditions,
-    read_request,
+    ListReadMixin,
 )
-from airflow_provider_altegio.values import is_blank, optional_whole_number, whole_number
+from airflow_provider_altegio.values import (
+    is_blank,
+    optional_whole_number,
+    read_conditions,
+    read_date_range,
+    read_request,
+    whole_number,
+)
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context, ObjectStoragePath
+    from airflow.sdk import Context
 
     from airflow_provider_altegio.results import ReadResult
 
 
-def _optional_text(value: Any) -> str | None:
-    return None if is_blank(value) else str(value).strip()
+class SearchProductsOperator(ListReadMixin, AltegioBaseOperator):
+    """Read every Altegio product of a location that matches the filters
+    (``AltegioHook.iter_products``, page by page; progress is logged while reading).
 
-
-class SearchProductsOperator(AltegioChangedReadOperator):
-    """Read every Altegio product of a location that matches the filters.
-
-    Pages through ``GET /goods/{location_id}`` (``AltegioHook.iter_products``) and never holds
-    more than one page in the hook; progress is logged while reading.
-
-    :param location_id: location id; defaults to the connection's ``location_id`` extra.
     :param term: name, article or barcode to match.
     :param category_id: only products of this category.
     :param changed_after: only products changed or created since then (datetime or ISO string).
     :param changed_before: only products changed or created before then.
-    :param output_path: write JSON lines there instead of returning the list (see below).
-    :param page_size: products per page (the hook's default when ``None``).
-    :param altegio_conn_id: Airflow connection of type ``altegio``.
+    :param output_path: write JSON lines there instead of returning the items.
+    :param page_size: products per page.
 
     Templated fields: ``location_id``, ``term``, ``category_id``, ``changed_after``,
     ``changed_before``, ``output_path``.
 
     XCom: a :class:`~airflow_provider_altegio.results.ReadResult` of product dicts with the API's
-    field names (``good_id``, ``title``, ``article``, ``barcode``, ``actual_amounts``,
-    ``critical_amount``, ``desired_amount``, ``last_change_date``...).
+    field names (``good_id``, ``title``, ``article``, ``barcode``, ``actual_amounts``...).
 
-    :raises InvalidRequestError: a bad id or date, ``changed_before`` not after ``changed_after``,
+    :raises InvalidRequestError: a bad id or date, ``changed_before`` before ``changed_after``,
         or no location.
-    :raises AltegioAPIError: the API refused the request (subclasses for 401/403, 404, 422, 429).
+    :raises AltegioAPIError: the API refused the request.
     """
 
-    template_fields = (
-        "location_id",
-        "term",
-        "category_id",
-        "changed_after",
-        "changed_before",
-        "output_path",
-    )
+    template_fields = ("location_id", "term", "category_id", "changed_after", "changed_before", "output_path")
     read_description = "Altegio products"
 
     def __init__(
@@ -73,23 +63,34 @@ class SearchProductsOperator(AltegioChangedReadOperator):
         *,
         term: str | None = None,
         category_id: int | str | None = None,
+        changed_after: Any = None,
+        changed_before: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.term = term
         self.category_id = category_id
+        self.changed_after = changed_after
+        self.changed_before = changed_before
 
     def execute(self, context: Context) -> ReadResult:
-        category_id = optional_whole_number(self.category_id, "category_id")
-        window = self.read_window()
+        after, before = read_date_range(
+            self.changed_after, self.changed_before, "changed_after", "changed_before"
+        )
+        page_size = self.read_page_size()
         with self.hook:
             products = self.hook.iter_products(
-                self.resolve_location_id(), term=_optional_text(self.term), category_id=category_id, **window
+                self.location_id,  # type: ignore[arg-type]  # read by the hook
+                term=None if is_blank(self.term) else str(self.term).strip(),
+                category_id=optional_whole_number(self.category_id, "category_id"),
+                changed_after=after,
+                changed_before=before,
+                page_size=page_size,
             )
-            return self.deliver(products, window["page_size"])
+            return self.deliver(products, page_size)
 
 
-class AltacolorSearchProductsOperator(StreamingReadOperator, AltacolorBaseOperator):
+class AltacolorSearchProductsOperator(ListReadMixin, AltacolorBaseOperator):
     """Read every product of the Altacolor supplier catalogue that matches all ``conditions``.
 
     Conditions can be written for people or with the API's numeric codes:
@@ -101,24 +102,22 @@ class AltacolorSearchProductsOperator(StreamingReadOperator, AltacolorBaseOperat
 
     Fields: ``product_code``, ``product_name`` (``name``), ``supplier``, ``product_id`` (``id``),
     ``date_modified``; conditions ``==``, ``!=``, ``<``, ``>``, ``<=``, ``>=``, ``between`` or the
-    names ``eq``... ``ge``. Several conditions are joined with AND. With no conditions the whole
-    catalogue is read (``AltacolorHook.iter_catalogue``). Results come by product id unless
-    ``sort_by`` says otherwise: offset paging over the store's manual order could repeat or skip
-    products; a product met twice is kept once.
+    names ``eq``... ``ge``. Several conditions are joined with AND; none reads the whole
+    catalogue. Results come by product id unless ``sort_by`` says otherwise (offset paging over
+    the store's manual order could repeat or skip products); a product met twice is kept once.
 
     :param conditions: one condition mapping or a list of them (JSON text accepted).
     :param sort_by: ``product_code``, ``product_name``, ``supplier``, ``product_id``,
         ``date_modified``, ``sort_position`` or the codes 1-6.
-    :param output_path: write JSON lines there instead of returning the list.
+    :param output_path: write JSON lines there instead of returning the items.
     :param page_size: products per request, at most 100 (the API's limit).
-    :param altacolor_conn_id: Airflow connection of type ``altacolor``.
 
     Templated fields: ``conditions``, ``sort_by``, ``output_path``.
 
     XCom: a :class:`~airflow_provider_altegio.results.ReadResult` of product dicts
-    (``product_id``, ``product_code``, ``product_name``, ``supplier``, ``skus``...).
+    (``product_id``, ``product_code``, ``product_name``, ``supplier``...).
 
-    :raises InvalidRequestError: a condition that the API would reject (named
+    :raises InvalidRequestError: a condition the API would reject (named
         ``conditions[i].<field>``), a bad ``sort_by`` or ``page_size``.
     :raises AltacolorAPIError: the API answered with an error ``response_status``.
     """
@@ -127,36 +126,23 @@ class AltacolorSearchProductsOperator(StreamingReadOperator, AltacolorBaseOperat
     read_description = "Altacolor products"
     max_page_size = 100
 
-    def __init__(
-        self,
-        *,
-        conditions: Any = None,
-        sort_by: int | str | None = None,
-        altacolor_conn_id: str = "altacolor_default",
-        output_path: ObjectStoragePath | str | None = None,
-        page_size: int | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(
-            altacolor_conn_id=altacolor_conn_id, output_path=output_path, page_size=page_size, **kwargs
-        )
+    def __init__(self, *, conditions: Any = None, sort_by: int | str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.conditions = conditions
         self.sort_by = sort_by
 
     def execute(self, context: Context) -> ReadResult:
         sort_by = None if is_blank(self.sort_by) else self.sort_by
-        conditions = altacolor_conditions(self.conditions, "conditions", sort_by=sort_by)
+        conditions = read_conditions(self.conditions, "conditions", sort_by=sort_by)
         page_size = self.read_page_size()
         with self.hook:
-            if is_blank(self.conditions) and sort_by is None:
-                products = self.hook.iter_catalogue(page_size=page_size)
-            else:
-                products = self.hook.iter_products(conditions, sort_by=sort_by, page_size=page_size)
-            return self.deliver(products, page_size)
+            return self.deliver(
+                self.hook.iter_products(conditions, sort_by=sort_by, page_size=page_size), page_size
+            )
 
 
 class _ProductOperator(AltegioBaseOperator):
-    """One product addressed by ``product_id`` (shared by get, update and delete)."""
+    """One product, addressed by ``product_id``."""
 
     template_fields: tuple[str, ...] = ("location_id", "product_id")
 
@@ -164,45 +150,70 @@ class _ProductOperator(AltegioBaseOperator):
         super().__init__(**kwargs)
         self.product_id = product_id
 
-    def _product_id(self) -> int:
-        return whole_number(self.product_id, "product_id")
+
+class _CategoryOperator(AltegioBaseOperator):
+    """One category, addressed by ``category_id``."""
+
+    template_fields: tuple[str, ...] = ("location_id", "category_id")
+
+    def __init__(self, *, category_id: int | str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.category_id = category_id
+
+
+def _delete(
+    operator: AltegioBaseOperator, context: Context, what: str, key: str, item_id: int, ignore_missing: bool
+) -> JsonDict:
+    """Delete one product or category; with ``ignore_missing``, one already gone is
+    ``deleted: false`` (a retry after the first try deleted it).
+
+    :raises AltegioNotFoundError: no such item (unless ``ignore_missing``).
+    """
+    from airflow_provider_altegio.exceptions import AltegioNotFoundError
+
+    deleted = True
+    with operator.hook as hook:
+        location = hook.resolve_location_id(operator.location_id)
+        try:
+            (hook.delete_product if what == "product" else hook.delete_category)(item_id, location)
+            operator.log.info("Deleted %s %s", what, item_id)
+        except AltegioNotFoundError:
+            if not ignore_missing:
+                raise
+            operator.log.info("%s %s does not exist; nothing to delete", what.capitalize(), item_id)
+            deleted = False
+    operator.record_outlets(context, location_id=location, **{key: item_id}, deleted=deleted)
+    return {key: item_id, "deleted": deleted}
 
 
 class GetProductOperator(_ProductOperator):
     """Read one Altegio product (``GET /goods/{location_id}/{product_id}``).
 
     :param product_id: the product's ``good_id``.
-    :param location_id: location id; defaults to the connection's ``location_id`` extra.
-    :param altegio_conn_id: Airflow connection of type ``altegio``.
 
-    Templated fields: ``location_id``, ``product_id``.
-
-    XCom: the product as a dict with the API's field names.
+    Templated fields: ``location_id``, ``product_id``. XCom: the product as a dict.
 
     :raises InvalidRequestError: bad ``product_id`` or no location.
     :raises AltegioNotFoundError: no such product.
     """
 
     def execute(self, context: Context) -> JsonDict:
-        product_id = self._product_id()
+        product_id = whole_number(self.product_id, "product_id")
         with self.hook:
-            return self.hook.get_product(product_id, self.resolve_location_id()).to_json_dict()
+            return self.hook.get_product(product_id, self.location_id).to_json_dict()  # type: ignore[arg-type]
 
 
 class CreateProductOperator(AltegioBaseOperator):
     """Create an Altegio product (``POST /goods/{location_id}``).
 
-    :param product: the product fields as the API names them: ``title``, ``category_id``,
+    :param product: the fields as the API names them: ``title``, ``category_id``,
         ``sale_unit_id`` and ``service_unit_id`` are required; ``article``, ``barcode``, ``cost``,
         ``actual_cost``, ``unit_equals``, ``critical_amount``, ``desired_amount``, ``netto``,
         ``brutto``, ``comment``... are optional. A mapping or its JSON text.
-    :param location_id: location id; defaults to the connection's ``location_id`` extra.
-    :param altegio_conn_id: Airflow connection of type ``altegio``.
 
     Templated fields: ``location_id``, ``product``.
 
-    XCom: the created product as a dict (with its new ``good_id``). Declared asset ``outlets``
-    get an event whose extra carries ``location_id`` and ``good_id``.
+    XCom: the created product as a dict (with its new ``good_id``).
 
     :raises InvalidRequestError: a missing or invalid field, named ``product.<field>``; nothing
         is sent.
@@ -221,9 +232,11 @@ class CreateProductOperator(AltegioBaseOperator):
 
         request = read_request(ProductCreate, self.product, "product")
         with self.hook:
-            created = self.hook.create_product(request, self.resolve_location_id()).to_json_dict()
-            self.log.info("Created product %s (%s)", created.get("good_id"), created.get("title"))
-            return self.finish_write(context, created, good_id=created.get("good_id"))
+            location = self.hook.resolve_location_id(self.location_id)
+            created = self.hook.create_product(request, location).to_json_dict()
+        self.log.info("Created product %s (%s)", created.get("good_id"), created.get("title"))
+        self.record_outlets(context, location_id=location, good_id=created.get("good_id"))
+        return created
 
 
 class UpdateProductOperator(_ProductOperator):
@@ -232,12 +245,8 @@ class UpdateProductOperator(_ProductOperator):
     :param product_id: the product's ``good_id``.
     :param changes: the fields to change (API names), e.g. ``{"critical_amount": 5}``, including
         ``correction_rules``. A mapping or its JSON text.
-    :param location_id: location id; defaults to the connection's ``location_id`` extra.
-    :param altegio_conn_id: Airflow connection of type ``altegio``.
 
-    Templated fields: ``location_id``, ``product_id``, ``changes``.
-
-    XCom: the updated product as a dict. Declared asset ``outlets`` get an event.
+    Templated fields: ``location_id``, ``product_id``, ``changes``. XCom: the updated product.
 
     :raises InvalidRequestError: an invalid change, named ``changes.<field>``; nothing is sent.
     :raises AltegioNotFoundError: no such product.
@@ -252,21 +261,23 @@ class UpdateProductOperator(_ProductOperator):
     def execute(self, context: Context) -> JsonDict:
         from airflow_provider_altegio.models.altegio import ProductUpdate
 
-        product_id = self._product_id()
+        product_id = whole_number(self.product_id, "product_id")
         request = read_request(ProductUpdate, self.changes, "changes")
         with self.hook:
-            updated = self.hook.update_product(product_id, request, self.resolve_location_id())
-            self.log.info("Updated product %s", product_id)
-            return self.finish_write(context, updated.to_json_dict(), good_id=product_id)
+            location = self.hook.resolve_location_id(self.location_id)
+            updated = self.hook.update_product(product_id, request, location).to_json_dict()
+        self.log.info("Updated product %s", product_id)
+        self.record_outlets(context, location_id=location, good_id=product_id)
+        return updated
 
 
 class UpdateProductsOperator(AltegioBaseOperator):
     """Update many Altegio products at once (prices, critical and desired amounts...),
-    resumably, within the account's rate budget (:meth:`AltegioHook.update_products`).
+    resumably, within the account's rate budget
+    (:func:`~airflow_provider_altegio.workflows.catalogue.update_products`).
 
     Only products whose values differ are sent; the others cost no request. A retry after a
-    failure (or a re-run) therefore picks up where the last try stopped, without redoing what
-    was done.
+    failure (or a re-run) therefore picks up where the last try stopped.
 
     :param changes: a list of ``{"good_id" | "article" | "barcode": ..., <fields to set>}``,
         e.g. ``[{"article": "SH-500", "actual_cost": 12.5, "critical_amount": 3}]``, or its JSON
@@ -274,15 +285,12 @@ class UpdateProductsOperator(AltegioBaseOperator):
     :param skip_unknown: report a change naming a product the location does not have as
         ``unknown`` instead of failing before any write.
     :param fail_on_error: fail the task, after every other product was done, when the API
-        refused some (the report is logged and pushed first, under the ``report`` key).
-    :param location_id: location id; defaults to the connection's ``location_id`` extra.
-    :param altegio_conn_id: Airflow connection of type ``altegio``.
+        refused some (the report is pushed first, under the ``report`` key).
 
     Templated fields: ``location_id``, ``changes``.
 
     XCom: ``{"updated": n, "unchanged": n, "failed": n, "unknown": n, "outcomes": [...]}``, one
-    outcome per change (``product``, ``good_id``, ``outcome``, ``fields``, ``error``). Declared
-    asset ``outlets`` get an event with the counts.
+    outcome per change (``product``, ``good_id``, ``outcome``, ``fields``, ``error``).
 
     :raises InvalidRequestError: an invalid change (named ``changes[i]...``), before any write.
     :raises AirflowFailException: the API refused some products (``fail_on_error``); no retry,
@@ -303,20 +311,21 @@ class UpdateProductsOperator(AltegioBaseOperator):
     def execute(self, context: Context) -> JsonDict:
         from airflow.sdk.exceptions import AirflowFailException
 
+        from airflow_provider_altegio.workflows.catalogue import update_products
+
         with self.hook:
-            report = self.hook.update_products(
-                self.changes, self.resolve_location_id(), skip_unknown=self.skip_unknown
-            )
+            location = self.hook.resolve_location_id(self.location_id)
+            report = update_products(self.hook, self.changes, location, skip_unknown=self.skip_unknown)
         counts = {outcome: report.count(outcome) for outcome in ("updated", "unchanged", "failed", "unknown")}
         result: JsonDict = {**counts, "outcomes": [item.model_dump(mode="json") for item in report.outcomes]}
         if report.failed and self.fail_on_error:
             context["ti"].xcom_push(key="report", value=result)
             lines = "\n".join(f"  {item.product}: {item.error}" for item in report.failed)
-            # The same refusals would come again: no retry.
             raise AirflowFailException(
                 f"The API refused {len(report.failed)} product updates ({report.summary()}):\n{lines}"
             )
-        return self.finish_write(context, result, **counts)
+        self.record_outlets(context, location_id=location, **counts)
+        return result
 
 
 class DeleteProductOperator(_ProductOperator):
@@ -325,12 +334,8 @@ class DeleteProductOperator(_ProductOperator):
     :param product_id: the product's ``good_id``.
     :param ignore_missing: succeed (with ``deleted: false``) when the product does not exist,
         e.g. on a retry after the first try deleted it.
-    :param location_id: location id; defaults to the connection's ``location_id`` extra.
-    :param altegio_conn_id: Airflow connection of type ``altegio``.
 
-    Templated fields: ``location_id``, ``product_id``.
-
-    XCom: ``{"good_id": ..., "deleted": true|false}``. Declared asset ``outlets`` get an event.
+    Templated fields: ``location_id``, ``product_id``. XCom: ``{"good_id": ..., "deleted": bool}``.
 
     :raises AltegioNotFoundError: no such product (unless ``ignore_missing``).
     """
@@ -340,22 +345,14 @@ class DeleteProductOperator(_ProductOperator):
         self.ignore_missing = ignore_missing
 
     def execute(self, context: Context) -> JsonDict:
-        product_id = self._product_id()
-        with self.hook:
-            deleted = self.delete_ignoring_missing(
-                lambda: self.hook.delete_product(product_id, self.resolve_location_id()),
-                f"product {product_id}",
-                self.ignore_missing,
-            )
-            return self.finish_write(context, {"good_id": product_id, "deleted": deleted})
+        product_id = whole_number(self.product_id, "product_id")
+        return _delete(self, context, "product", "good_id", product_id, self.ignore_missing)
 
 
 class ListProductCategoriesOperator(AltegioBaseOperator):
     """List the product categories under a parent (root categories by default).
 
     :param parent_category_id: parent category id; ``0`` lists the root categories.
-    :param location_id: location id; defaults to the connection's ``location_id`` extra.
-    :param altegio_conn_id: Airflow connection of type ``altegio``.
 
     Templated fields: ``location_id``, ``parent_category_id``.
 
@@ -373,21 +370,17 @@ class ListProductCategoriesOperator(AltegioBaseOperator):
     def execute(self, context: Context) -> list[JsonDict]:
         parent = optional_whole_number(self.parent_category_id, "parent_category_id", minimum=0) or 0
         with self.hook:
-            categories = self.hook.list_categories(parent, self.resolve_location_id())
-            return [category.to_json_dict() for category in categories]
+            categories = self.hook.list_categories(parent, self.location_id)  # type: ignore[arg-type]
+        return [category.to_json_dict() for category in categories]
 
 
 class CreateProductCategoryOperator(AltegioBaseOperator):
-    """Create a product category.
+    """Create a product category (``POST /goods_categories/{location_id}``).
 
     :param category: ``title`` (required), ``parent_category_id``, ``article``, ``comment``.
         A mapping or its JSON text.
-    :param location_id: location id; defaults to the connection's ``location_id`` extra.
-    :param altegio_conn_id: Airflow connection of type ``altegio``.
 
-    Templated fields: ``location_id``, ``category``.
-
-    XCom: the created category as a dict. Declared asset ``outlets`` get an event.
+    Templated fields: ``location_id``, ``category``. XCom: the created category as a dict.
 
     :raises InvalidRequestError: an invalid field, named ``category.<field>``; nothing is sent.
     """
@@ -403,22 +396,11 @@ class CreateProductCategoryOperator(AltegioBaseOperator):
 
         request = read_request(CategoryCreate, self.category, "category")
         with self.hook:
-            created = self.hook.create_category(request, self.resolve_location_id()).to_json_dict()
-            self.log.info("Created category %s (%s)", created.get("id"), created.get("title"))
-            return self.finish_write(context, created, category_id=created.get("id"))
-
-
-class _CategoryOperator(AltegioBaseOperator):
-    """One category addressed by ``category_id`` (shared by update and delete)."""
-
-    template_fields: tuple[str, ...] = ("location_id", "category_id")
-
-    def __init__(self, *, category_id: int | str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.category_id = category_id
-
-    def _category_id(self) -> int:
-        return whole_number(self.category_id, "category_id")
+            location = self.hook.resolve_location_id(self.location_id)
+            created = self.hook.create_category(request, location).to_json_dict()
+        self.log.info("Created category %s (%s)", created.get("id"), created.get("title"))
+        self.record_outlets(context, location_id=location, category_id=created.get("id"))
+        return created
 
 
 class UpdateProductCategoryOperator(_CategoryOperator):
@@ -426,12 +408,8 @@ class UpdateProductCategoryOperator(_CategoryOperator):
 
     :param category_id: the category id.
     :param changes: the fields to change. A mapping or its JSON text.
-    :param location_id: location id; defaults to the connection's ``location_id`` extra.
-    :param altegio_conn_id: Airflow connection of type ``altegio``.
 
-    Templated fields: ``location_id``, ``category_id``, ``changes``.
-
-    XCom: the updated category as a dict. Declared asset ``outlets`` get an event.
+    Templated fields: ``location_id``, ``category_id``, ``changes``. XCom: the updated category.
 
     :raises InvalidRequestError: an invalid change, named ``changes.<field>``; nothing is sent.
     :raises AltegioNotFoundError: no such category.
@@ -446,24 +424,22 @@ class UpdateProductCategoryOperator(_CategoryOperator):
     def execute(self, context: Context) -> JsonDict:
         from airflow_provider_altegio.models.altegio import CategoryUpdate
 
-        category_id = self._category_id()
+        category_id = whole_number(self.category_id, "category_id")
         request = read_request(CategoryUpdate, self.changes, "changes")
         with self.hook:
-            updated = self.hook.update_category(category_id, request, self.resolve_location_id())
-            return self.finish_write(context, updated.to_json_dict(), category_id=category_id)
+            location = self.hook.resolve_location_id(self.location_id)
+            updated = self.hook.update_category(category_id, request, location).to_json_dict()
+        self.record_outlets(context, location_id=location, category_id=category_id)
+        return updated
 
 
 class DeleteProductCategoryOperator(_CategoryOperator):
-    """Delete a product category.
+    """Delete a product category (``DELETE /goods_categories/{location_id}/{category_id}``).
 
     :param category_id: the category id.
     :param ignore_missing: succeed (with ``deleted: false``) when the category does not exist.
-    :param location_id: location id; defaults to the connection's ``location_id`` extra.
-    :param altegio_conn_id: Airflow connection of type ``altegio``.
 
-    Templated fields: ``location_id``, ``category_id``.
-
-    XCom: ``{"category_id": ..., "deleted": true|false}``. Declared asset ``outlets`` get an event.
+    Templated fields: ``location_id``, ``category_id``. XCom: ``{"category_id": ..., "deleted": bool}``.
 
     :raises AltegioNotFoundError: no such category (unless ``ignore_missing``).
     """
@@ -473,14 +449,8 @@ class DeleteProductCategoryOperator(_CategoryOperator):
         self.ignore_missing = ignore_missing
 
     def execute(self, context: Context) -> JsonDict:
-        category_id = self._category_id()
-        with self.hook:
-            deleted = self.delete_ignoring_missing(
-                lambda: self.hook.delete_category(category_id, self.resolve_location_id()),
-                f"category {category_id}",
-                self.ignore_missing,
-            )
-            return self.finish_write(context, {"category_id": category_id, "deleted": deleted})
+        category_id = whole_number(self.category_id, "category_id")
+        return _delete(self, context, "category", "category_id", category_id, self.ignore_missing)
 
 
 __all__ = [

@@ -21,20 +21,21 @@ from airflow.sdk.configuration import conf
 
 from airflow_provider_altegio import exceptions
 from airflow_provider_altegio.exceptions import AltegioProviderError, APIError
-from airflow_provider_altegio.operators._common import (
-    JsonDict,
-    altacolor_conditions,
+from airflow_provider_altegio.values import (
+    is_blank,
+    optional_whole_number,
+    read_conditions,
     read_datetime,
     read_id_list,
     to_json,
 )
-from airflow_provider_altegio.values import is_blank, optional_whole_number
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_altegio.hooks.altacolor import AltacolorHook
     from airflow_provider_altegio.hooks.altegio import AltegioHook
+    from airflow_provider_altegio.operators.base import JsonDict
     from airflow_provider_altegio.triggers.products import ProductChangeTriggerBase
 
 
@@ -217,7 +218,7 @@ class WaitForProductChangeSensor(ProductChangeSensorBase):
 
     def build_query(self) -> JsonDict:
         return {
-            "location_id": self.hook.resolve_location_id(self.location_id),  # type: ignore[arg-type]
+            "location_id": self.hook.resolve_location_id(self.location_id),
             "category_id": optional_whole_number(self.category_id, "category_id"),
             "term": None if is_blank(self.term) else str(self.term).strip(),
         }
@@ -280,7 +281,7 @@ class AltacolorWaitForProductChangeSensor(ProductChangeSensorBase):
     def build_query(self) -> JsonDict:
         # Only "no conditions" means none: a falsy malformed value (0, {}) is validated, not dropped.
         given = [] if is_blank(self.conditions) else self.conditions
-        return {"conditions": to_json(altacolor_conditions(given, "conditions")) if given != [] else []}
+        return {"conditions": to_json(read_conditions(given, "conditions")) if given != [] else []}
 
     id_field = "product_id"
 

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from airflow.sdk import DAG
 
-from airflow_provider_altegio.operators._common import idempotency_key
 from airflow_provider_altegio.operators.storage import CreateStorageOperationOperator
 
 if TYPE_CHECKING:
@@ -63,12 +62,11 @@ def test_storage_operation_lands_exactly_once(
         )
     dag_run = run_dag(dag)
     ledger.settle()  # a request the client gave up on may still land: count it too
-    key = idempotency_key(dag_run.dag_id, dag_run.run_id, "receipt", -1)
-    documents = ledger.documents(key)
-    assert len(documents) == 1, f"{len(documents)} documents carry the key after {fault}"
-    assert ledger.stock() == pytest.approx(before + 3)
     assert dag_run.state == "success"
     result = xcom(dag_run, "receipt")
+    documents = ledger.documents(result["key"])
+    assert len(documents) == 1, f"{len(documents)} documents carry the key after {fault}"
+    assert ledger.stock() == pytest.approx(before + 3)
     assert result["document_id"] == documents[0]["id"]
     assert sorted(result["transaction_ids"]) == sorted(documents[0]["transaction_ids"])
     assert documents[0]["comment"].startswith("Fault drill")

@@ -12,6 +12,7 @@ from airflow.sdk import DAG
 
 from airflow_provider_altegio.exceptions import AltegioAPIError, InvalidRequestError
 from airflow_provider_altegio.operators.products import UpdateProductsOperator
+from airflow_provider_altegio.workflows.catalogue import update_products
 
 pytestmark = pytest.mark.integration
 
@@ -55,7 +56,7 @@ def test_only_differing_products_are_sent_and_refusals_are_reported(
     )
     altegio_sandbox.clear_requests()
 
-    report = hook.update_products(changes_for(products), location)
+    report = update_products(hook, changes_for(products), location)
 
     assert [(o.change, o.good_id, o.outcome) for o in report.outcomes] == [
         (0, products[0].good_id, "updated"),
@@ -76,7 +77,7 @@ def test_only_differing_products_are_sent_and_refusals_are_reported(
 
     # The same changes again: only the refused product is sent.
     altegio_sandbox.clear_requests()
-    again = hook.update_products(changes_for(products), location)
+    again = update_products(hook, changes_for(products), location)
     assert [o.outcome for o in again.outcomes] == ["unchanged", "unchanged", "unchanged", "updated"]
     assert puts(altegio_sandbox) == [f"/api/v1/goods/{location}/{p4.good_id}"]
 
@@ -93,12 +94,12 @@ def test_a_run_stopped_by_a_server_failure_resumes_without_redoing(
     altegio_sandbox.faults.add("PUT", f"/goods/{location}/{products[1].good_id}", status=503, count=1)
     altegio_sandbox.clear_requests()
     with AltegioHook() as hook, pytest.raises(AltegioAPIError):
-        hook.update_products(changes_for(products), location)
+        update_products(hook, changes_for(products), location)
     assert len(puts(altegio_sandbox)) == 2  # the first was applied, the second failed
 
     altegio_sandbox.clear_requests()
     with AltegioHook() as hook:
-        report = hook.update_products(changes_for(products), location)
+        report = update_products(hook, changes_for(products), location)
     assert [o.outcome for o in report.outcomes] == ["unchanged", "updated", "unchanged", "updated"]
     assert sorted(puts(altegio_sandbox)) == sorted(
         f"/api/v1/goods/{location}/{p.good_id}" for p in (products[1], products[3])
@@ -122,14 +123,15 @@ def test_bad_changes_fail_before_anything_is_written(
     first = {"good_id": sample["products"][0].good_id, "actual_cost": 99}
     altegio_sandbox.clear_requests()
     with pytest.raises(InvalidRequestError) as error:
-        hook.update_products([first, change], sample["location"])
+        update_products(hook, [first, change], sample["location"])
     assert error.value.field == field
     assert problem in error.value.problem
     assert puts(altegio_sandbox) == []
 
 
 def test_unknown_products_can_be_skipped(altegio_sandbox: Any, hook: Any, sample: dict[str, Any]) -> None:
-    report = hook.update_products(
+    report = update_products(
+        hook,
         [
             {"article": "NO-SUCH-ARTICLE", "actual_cost": 1},
             {"good_id": sample["products"][0].good_id, "netto": 7},

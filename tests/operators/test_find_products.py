@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_altegio.workflows.catalogue import find_products
+
 pytestmark = pytest.mark.integration
 
 
@@ -30,7 +32,7 @@ def test_few_codes_are_looked_up_one_request_each(altegio_sandbox: Any, hook: An
         ("good_id", "999999999"),
     }
     altegio_sandbox.clear_requests()
-    found = hook.find_products(codes, location)
+    found = find_products(hook, codes, location)
     assert found == {
         ("barcode", a.barcode): [a],
         ("code", b.article): [b],
@@ -46,7 +48,7 @@ def test_more_codes_than_a_page_holds_walk_the_catalogue_once(altegio_sandbox: A
     catalogue = list(hook.iter_products(location))
     codes = {("article", p.article) for p in catalogue[:60]} | {("barcode", "0000000000000")}
     altegio_sandbox.clear_requests()
-    found = hook.find_products(codes, location)
+    found = find_products(hook, codes, location)
     assert found[("barcode", "0000000000000")] == []
     assert all(found[("article", p.article)] == [p] for p in catalogue[:60])
     pages = -(-len(catalogue) // 50) + (len(catalogue) % 50 == 0)  # the short last page ends the walk

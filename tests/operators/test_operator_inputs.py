@@ -10,19 +10,19 @@ from typing import Any
 import pytest
 
 from airflow_provider_altegio.exceptions import InvalidRequestError
-from airflow_provider_altegio.operators._common import (
-    altacolor_conditions,
-    carries_key,
-    idempotency_key,
+from airflow_provider_altegio.operators.storage import CreateStorageOperationOperator
+from airflow_provider_altegio.results import read_items, write_json_lines
+from airflow_provider_altegio.values import (
+    optional_whole_number,
+    read_conditions,
     read_date_range,
     read_datetime,
     read_id_list,
-    stamp_comment,
+    structure,
     to_json,
+    whole_number,
 )
-from airflow_provider_altegio.operators.storage import CreateStorageOperationOperator
-from airflow_provider_altegio.results import read_items, write_json_lines
-from airflow_provider_altegio.values import optional_whole_number, structure, whole_number
+from airflow_provider_altegio.workflows.booking import carries_key, idempotency_key, stamp_comment
 
 
 def _field(exc_info: pytest.ExceptionInfo[InvalidRequestError]) -> str:
@@ -137,6 +137,28 @@ def test_idempotency_key_is_stable_and_distinct() -> None:
     assert len(others) == 5
 
 
+def test_the_document_key_names_the_document_not_its_order_or_date() -> None:
+    """Mapped inputs may come in any order: the key is the document's, not the map index's."""
+
+    def key(**overrides: object) -> str:
+        ((document_key, _),) = _operator(**overrides).build_requests("dag/run/op", 1001)
+        return document_key
+
+    assert key() == key(create_date="2020-01-01", comment="Other words")
+    assert key(transactions=[{"good_id": 1, "amount": 2}, {"good_id": 3, "amount": 1}]) == key(
+        transactions=[{"good_id": 3, "amount": 1}, {"good_id": 1, "amount": 2}]
+    )
+    others = {
+        key(storage_id=11),
+        key(operation_type="usage"),
+        key(transactions=[{"good_id": 1, "amount": 3}]),
+        _operator().build_requests("dag/run2/op", 1001)[0][0],
+        _operator().build_requests("dag/run/op", 1002)[0][0],
+    }
+    assert key() not in others
+    assert len(others) == 5
+
+
 def test_comment_stamp_keeps_the_comment_readable() -> None:
     key = idempotency_key("dag", "run", "task", None)
     stamped = stamp_comment("Weekly restock", key)
@@ -165,8 +187,8 @@ def _operator(**overrides: object) -> CreateStorageOperationOperator:
     return CreateStorageOperationOperator(**arguments)  # type: ignore[arg-type]
 
 
-def _request(operator: CreateStorageOperationOperator, key: str = "k") -> Any:
-    (only,) = operator.build_requests(key)
+def _request(operator: CreateStorageOperationOperator, task: str = "dag/run/op") -> Any:
+    (only,) = operator.build_requests(task, 1001)
     return only[1]
 
 
@@ -187,9 +209,9 @@ def test_operation_type_by_name_or_number(given: object, expected: int) -> None:
 
 
 def test_request_carries_stamped_comment_and_positive_amounts() -> None:
-    request = _request(_operator(create_date="2026-03-01T10:30:00+03:00"), "abc")
+    ((key, request),) = _operator(create_date="2026-03-01T10:30:00+03:00").build_requests("dag/run/op", 1001)
     body = request.to_api()
-    assert body["comment"] == "Damaged [airflow:abc]"
+    assert body["comment"] == f"Damaged [airflow:{key}]"
     assert body["create_date"] == "2026-03-01T10:30:00.000+03:00"
     assert body["goods_transactions"][0]["amount"] == 2
     assert body["storage_id"] == 10
@@ -204,12 +226,12 @@ def test_a_transfer_is_two_documents_each_with_its_own_key() -> None:
     """Out of the source as a write-off, into the target as a receipt: both of documented effect."""
     (out_key, out), (in_key, into) = _operator(
         operation_type="transfer", storage_id=10, target_storage_id=11, comment="Restock shelf"
-    ).build_requests("abc")
-    assert (out_key, in_key) == ("abc-out", "abc-in")
+    ).build_requests("dag/run/op", 1001)
+    assert (out_key[-4:], in_key[-3:]) == ("-out", "-in")
     assert (int(out.type_id), out.storage_id) == (4, 10)
     assert (int(into.type_id), into.storage_id) == (3, 11)
-    assert out.comment == "Restock shelf Transfer to storage 11 [airflow:abc-out]"
-    assert into.comment == "Restock shelf Transfer from storage 10 [airflow:abc-in]"
+    assert out.comment == f"Restock shelf Transfer to storage 11 [airflow:{out_key}]"
+    assert into.comment == f"Restock shelf Transfer from storage 10 [airflow:{in_key}]"
     assert [line.amount for line in out.transactions] == [line.amount for line in into.transactions]
 
 
@@ -257,7 +279,7 @@ def test_default_create_date_is_now() -> None:
 )
 def test_invalid_requests_name_the_field(overrides: dict[str, object], field: str) -> None:
     with pytest.raises(InvalidRequestError) as info:
-        _operator(**overrides).build_requests("k")
+        _operator(**overrides).build_requests("dag/run/op", 1001)
     assert _field(info) == field, str(info.value)
 
 
@@ -268,13 +290,13 @@ def test_altacolor_conditions_people_and_raw_forms() -> None:
     readable = {"field": "product_code", "condition": "==", "value": "A-1"}
     between = {"field": "date_modified", "condition": "between", "value": ["2026-01-01", "2026-02-01"]}
     raw = {"field": 5, "condition": 4, "date1": "2026-01-01T00:00:00"}
-    assert altacolor_conditions(readable, "conditions") == [readable]
-    assert altacolor_conditions([readable, between, raw], "conditions") == [readable, between, raw]
-    assert altacolor_conditions(json.dumps([readable]), "conditions") == [readable]
+    assert read_conditions(readable, "conditions") == [readable]
+    assert read_conditions([readable, between, raw], "conditions") == [readable, between, raw]
+    assert read_conditions(json.dumps([readable]), "conditions") == [readable]
 
 
 def test_altacolor_no_condition_reads_everything() -> None:
-    (condition,) = altacolor_conditions(None, "conditions")
+    (condition,) = read_conditions(None, "conditions")
     assert condition == {"field": "product_id", "condition": ">", "value": "0"}
 
 
@@ -295,7 +317,7 @@ def test_altacolor_no_condition_reads_everything() -> None:
 )
 def test_altacolor_bad_conditions(conditions: object, sort_by: object, field: str) -> None:
     with pytest.raises(InvalidRequestError) as info:
-        altacolor_conditions(conditions, "conditions", sort_by=sort_by)
+        read_conditions(conditions, "conditions", sort_by=sort_by)
     assert _field(info) == field, str(info.value)
 
 

@@ -16,12 +16,12 @@ import pytest
 from airflow.sdk import DAG, Asset
 
 from airflow_provider_altegio.exceptions import AltegioNotFoundError
-from airflow_provider_altegio.operators._common import carries_key, idempotency_key
 from airflow_provider_altegio.operators.storage import (
     CreateStorageOperationOperator,
     ListStoragesOperator,
     ListStorageTransactionsOperator,
 )
+from airflow_provider_altegio.workflows.booking import Booker, carries_key, stamp_comment
 
 pytestmark = pytest.mark.integration
 
@@ -39,6 +39,13 @@ def _stock_start(case: dict[str, Any]) -> tuple[Any, int, int, int, float]:
     """The ``stock_case`` hook, location, storage and product, and the product's stock now."""
     hook, loc, storage, good = case["hook"], case["location_id"], case["storage_id"], case["good_id"]
     return hook, loc, storage, good, _stock(hook, loc, good, storage)
+
+
+def _expected_key(dag: DAG, dag_run: Any, task_id: str, location_id: int) -> str:
+    """The key the task's one document must carry, worked out apart from the run."""
+    task = dag.get_task(task_id)
+    ((key, _),) = task.build_requests(f"{dag_run.dag_id}/{dag_run.run_id}/{task_id}", location_id)
+    return key
 
 
 def _documents_with_key(sandbox: Any, key: str) -> list[dict[str, Any]]:
@@ -164,10 +171,11 @@ def test_exactly_once_when_the_response_is_lost(
     if search_fails:
         # A failure a retry can fix (a 404 would fail the task at once).
         altegio_sandbox.faults.add("GET", f"/api/v1/storages/transactions/{loc}", status=500, count=1)
-    dag_run = run_dag(_write_off_dag(f"storage_exactly_once_{expected_tries}", case, 2))
+    dag = _write_off_dag(f"storage_exactly_once_{expected_tries}", case, 2)
+    dag_run = run_dag(dag)
     assert dag_run.state == "success"
     assert _ti(dag_run, "write_off").try_number == expected_tries
-    key = idempotency_key(dag_run.dag_id, dag_run.run_id, "write_off", -1)
+    key = _expected_key(dag, dag_run, "write_off", loc)
     documents = _documents_with_key(altegio_sandbox, key)
     assert len(documents) == 1
     assert documents[0]["comment"] == f"Stocktake [airflow:{key}]"
@@ -175,6 +183,7 @@ def test_exactly_once_when_the_response_is_lost(
         "document_id": documents[0]["id"],
         "transaction_ids": documents[0]["transaction_ids"],
         "created": False,
+        "key": key,
     }
     assert xcom(dag_run, "write_off") == {**found, "documents": [found]}
     after = _stock(hook, loc, good, storage)
@@ -224,7 +233,7 @@ def _late_receipt(
     while any(r["status"] is None for r in altegio_sandbox.requests(method="POST")):
         assert time.monotonic() < deadline, "the sandbox is still applying a request"
         time.sleep(0.05)
-    key = idempotency_key(dag_run.dag_id, dag_run.run_id, "receipt", -1)
+    key = _expected_key(dag, dag_run, "receipt", loc)
     moved = _stock(hook, loc, good, storage) - before
     return dag_run, key, moved
 
@@ -260,15 +269,18 @@ def test_a_try_that_dies_during_its_grace_period_leaves_the_retry_looking(
     import time
 
     class DiesDuringGrace(CreateStorageOperationOperator):
-        def execute(self, context: Any) -> Any:
-            self.try_number = context["ti"].try_number
-            return super().execute(context)
+        def booker(self, context: Any, location_id: int) -> Any:
+            booker = super().booker(context, location_id)
+            looks = booker.await_existing
 
-        def await_existing(self, *args: Any) -> Any:
-            if self.try_number == 1 and args[-1] > 0:
-                time.sleep(1)
-                raise RuntimeError("worker lost during the grace period")
-            return super().await_existing(*args)
+            def dies_on_try_1(request: Any, key: str, grace: float) -> Any:
+                if context["ti"].try_number == 1 and grace > 0:
+                    time.sleep(1)
+                    raise RuntimeError("worker lost during the grace period")
+                return looks(request, key, grace)
+
+            booker.await_existing = dies_on_try_1  # type: ignore[method-assign]
+            return booker
 
     dag_run, key, moved = _late_receipt(
         DiesDuringGrace, stock_case, altegio_sandbox, run_dag, monkeypatch, lands_after=3, amount=6, grace=10
@@ -306,14 +318,14 @@ def test_retry_after_success_creates_nothing(
         )
     dag_run = run_dag(dag)
     assert dag_run.state == "success"
-    key = idempotency_key(dag_run.dag_id, dag_run.run_id, "receipt", -1)
-    assert len(_documents_with_key(altegio_sandbox, key)) == 1
-    assert xcom(dag_run, "receipt")["created"] is False
+    result = xcom(dag_run, "receipt")
+    assert len(_documents_with_key(altegio_sandbox, result["key"])) == 1
+    assert result["created"] is False
     assert _stock(hook, loc, good, storage) == pytest.approx(before + 4)
 
 
 def test_mapped_operations_get_their_own_keys(
-    stock_case: dict[str, Any], altegio_sandbox: Any, run_dag: Any
+    stock_case: dict[str, Any], altegio_sandbox: Any, run_dag: Any, xcom: Any
 ) -> None:
     case = stock_case
     loc, good = case["location_id"], case["good_id"]
@@ -326,8 +338,9 @@ def test_mapped_operations_get_their_own_keys(
         ).expand(storage_id=[case["storage_id"], case["other_storage_id"]])
     dag_run = run_dag(dag)
     assert dag_run.state == "success"
-    for map_index in (0, 1):
-        key = idempotency_key(dag_run.dag_id, dag_run.run_id, "receipt", map_index)
+    keys = {xcom(dag_run, "receipt", map_index=map_index)["key"] for map_index in (0, 1)}
+    assert len(keys) == 2
+    for key in keys:
         assert len(_documents_with_key(altegio_sandbox, key)) == 1
 
 
@@ -523,7 +536,6 @@ def test_the_search_for_an_earlier_document_survives_rows_shifting_between_pages
     """A listing that drops a row at every page boundary hides the document from one walk; the
     search walks again with other boundaries and finds it, so nothing is booked twice."""
     from airflow_provider_altegio.hooks.altegio import AltegioHook
-    from airflow_provider_altegio.operators._common import stamp_comment
 
     case = stock_case
     loc, storage, good = case["location_id"], case["storage_id"], case["good_id"]
@@ -554,12 +566,11 @@ def test_the_search_for_an_earlier_document_survives_rows_shifting_between_pages
         transactions=[{"good_id": good, "amount": 1}],
         master_id=990101,
     )
-    operator.__dict__["hook"] = hook  # the cached hook, with its short pages
-    (request,) = [r for _, r in operator.build_requests(keys[3])]
-    found = operator.find_existing(request, loc, keys[3], since)
+    ((_, request),) = operator.build_requests("dag/run/search", loc)
+    found = Booker(hook, loc, since).find_existing(request, keys[3])
     hook.close()  # a later test counts unclosed sockets
     assert found is not None
-    assert found["document_id"] == documents[3]
+    assert found.document_id == documents[3]
 
 
 def test_undo_deletes_the_document_and_takes_its_stock_back(

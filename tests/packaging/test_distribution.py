@@ -128,7 +128,11 @@ def test_the_wheel_alone_runs_an_example_dag(
                 {
                     "conn_type": "altegio",
                     "host": sandbox_of["altegio"],
-                    "extra": {"partner_token": "sandbox-partner-token", "user_token": "sandbox-user-token"},
+                    "extra": {
+                        "partner_token": "sandbox-partner-token",
+                        "user_token": "sandbox-user-token",
+                        "master_id": 990101,  # the sandbox's team member: who books the documents
+                    },
                 }
             ),
         }

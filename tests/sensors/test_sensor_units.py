@@ -1,4 +1,4 @@
-"""Sensor pieces that need no server: resuming from a trigger event, progress lines."""
+"""Sensor pieces that need no server: resuming from a trigger event."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import pytest
 from airflow.sdk.exceptions import AirflowSensorTimeout
 
 from airflow_provider_altegio.exceptions import AltegioProviderError
-from airflow_provider_altegio.operators._common import Progress
 from airflow_provider_altegio.sensors.products import (
     AltacolorWaitForProductChangeSensor,
     WaitForProductChangeSensor,
@@ -46,32 +45,6 @@ def test_sensor_defaults() -> None:
         "product_ids",
         "conditions",
     }
-
-
-class _Log:
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def info(self, message: str, *args: Any) -> None:
-        self.lines.append(message % args)
-
-
-def test_progress_reports_pages_items_and_time() -> None:
-    log = _Log()
-    progress = Progress(log, "Altegio products", page_size=100, interval=0.0)
-    assert sum(1 for _ in progress.track(range(250))) == 250
-    progress.done()
-    assert log.lines[-1].startswith("Read Altegio products: 3 pages, 250 items in ")
-    assert any(line.startswith("Reading Altegio products: ") for line in log.lines)
-
-
-def test_progress_is_quiet_between_intervals() -> None:
-    log = _Log()
-    progress = Progress(log, "Altacolor products", page_size=100, interval=3600)
-    list(progress.track(range(1000)))
-    progress.done()
-    assert len(log.lines) == 1
-    assert log.lines[0].startswith("Read Altacolor products: 10 pages, 1000 items in ")
 
 
 def test_a_trigger_error_no_retry_can_fix_fails_the_task_at_once() -> None:

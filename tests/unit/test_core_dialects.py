@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from airflow_provider_altegio.core.dialects import AltacolorDialect, AltegioDialect, normalize_errors
-from airflow_provider_altegio.core.http import RequestInfo, RequestSpec
+from airflow_provider_altegio.core.types import RequestInfo, RequestSpec
 from airflow_provider_altegio.exceptions import (
     AltacolorAPIError,
     AltacolorAuthError,

@@ -18,10 +18,11 @@ import respx
 from fakes import SleepRecorder
 
 from airflow_provider_altegio.core.config import ConnectionConfig
-from airflow_provider_altegio.core.dialects import AltacolorDialect, AltegioDialect, Payload
+from airflow_provider_altegio.core.dialects import AltacolorDialect, AltegioDialect
 from airflow_provider_altegio.core.http import HttpCore, public_url
-from airflow_provider_altegio.core.paging import LimitOffsetPager, PageCountPager
+from airflow_provider_altegio.core.paging import LimitOffsetPager, Listing, PageCountPager
 from airflow_provider_altegio.core.retry import RetryPolicy
+from airflow_provider_altegio.core.types import Payload, RequestSpec
 from airflow_provider_altegio.exceptions import (
     AltegioAPIError,
     AltegioRateLimitError,
@@ -57,14 +58,20 @@ def make_core(
 Send = Callable[..., Any]
 
 
+def _spec(*args: Any, **kwargs: Any) -> tuple[RequestSpec, Any]:
+    """The request and its parser from ``send``'s arguments (``read=`` is the parser)."""
+    parse = kwargs.pop("read", lambda data: data)
+    return RequestSpec(*args, **kwargs), parse
+
+
 def _sync(core: HttpCore, *args: Any, **kwargs: Any) -> Any:
-    return core.request(*args, **kwargs)
+    return core.request(*_spec(*args, **kwargs))
 
 
 def _async(core: HttpCore, *args: Any, **kwargs: Any) -> Any:
     async def go() -> Any:
         try:
-            return await core.arequest(*args, **kwargs)
+            return await core.arequest(*_spec(*args, **kwargs))
         finally:
             await core.aclose()
 
@@ -346,14 +353,16 @@ def _goods_pages(total: int) -> Callable[[httpx.Request], httpx.Response]:
     return respond
 
 
-def _collect_sync(core: HttpCore, pager: Any, method: str, path: str, **kwargs: Any) -> list[list[Any]]:
-    return list(core.iter_pages(pager, method, path, **kwargs))
+def _collect_sync(core: HttpCore, pager: Any, method: str, path: str, **kwargs: Any) -> list[Any]:
+    return list(core.iter_items(Listing(RequestSpec(method, path, **kwargs), pager)))
 
 
-def _collect_async(core: HttpCore, pager: Any, method: str, path: str, **kwargs: Any) -> list[list[Any]]:
-    async def go() -> list[list[Any]]:
+def _collect_async(core: HttpCore, pager: Any, method: str, path: str, **kwargs: Any) -> list[Any]:
+    async def go() -> list[Any]:
         try:
-            return [page async for page in core.aiter_pages(pager, method, path, **kwargs)]
+            return [
+                item async for item in core.aiter_items(Listing(RequestSpec(method, path, **kwargs), pager))
+            ]
         finally:
             await core.aclose()
 
@@ -361,25 +370,25 @@ def _collect_async(core: HttpCore, pager: Any, method: str, path: str, **kwargs:
 
 
 @pytest.fixture(params=["sync", "async"])
-def collect(request: pytest.FixtureRequest) -> Callable[..., list[list[Any]]]:
+def collect(request: pytest.FixtureRequest) -> Callable[..., list[Any]]:
     return _collect_sync if request.param == "sync" else _collect_async
 
 
 @pytest.mark.parametrize(("total", "requests"), [(7, 3), (6, 3), (0, 1), (2, 1)])
 def test_page_count_pager_stops_at_first_short_page(
-    collect: Callable[..., list[list[Any]]], total: int, requests: int
+    collect: Callable[..., list[Any]], total: int, requests: int
 ) -> None:
     core, _ = make_core()
     with respx.mock() as mock:
         route = mock.get(f"{BASE}/goods/1").mock(side_effect=_goods_pages(total))
-        pages = collect(core, PageCountPager(3), "GET", "/goods/1", params={"term": "a", "page": 99})
-    assert [item["good_id"] for page in pages for item in page] == list(range(total))
+        items = collect(core, PageCountPager(3), "GET", "/goods/1", params={"term": "a", "page": 99})
+    assert [item["good_id"] for item in items] == list(range(total))
     assert route.call_count == requests
     first = route.calls[0].request.url.params
     assert (first["term"], first["page"], first["count"]) == ("a", "1", "3")  # pager owns page/count
 
 
-def test_limit_offset_pager_pages_until_total(collect: Callable[..., list[list[Any]]]) -> None:
+def test_limit_offset_pager_pages_until_total(collect: Callable[..., list[Any]]) -> None:
     core, _ = make_core(dialect=AltacolorDialect("api-user", "alta-password"))
     seen: list[dict[str, str]] = []
 
@@ -399,7 +408,7 @@ def test_limit_offset_pager_pages_until_total(collect: Callable[..., list[list[A
 
     with respx.mock() as mock:
         mock.post(f"{BASE}/api/json/manage_products/find").mock(side_effect=respond)
-        pages = collect(
+        items = collect(
             core,
             LimitOffsetPager(2),
             "POST",
@@ -407,7 +416,7 @@ def test_limit_offset_pager_pages_until_total(collect: Callable[..., list[list[A
             data={"field": "4"},
             idempotent=True,
         )
-    assert [len(p) for p in pages] == [2, 2, 1]
+    assert [item["product_id"] for item in items] == [0, 1, 2, 3, 4]
     assert [(f["limit"], f["offset"]) for f in seen] == [("2", "0"), ("2", "2"), ("2", "4")]
     assert all(f["field"] == "4" and f["username"] == "api-user" for f in seen)
 
@@ -432,7 +441,7 @@ def test_pager_rejects_bad_sizes() -> None:
         LimitOffsetPager(101)
 
 
-def test_a_page_without_a_list_is_malformed(collect: Callable[..., list[list[Any]]]) -> None:
+def test_a_page_without_a_list_is_malformed(collect: Callable[..., list[Any]]) -> None:
     core, _ = make_core()
     with respx.mock() as mock:
         mock.get(f"{BASE}/goods/1").mock(
@@ -463,9 +472,9 @@ def test_sync_client_is_persistent() -> None:
     core, _ = make_core()
     with respx.mock() as mock:
         mock.get(f"{BASE}/goods/1").mock(return_value=httpx.Response(200, json=OK))
-        core.request("GET", "/goods/1")
+        core.request(RequestSpec("GET", "/goods/1"))
         client = core.client
-        core.request("GET", "/goods/1")
+        core.request(RequestSpec("GET", "/goods/1"))
         assert core.client is client
     core.close()
 
@@ -474,12 +483,15 @@ def test_pages_are_asked_for_one_at_a_time_as_the_reader_goes() -> None:
     core, _ = make_core()
     with respx.mock() as mock:
         route = mock.get(f"{BASE}/goods/1").mock(side_effect=_goods_pages(25))
-        pages = core.iter_pages(PageCountPager(10), "GET", "/goods/1")
-        assert route.call_count == 0  # nothing is sent before the first page is wanted
-        assert len(next(pages)) == 10
+        items = core.iter_items(Listing(RequestSpec("GET", "/goods/1"), PageCountPager(10)))
+        assert route.call_count == 0  # nothing is sent before the first item is wanted
+        first_page = [next(items) for _ in range(10)]
+        assert [item["good_id"] for item in first_page] == list(range(10))
         assert route.call_count == 1
-        pages.close()  # a reader that walks away leaves no request behind
-        assert route.call_count == 1
+        next(items)  # the eleventh item needs the second page
+        assert route.call_count == 2
+        items.close()  # a reader that walks away leaves no request behind
+        assert route.call_count == 2
     core.close()
 
 
@@ -490,16 +502,16 @@ def test_a_bad_page_surfaces_after_the_good_pages() -> None:
         mock.get(f"{BASE}/goods/1").mock(
             side_effect=[httpx.Response(200, json=good), httpx.Response(200, text="<html>")]
         )
-        pages = core.iter_pages(PageCountPager(2), "GET", "/goods/1")
-        assert next(pages) == good["data"]
+        items = core.iter_items(Listing(RequestSpec("GET", "/goods/1"), PageCountPager(2)))
+        assert [next(items), next(items)] == good["data"]
         with pytest.raises(MalformedResponseError, match="not JSON"):
-            next(pages)
+            next(items)
     core.close()
 
 
 @pytest.mark.parametrize("api", ["altegio", "altacolor"])
 def test_a_server_that_ignores_paging_fails_instead_of_looping(
-    collect: Callable[..., list[list[Any]]], api: str
+    collect: Callable[..., list[Any]], api: str
 ) -> None:
     calls: list[int] = []
     if api == "altegio":

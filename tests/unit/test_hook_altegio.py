@@ -30,6 +30,7 @@ from airflow_provider_altegio.exceptions import (
 )
 from airflow_provider_altegio.hooks.altegio import AltegioHook
 from airflow_provider_altegio.models.altegio import DocumentType, Product, StorageOperationRequest
+from airflow_provider_altegio.workflows.restock import low_stock
 
 if TYPE_CHECKING:
     from fakes import SleepRecorder
@@ -1144,7 +1145,7 @@ def test_low_stock_orders_whole_sale_units_into_the_home_storage(hook: AltegioHo
     with respx.mock() as mock:
         mock.get(f"{BASE}/storages/42").mock(return_value=ok(storages))
         mock.get(f"{BASE}/goods/42").mock(side_effect=[ok(goods), ok([])])
-        lines = hook.low_stock()
+        lines = low_stock(hook)
     assert [(line.good_id, line.storage_id, line.quantity) for line in lines] == [(10, 1, 4), (11, 2, 2)]
     assert lines[0].on_hand == pytest.approx(2.4)
     assert (lines[0].unit, lines[0].storage_title) == ("btl", "Back room")

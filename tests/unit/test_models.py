@@ -34,9 +34,13 @@ from airflow_provider_altegio.models.common import (
     ApiModel,
     EntityRef,
     LooseBool,
-    LooseDatetime,
-    LooseFloat,
     LooseInt,
+    LooseList,
+    MaybeBool,
+    MaybeDatetime,
+    MaybeFloat,
+    MaybeInt,
+    Nested,
     format_altacolor_datetime,
     format_altegio_datetime,
     format_altegio_document_date,
@@ -128,10 +132,10 @@ def test_format_altacolor_datetime_is_utc_without_offset() -> None:
 
 
 class _Loose(ApiModel):
-    number: LooseInt | None = None
-    amount: LooseFloat | None = None
-    flag: LooseBool | None = None
-    when: LooseDatetime | None = None
+    number: MaybeInt = None
+    amount: MaybeFloat = None
+    flag: MaybeBool = None
+    when: MaybeDatetime = None
     required_number: LooseInt = 0
 
 
@@ -538,13 +542,17 @@ def test_from_input_rejects_non_mappings() -> None:
     assert info.value.field == "operation"
 
 
-def test_direct_construction_raises_invalid_request_error() -> None:
+def test_from_input_is_the_one_way_to_an_invalid_request_error() -> None:
     with pytest.raises(InvalidRequestError) as info:
+        TransactionRequest.from_input({"good_id": 1, "amount": -1})
+    assert info.value.field == "amount"
+    with pytest.raises(InvalidRequestError) as info:
+        TransactionRequest.from_input({"good_id": 1})
+    assert info.value.field == "amount"
+    # Plain pydantic construction stays plain pydantic: still a ValueError naming the field.
+    with pytest.raises(ValueError, match="amount") as raw:
         TransactionRequest(good_id=1, amount=-1)
-    assert info.value.field == "amount"
-    with pytest.raises(InvalidRequestError) as info:
-        TransactionRequest.model_validate({"good_id": 1})
-    assert info.value.field == "amount"
+    assert isinstance(raw.value, ValidationError)
 
 
 def test_transaction_request_cost_default_and_explicit() -> None:
@@ -562,11 +570,11 @@ def test_transaction_request_cost_default_and_explicit() -> None:
 
 def test_transaction_request_is_strict_about_fractional_ids_and_bools() -> None:
     with pytest.raises(InvalidRequestError, match="good_id"):
-        TransactionRequest(good_id=1.5, amount=1)
+        TransactionRequest.from_input({"good_id": 1.5, "amount": 1})
     with pytest.raises(InvalidRequestError, match="amount"):
-        TransactionRequest(good_id=1, amount=True)
+        TransactionRequest.from_input({"good_id": 1, "amount": True})
     with pytest.raises(InvalidRequestError, match="amount"):
-        TransactionRequest(good_id=1, amount=float("nan"))
+        TransactionRequest.from_input({"good_id": 1, "amount": float("nan")})
 
 
 def test_product_create_requires_the_documented_fields() -> None:
@@ -707,9 +715,9 @@ def test_required_scalars_keep_refusing_placeholders() -> None:
 
 
 class _LooseChild(_Loose):
-    ref: EntityRef | None = None
-    since: LooseDatetime | None = None
-    flags: list[LooseBool] = []
+    ref: Nested[EntityRef] = None
+    since: MaybeDatetime = None
+    flags: LooseList[LooseBool] = []
 
 
 def test_subclasses_get_placeholder_rules_for_inherited_and_own_fields() -> None:

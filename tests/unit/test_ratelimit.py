@@ -19,6 +19,7 @@ from airflow_provider_altegio.core.dialects import AltegioDialect
 from airflow_provider_altegio.core.http import HttpCore
 from airflow_provider_altegio.core.ratelimit import RateLimiter
 from airflow_provider_altegio.core.retry import RetryPolicy
+from airflow_provider_altegio.core.types import RequestSpec
 
 
 class FakeClock:
@@ -203,13 +204,13 @@ def test_sync_and_async_requests_share_the_limiter() -> None:
 
     async def async_part() -> None:
         for _ in range(6):
-            await core.arequest("GET", "/storages/1")
+            await core.arequest(RequestSpec("GET", "/storages/1"))
         await core.aclose()
 
     with respx.mock() as mock:
         mock.get("https://api.example/api/v1/storages/1").mock(side_effect=_envelope)
         for _ in range(6):
-            core.request("GET", "/storages/1")
+            core.request(RequestSpec("GET", "/storages/1"))
         asyncio.run(async_part())
     core.close()
     # 12 requests, clock standing still: 5 free, then each later group of 5 one second on.

@@ -29,7 +29,7 @@ def test_write_off_moves_stock(altegio_sandbox: Any) -> None:
     (document,) = altegio_sandbox.state()[
         "documents"
     ]  # documents created since the reset
-    assert document["comment"].startswith("Stocktake write-off: broken")
+    assert document["comment"].startswith("Damage write-off: broken")
     assert (
         altegio_sandbox.stock(location, product.good_id, storage)
         == product.amount_in(storage) - 2

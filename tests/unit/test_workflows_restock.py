@@ -11,7 +11,7 @@ import pytest
 
 from airflow_provider_altegio.exceptions import InvalidRequestError
 from airflow_provider_altegio.models.altacolor import AltacolorProductDetailed
-from airflow_provider_altegio.models.orders import PurchaseOrder
+from airflow_provider_altegio.workflows.restock import PurchaseOrder
 
 
 def shortage(

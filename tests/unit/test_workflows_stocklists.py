@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_altegio.models.altegio import Product, Storage
-from airflow_provider_altegio.models.stocklists import (
+from airflow_provider_altegio.workflows.stocklists import (
     ProductLine,
+    assign_products,
     count_differences,
     differences_markdown,
     explain_amount,
-    match_lines,
     parse_lines,
     read_csv_rows,
 )
@@ -98,7 +98,7 @@ def test_matching_keeps_exact_codes_only_and_names_each_problem() -> None:
             ("f", {"article": "DUP", "amount": 1, "unit": "service"}),
         ]
     )
-    match_lines(lines, STORAGES, found_for(lines))
+    assign_products(lines, STORAGES, found_for(lines))
     assert (lines[0].product, lines[0].storage_id, lines[0].storage_title) == (SHAMPOO, 31, "Retail shelf")
     assert (lines[1].product, lines[1].storage_id, lines[1].in_sale_units) == (SHAMPOO, 32, 0.2)
     assert [line.problem for line in lines[2:]] == [
@@ -119,7 +119,7 @@ def test_differences_are_summed_per_storage_in_the_counted_unit() -> None:
         amount_field="counted",
         allow_zero=True,
     )
-    retail, back = count_differences(match_lines(lines, STORAGES, found_for(lines)))
+    retail, back = count_differences(assign_products(lines, STORAGES, found_for(lines)))
     assert (retail.storage_id, retail.unit, retail.on_hand, retail.counted, retail.difference) == (
         31,
         "sale",
@@ -146,7 +146,7 @@ def test_mixed_units_for_one_product_are_compared_in_the_sale_unit() -> None:
         ],
         amount_field="counted",
     )
-    (difference,) = count_differences(match_lines(lines, STORAGES, found_for(lines)))
+    (difference,) = count_differences(assign_products(lines, STORAGES, found_for(lines)))
     assert (difference.unit, difference.counted, difference.difference) == ("sale", 3.5, -0.5)
 
 
