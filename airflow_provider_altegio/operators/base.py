@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from airflow_provider_altegio.values import is_blank, to_json, whole_number
+from airflow_provider_altegio.inputs import to_json
+from airflow_provider_altegio.values import is_blank, whole_number
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

@@ -12,20 +12,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_altegio.inputs import read_conditions, read_date_range, read_request
 from airflow_provider_altegio.operators.base import (
     AltacolorBaseOperator,
     AltegioBaseOperator,
     JsonDict,
     ListReadMixin,
 )
-from airflow_provider_altegio.values import (
-    is_blank,
-    optional_whole_number,
-    read_conditions,
-    read_date_range,
-    read_request,
-    whole_number,
-)
+from airflow_provider_altegio.values import is_blank, optional_whole_number, whole_number
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

@@ -12,14 +12,9 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_altegio.exceptions import InvalidRequestError
+from airflow_provider_altegio.inputs import read_date_range, read_datetime
 from airflow_provider_altegio.operators.base import AltegioBaseOperator, JsonDict, ListReadMixin
-from airflow_provider_altegio.values import (
-    optional_whole_number,
-    read_date_range,
-    read_datetime,
-    structure,
-    whole_number,
-)
+from airflow_provider_altegio.values import optional_whole_number, structure, whole_number
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

@@ -21,14 +21,8 @@ from airflow.sdk.configuration import conf
 
 from airflow_provider_altegio import exceptions
 from airflow_provider_altegio.exceptions import AltegioProviderError, APIError
-from airflow_provider_altegio.values import (
-    is_blank,
-    optional_whole_number,
-    read_conditions,
-    read_datetime,
-    read_id_list,
-    to_json,
-)
+from airflow_provider_altegio.inputs import read_conditions, read_datetime, read_id_list, to_json
+from airflow_provider_altegio.values import is_blank, optional_whole_number
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

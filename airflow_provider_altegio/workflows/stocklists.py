@@ -44,6 +44,8 @@ def line_schema(amount_field: str = "amount", *, reason: bool = True) -> dict[st
     if reason:
         properties["reason"] = {"type": "string"}
     return {"type": "object", "properties": properties}
+
+
 #: ``operation_unit_type`` of a storage operation line, per unit.
 UNIT_TYPES: dict[str, int] = {"sale": 1, "service": 2}
 CODE_KINDS = ("barcode", "article", "code")
@@ -287,7 +289,7 @@ def write_offs(lines: Iterable[ProductLine], prefix: str) -> list[dict[str, Any]
         for line in lines
         if not line.problem and line.product is not None and line.location_id and line.storage_id
     ]
-    return per_storage(rows, comment)  # type: ignore[arg-type]  # ids checked above
+    return per_storage(rows, comment)
 
 
 def by_location(lines: Iterable[ProductLine], default_location_id: int) -> dict[int, list[ProductLine]]:

@@ -10,18 +10,16 @@ from typing import Any
 import pytest
 
 from airflow_provider_altegio.exceptions import InvalidRequestError
-from airflow_provider_altegio.operators.storage import CreateStorageOperationOperator
-from airflow_provider_altegio.results import read_items, write_json_lines
-from airflow_provider_altegio.values import (
-    optional_whole_number,
+from airflow_provider_altegio.inputs import (
     read_conditions,
     read_date_range,
     read_datetime,
     read_id_list,
-    structure,
     to_json,
-    whole_number,
 )
+from airflow_provider_altegio.operators.storage import CreateStorageOperationOperator
+from airflow_provider_altegio.results import read_items, write_json_lines
+from airflow_provider_altegio.values import optional_whole_number, structure, whole_number
 from airflow_provider_altegio.workflows.booking import carries_key, idempotency_key, stamp_comment
 
 
