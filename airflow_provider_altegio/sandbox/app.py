@@ -36,6 +36,7 @@ from airflow_provider_altegio.sandbox.validation import ApiError, BodyReader
 
 if TYPE_CHECKING:
     from starlette.requests import Request
+    from starlette.types import ASGIApp, Receive, Scope, Send
 
     from airflow_provider_altegio.sandbox.state import SandboxState
 
@@ -468,6 +469,19 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return envelope(False, None, {"message": "Internal server error"}, 500)
 
 
+def _without_trailing_slash(app: ASGIApp) -> ASGIApp:
+    """Serve ``/company/1001/`` as ``/company/1001``: YCLIENTS' documents write some paths with a
+    trailing slash and clients built from them send it (Starlette would answer a redirect)."""
+
+    async def serve(scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and len(path) > 1 and path.endswith("/"):
+            scope = {**scope, "path": path.rstrip("/") or "/"}
+        await app(scope, receive, send)
+
+    return serve
+
+
 @dataclass
 class SandboxApp:
     """The ASGI application with the handles the control API and tests use."""
@@ -501,6 +515,8 @@ def create_app(state: SandboxState) -> SandboxApp:
         routes=routes,
         exception_handlers={HTTPException: _http_error, Exception: _server_error},
     )
-    app = SandboxApp(state, faults, requests, limiter, FaultLayer(starlette, faults, requests))
+    app = SandboxApp(
+        state, faults, requests, limiter, FaultLayer(_without_trailing_slash(starlette), faults, requests)
+    )
     holder["app"] = app
     return app

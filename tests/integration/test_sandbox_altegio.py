@@ -353,3 +353,10 @@ def test_goods_and_transactions_are_shaped_as_live_clients_read_them(
         assert (read.good_id, read.storage_id) == (tx["good"]["id"], tx["storage"]["id"])
         product = next(iter(hook.iter_products(LOCATION, page_size=1)))
         assert (product.salon_id, product.category) == (LOCATION, good["category"])
+
+
+def test_a_trailing_slash_is_the_same_path(altegio_sandbox_client: httpx.Client) -> None:
+    """YCLIENTS' documents write ``/company/{id}/``; a client generated from them sends it."""
+    company = _data(altegio_sandbox_client.get(f"/company/{LOCATION}/"))
+    assert company["id"] == LOCATION
+    assert len(_data(altegio_sandbox_client.get(f"/storages/{LOCATION}/"))) == 2
