@@ -838,16 +838,13 @@ class SandboxState:
         }
         return data
 
-    def transaction_to_api(self, tx: Transaction) -> dict[str, Any]:
-        """The goods transaction object as the reference's example shows it: signed amount, the
-        product, storage and unit only as nested objects (no flat ``good_id``/``storage_id``),
-        ``type`` as a title, the client under ``clients``."""
-        location = self.locations[tx.location_id]
+    def _transaction_fields(self, tx: Transaction) -> dict[str, Any]:
+        """What both shapes of a goods transaction share: signed amount, the product, storage
+        and unit nested."""
         return {
             "id": tx.id,
             "document_id": tx.document_id,
             "type_id": tx.type_id,
-            "type": DOCUMENT_TYPES[tx.type_id],
             "company_id": tx.location_id,
             "amount": tx.amount,
             "cost_per_unit": tx.cost_per_unit,
@@ -859,8 +856,7 @@ class SandboxState:
             "record_id": 0,
             "client_id": tx.client_id,
             "master_id": tx.master_id,
-            "create_date": format_wall_clock_offset(tx.create_date, location.tz),
-            "last_change_date": format_offset_datetime(tx.changed_at, location.tz),
+            "last_change_date": format_offset_datetime(tx.changed_at, self.locations[tx.location_id].tz),
             "comment": tx.comment,
             "service_id": 0,
             "user_id": USER_ID,
@@ -868,6 +864,16 @@ class SandboxState:
             "good": {"id": tx.good_id, "title": tx.good_title},
             "storage": self._storage_ref(tx.location_id, tx.storage_id),
             "unit": {"id": tx.unit_id, "title": UNITS.get(tx.unit_id, ("", ""))[1]},
+        }
+
+    def transaction_to_api(self, tx: Transaction) -> dict[str, Any]:
+        """A goods transaction as the transaction listing shows it (the official and the API
+        Blueprint's listing examples): no flat ``good_id``/``storage_id``, ``type`` as a title,
+        ``create_date`` as ``2012-12-21T19:08:00+0400``, the client under ``clients``."""
+        return {
+            **self._transaction_fields(tx),
+            "type": DOCUMENT_TYPES[tx.type_id],
+            "create_date": format_wall_clock_offset(tx.create_date, self.locations[tx.location_id].tz),
             "supplier": {"id": tx.supplier_id, "title": f"Supplier {tx.supplier_id}"}
             if tx.supplier_id
             else [],
@@ -878,40 +884,18 @@ class SandboxState:
     def transaction_record_to_api(self, tx: Transaction) -> dict[str, Any]:
         """A goods transaction as the answers of the operation, of ``POST .../goods_transactions``
         and of a document's transaction list show it (the API Blueprint's and the official
-        pages' examples): flat ids, ``type`` as an object, the document's date form, the product,
-        storage and unit also nested, and the people as ``[]`` (the form a live client that
-        validates these answers strictly requires; the official page allows array or object)."""
-        location = self.locations[tx.location_id]
+        pages' examples): flat ids too, ``type`` as an object, the document's date form, and the
+        people as ``[]`` (the form a live client that validates these answers strictly requires;
+        the official page allows array or object)."""
         return {
-            "id": tx.id,
-            "document_id": tx.document_id,
-            "type_id": tx.type_id,
+            **self._transaction_fields(tx),
             "type": {"id": tx.type_id, "title": DOCUMENT_TYPES[tx.type_id]},
-            "company_id": tx.location_id,
             "good_id": tx.good_id,
-            "amount": tx.amount,
-            "cost_per_unit": tx.cost_per_unit,
-            "discount": tx.discount,
-            "cost": tx.cost,
-            "unit_id": tx.unit_id,
-            "operation_unit_type": tx.operation_unit_type,
             "storage_id": tx.storage_id,
-            "supplier_id": tx.supplier_id,
-            "record_id": 0,
-            "client_id": tx.client_id,
-            "master_id": tx.master_id,
-            "create_date": format_document_date(tx.create_date, location.tz),
-            "last_change_date": format_offset_datetime(tx.changed_at, location.tz),
-            "comment": tx.comment,
-            "service_id": 0,
-            "user_id": USER_ID,
-            "deleted": False,
-            "good": {"id": tx.good_id, "title": tx.good_title},
-            "storage": self._storage_ref(tx.location_id, tx.storage_id),
+            "create_date": format_document_date(tx.create_date, self.locations[tx.location_id].tz),
             "supplier": [],
             "client": [],
             "master": [],
-            "unit": {"id": tx.unit_id, "title": UNITS.get(tx.unit_id, ("", ""))[1]},
         }
 
     def settings_to_api(self) -> dict[str, Any]:
