@@ -8,6 +8,7 @@ Prints exactly one line to stdout once it serves, then serves until SIGINT or SI
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import sys
 from collections.abc import Sequence
@@ -54,6 +55,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def cannot_listen(host: str, port: int, error: OSError) -> str:
+    """Why the sandbox cannot serve on ``host:port``, and what to do about it."""
+    if error.errno == errno.EADDRINUSE:
+        return (
+            f"port {port} on {host} is already in use (another sandbox, e.g. `make sandbox`?); "
+            "stop it, or choose another port with --port (0 picks a free one)"
+        )
+    return f"cannot listen on {host}:{port}: {error.strerror or error}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv``, start the server, print the ready line, serve until interrupted."""
     args = build_parser().parse_args(argv)
@@ -87,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         server = SandboxServer(sandbox_options)
     except OSError as exc:
-        print(f"altegio-sandbox: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        print(f"altegio-sandbox: {cannot_listen(args.host, args.port, exc)}", file=sys.stderr)
         return 1
 
     def announce() -> None:

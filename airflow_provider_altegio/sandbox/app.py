@@ -36,13 +36,15 @@ from airflow_provider_altegio.sandbox.validation import ApiError, BodyReader
 
 if TYPE_CHECKING:
     from starlette.requests import Request
+    from starlette.types import ASGIApp, Receive, Scope, Send
 
     from airflow_provider_altegio.sandbox.state import SandboxState
 
 log = logging.getLogger(__name__)
 
 AUTH_NEEDED = "Authentication needed."
-NO_ACCESS = "You do not have access to this location."
+#: The official pages' 403 for a location the user token may not manage.
+ACCESS_DENIED = "Access denied."
 
 
 @dataclass
@@ -190,7 +192,7 @@ class AltegioApi:
         if location is None:
             raise ApiError(404, "Location not found")
         if not location.accessible:
-            raise ApiError(403, NO_ACCESS)
+            raise ApiError(403, ACCESS_DENIED)
         return location
 
 
@@ -244,9 +246,10 @@ def list_goods(call: Call) -> Reply:
 
 
 def get_good(call: Call) -> Reply:
-    """``GET /goods/{location_id}/{good_id}``: a list of one product, as documented."""
+    """``GET /goods/{location_id}/{good_id}``: the product object (the official field list and a
+    live client; only the rendered page's sample shows a list)."""
     product = call.state.catalogue(call.location).require(call.path_int("good_id"))
-    return Reply([call.state.product_to_api(call.location, product)])
+    return Reply(call.state.product_to_api(call.location, product))
 
 
 def create_good(call: Call) -> Reply:
@@ -256,9 +259,9 @@ def create_good(call: Call) -> Reply:
 
 
 def update_good(call: Call) -> Reply:
-    """``PUT /goods/{location_id}/{good_id}``: a list of one (the changed product)."""
+    """``PUT /goods/{location_id}/{good_id}``: the changed product object, as documented."""
     product = call.state.update_product(call.location, call.path_int("good_id"), call.body)
-    return Reply([call.state.product_to_api(call.location, product)])
+    return Reply(call.state.product_to_api(call.location, product))
 
 
 def delete_good(call: Call) -> Reply:
@@ -345,6 +348,16 @@ def create_operation(call: Call) -> Reply:
     return Reply(call.state.create_operation(call.location, call.body))
 
 
+def create_document(call: Call) -> Reply:
+    """``POST /storage_operations/documents/{location_id}``: an empty document (types 1, 3, 7)."""
+    return Reply(call.state.create_document(call.location, call.body))
+
+
+def add_transaction(call: Call) -> Reply:
+    """``POST /storage_operations/goods_transactions/{location_id}``: one line of a document."""
+    return Reply(call.state.add_transaction(call.location, call.body))
+
+
 def get_document(call: Call) -> Reply:
     """``GET /storage_operations/documents/{location_id}/{document_id}``."""
     return Reply(call.state.document_to_api(call.state.document(call.path_int("document_id"), call.location)))
@@ -360,8 +373,10 @@ def document_transactions(call: Call) -> Reply:
     """``GET /storage_operations/documents/goods_transactions/{document_id}``."""
     document = call.state.document(call.path_int("document_id"))
     if not call.state.locations[document.location_id].accessible:
-        raise ApiError(403, NO_ACCESS)
-    found = [call.state.transaction_to_api(call.state.transactions[t]) for t in document.transaction_ids]
+        raise ApiError(403, ACCESS_DENIED)
+    found = [
+        call.state.transaction_record_to_api(call.state.transactions[t]) for t in document.transaction_ids
+    ]
     return Reply(found, {"count": len(found)})
 
 
@@ -388,6 +403,8 @@ def _altegio_routes(state: SandboxState, limiter: SlidingWindowLimiter) -> list[
     api.add("/storages/transactions/{location_id:int}", "GET", list_transactions)
     api.add("/storages/{location_id:int}", "GET", list_storages)
     api.add("/storage_operations/operation/{location_id:int}", "POST", create_operation, body=True)
+    api.add("/storage_operations/documents/{location_id:int}", "POST", create_document, body=True)
+    api.add("/storage_operations/goods_transactions/{location_id:int}", "POST", add_transaction, body=True)
     api.add(
         "/storage_operations/documents/goods_transactions/{document_id:int}",
         "GET",
@@ -452,6 +469,19 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return envelope(False, None, {"message": "Internal server error"}, 500)
 
 
+def _without_trailing_slash(app: ASGIApp) -> ASGIApp:
+    """Serve ``/company/1001/`` as ``/company/1001``: YCLIENTS' documents write some paths with a
+    trailing slash and clients built from them send it (Starlette would answer a redirect)."""
+
+    async def serve(scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and len(path) > 1 and path.endswith("/"):
+            scope = {**scope, "path": path.rstrip("/") or "/"}
+        await app(scope, receive, send)
+
+    return serve
+
+
 @dataclass
 class SandboxApp:
     """The ASGI application with the handles the control API and tests use."""
@@ -485,6 +515,8 @@ def create_app(state: SandboxState) -> SandboxApp:
         routes=routes,
         exception_handlers={HTTPException: _http_error, Exception: _server_error},
     )
-    app = SandboxApp(state, faults, requests, limiter, FaultLayer(starlette, faults, requests))
+    app = SandboxApp(
+        state, faults, requests, limiter, FaultLayer(_without_trailing_slash(starlette), faults, requests)
+    )
     holder["app"] = app
     return app

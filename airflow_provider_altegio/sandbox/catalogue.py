@@ -90,10 +90,14 @@ class Product:
             "tax_variant": self.tax_variant,
             "vat_id": self.vat_id,
             "is_chain": self.is_chain,
+            # The loyalty and marking fields as a live client's strict schema requires them
+            # (numbers; the official field list allows 0/1 or true/false for allow_empty_code).
             "is_goods_mark_enabled": False,
             "loyalty_abonement_type_id": 0,
             "loyalty_certificate_type_id": 0,
-            "loyalty_allow_empty_code": False,
+            "loyalty_allow_empty_code": 0,
+            "loyalty_serial_number_limited": 0,
+            "loyalty_expiration_type_id": None,
             "actual_amounts": [
                 {"storage_id": storage.id, "amount": self.stock.get(storage.id, 0.0)}
                 for storage in location.storages

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import logging
+import re
 import signal
 import socket
 import threading
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING
 import uvicorn
 import uvicorn.config
 
+from airflow_provider_altegio.core.secrets import MASK, Secrets
 from airflow_provider_altegio.sandbox.app import SandboxApp, create_app
 from airflow_provider_altegio.sandbox.state import SandboxState
 
@@ -25,6 +28,31 @@ if TYPE_CHECKING:
     from airflow_provider_altegio.sandbox.options import SandboxOptions
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
+#: A ``password`` query parameter, whatever its value: Altacolor clients send theirs there.
+_PASSWORD_PARAM = re.compile(r"([?&]password=)[^&\s]*", re.IGNORECASE)
+
+
+class AccessLogMask(logging.Filter):
+    """Masks credentials in access-log lines, as the hooks' own logs do: every ``password``
+    query parameter, and the sandbox's configured tokens and passwords wherever they appear.
+
+    :param secrets: the credentials the sandbox was started with.
+    """
+
+    def __init__(self, secrets: Secrets) -> None:
+        super().__init__()
+        self.secrets = secrets
+
+    def mask(self, text: str) -> str:
+        """``text`` without credentials."""
+        return _PASSWORD_PARAM.sub(rf"\g<1>{MASK}", self.secrets.redact(text))
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # uvicorn's access formatter reads the request line from ``record.args``.
+        if isinstance(record.args, tuple):
+            record.args = tuple(self.mask(arg) if isinstance(arg, str) else arg for arg in record.args)
+        record.msg = self.mask(str(record.msg))
+        return True
 
 
 class _Server(uvicorn.Server):
@@ -76,6 +104,14 @@ class SandboxServer:
         # uvicorn's access log goes to stdout by default; stdout is the ready line's alone.
         log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
         log_config["handlers"]["access"]["stream"] = "ext://sys.stderr"
+        secrets = Secrets(
+            options.partner_token,
+            options.user_token,
+            options.password,
+            options.altacolor_password,
+        )
+        log_config["filters"] = {"mask": {"()": AccessLogMask, "secrets": secrets}}
+        log_config["handlers"]["access"]["filters"] = ["mask"]
         config = uvicorn.Config(
             self.app.asgi,
             log_config=log_config,

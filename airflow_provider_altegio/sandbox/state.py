@@ -41,16 +41,22 @@ from airflow_provider_altegio.sandbox.validation import ApiError, BodyReader, in
 if TYPE_CHECKING:
     from airflow_provider_altegio.sandbox.options import SandboxOptions
 
-#: Storage document types (``type_id``) and their titles.
+#: Storage document types (``type_id``) and their titles. The one-shot operation documents
+#: 1-5; the documents endpoint 1 (sale), 3 (receipt) and 7 (write-off).
 DOCUMENT_TYPES: dict[int, str] = {
     1: "Sale of goods",
     2: "Consumables write-off",
     3: "Goods receipt",
     4: "Goods write-off",
     5: "Transfer between storages",
+    7: "Write-off",
 }
-OUTFLOW_TYPES = frozenset({1, 2, 4})
+OPERATION_TYPES = {t: DOCUMENT_TYPES[t] for t in (1, 2, 3, 4, 5)}
+DOCUMENT_ENDPOINT_TYPES = {t: DOCUMENT_TYPES[t] for t in (1, 3, 7)}
+OUTFLOW_TYPES = frozenset({1, 2, 4, 7})
 TRANSFER = 5
+#: Fields the official pages mark required on a line of ``POST .../goods_transactions``.
+TRANSACTION_REQUIRED = ("cost_per_unit", "discount", "cost", "operation_unit_type")
 #: The live API's answer to a storage operation without a team member (HTTP 400).
 STAFF_REQUIRED = "Staff member required"
 _CORRECTION_UNITS = ("sale", "service")
@@ -385,7 +391,7 @@ class SandboxState:
                 reader.error(f"correction_rules.{n}", "The rule must be an object.")
                 continue
             rule = reader.child(item, f"correction_rules.{n}")
-            rule_type = rule.integer("type", required=True, choices=DOCUMENT_TYPES)
+            rule_type = rule.integer("type", required=True, choices=OPERATION_TYPES)
             base_unit = rule.text("base_unit", required=True)
             if base_unit is not None and base_unit not in _CORRECTION_UNITS:
                 rule.error("base_unit", "The selected base_unit is invalid.")
@@ -474,38 +480,44 @@ class SandboxState:
 
     # -- storage operations -----------------------------------------------------------------
 
-    def create_operation(self, location: LocationSeed, body: Mapping[str, Any]) -> dict[str, Any]:
-        """``POST /storage_operations/operation``: validate, then create a document and move stock."""
-        reader = BodyReader(body)
-        type_id = reader.integer("type_id", required=True, choices=DOCUMENT_TYPES)
-        if type_id == TRANSFER:
-            # Documented as a type, but nothing documents how it names its target storage: the
-            # sandbox refuses what it cannot model rather than invent an effect.
-            reader.error("type_id", "Transfers (type 5) are not modelled: book a write-off and a receipt.")
+    def _document_head(
+        self, location: LocationSeed, reader: BodyReader, types: Mapping[int, str]
+    ) -> tuple[int | None, int | None, datetime | None, str]:
+        """``type_id`` (one of ``types``), ``storage_id``, ``create_date`` (the location's wall
+        clock) and ``comment`` of a new document; errors are collected in ``reader``."""
+        type_id = reader.integer("type_id", required=True, choices=types)
         storage_id = reader.integer("storage_id", required=True)
         if storage_id is not None and self.storage(location, storage_id) is None:
             reader.error("storage_id", "The selected storage_id is invalid.")
         create_date = reader.datetime("create_date", location.tz, required=True)
         comment = reader.text("comment", max_length=1000) or ""
+        local_date = create_date.astimezone(location.tz).replace(tzinfo=None) if create_date else None
+        return type_id, storage_id, local_date, comment
+
+    def create_operation(self, location: LocationSeed, body: Mapping[str, Any]) -> dict[str, Any]:
+        """``POST /storage_operations/operation``: validate, then create a document and move stock."""
+        reader = BodyReader(body)
+        type_id, storage_id, create_date, comment = self._document_head(location, reader, OPERATION_TYPES)
+        if type_id == TRANSFER:
+            # Documented as a type, but nothing documents how it names its target storage: the
+            # sandbox refuses what it cannot model rather than invent an effect.
+            reader.error("type_id", "Transfers (type 5) are not modelled: book a write-off and a receipt.")
         master_id = reader.integer("master_id", minimum=0) or 0
         reader.boolean("paid")
         reader.integer("account_id", minimum=0)
         lines = self._read_lines(location, reader, body, master_id)
         reader.raise_if_any()
-        if any(line.master_id <= 0 for line in lines):
-            # What a production integration got without master_id (see docs/api-notes.md).
-            raise ApiError(400, STAFF_REQUIRED)
+        self._require_staff(lines)
         assert type_id is not None
         assert storage_id is not None
         assert create_date is not None
-        self._check_stock(reader, type_id, storage_id, lines)
-        local_date = create_date.astimezone(location.tz).replace(tzinfo=None)
+        self._check_stock(reader, type_id, storage_id, lines, "goods_transactions.{n}.amount")
         document = self._record(
             location,
             type_id,
             storage_id,
             comment,
-            local_date,
+            create_date,
             master_id,
             lines,
             changed_at=self.now(),
@@ -513,8 +525,53 @@ class SandboxState:
         )
         return {
             "document": self.document_to_api(document),
-            "transactions": [self.transaction_to_api(self.transactions[t]) for t in document.transaction_ids],
+            "transactions": [
+                self.transaction_record_to_api(self.transactions[t]) for t in document.transaction_ids
+            ],
         }
+
+    def create_document(self, location: LocationSeed, body: Mapping[str, Any]) -> dict[str, Any]:
+        """``POST /storage_operations/documents``: an empty document (types 1, 3 and 7) that
+        ``POST /storage_operations/goods_transactions`` fills; nothing moves yet."""
+        reader = BodyReader(body)
+        type_id, storage_id, create_date, comment = self._document_head(
+            location, reader, DOCUMENT_ENDPOINT_TYPES
+        )
+        reader.raise_if_any()
+        assert type_id is not None
+        assert storage_id is not None
+        assert create_date is not None
+        document = self._record(
+            location, type_id, storage_id, comment, create_date, 0, [], changed_at=self.now(), seeded=False
+        )
+        return self.document_to_api(document)
+
+    def add_transaction(self, location: LocationSeed, body: Mapping[str, Any]) -> dict[str, Any]:
+        """``POST /storage_operations/goods_transactions``: one line added to an existing document
+        of this location, with the checks of the one-shot operation; stock moves at once."""
+        reader = BodyReader(body)
+        document_id = reader.integer("document_id", required=True, minimum=1)
+        document = self.documents.get(document_id) if document_id else None
+        if document_id and (document is None or document.location_id != location.id):
+            reader.error("document_id", "The selected document_id is invalid.")
+            document = None
+        for name in TRANSACTION_REQUIRED:
+            if not reader.present(name):
+                reader.error(name, f"The {name} field is required.")
+        line = self._read_line(self.catalogue(location), reader, body, 0, {})
+        reader.raise_if_any()
+        assert document is not None
+        assert line is not None
+        self._require_staff([line])
+        self._check_stock(reader, document.type_id, document.storage_id, [line], "amount")
+        (tx,) = self._append(location, document, [line], changed_at=self.now(), seeded=False)
+        return self.transaction_record_to_api(tx)
+
+    @staticmethod
+    def _require_staff(lines: list[_Line]) -> None:
+        if any(line.master_id <= 0 for line in lines):
+            # What a production integration got without master_id (see docs/api-notes.md).
+            raise ApiError(400, STAFF_REQUIRED)
 
     def _read_lines(
         self, location: LocationSeed, reader: BodyReader, body: Mapping[str, Any], master_id: int
@@ -531,46 +588,58 @@ class SandboxState:
             if not isinstance(raw, Mapping):
                 reader.error(f"{key}.{n}", "The transaction must be an object.")
                 continue
-            line = reader.child(raw, f"{key}.{n}")
-            good_id = line.integer("good_id", required=True, minimum=1)
-            amount = line.number("amount", required=True, positive=True)
-            cost_per_unit = line.number("cost_per_unit", minimum=0) or 0.0
-            discount = line.number("discount", minimum=0, maximum=100) or 0.0
-            cost = line.number("cost", minimum=0)
-            unit_type = line.integer("operation_unit_type", choices={1: "sale", 2: "service"}) or 1
-            ids = [line.integer(name, minimum=0) or 0 for name in ("master_id", "client_id", "supplier_id")]
-            text = line.text("comment", max_length=1000) or ""
-            product = products.get(good_id) if good_id else None
-            if good_id and product is None:
-                product = catalogue.get(good_id)
-                if product is None:
-                    line.error("good_id", "The selected good_id is invalid.")
-                else:
-                    products[good_id] = product
-            if product is None or amount is None:
-                continue
-            if cost is None:
-                cost = round(amount * cost_per_unit * (1 - discount / 100), 2)
-            lines.append(
-                _Line(
-                    product,
-                    amount,
-                    cost_per_unit,
-                    discount,
-                    cost,
-                    unit_type,
-                    ids[0] or master_id,
-                    ids[1],
-                    ids[2],
-                    text,
-                )
-            )
+            line = self._read_line(catalogue, reader.child(raw, f"{key}.{n}"), raw, master_id, products)
+            if line is not None:
+                lines.append(line)
         return lines
 
-    def _check_stock(self, reader: BodyReader, type_id: int, storage_id: int, lines: list[_Line]) -> None:
+    @staticmethod
+    def _read_line(
+        catalogue: LocationCatalogue,
+        line: BodyReader,
+        raw: Mapping[str, Any],
+        master_id: int,
+        products: dict[int, Product],
+    ) -> _Line | None:
+        """One transaction line (``products`` caches lookups across the lines of a body)."""
+        good_id = line.integer("good_id", required=True, minimum=1)
+        amount = line.number("amount", required=True, positive=True)
+        cost_per_unit = line.number("cost_per_unit", minimum=0) or 0.0
+        discount = line.number("discount", minimum=0, maximum=100) or 0.0
+        cost = line.number("cost", minimum=0)
+        unit_type = line.integer("operation_unit_type", choices={1: "sale", 2: "service"}) or 1
+        ids = [line.integer(name, minimum=0) or 0 for name in ("master_id", "client_id", "supplier_id")]
+        text = line.text("comment", max_length=1000) or ""
+        product = products.get(good_id) if good_id else None
+        if good_id and product is None:
+            product = catalogue.get(good_id)
+            if product is None:
+                line.error("good_id", "The selected good_id is invalid.")
+            else:
+                products[good_id] = product
+        if product is None or amount is None:
+            return None
+        if cost is None:
+            cost = round(amount * cost_per_unit * (1 - discount / 100), 2)
+        return _Line(
+            product,
+            amount,
+            cost_per_unit,
+            discount,
+            cost,
+            unit_type,
+            ids[0] or master_id,
+            ids[1],
+            ids[2],
+            text,
+        )
+
+    def _check_stock(
+        self, reader: BodyReader, type_id: int, storage_id: int, lines: list[_Line], field: str
+    ) -> None:
+        """422 on ``field`` (``{n}``: the line's index) for outflows beyond stock, when refused."""
         if self.settings.allow_negative_stock or type_id not in OUTFLOW_TYPES:
             return
-        key = "goods_transactions"
         remaining: dict[int, float] = {}
         for n, line in enumerate(lines):
             good_id = line.product.good_id
@@ -578,7 +647,7 @@ class SandboxState:
             remaining[good_id] = on_hand - line.stock_delta
             if remaining[good_id] < -1e-9:
                 reader.error(
-                    f"{key}.{n}.amount", f"Not enough stock: {on_hand:g} on hand in storage {storage_id}."
+                    field.format(n=n), f"Not enough stock: {on_hand:g} on hand in storage {storage_id}."
                 )
         reader.raise_if_any()
 
@@ -611,50 +680,58 @@ class SandboxState:
             seeded,
         )
         self.documents[document.id] = document
-        catalogue = self.catalogue(location)
-        sign = -1.0 if type_id in OUTFLOW_TYPES else 1.0
-        legs = [(storage_id, sign)]
-        create_epoch = to_epoch(create_date.replace(tzinfo=location.tz))
+        self._append(location, document, lines, changed_at=changed_at, seeded=seeded)
+        return document
+
+    def _append(
+        self, location: LocationSeed, document: Document, lines: list[_Line], *, changed_at: int, seeded: bool
+    ) -> list[Transaction]:
+        """Add ``lines`` to ``document`` as transactions signed by its type; move stock unless
+        replaying seeded history."""
+        sign = -1.0 if document.type_id in OUTFLOW_TYPES else 1.0
+        create_epoch = to_epoch(document.create_date.replace(tzinfo=location.tz))
+        added: list[Transaction] = []
         for line in lines:
-            for leg_storage, leg_sign in legs:
-                self._next["transaction"] += 1
-                unit_id = (
-                    line.product.service_unit_id
-                    if line.operation_unit_type == 2
-                    else line.product.sale_unit_id
+            self._next["transaction"] += 1
+            unit_id = (
+                line.product.service_unit_id if line.operation_unit_type == 2 else line.product.sale_unit_id
+            )
+            tx = Transaction(
+                self._next["transaction"],
+                document.id,
+                document.type_id,
+                location.id,
+                line.product.good_id,
+                line.product.title,
+                document.storage_id,
+                sign * line.amount,
+                line.cost_per_unit,
+                line.discount,
+                line.cost,
+                unit_id,
+                line.operation_unit_type,
+                line.master_id,
+                line.client_id,
+                line.supplier_id,
+                document.create_date,
+                create_epoch,
+                changed_at,
+                line.comment,
+            )
+            self.transactions[tx.id] = tx
+            self._tx_by_location[location.id].append(tx)
+            document.transaction_ids.append(tx.id)
+            added.append(tx)
+            if not seeded:
+                stock = line.product.stock
+                stock[document.storage_id] = round(
+                    stock.get(document.storage_id, 0.0) + sign * line.stock_delta, 6
                 )
-                tx = Transaction(
-                    self._next["transaction"],
-                    document.id,
-                    type_id,
-                    location.id,
-                    line.product.good_id,
-                    line.product.title,
-                    leg_storage,
-                    leg_sign * line.amount,
-                    line.cost_per_unit,
-                    line.discount,
-                    line.cost,
-                    unit_id,
-                    line.operation_unit_type,
-                    line.master_id,
-                    line.client_id,
-                    line.supplier_id,
-                    create_date,
-                    create_epoch,
-                    changed_at,
-                    line.comment,
-                )
-                self.transactions[tx.id] = tx
-                self._tx_by_location[location.id].append(tx)
-                document.transaction_ids.append(tx.id)
-                if not seeded:
-                    stock = line.product.stock
-                    stock[leg_storage] = round(stock.get(leg_storage, 0.0) + leg_sign * line.stock_delta, 6)
         if not seeded:
+            catalogue = self.catalogue(location)
             for product in {id(line.product): line.product for line in lines}.values():
                 catalogue.touch(product)
-        return document
+        return added
 
     def delete_document(self, location: LocationSeed, document_id: int) -> None:
         """``DELETE /storage_operations/documents``: the document and its transactions go, and
@@ -728,11 +805,14 @@ class SandboxState:
             "public_title": CHAIN_TITLE,
             "country_id": 1,
             "city_id": 2,
-            "timezone": f"{location.utc_offset_hours:g}",  # as the official example: "-5"
+            # A number, as the official field list, the API Blueprint and a live client's strict
+            # schema have it (the official example alone writes "-5").
+            "timezone": location.utc_offset_hours,
             "address": location.address,
             "coordinate_lat": 40.73061,
             "coordinate_lon": -73.935242,
             "logo": "",
+            "zip": "",
             "phones": [],
             "site": "",
             "active": 1,
@@ -758,16 +838,13 @@ class SandboxState:
         }
         return data
 
-    def transaction_to_api(self, tx: Transaction) -> dict[str, Any]:
-        """The goods transaction object as the reference's example shows it: signed amount, the
-        product, storage and unit only as nested objects (no flat ``good_id``/``storage_id``),
-        ``type`` as a title, the client under ``clients``."""
-        location = self.locations[tx.location_id]
+    def _transaction_fields(self, tx: Transaction) -> dict[str, Any]:
+        """What both shapes of a goods transaction share: signed amount, the product, storage
+        and unit nested."""
         return {
             "id": tx.id,
             "document_id": tx.document_id,
             "type_id": tx.type_id,
-            "type": DOCUMENT_TYPES[tx.type_id],
             "company_id": tx.location_id,
             "amount": tx.amount,
             "cost_per_unit": tx.cost_per_unit,
@@ -779,8 +856,7 @@ class SandboxState:
             "record_id": 0,
             "client_id": tx.client_id,
             "master_id": tx.master_id,
-            "create_date": format_wall_clock_offset(tx.create_date, location.tz),
-            "last_change_date": format_offset_datetime(tx.changed_at, location.tz),
+            "last_change_date": format_offset_datetime(tx.changed_at, self.locations[tx.location_id].tz),
             "comment": tx.comment,
             "service_id": 0,
             "user_id": USER_ID,
@@ -788,11 +864,38 @@ class SandboxState:
             "good": {"id": tx.good_id, "title": tx.good_title},
             "storage": self._storage_ref(tx.location_id, tx.storage_id),
             "unit": {"id": tx.unit_id, "title": UNITS.get(tx.unit_id, ("", ""))[1]},
+        }
+
+    def transaction_to_api(self, tx: Transaction) -> dict[str, Any]:
+        """A goods transaction as the transaction listing shows it (the official and the API
+        Blueprint's listing examples): no flat ``good_id``/``storage_id``, ``type`` as a title,
+        ``create_date`` as ``2012-12-21T19:08:00+0400``, the client under ``clients``."""
+        return {
+            **self._transaction_fields(tx),
+            "type": DOCUMENT_TYPES[tx.type_id],
+            "create_date": format_wall_clock_offset(tx.create_date, self.locations[tx.location_id].tz),
             "supplier": {"id": tx.supplier_id, "title": f"Supplier {tx.supplier_id}"}
             if tx.supplier_id
             else [],
             "clients": {"id": tx.client_id, "name": f"Client {tx.client_id}"} if tx.client_id else [],
             "master": {"id": tx.master_id, "title": f"Master {tx.master_id}"} if tx.master_id else [],
+        }
+
+    def transaction_record_to_api(self, tx: Transaction) -> dict[str, Any]:
+        """A goods transaction as the answers of the operation, of ``POST .../goods_transactions``
+        and of a document's transaction list show it (the API Blueprint's and the official
+        pages' examples): flat ids too, ``type`` as an object, the document's date form, and the
+        people as ``[]`` (the form a live client that validates these answers strictly requires;
+        the official page allows array or object)."""
+        return {
+            **self._transaction_fields(tx),
+            "type": {"id": tx.type_id, "title": DOCUMENT_TYPES[tx.type_id]},
+            "good_id": tx.good_id,
+            "storage_id": tx.storage_id,
+            "create_date": format_document_date(tx.create_date, self.locations[tx.location_id].tz),
+            "supplier": [],
+            "client": [],
+            "master": [],
         }
 
     def settings_to_api(self) -> dict[str, Any]:

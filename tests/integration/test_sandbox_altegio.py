@@ -110,7 +110,7 @@ def test_pages_are_disjoint_and_the_last_one_is_short(altegio_sandbox_client: ht
 
 
 def test_product_shape(altegio_sandbox_client: httpx.Client) -> None:
-    (product,) = _data(altegio_sandbox_client.get(f"/goods/{LOCATION}/10000001"))
+    product = _data(altegio_sandbox_client.get(f"/goods/{LOCATION}/10000001"))
     assert product["good_id"] == 10000001
     assert product["label"] == f"{product['title']} ({product['article']})"
     assert len(product["barcode"]) == 13
@@ -139,7 +139,7 @@ def test_some_stock_is_below_critical(altegio_sandbox_client: httpx.Client) -> N
 
 @pytest.mark.parametrize("field", ["title", "article", "barcode"])
 def test_term_matches_title_article_or_barcode(altegio_sandbox_client: httpx.Client, field: str) -> None:
-    (target,) = _data(altegio_sandbox_client.get(f"/goods/{LOCATION}/10000042"))
+    target = _data(altegio_sandbox_client.get(f"/goods/{LOCATION}/10000042"))
     term = target[field] if field != "title" else target["title"].split()[-3].upper()
     found = _data(altegio_sandbox_client.get(f"/goods/{LOCATION}", params={"term": term, "count": 1000}))
     assert target["good_id"] in [p["good_id"] for p in found]
@@ -168,8 +168,8 @@ def test_category_filter_includes_subcategories(altegio_sandbox_client: httpx.Cl
 )
 def test_changed_after_sees_an_edit(altegio_sandbox_client: httpx.Client, form: str, suffix: str) -> None:
     api = altegio_sandbox_client
-    (before,) = _data(api.get(f"/goods/{LOCATION}/10000007"))
-    (edited,) = _data(api.put(f"/goods/{LOCATION}/10000007", json={"title": "Renamed shampoo", "cost": 19.5}))
+    before = _data(api.get(f"/goods/{LOCATION}/10000007"))
+    edited = _data(api.put(f"/goods/{LOCATION}/10000007", json={"title": "Renamed shampoo", "cost": 19.5}))
     assert edited["title"] == "Renamed shampoo"
     assert edited["last_change_date"] > before["last_change_date"]
     changed = datetime.strptime(edited["last_change_date"], "%Y-%m-%dT%H:%M:%S%z")
@@ -206,7 +206,7 @@ def test_create_update_delete_product(altegio_sandbox_client: httpx.Client) -> N
     assert created["is_chain"] is False
     assert all(a["amount"] == 0 for a in created["actual_amounts"])
     rules = [{"type": 1, "base_unit": "service"}, {"type": 3, "base_unit": "sale"}]
-    (updated,) = _data(
+    updated = _data(
         api.put(f"/goods/{LOCATION}/{good_id}", json={"comment": "new", "correction_rules": rules})
     )
     assert updated["comment"] == "new"
@@ -353,3 +353,10 @@ def test_goods_and_transactions_are_shaped_as_live_clients_read_them(
         assert (read.good_id, read.storage_id) == (tx["good"]["id"], tx["storage"]["id"])
         product = next(iter(hook.iter_products(LOCATION, page_size=1)))
         assert (product.salon_id, product.category) == (LOCATION, good["category"])
+
+
+def test_a_trailing_slash_is_the_same_path(altegio_sandbox_client: httpx.Client) -> None:
+    """YCLIENTS' documents write ``/company/{id}/``; a client generated from them sends it."""
+    company = _data(altegio_sandbox_client.get(f"/company/{LOCATION}/"))
+    assert company["id"] == LOCATION
+    assert len(_data(altegio_sandbox_client.get(f"/storages/{LOCATION}/"))) == 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -86,3 +87,42 @@ def test_access_log_goes_to_stderr_and_stdout_keeps_the_ready_line_alone() -> No
         out, err = process.communicate(timeout=30)
     assert out == ""
     assert "GET /api/v1/storages/" in err
+
+
+def test_access_log_masks_the_altacolor_password() -> None:
+    """Altacolor clients put their password in the query string; the access log never shows it,
+    neither the sandbox's own nor a wrong one a client sent."""
+    command = [str(SCRIPT), "--port", "0", "--products", "5", "--access-log"]
+    with _sandbox([*command, "--altacolor-password", "s3cret-pass"]) as (process, line):
+        match = READY.match(line.rstrip("\n"))
+        assert match, line
+        get = f"{match['altacolor']}/api/json/manage_products/get"
+        for password in ("s3cret-pass", "my-real-password"):
+            answer = httpx.get(get, params={"username": "sandbox-api", "password": password, "id": 1})
+            assert answer.status_code == 200
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
+    assert out == ""
+    assert err.count("GET /api/json/manage_products/get?username=sandbox-api&password=***&id=1") == 2
+    assert "s3cret-pass" not in err
+    assert "my-real-password" not in err
+
+
+def test_a_port_in_use_is_said_plainly_and_exits_non_zero() -> None:
+    """``make test`` next to a running ``make sandbox``: the second sandbox must not look started."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = subprocess.run(
+            [str(SCRIPT), "--port", str(port), "--products", "5"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert result.returncode == 1
+    assert result.stdout == ""  # no ready line
+    assert f"port {port} on 127.0.0.1 is already in use" in result.stderr
+    assert "--port" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -174,7 +174,7 @@ def test_bad_fault_specs_are_refused(altegio_sandbox: Any, spec: dict[str, Any],
 
 def test_reset_restores_the_seed(altegio_sandbox: Any, altegio_sandbox_client: httpx.Client) -> None:
     api = altegio_sandbox_client
-    (before,) = api.get(f"/goods/{LOCATION}/10000005").json()["data"]
+    before = api.get(f"/goods/{LOCATION}/10000005").json()["data"]
     assert api.post(OPERATION, json=RECEIPT).status_code == 200
     assert api.put(f"/goods/{LOCATION}/10000005", json={"title": "changed"}).status_code == 200
     assert api.delete(f"/goods/{LOCATION}/10000006").status_code == 200
@@ -182,7 +182,7 @@ def test_reset_restores_the_seed(altegio_sandbox: Any, altegio_sandbox_client: h
     altegio_sandbox.configure(allow_negative_stock=False)
     altegio_sandbox.reset()
     assert altegio_sandbox.requests() == []
-    assert api.get(f"/goods/{LOCATION}/10000005").json()["data"] == [before]
+    assert api.get(f"/goods/{LOCATION}/10000005").json()["data"] == before
     assert api.get(f"/goods/{LOCATION}/10000006").status_code == 200
     assert altegio_sandbox.faults.list() == []
     dump = altegio_sandbox.state()

@@ -44,7 +44,7 @@ def test_altegio_responses_parse(altegio_sandbox: Any, altegio_sandbox_client: h
     assert all(p.good_id and p.last_change_date and p.actual_amounts for p in products)
     assert products[0].amount_in(3101) == products[0].actual_amounts[0].amount
     assert isinstance(products[0].last_change_date, datetime)
-    (single,) = _data(api.get(f"/goods/{LOCATION}/{products[0].good_id}"))
+    single = _data(api.get(f"/goods/{LOCATION}/{products[0].good_id}"))
     assert Product.model_validate(single) == products[0]
     assert all(
         Storage.model_validate(s).for_services is not None for s in _data(api.get(f"/storages/{LOCATION}"))

@@ -49,10 +49,10 @@ def test_first_middle_and_last_pages(api: httpx.Client) -> None:
 
 def test_incremental_reads_see_only_changes(big: SandboxInfo, api: httpx.Client) -> None:
     last = FIRST + SIZE - 1
-    (product,) = api.get(f"/goods/{LOCATION}/{last}").json()["data"]
+    product = api.get(f"/goods/{LOCATION}/{last}").json()["data"]
     newest_seeded = product["last_change_date"]
     assert _ids(api, changed_after=newest_seeded) == [last]  # the seeded order: newest is the last id
-    changed = api.put(f"/goods/{LOCATION}/{FIRST + 10}", json={"desired_amount": 50}).json()["data"][0]
+    changed = api.put(f"/goods/{LOCATION}/{FIRST + 10}", json={"desired_amount": 50}).json()["data"]
     receipt = {
         "type_id": 3,
         "storage_id": 3201,
@@ -62,7 +62,7 @@ def test_incremental_reads_see_only_changes(big: SandboxInfo, api: httpx.Client)
     }
     assert api.post(f"/storage_operations/operation/{LOCATION}", json=receipt).status_code == 200
     assert _ids(api, changed_after=changed["last_change_date"]) == [FIRST + 10, FIRST + 77_777]
-    middle = api.get(f"/goods/{LOCATION}/{FIRST + 50_000}").json()["data"][0]["last_change_date"]
+    middle = api.get(f"/goods/{LOCATION}/{FIRST + 50_000}").json()["data"]["last_change_date"]
     window = _ids(api, changed_after=middle, changed_before=newest_seeded, page=50)
     untouched = [i for i in range(FIRST + 50_000, FIRST + SIZE) if i != FIRST + 77_777]  # now newer
     assert window == untouched[49_000:50_000]
@@ -70,7 +70,7 @@ def test_incremental_reads_see_only_changes(big: SandboxInfo, api: httpx.Client)
 
 
 def test_search_and_categories_at_scale(api: httpx.Client) -> None:
-    (deep,) = api.get(f"/goods/{LOCATION}/{FIRST + 99_990}").json()["data"]
+    deep = api.get(f"/goods/{LOCATION}/{FIRST + 99_990}").json()["data"]
     assert _ids(api, term=deep["barcode"]) == [deep["good_id"]]
     assert deep["good_id"] in _ids(api, term=deep["article"])
     in_category = _ids(api, category_id=deep["category_id"], page=2)

@@ -18,7 +18,7 @@ OPERATION = f"/storage_operations/operation/{LOCATION}"
 
 
 def _stock(api: httpx.Client, good_id: int = GOOD) -> dict[int, float]:
-    (product,) = api.get(f"/goods/{LOCATION}/{good_id}").json()["data"]
+    product = api.get(f"/goods/{LOCATION}/{good_id}").json()["data"]
     return {a["storage_id"]: a["amount"] for a in product["actual_amounts"]}
 
 
@@ -54,7 +54,11 @@ def test_each_operation_type_moves_stock(
     assert document["comment"] == f"type {type_id} [airflow:key-{type_id}]"
     # Read in the location's zone (UTC-5) and written back as the official example writes it.
     assert document["create_date"] == "2026-11-20T14:00:00.000-05:00"
-    assert transaction["create_date"] == "2026-11-20T14:00:00-0500"
+    # The operation answers its lines as transaction records (the API Blueprint's example):
+    # the document's date form, flat ids and ``type`` as an object.
+    assert transaction["create_date"] == "2026-11-20T14:00:00.000-05:00"
+    assert transaction["type"] == {"id": type_id, "title": transaction["type"]["title"]}
+    assert (transaction["good_id"], transaction["storage_id"]) == (GOOD, RETAIL)
     assert transaction["amount"] == sign * 2
     assert transaction["cost"] == pytest.approx(2 * 3.5 * 0.9)
     assert transaction["document_id"] == document["id"]
@@ -103,7 +107,7 @@ def test_a_date_with_an_offset_keeps_its_instant(altegio_sandbox_client: httpx.C
 
 def test_service_units_are_converted(altegio_sandbox_client: httpx.Client) -> None:
     api = altegio_sandbox_client
-    (product,) = api.get(f"/goods/{LOCATION}/{GOOD}").json()["data"]
+    product = api.get(f"/goods/{LOCATION}/{GOOD}").json()["data"]
     before = _stock(api)
     body = _operation(2)
     body["goods_transactions"][0].update(amount=product["unit_equals"] / 4, operation_unit_type=2)
