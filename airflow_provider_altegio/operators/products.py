@@ -38,9 +38,6 @@ class SearchProductsOperator(ListReadMixin, AltegioBaseOperator):
     :param output_path: write JSON lines there instead of returning the items.
     :param page_size: products per page.
 
-    Templated fields: ``location_id``, ``term``, ``category_id``, ``changed_after``,
-    ``changed_before``, ``output_path``.
-
     XCom: a :class:`~airflow_provider_altegio.results.ReadResult` of product dicts with the API's
     field names (``good_id``, ``title``, ``article``, ``barcode``, ``actual_amounts``...).
 
@@ -105,8 +102,6 @@ class AltacolorSearchProductsOperator(ListReadMixin, AltacolorBaseOperator):
         ``date_modified``, ``sort_position`` or the codes 1-6.
     :param output_path: write JSON lines there instead of returning the items.
     :param page_size: products per request, at most 100 (the API's limit).
-
-    Templated fields: ``conditions``, ``sort_by``, ``output_path``.
 
     XCom: a :class:`~airflow_provider_altegio.results.ReadResult` of product dicts
     (``product_id``, ``product_code``, ``product_name``, ``supplier``...).
@@ -185,7 +180,7 @@ class GetProductOperator(_ProductOperator):
 
     :param product_id: the product's ``good_id``.
 
-    Templated fields: ``location_id``, ``product_id``. XCom: the product as a dict.
+    XCom: the product as a dict.
 
     :raises InvalidRequestError: bad ``product_id`` or no location.
     :raises AltegioNotFoundError: no such product.
@@ -204,8 +199,6 @@ class CreateProductOperator(AltegioBaseOperator):
         ``sale_unit_id`` and ``service_unit_id`` are required; ``article``, ``barcode``, ``cost``,
         ``actual_cost``, ``unit_equals``, ``critical_amount``, ``desired_amount``, ``netto``,
         ``brutto``, ``comment``... are optional. A mapping or its JSON text.
-
-    Templated fields: ``location_id``, ``product``.
 
     XCom: the created product as a dict (with its new ``good_id``).
 
@@ -240,7 +233,7 @@ class UpdateProductOperator(_ProductOperator):
     :param changes: the fields to change (API names), e.g. ``{"critical_amount": 5}``, including
         ``correction_rules``. A mapping or its JSON text.
 
-    Templated fields: ``location_id``, ``product_id``, ``changes``. XCom: the updated product.
+    XCom: the updated product.
 
     :raises InvalidRequestError: an invalid change, named ``changes.<field>``; nothing is sent.
     :raises AltegioNotFoundError: no such product.
@@ -280,8 +273,6 @@ class UpdateProductsOperator(AltegioBaseOperator):
         ``unknown`` instead of failing before any write.
     :param fail_on_error: fail the task, after every other product was done, when the API
         refused some (the report is pushed first, under the ``report`` key).
-
-    Templated fields: ``location_id``, ``changes``.
 
     XCom: ``{"updated": n, "unchanged": n, "failed": n, "unknown": n, "outcomes": [...]}``, one
     outcome per change (``product``, ``good_id``, ``outcome``, ``fields``, ``error``).
@@ -329,7 +320,7 @@ class DeleteProductOperator(_ProductOperator):
     :param ignore_missing: succeed (with ``deleted: false``) when the product does not exist,
         e.g. on a retry after the first try deleted it.
 
-    Templated fields: ``location_id``, ``product_id``. XCom: ``{"good_id": ..., "deleted": bool}``.
+    XCom: ``{"good_id": ..., "deleted": bool}``.
 
     :raises AltegioNotFoundError: no such product (unless ``ignore_missing``).
     """
@@ -347,8 +338,6 @@ class ListProductCategoriesOperator(AltegioBaseOperator):
     """List the product categories under a parent (root categories by default).
 
     :param parent_category_id: parent category id; ``0`` lists the root categories.
-
-    Templated fields: ``location_id``, ``parent_category_id``.
 
     XCom: a list of category dicts (``id``, ``title``, ``parent_category_id``, ``article``...).
 
@@ -374,7 +363,7 @@ class CreateProductCategoryOperator(AltegioBaseOperator):
     :param category: ``title`` (required), ``parent_category_id``, ``article``, ``comment``.
         A mapping or its JSON text.
 
-    Templated fields: ``location_id``, ``category``. XCom: the created category as a dict.
+    XCom: the created category as a dict.
 
     :raises InvalidRequestError: an invalid field, named ``category.<field>``; nothing is sent.
     """
@@ -403,7 +392,7 @@ class UpdateProductCategoryOperator(_CategoryOperator):
     :param category_id: the category id.
     :param changes: the fields to change. A mapping or its JSON text.
 
-    Templated fields: ``location_id``, ``category_id``, ``changes``. XCom: the updated category.
+    XCom: the updated category.
 
     :raises InvalidRequestError: an invalid change, named ``changes.<field>``; nothing is sent.
     :raises AltegioNotFoundError: no such category.
@@ -433,7 +422,7 @@ class DeleteProductCategoryOperator(_CategoryOperator):
     :param category_id: the category id.
     :param ignore_missing: succeed (with ``deleted: false``) when the category does not exist.
 
-    Templated fields: ``location_id``, ``category_id``. XCom: ``{"category_id": ..., "deleted": bool}``.
+    XCom: ``{"category_id": ..., "deleted": bool}``.
 
     :raises AltegioNotFoundError: no such category (unless ``ignore_missing``).
     """

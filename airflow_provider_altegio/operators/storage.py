@@ -83,9 +83,6 @@ class CreateStorageOperationOperator(AltegioBaseOperator):
     :param allow_negative_stock: skip the check that an outflow does not take out more than the
         storage holds.
 
-    Templated fields: ``location_id``, ``operation_type``, ``storage_id``, ``target_storage_id``,
-    ``transactions``, ``comment``, ``create_date``, ``master_id``.
-
     XCom: ``{"document_id", "transaction_ids", "created", "key", "documents": [...]}``;
     ``created`` is false when an earlier try (or a lost answer) had already created it.
     ``documents`` lists each document booked (two for a transfer, the write-off first) with the
@@ -234,8 +231,6 @@ class DeleteStorageDocumentOperator(AltegioBaseOperator):
 
     :param document_id: the document, e.g. from ``CreateStorageOperationOperator``'s XCom.
 
-    Templated fields: ``location_id``, ``document_id``.
-
     XCom: ``{"document_id": int, "deleted": bool}``; ``deleted`` is false when an earlier try
     had already deleted it.
 
@@ -278,8 +273,6 @@ class DeleteStorageDocumentOperator(AltegioBaseOperator):
 class ListStoragesOperator(AltegioBaseOperator):
     """List the storages of a location (``GET /storages/{location_id}``).
 
-    Templated fields: ``location_id``.
-
     XCom: a list of storage dicts (``id``, ``title``, ``for_services``, ``for_sale``...).
 
     :raises InvalidRequestError: no location.
@@ -298,8 +291,6 @@ class LowStockReportOperator(AltegioBaseOperator):
     Amounts are in the product's sale unit (a bottle): critical and desired amounts are kept in
     that unit, and a supplier sells whole ones, so ``quantity`` is rounded up. Map it over the
     locations of a chain with ``.expand(location_id=...)``.
-
-    Templated fields: ``location_id``.
 
     XCom: a list of ``{"location_id", "storage_id", "storage_title", "good_id", "title",
     "article", "barcode", "unit", "on_hand", "critical_amount", "desired_amount", "quantity"}``,
@@ -339,9 +330,6 @@ class ListStorageTransactionsOperator(ListReadMixin, AltegioBaseOperator):
     :param changed_before: transactions changed or created before then.
     :param output_path: write JSON lines there instead of returning the items.
     :param page_size: transactions per page.
-
-    Templated fields: ``location_id``, ``date_from``, ``date_to``, ``document_id``,
-    ``changed_after``, ``changed_before``, ``output_path``.
 
     XCom: a :class:`~airflow_provider_altegio.results.ReadResult` of transaction dicts (``id``,
     ``document_id``, ``good_id``, ``storage_id``, ``amount`` signed, ``create_date``...).

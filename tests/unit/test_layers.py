@@ -39,8 +39,9 @@ def _imports(path: Path) -> list[tuple[str, list[str]]]:
     """``(module, names)`` of every import of the package in ``path``, lazy ones included."""
     found = []
     for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("airflow_provider_altegio"):
-            found.append((node.module, [alias.name for alias in node.names]))
+        module = getattr(node, "module", None) or ""
+        if isinstance(node, ast.ImportFrom) and module.startswith("airflow_provider_altegio"):
+            found.append((module, [alias.name for alias in node.names]))
         elif isinstance(node, ast.Import):
             found += [(a.name, []) for a in node.names if a.name.startswith("airflow_provider_altegio.")]
     return found
