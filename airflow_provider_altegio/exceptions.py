@@ -49,6 +49,7 @@ class APIError(AltegioProviderError):
     :param status_code: HTTP status, when a response was received.
     :param method: HTTP method of the request.
     :param url: URL of the request *without* its query string (Altacolor sends the password there).
+    :param hint: what to check or change to fix it, shown after the message.
     """
 
     def __init__(
@@ -58,8 +59,10 @@ class APIError(AltegioProviderError):
         status_code: int | None = None,
         method: str | None = None,
         url: str | None = None,
+        hint: str | None = None,
     ) -> None:
         self.message = message
+        self.hint = hint
         # AirflowException declares a class-level HTTPStatus; ours is the API's status, if any.
         self.status_code = status_code  # type: ignore[assignment]
         self.method = method
@@ -79,8 +82,13 @@ class APIError(AltegioProviderError):
         if getattr(self, "connection_id", None):
             where = f"{where} (connection {self.connection_id!r})".lstrip()
         status = f"HTTP {self.status_code}" if self.status_code is not None else ""
-        prefix = ": ".join(part for part in (where, status) if part)
-        return f"{prefix}: {self.message}" if prefix else self.message
+        prefix = ": ".join(part for part in (where, self._status(status)) if part)
+        text = f"{prefix}: {self.message}" if prefix else self.message
+        return f"{text} ({self.hint})" if getattr(self, "hint", None) else text
+
+    def _status(self, http: str) -> str:
+        """How the answer's status is named in the message (``HTTP 404``)."""
+        return http
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Keyword-only constructors do not pickle by default; Airflow pickles task errors.
@@ -108,9 +116,10 @@ class AltegioAPIError(APIError):
         status_code: int | None = None,
         method: str | None = None,
         url: str | None = None,
+        hint: str | None = None,
     ) -> None:
         self.errors = dict(errors or {})
-        super().__init__(message, status_code=status_code, method=method, url=url)
+        super().__init__(message, status_code=status_code, method=method, url=url, hint=hint)
 
     def _describe(self) -> str:
         text = super()._describe()
@@ -145,8 +154,24 @@ class AltegioRateLimitError(AltegioAPIError):
     """429 still returned after every retry was spent."""
 
 
+#: What Altacolor's (DecoNetwork's) documented ``response_status`` codes mean.
+ALTACOLOR_CODES = {
+    10001: "success",
+    30001: "authentication failed",
+    31000: "the API is not enabled on the store",
+    40004: "product not found",
+    50002: "no conditions specified",
+    50003: "invalid condition",
+    50004: "invalid limit or offset",
+    50005: "invalid request parameters",
+}
+
+
 class AltacolorAPIError(APIError):
-    """The Altacolor API reported a ``response_status`` of severity ERROR (or an HTTP error).
+    """The Altacolor API reported an error ``response_status`` (or an HTTP error).
+
+    Its message names the API's code and what it means (``Altacolor 30001 (authentication
+    failed): ...``), not the HTTP status the answer came with (often 200).
 
     :param code: the ``response_status`` code (30001 auth, 31000 not enabled, 5000x bad request).
     :param severity: ``SUCCESS``, ``WARNING`` or ``ERROR``.
@@ -162,12 +187,19 @@ class AltacolorAPIError(APIError):
         status_code: int | None = None,
         method: str | None = None,
         url: str | None = None,
+        hint: str | None = None,
     ) -> None:
         self.code = code
         self.severity = severity
         self.description = description
-        message = f"{code} {severity}: {description}" if code is not None else description
-        super().__init__(message, status_code=status_code, method=method, url=url)
+        super().__init__(description, status_code=status_code, method=method, url=url, hint=hint)
+
+    def _status(self, http: str) -> str:
+        if self.code is None:
+            return http
+        meaning = ALTACOLOR_CODES.get(self.code, "an undocumented code")
+        failed = f", {http}" if self.status_code is not None and self.status_code >= 400 else ""
+        return f"Altacolor {self.code} ({meaning}{failed})"
 
 
 class AltacolorAuthError(AltacolorAPIError, AirflowFailException):

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_altegio.core.secrets import Secrets
 from airflow_provider_altegio.core.types import Payload, RequestInfo, RequestSpec
 from airflow_provider_altegio.exceptions import (
+    ALTACOLOR_CODES,
     AltacolorAPIError,
     AltacolorAuthError,
     AltacolorNotFoundError,
@@ -216,17 +217,30 @@ class AltegioDialect(_DialectBase):
         text = self.snippet(response).strip()
         message = f"non-JSON error body: {text!r}" if text else "empty error body"
         cls = _ALTEGIO_ERRORS.get(response.status_code, AltegioAPIError)
-        message += self._hint(response.status_code)
-        return cls(message, status_code=response.status_code, method=info.method, url=info.url)
+        hint = self._hint(response.status_code, info)
+        return cls(message, status_code=response.status_code, method=info.method, url=info.url, hint=hint)
 
-    def _hint(self, status: int) -> str:
-        """What the connection lacks, when that explains a 401."""
+    def _hint(self, status: int, info: RequestInfo) -> str | None:
+        """What to check when the API refuses the credentials (401) or the location (403)."""
         if status == 401 and not self.has_user_token and not self._can_log_in:
             return (
-                "; the connection has no user_token extra and no login and password, so only the "
+                "the connection has no user_token extra and no login and password, so only the "
                 "partner token was sent"
             )
-        return ""
+        if status == 401:
+            # The API's answer is the same whichever token it refused, so both are named.
+            return (
+                "the API refused the credentials: check the connection's partner_token extra and "
+                "its user_token extra (or the login and password it gets a user token with)"
+            )
+        if status == 403:
+            location = next((part for part in info.url.split("/") if part.isdigit()), None)
+            which = f"location {location}" if location else "this location"
+            return (
+                f"the user may not manage {which}: the partner token sees it, but the user token has "
+                "no rights to it (GET /companies?my=1 lists the locations the user may manage)"
+            )
+        return None
 
     def _error_from_body(
         self, status: int, body: Mapping[str, Any], info: RequestInfo, fallback: str
@@ -246,11 +260,12 @@ class AltegioDialect(_DialectBase):
         errors = normalize_errors(raw_errors)
         cls = _ALTEGIO_ERRORS.get(status, AltegioAPIError)
         return cls(
-            self.redact(message or fallback) + self._hint(status),
+            self.redact(message or fallback),
             errors={self.redact(k): [self.redact(m) for m in v] for k, v in errors.items()},
             status_code=status,
             method=info.method,
             url=info.url,
+            hint=self._hint(status, info),
         )
 
 
@@ -337,13 +352,15 @@ class AltacolorDialect(_DialectBase):
             cls = AltacolorAuthError if response.status_code in (401, 403) else AltacolorAPIError
         else:
             return None
+        checks = "the login (API username) and password of the connection, and that the store has the API on"
         return cls(
-            description or f"HTTP {response.status_code}",
+            description or ALTACOLOR_CODES.get(code or 0) or f"HTTP {response.status_code}",
             code=code,
             severity=severity or None,
             status_code=response.status_code,
             method=info.method,
             url=info.url,
+            hint=f"check {checks}" if cls is AltacolorAuthError else None,
         )
 
     def _http_error(self, response: httpx.Response, info: RequestInfo) -> AltacolorAPIError:

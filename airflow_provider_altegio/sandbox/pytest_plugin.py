@@ -1,4 +1,5 @@
-"""pytest plugin (entry point ``altegio_sandbox``): sandbox fixtures for any test suite.
+"""pytest plugin with sandbox fixtures for any test suite; opt in with
+``pytest_plugins = ["airflow_provider_altegio.sandbox.pytest_plugin"]`` in a ``conftest.py``.
 
 * ``altegio_sandbox_server`` (session): one sandbox for the whole run, started on first use.
 * ``altegio_sandbox`` (function): the same sandbox, reset to the seeded state before the test
@@ -7,8 +8,7 @@
 * ``altegio_sandbox_client`` (function): an authenticated ``httpx.Client`` on ``/api/v1`` of that
   sandbox, for tests of raw HTTP behaviour.
 
-pytest imports this module for every run of every project that installs the provider, so it
-imports nothing heavy at module level: the sandbox itself is imported inside the fixtures.
+It imports nothing heavy at module level: the sandbox itself is imported inside the fixtures.
 """
 
 from __future__ import annotations

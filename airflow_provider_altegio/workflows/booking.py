@@ -17,7 +17,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_altegio.exceptions import AmbiguousWriteError, InvalidRequestError
+from airflow_provider_altegio.exceptions import (
+    AltegioNotFoundError,
+    AltegioValidationError,
+    AmbiguousWriteError,
+    InvalidRequestError,
+)
 
 if TYPE_CHECKING:
     from airflow_provider_altegio.hooks.altegio import AltegioHook
@@ -124,7 +129,8 @@ class Booker:
         :param look_first: look for an earlier document for up to this many seconds before
             creating (a retry: ``0`` looks once); ``None``: create at once.
         :param check_stock: refuse an outflow of more than the storage holds.
-        :raises InvalidRequestError: not enough stock, or no such storage; nothing was written.
+        :raises InvalidRequestError: not enough stock, no such storage or product; nothing was
+            written.
         :raises AmbiguousWriteError: the answer was lost and no document carries the key yet.
         """
         if look_first is not None:
@@ -135,6 +141,9 @@ class Booker:
             self.check_stock(request)
         try:
             created = self.hook.create_storage_operation(request, self.location_id)
+        except (AltegioValidationError, AltegioNotFoundError):
+            self.hook.check_storage(request.storage_id, self.location_id)  # the likeliest cause, named
+            raise
         except AmbiguousWriteError as exc:
             log.warning("The answer to the create was lost (%s); looking for key %s", exc, key)
             in_flight = exc.status_code is None  # no answer at all: it may still be on its way
@@ -168,9 +177,15 @@ class Booker:
             return
         products: dict[int, Product] = {}
         takes = []
-        for line in request.transactions:
+        for index, line in enumerate(request.transactions):
             if line.good_id not in products:
-                products[line.good_id] = self.hook.get_product(line.good_id, self.location_id)
+                try:
+                    products[line.good_id] = self.hook.get_product(line.good_id, self.location_id)
+                except AltegioNotFoundError:
+                    raise InvalidRequestError(
+                        f"transactions[{index}].good_id",
+                        f"location {self.location_id} has no product {line.good_id}",
+                    ) from None
             product = products[line.good_id]
             service = line.operation_unit_type == 2
             takes.append(

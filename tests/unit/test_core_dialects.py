@@ -273,7 +273,11 @@ def test_altacolor_response_status_maps_to_typed_errors(
     assert type(err) is cls
     assert isinstance(err, AltacolorAPIError)
     assert (err.code, err.severity, err.description) == (code, severity.upper(), "Described")
-    assert f"{code} {severity.upper()}: Described" in str(err)
+    # The API's code and what it means; not "HTTP 200", a status that said nothing went wrong.
+    assert f"Altacolor {code} (" in str(err)
+    assert str(err).split(f"Altacolor {code} (", 1)[1].split("): ", 1)[1].startswith("Described")
+    assert "HTTP 200" not in str(err)
+    assert ("login (API username) and password" in str(err)) is (cls is AltacolorAuthError)
 
 
 def test_altacolor_40004_with_partial_results_is_not_an_error() -> None:
@@ -294,6 +298,7 @@ def test_altacolor_the_code_decides_not_the_severity() -> None:
     with pytest.raises(AltacolorValidationError) as info:
         altacolor().parse(response(200, {"response_status": {"code": 50003}}), INFO)  # no severity at all
     assert info.value.code == 50003
+    assert str(info.value).endswith("Altacolor 50003 (invalid condition): invalid condition")  # not "None"
 
 
 @pytest.mark.parametrize(
@@ -331,3 +336,25 @@ def test_altacolor_password_masked_in_every_encoding() -> None:
     with pytest.raises(AltacolorAuthError) as info:
         dialect.parse(response(200, status(30001, "ERROR", description)), INFO)
     assert_no_secret(info.value)
+
+
+def test_a_refused_login_names_both_credentials_and_where_each_is_set() -> None:
+    """The API answers a wrong partner token and a wrong user token alike: the error lists both."""
+    body = {"success": False, "data": None, "meta": {"message": "Authentication needed."}}
+    with pytest.raises(AltegioAuthError) as info:
+        altegio().parse(response(401, body), INFO)
+    assert info.value.message == "Authentication needed."  # the API's words, kept as they came
+    text = str(info.value)
+    assert "partner_token extra" in text
+    assert "user_token extra" in text
+    assert "login and password" in text
+
+
+def test_a_location_the_user_may_not_manage_is_named() -> None:
+    body = {"success": False, "data": None, "meta": {"message": "Access denied."}}
+    refused = RequestInfo("GET", "https://api.example/api/v1/storages/1003")
+    with pytest.raises(AltegioAuthError) as info:
+        altegio().parse(response(403, body), refused)
+    assert str(info.value).startswith(f"GET {refused.url}: HTTP 403: Access denied.")
+    assert "the user may not manage location 1003" in str(info.value)
+    assert "GET /companies?my=1" in str(info.value)
