@@ -26,6 +26,7 @@ from airflow_provider_altegio.models.altegio import (
     CategoryNode,
     CategoryUpdate,
     Company,
+    DocumentRequest,
     Product,
     ProductCreate,
     ProductTreeElement,
@@ -35,6 +36,7 @@ from airflow_provider_altegio.models.altegio import (
     StorageOperationRequest,
     StorageOperationResult,
     Transaction,
+    TransactionRequest,
 )
 from airflow_provider_altegio.models.common import format_altegio_datetime, parse_api_datetime
 from airflow_provider_altegio.values import is_blank, optional_whole_number, structure, whole_number
@@ -556,6 +558,68 @@ class AltegioHook(ApiHook):
             request = request.model_copy(update={"create_date": request.create_date.replace(tzinfo=zone)})
         spec = RequestSpec("POST", path, json=request.to_api(), idempotent=False)
         return self._call(spec, parse_one(StorageOperationResult))
+
+    def create_storage_document(
+        self, document: DocumentRequest | Mapping[str, Any], location_id: int | None = None
+    ) -> StorageDocument:
+        """Create an empty storage document (``POST /storage_operations/documents/{location_id}``),
+        to fill with :meth:`add_document_line`; moves no stock.
+
+        Not exactly once, and never re-sent once it may have reached the server: an empty
+        document cannot be found again (no documented listing of documents; the transactions
+        listing finds a document by its lines). For a new document whose lines are known, use
+        :meth:`create_storage_operation` (booked exactly once by
+        :class:`~airflow_provider_altegio.workflows.booking.Booker`); this one serves a document
+        filled in parts (a delivery arriving in several loads).
+
+        :raises InvalidRequestError: an invalid field, before any request.
+        :raises AmbiguousWriteError: the document may have been created.
+        """
+        request = DocumentRequest.from_input(document, prefix="document")
+        if request.create_date.tzinfo is None:
+            zone = self.location_zone(location_id)
+            request = request.model_copy(update={"create_date": request.create_date.replace(tzinfo=zone)})
+        spec = RequestSpec(
+            "POST",
+            self._path("/storage_operations/documents", location_id),
+            json=request.to_api(),
+            idempotent=False,
+        )
+        return self._call(spec, parse_one(StorageDocument))
+
+    def add_document_line(
+        self, document_id: int, line: TransactionRequest | Mapping[str, Any], location_id: int | None = None
+    ) -> Transaction:
+        """Add one line to a storage document (``POST /storage_operations/goods_transactions/{location_id}``);
+        it takes the document's type, storage and date, and moves stock at once. ``master_id``
+        defaults to the connection's ``master_id`` extra. Not re-sent once it may have reached the
+        server; ``Booker.add_lines_once`` (:mod:`~airflow_provider_altegio.workflows.booking`)
+        adds lines exactly once.
+
+        :raises InvalidRequestError: an invalid field, or no ``master_id`` anywhere, before any request.
+        :raises AmbiguousWriteError: the line may have been added.
+        """
+        fields = (
+            dict(structure(line, "line")) if not isinstance(line, TransactionRequest) else line.model_dump()
+        )
+        if is_blank(fields.get("master_id")):
+            fields["master_id"] = self.master_id
+        request = TransactionRequest.from_input(
+            {k: v for k, v in fields.items() if v is not None}, prefix="line"
+        )
+        if request.master_id is None:
+            raise InvalidRequestError(
+                "line.master_id",
+                f"is required: give it, or set the master_id extra of connection {self.conn_id!r}",
+            )
+        body = {"document_id": whole_number(document_id, "document_id"), **request.to_api()}
+        spec = RequestSpec(
+            "POST",
+            self._path("/storage_operations/goods_transactions", location_id),
+            json=body,
+            idempotent=False,
+        )
+        return self._call(spec, parse_one(Transaction))
 
     def location_zone(self, location_id: int | None = None) -> tzinfo:
         """The time zone of a location, from ``GET /company/{location_id}`` (read once per hook):

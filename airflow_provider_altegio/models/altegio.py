@@ -646,3 +646,52 @@ class StorageOperationRequest(RequestModel):
             if value is not None:
                 body[name] = value
         return body
+
+
+# --------------------------------------------------------------------------------------------
+# The two-step documents: a document, then its lines
+# --------------------------------------------------------------------------------------------
+
+#: ``type_id`` of ``POST /storage_operations/documents``: its own numbering (a write-off is 7).
+DOCUMENT_ENDPOINT_TYPES = {DocumentType.SALE: 1, DocumentType.RECEIPT: 3, DocumentType.WRITE_OFF: 7}
+
+
+def _two_step_type(value: Any) -> DocumentType:
+    if value == 7 or value == "7":
+        return DocumentType.WRITE_OFF
+    kind = _document_type_field(value)
+    if kind not in DOCUMENT_ENDPOINT_TYPES:
+        raise ValueError(
+            f"a two-step document is a sale, a receipt or a write-off, not a {kind.name.lower()}"
+        )
+    return kind
+
+
+class DocumentRequest(RequestModel):
+    """Body of ``POST /storage_operations/documents/{location_id}``: an empty document, which
+    ``POST /storage_operations/goods_transactions/{location_id}`` fills line by line.
+
+    ``type_id`` is a sale, a receipt or a write-off (by name, or the endpoint's numbers 1, 3, 7);
+    a ``create_date`` without an offset is the location's wall-clock time.
+    """
+
+    type_id: Annotated[DocumentType, BeforeValidator(_two_step_type)] = Field(
+        validation_alias=AliasChoices("type_id", "type")
+    )
+    storage_id: RequestInt = Field(gt=0)
+    create_date: RequestLocalDatetime
+    comment: str | None = None
+
+    def to_api(self) -> dict[str, Any]:
+        """The body as the official field list has it (``create_date`` with its offset).
+
+        :raises ValueError: ``create_date`` is naive (the hook places it in the location's zone).
+        """
+        body: dict[str, Any] = {
+            "type_id": DOCUMENT_ENDPOINT_TYPES[self.type_id],
+            "storage_id": self.storage_id,
+            "create_date": format_altegio_document_date(self.create_date),
+        }
+        if self.comment is not None:
+            body["comment"] = self.comment
+        return body

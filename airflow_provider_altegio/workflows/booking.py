@@ -26,7 +26,7 @@ from airflow_provider_altegio.exceptions import (
 
 if TYPE_CHECKING:
     from airflow_provider_altegio.hooks.altegio import AltegioHook
-    from airflow_provider_altegio.models.altegio import Product, StorageOperationRequest
+    from airflow_provider_altegio.models.altegio import Product, StorageOperationRequest, TransactionRequest
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +163,40 @@ class Booker:
             "Created %s document %s with %d transactions (key %s)", kind, created.document.id, len(ids), key
         )
         return Booking(key, created.document.id, ids, created=True)
+
+    def add_lines_once(self, document_id: int, lines: list[TransactionRequest], key: str) -> list[int]:
+        """Add ``lines`` to an existing document (a delivery arriving in parts), each exactly once:
+        line ``i`` carries ``[airflow:<key>-<i>]`` in its comment, and the document's lines are
+        read first, so a line already there (an earlier try, a lost answer) is not added again.
+
+        :return: the transaction ids of every line, in order, added now or before.
+        :raises AmbiguousWriteError: a line's answer was lost and the document does not show it.
+        """
+        keys = [f"{key}-{index}" for index in range(len(lines))]
+        found = self._lines_carrying(document_id, keys)
+        for index, line in enumerate(lines):
+            if keys[index] in found:
+                log.info("Line %d of document %s is there already (key %s)", index, document_id, keys[index])
+                continue
+            stamped_line = line.model_copy(update={"comment": stamp_comment(line.comment, keys[index])})
+            try:
+                added = self.hook.add_document_line(document_id, stamped_line, self.location_id)
+            except AmbiguousWriteError:
+                found |= self._lines_carrying(document_id, keys[index : index + 1])
+                if keys[index] not in found:
+                    raise
+                continue
+            found[keys[index]] = added.id or 0
+        return [found[k] for k in keys]
+
+    def _lines_carrying(self, document_id: int, keys: list[str]) -> dict[str, int]:
+        """``{key: transaction id}`` of the document's lines that carry one of ``keys``."""
+        found = {}
+        for tx in self.hook.list_document_transactions(document_id):
+            for key in keys:
+                if tx.id is not None and not tx.deleted and carries_key(tx.comment, key):
+                    found[key] = tx.id
+        return found
 
     def check_stock(self, request: StorageOperationRequest) -> None:
         """Refuse to take out more than the storage holds (sale, usage, write-off).
