@@ -1,9 +1,11 @@
-"""The product catalogue as a whole: finding products by their codes, and bulk updates."""
+"""The catalogues as a whole: finding products by their codes (Altegio's and the supplier's),
+and bulk updates. Each lookup takes the fewer requests of two ways: one per code, or one walk."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import math
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +24,9 @@ from airflow_provider_altegio.models.altegio import (
 from airflow_provider_altegio.values import is_blank, structure, whole_number
 
 if TYPE_CHECKING:
+    from airflow_provider_altegio.hooks.altacolor import AltacolorHook
     from airflow_provider_altegio.hooks.altegio import AltegioHook
+    from airflow_provider_altegio.models.altacolor import AltacolorProductDetailed
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +57,34 @@ def find_products(
             searched = hook.iter_products(location, term=code)
             found[(kind, code)] = [p for p in searched if (kind, code) in p.identifiers()]
     return found
+
+
+def supplier_details(hook: AltacolorHook, codes: Iterable[str | None]) -> list[AltacolorProductDetailed]:
+    """The supplier's products whose product code is one of ``codes`` (an Altegio article, or a
+    barcode), with their variants and prices: what a purchase order is priced from.
+
+    The first page of the catalogue says how many pages it has: with fewer codes left than
+    pages, each code is searched for (``product_code ==``, a request each); otherwise the
+    catalogue is walked. Then only the products found are asked for their details, 100 a
+    request. A short order costs about a request per line, a long one a walk.
+    """
+    from airflow_provider_altegio.models.altacolor import MAX_LIMIT, WHOLE_CATALOGUE
+
+    wanted = {str(code).strip() for code in codes if code and str(code).strip()}
+    if not wanted:
+        return []
+    first = hook.search_products([WHOLE_CATALOGUE], sort_by="product_id")
+    found = [p for p in first.products if (p.product_code or "").strip() in wanted]
+    rest = sorted(wanted - {(p.product_code or "").strip() for p in found})
+    if rest and len(rest) < math.ceil(first.total / MAX_LIMIT):
+        for code in rest:
+            condition = {"field": "product_code", "condition": "==", "value": code}
+            found += [p for p in hook.search_products(condition).products if p.product_code == code]
+    elif rest:
+        found = [p for p in hook.iter_catalogue() if (p.product_code or "").strip() in wanted]
+    ids = sorted({p.product_id for p in found if p.product_id is not None})
+    log.info("%d of %d codes are supplier products; asking their details", len(ids), len(wanted))
+    return hook.get_products(ids)
 
 
 def _product_change(item: Any, field: str) -> tuple[str, str, ProductUpdate]:
