@@ -35,7 +35,9 @@ def altacolor(large: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 def _codes(hook: Any, count: int) -> list[str]:
     """``count`` codes as a low-stock report has them: most carried by the supplier, some not."""
-    carried = [p.product_code for p in hook.iter_catalogue()][: count - count // 3]
+    catalogue = [p.product_code for p in hook.iter_catalogue()]
+    wanted = count - count // 3
+    carried = catalogue[:: len(catalogue) // wanted][:wanted]  # spread over the whole catalogue
     return carried + [f"NOT-CARRIED-{n}" for n in range(count - len(carried))]
 
 
