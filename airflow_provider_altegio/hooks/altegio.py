@@ -8,6 +8,7 @@ updates, exactly-once bookings) live in :mod:`airflow_provider_altegio.workflows
 
 from __future__ import annotations
 
+import importlib
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -46,8 +47,6 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from airflow_provider_altegio.core.http import HttpCore
-    from airflow_provider_altegio.models.altegio import BulkUpdateReport, LowStock
-    from airflow_provider_altegio.workflows.stocklists import ProductLine
 
 M = TypeVar("M", bound="BaseModel")
 
@@ -87,6 +86,23 @@ def parse_one(model: type[M]) -> Callable[[Any], M]:
         return model.model_validate(data)
 
     return parse
+
+
+def _moved(module: str, name: str) -> Callable[..., Any]:
+    """A deprecated hook method that calls ``workflows.<module>.<name>(hook, ...)``."""
+
+    def method(self: AltegioHook, *args: Any, **kwargs: Any) -> Any:
+        warnings.warn(
+            f"AltegioHook.{name} is deprecated; use airflow_provider_altegio.workflows.{module}.{name}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(importlib.import_module(f"airflow_provider_altegio.workflows.{module}"), name)(
+            self, *args, **kwargs
+        )
+
+    method.__doc__ = f"Deprecated: :func:`airflow_provider_altegio.workflows.{module}.{name}`."
+    return method
 
 
 class AltegioHook(ApiHook):
@@ -657,50 +673,9 @@ class AltegioHook(ApiHook):
         path = f"/storage_operations/documents/goods_transactions/{whole_number(document_id, 'document_id')}"
         return self._call(RequestSpec("GET", path), parse_list(Transaction))
 
-    # -- deprecated: workflows moved to airflow_provider_altegio.workflows ----------------------
+    # -- deprecated: the workflows moved to airflow_provider_altegio.workflows -----------------
 
-    def low_stock(self, location_id: int | None = None) -> list[LowStock]:
-        """Deprecated: :func:`airflow_provider_altegio.workflows.restock.low_stock`."""
-        from airflow_provider_altegio.workflows import restock
-
-        _moved("low_stock", "workflows.restock.low_stock")
-        return restock.low_stock(self, location_id)
-
-    def find_products(
-        self, codes: Iterable[tuple[str, str]], location_id: int | None = None
-    ) -> dict[tuple[str, str], list[Product]]:
-        """Deprecated: :func:`airflow_provider_altegio.workflows.catalogue.find_products`."""
-        from airflow_provider_altegio.workflows import catalogue
-
-        _moved("find_products", "workflows.catalogue.find_products")
-        return catalogue.find_products(self, codes, location_id)
-
-    def update_products(
-        self,
-        changes: Iterable[Mapping[str, Any]] | str,
-        location_id: int | None = None,
-        *,
-        skip_unknown: bool = False,
-    ) -> BulkUpdateReport:
-        """Deprecated: :func:`airflow_provider_altegio.workflows.catalogue.update_products`."""
-        from airflow_provider_altegio.workflows import catalogue
-
-        _moved("update_products", "workflows.catalogue.update_products")
-        return catalogue.update_products(self, changes, location_id, skip_unknown=skip_unknown)
-
-    def match_lines(
-        self, lines: list[ProductLine], location_id: int | None = None, default_storage_id: int | None = None
-    ) -> list[ProductLine]:
-        """Deprecated: :func:`airflow_provider_altegio.workflows.stocklists.match_lines`."""
-        from airflow_provider_altegio.workflows import stocklists
-
-        _moved("match_lines", "workflows.stocklists.match_lines")
-        return stocklists.match_lines(self, lines, location_id, default_storage_id)
-
-
-def _moved(name: str, where: str) -> None:
-    warnings.warn(
-        f"AltegioHook.{name} is deprecated; use airflow_provider_altegio.{where}",
-        DeprecationWarning,
-        stacklevel=3,
-    )
+    low_stock = _moved("restock", "low_stock")
+    find_products = _moved("catalogue", "find_products")
+    update_products = _moved("catalogue", "update_products")
+    match_lines = _moved("stocklists", "match_lines")

@@ -1149,3 +1149,25 @@ def test_low_stock_orders_whole_sale_units_into_the_home_storage(hook: AltegioHo
     assert [(line.good_id, line.storage_id, line.quantity) for line in lines] == [(10, 1, 4), (11, 2, 2)]
     assert lines[0].on_hand == pytest.approx(2.4)
     assert (lines[0].unit, lines[0].storage_title) == ("btl", "Back room")
+
+
+@pytest.mark.parametrize(
+    ("method", "module"),
+    [
+        ("low_stock", "restock"),
+        ("find_products", "catalogue"),
+        ("update_products", "catalogue"),
+        ("match_lines", "stocklists"),
+    ],
+)
+def test_the_workflows_that_moved_keep_a_deprecated_alias_on_the_hook(
+    hook: AltegioHook, monkeypatch: pytest.MonkeyPatch, method: str, module: str
+) -> None:
+    import importlib
+
+    calls: list[tuple[Any, ...]] = []
+    workflows = importlib.import_module(f"airflow_provider_altegio.workflows.{module}")
+    monkeypatch.setattr(workflows, method, lambda *args, **kwargs: calls.append((*args, kwargs)) or "done")
+    with pytest.warns(DeprecationWarning, match=f"workflows.{module}.{method}"):
+        assert getattr(hook, method)("x", 42, flag=True) == "done"
+    assert calls == [(hook, "x", 42, {"flag": True})]

@@ -25,8 +25,6 @@ APART = {"get_provider_info": set(LAYERS[1]) | LAYERS[0], "sandbox": set()}
 SANDBOX_MAY_USE = {"airflow_provider_altegio.core.secrets"}
 #: Deprecated aliases kept where a name moved up a layer (CHANGELOG, 0.2.0); they go with them.
 SHIMS = {
-    ("hooks/altegio.py", "airflow_provider_altegio.workflows"),
-    ("hooks/altegio.py", "airflow_provider_altegio.workflows.stocklists"),
     ("models/orders.py", "airflow_provider_altegio.workflows.restock"),
     ("models/stocklists.py", "airflow_provider_altegio.workflows.stocklists"),
 }
