@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from servers import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 UV = Path(sys.executable).with_name("uv")
@@ -142,9 +143,33 @@ def test_the_wheel_alone_runs_an_example_dag(
     assert "Created write_off document" in output
 
 
+#: The port the documentation's commands use; the test runs them on a free one instead.
+DOCUMENTED_PORT = "8787"
+
+
+def _on_a_free_port(commands: str, output: Path) -> str:
+    """The documented commands with their port replaced by a free one, and a wait after the
+    background sandbox: the next command runs only once *that* sandbox printed its ready line
+    (into ``output``, the script's stdout), and the script fails at once if it exited instead."""
+    port = str(free_port())
+    assert f"altegio-sandbox --port {DOCUMENTED_PORT} &" in commands
+    lines = []
+    for line in commands.replace(f":{DOCUMENTED_PORT}", f":{port}").splitlines():
+        lines.append(line.replace(f"--port {DOCUMENTED_PORT}", f"--port {port}"))
+        if line.startswith("altegio-sandbox "):
+            lines.append(
+                f"for _ in $(seq 600); do grep -q 'altegio=http://127.0.0.1:{port}/' {output} && break;"
+                " kill -0 $! 2>/dev/null || { echo 'altegio-sandbox exited' >&2; exit 1; }; sleep 0.1; done;"
+                f" grep -q 'altegio=http://127.0.0.1:{port}/' {output}"
+            )
+    script = "\n".join(lines)
+    assert DOCUMENTED_PORT not in script
+    return script
+
+
 def test_getting_started_without_a_salon_runs_verbatim(wheel_venv: Path, tmp_path: Path) -> None:
-    """The getting-started page's sandbox commands, exactly as printed, with the first DAG in the
-    DAGs folder (as the page says), in a new Airflow home."""
+    """The getting-started page's sandbox commands, as printed but on a free port, with the first
+    DAG in the DAGs folder (as the page says), in a new Airflow home."""
     page = (REPO / "docs" / "getting-started.md").read_text()
     section = page.split("## Trying it without a salon", 1)[1]
     match = re.search(r"```bash\n(.*?)```", section, re.DOTALL)
@@ -161,8 +186,20 @@ def test_getting_started_without_a_salon_runs_verbatim(wheel_venv: Path, tmp_pat
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         }
     )
+    stdout = tmp_path / "stdout.txt"
     # The page starts the sandbox in the background: stop it when the commands are done.
-    script = f"set -e\ntrap 'kill $(jobs -p) 2>/dev/null' EXIT\n{match.group(1)}"
-    result = _run("bash", "-c", script, env=env, cwd=tmp_path)
-    output = result.stdout + result.stderr
+    script = f"set -e\ntrap 'kill $(jobs -p) 2>/dev/null' EXIT\n{_on_a_free_port(match.group(1), stdout)}"
+    with stdout.open("w") as out:
+        result = subprocess.run(
+            ["bash", "-c", script],
+            stdout=out,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=600,
+            check=False,
+        )
+    output = stdout.read_text() + result.stderr
+    assert result.returncode == 0, output[-3000:]
     assert re.search(r"DagRun Finished: dag_id=first_dag, .*state=success", output), output[-3000:]
