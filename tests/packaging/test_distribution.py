@@ -63,6 +63,20 @@ def test_pypi_page_starts_with_install_and_has_only_absolute_links(dist: Path) -
     assert all(link.startswith("https://") for link in links), links
 
 
+def test_wheel_metadata_is_what_the_official_providers_publish(dist: Path) -> None:
+    from airflow_provider_altegio import __version__
+
+    meta = _metadata(dist)
+    assert meta["Version"] == __version__
+    assert meta["License-Expression"] == "Apache-2.0"
+    assert not [c for c in meta.get_all("Classifier") or [] if c.startswith("License ::")]
+    assert sorted(meta.get_all("Provides-Extra") or []) == ["redis", "sandbox"]  # no dev tools
+    assert not [r for r in meta.get_all("Requires-Dist") or [] if "pytest" in r or "ruff" in r]
+    urls = dict(url.split(", ", 1) for url in meta.get_all("Project-URL") or [])
+    assert urls["Bug Tracker"].endswith("/issues")
+    assert {"Documentation", "Source", "Changelog"} <= set(urls)
+
+
 def test_wheel_carries_the_licence_and_no_pytest_entry_point(dist: Path) -> None:
     (wheel,) = dist.glob("*.whl")
     with zipfile.ZipFile(wheel) as archive:
