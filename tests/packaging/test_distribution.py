@@ -5,6 +5,7 @@ sandbox."""
 from __future__ import annotations
 
 import email
+import fnmatch
 import json
 import os
 import re
@@ -75,6 +76,16 @@ def test_wheel_metadata_is_what_the_official_providers_publish(dist: Path) -> No
     urls = dict(url.split(", ", 1) for url in meta.get_all("Project-URL") or [])
     assert urls["Bug Tracker"].endswith("/issues")
     assert {"Documentation", "Source", "Changelog"} <= set(urls)
+
+
+@pytest.mark.parametrize("page", ["README.md", "docs/getting-started.md"])
+def test_the_install_from_a_clone_names_the_wheel_make_build_writes(dist: Path, page: str) -> None:
+    text = (REPO / page).read_text()
+    assert "make build" in text
+    pattern = re.search(r"^pip install dist/(\S+\.whl)$", text, flags=re.M)
+    assert pattern, page
+    (wheel,) = dist.glob("*.whl")
+    assert fnmatch.fnmatch(wheel.name, pattern.group(1))
 
 
 def test_wheel_carries_the_licence_and_no_pytest_entry_point(dist: Path) -> None:
