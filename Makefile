@@ -71,11 +71,15 @@ test-compat: $(STAMP) ## the DAG tests on the oldest Airflow minor the package d
 # copies them into the docs.
 e2e: $(E2E_STAMP) ## the connection forms in headless Chromium (Debian's chromium), into build/e2e/
 	@command -v chromium >/dev/null || { echo "make e2e needs Debian's chromium: apt-get install chromium"; exit 1; }
+	rm -rf build/e2e
 	$(BIN)/pytest -m e2e tests/e2e
 
+# The committed screenshots and their manifests (<type>-form.json: the labels and help texts
+# they show); `make test` fails when those differ from what the code declares.
 SHOTS := docs/images/connections
-screenshots: e2e ## make e2e, then replace the docs' connection-form screenshots with the new ones
-	cp build/e2e/*.png build/e2e/forms.json $(SHOTS)/
+screenshots: e2e ## make e2e, then replace the docs' connection-form screenshots and manifests
+	rm -f $(SHOTS)/*.png $(SHOTS)/*-form.json
+	cp build/e2e/*.png build/e2e/*-form.json $(SHOTS)/
 
 demo: $(STAMP) ## the restock and stocktake DAGs end to end against the sandbox
 	$(BIN)/python scripts/demo.py
