@@ -103,6 +103,11 @@ def test_sdist_carries_what_make_test_needs(dist: Path) -> None:
     with tarfile.open(sdist) as archive:
         names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
     needed = {"Makefile", "constraints.txt", "build-constraints.txt", "mkdocs.yml", "LICENSE", "CHANGELOG.md"}
+    needed |= {
+        "CONTRIBUTING.md",
+        "docs/assets/javascripts/mermaid.min.js",
+        "docs/images/connections/altegio-form.json",
+    }
     assert needed <= names
     assert {"tests/conftest.py", "scripts/demo.py", "example_dags/altegio_write_off.py"} <= names
 
