@@ -1,6 +1,7 @@
 # One entry point for everything: `make demo` runs the main job, `make test` the checks.
 # Both create .venv from scratch when it is missing and install pinned versions from
 # constraints.txt, so a fresh clone with only python3, pip and make is enough.
+# `make help` lists every target: the text after `##` on a target's line.
 
 PYTHON ?= python3
 VENV := .venv
@@ -9,98 +10,101 @@ UV_VERSION := 0.13.8
 STAMP := $(VENV)/.installed
 export AIRFLOW_HOME ?= $(CURDIR)/.airflow_home
 
-.PHONY: help venv install lint format typecheck unit test test-compat e2e docs demo airflow sandbox bench build constraints clean
+.PHONY: help install lint format typecheck unit test test-compat e2e screenshots docs demo airflow \
+	sandbox bench build constraints clean
 
-help:
-	@echo "make demo   - the restock (order, approval, delivery, receipt) and stocktake DAGs against the sandbox"
-	@echo "make test   - lint, format check, type check, docs build and the whole test suite"
-	@echo "make docs   - build the documentation site (strict) into site/"
-	@echo "make test-compat - the DAG tests on the oldest Airflow minor the package declares"
-	@echo "make e2e    - the connection form in headless Chromium (needs Debian's chromium)"
-	@echo "make bench  - benchmarks (not part of make test)"
-	@echo "make build  - the wheel and the sdist into dist/, checked with twine"
-	@echo "make airflow - Airflow standalone UI with the example DAGs and sandbox connections"
-	@echo "make sandbox - run the sandbox server in the foreground"
+help: ## this list
+	@awk -F':.*## ' '/^[a-z][a-z0-9-]*:.*## / { printf "make %-12s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # uv only speeds up the install; it is itself pinned. The stamp re-runs the install
-# whenever the pins or the package metadata change.
-$(STAMP): $(BIN)/python pyproject.toml constraints.txt build-constraints.txt
+# whenever the pins or the package metadata (the version in __init__.py too) change. The dev tools are a dependency group
+# (PEP 735): installed here, never published with the package.
+$(STAMP): $(BIN)/python pyproject.toml airflow_provider_altegio/__init__.py constraints.txt build-constraints.txt
 	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -c constraints.txt --build-constraints build-constraints.txt -e ".[dev]"
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -c constraints.txt --build-constraints build-constraints.txt -e . --group dev
 	touch $(STAMP)
 
-venv install: $(STAMP)
+install: $(STAMP) ## create .venv with the package (editable) and the dev group, from the pins
 
 E2E_STAMP := $(VENV)/.e2e-installed
 $(E2E_STAMP): $(STAMP)
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -c constraints.txt -e ".[dev,e2e]"
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -c constraints.txt -e . --group dev --group e2e
 	touch $(E2E_STAMP)
 
-lint: $(STAMP)
+lint: $(STAMP) ## ruff: lint and format check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-format: $(STAMP)
+format: $(STAMP) ## ruff: format the code and apply the safe lint fixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-typecheck: $(STAMP)
+typecheck: $(STAMP) ## mypy, strict on the package
 	$(BIN)/mypy
 
 # mkdocstrings reads the package statically (griffe): no import, no Airflow DB, no network.
-docs: $(STAMP)
+docs: $(STAMP) ## the documentation site (strict) into site/; it works opened from disk, offline
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
-unit: $(STAMP)
+unit: $(STAMP) ## the whole pytest suite (everything but the browser); one test: .venv/bin/pytest FILE -k NAME
 	$(BIN)/pytest
 
-test: lint typecheck docs unit
+test: lint typecheck docs unit ## lint, format check, mypy, docs build and the whole test suite
 
 # The declared floor (apache-airflow>=$(AIRFLOW_FLOOR) in pyproject.toml) is tested, not assumed:
 # the newest patch of that minor, with the other pins kept, runs the DAG tests in its own venv.
 AIRFLOW_FLOOR := 3.3
 COMPAT := .venv-compat
-test-compat: $(STAMP)
+test-compat: $(STAMP) ## the DAG tests on the oldest Airflow minor the package declares (.venv-compat)
 	test -x $(COMPAT)/bin/python || $(PYTHON) -m venv $(COMPAT)
 	grep -v '^apache-airflow' constraints.txt > $(COMPAT)/constraints.txt
 	$(BIN)/uv pip install --quiet --python $(COMPAT)/bin/python -c $(COMPAT)/constraints.txt \
-		--build-constraints build-constraints.txt "apache-airflow~=$(AIRFLOW_FLOOR).0" -e ".[dev]"
+		--build-constraints build-constraints.txt "apache-airflow~=$(AIRFLOW_FLOOR).0" -e . --group dev
 	$(COMPAT)/bin/python -c "import airflow; print('Airflow', airflow.__version__)"
 	$(COMPAT)/bin/pytest tests/dags
 
 # Airflow's UI in a real browser: the provider's connection forms, saved and tested against the
-# sandbox. The screenshots land in build/e2e/ and are copied to the docs' connections page.
-e2e: $(E2E_STAMP)
+# sandbox. Screenshots and the labels they show go to build/e2e/ only; `make screenshots`
+# copies them into the docs.
+e2e: $(E2E_STAMP) ## the connection forms in headless Chromium (Debian's chromium), into build/e2e/
 	@command -v chromium >/dev/null || { echo "make e2e needs Debian's chromium: apt-get install chromium"; exit 1; }
+	rm -rf build/e2e
 	$(BIN)/pytest -m e2e tests/e2e
-	mkdir -p docs/images/connections
-	cp build/e2e/*.png docs/images/connections/
 
-demo: $(STAMP)
+# The committed screenshots and their manifests (<type>-form.json: the labels and help texts
+# they show); `make test` fails when those differ from what the code declares.
+SHOTS := docs/images/connections
+screenshots: e2e ## make e2e, then replace the docs' connection-form screenshots and manifests
+	rm -f $(SHOTS)/*.png $(SHOTS)/*-form.json
+	cp build/e2e/*.png build/e2e/*-form.json $(SHOTS)/
+
+demo: $(STAMP) ## the restock and stocktake DAGs end to end against the sandbox
 	$(BIN)/python scripts/demo.py
 
-airflow: $(STAMP)
+airflow: $(STAMP) ## Airflow standalone UI with the example DAGs and sandbox connections
 	$(BIN)/python scripts/demo.py --standalone
 
-sandbox: $(STAMP)
+sandbox: $(STAMP) ## the sandbox server in the foreground (port 8787)
 	$(BIN)/altegio-sandbox
 
-bench: $(STAMP)
+bench: $(STAMP) ## the benchmarks (not part of make test)
 	$(BIN)/python -m tests.benchmarks
 
 # Both distributions, built in isolation with the pinned build backend, then checked as PyPI would.
-build: $(STAMP)
+build: $(STAMP) ## the wheel and the sdist into dist/, checked with twine
 	rm -rf dist
 	$(BIN)/uv build --quiet --build-constraints build-constraints.txt --out-dir dist
 	$(BIN)/twine check --strict dist/*
 
-# Regenerate the pins (maintainers only): resolves the newest allowed versions.
-constraints: $(BIN)/python
+# Maintainers only: resolves the newest allowed versions.
+constraints: $(BIN)/python ## regenerate constraints.txt (the pins) from pyproject.toml
 	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
-	$(BIN)/uv pip compile --quiet --python $(BIN)/python pyproject.toml --extra dev --extra sandbox -o constraints.txt --no-header --no-annotate
+	$(BIN)/uv pip compile --quiet --python $(BIN)/python pyproject.toml --extra sandbox --extra redis \
+		--group pyproject.toml:dev --group pyproject.toml:e2e -o constraints.txt --no-header --no-annotate
 
-clean:
-	rm -rf $(VENV) site dist .airflow_home .demo .mypy_cache .ruff_cache .pytest_cache
+clean: ## remove every generated file: virtualenvs, caches, site/, dist/, build/
+	rm -rf $(VENV) $(COMPAT) site dist build .airflow_home .demo .mypy_cache .ruff_cache .pytest_cache \
+		.hypothesis

@@ -82,7 +82,6 @@ def get_provider_info() -> dict[str, Any]:
             "Altegio (YCLIENTS) inventory: product catalogue, categories, storages and storage "
             "operations, plus the Altacolor supplier Product Management API."
         ),
-        "versions": ["0.1.0"],
         "integrations": [
             {
                 "integration-name": _INTEGRATION_ALTEGIO,

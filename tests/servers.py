@@ -14,7 +14,8 @@ from contextlib import contextmanager
 import pytest
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback port that was free a moment ago: for a server a test starts itself."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -35,7 +36,7 @@ def require_redis_server() -> str:
 @contextmanager
 def redis_server(binary: str = "redis-server", password: str | None = None) -> Iterator[str]:
     """A throw-away Redis on loopback, without persistence; yields its ``redis://`` URL."""
-    port = _free_port()
+    port = free_port()
     workdir = tempfile.mkdtemp(prefix="altegio-redis-")
     args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
     args += ["--dir", workdir]

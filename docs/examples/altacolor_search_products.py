@@ -1,15 +1,17 @@
-"""AltacolorSearchProductsOperator: supplier products by people-readable conditions."""
+"""AltacolorSearchProductsOperator: supplier products by conditions."""
 
 from __future__ import annotations
 
 from airflow.sdk import dag
 
-from airflow_provider_altegio.operators.products import AltacolorSearchProductsOperator
+from airflow_provider_altegio.operators.products import (
+    AltacolorSearchProductsOperator,
+)
 
 
 @dag(schedule="@daily", tags=["example"])
 def altacolor_search_products_example() -> None:
-    # One product by its code (the code is what matches an Altegio article or barcode).
+    # One product by its code (what matches an Altegio article or barcode).
     AltacolorSearchProductsOperator(
         task_id="find_by_code",
         conditions={
@@ -19,7 +21,7 @@ def altacolor_search_products_example() -> None:
         },
     )
 
-    # Several conditions are joined with AND; dates are UTC; "between" takes two dates.
+    # Conditions are joined with AND; dates are UTC; "between" takes two.
     AltacolorSearchProductsOperator(
         task_id="changed_in_interval",
         conditions=[

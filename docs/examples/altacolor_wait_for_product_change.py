@@ -1,5 +1,5 @@
-"""AltacolorWaitForProductChangeSensor: wait for the supplier to change one brand's
-products."""
+"""AltacolorWaitForProductChangeSensor: wait for the supplier to change
+one brand's products."""
 
 from __future__ import annotations
 
@@ -22,7 +22,11 @@ from airflow_provider_altegio.sensors.products import (
 def altacolor_wait_for_product_change_example() -> None:
     AltacolorWaitForProductChangeSensor(
         task_id="wait_for_supplier_changes",
-        conditions={"field": "supplier", "condition": "==", "value": "Lumina Pro"},
+        conditions={
+            "field": "supplier",
+            "condition": "==",
+            "value": "Lumina Pro",
+        },
         deferrable=True,
         poke_interval=300,
         timeout=55 * 60,

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from airflow.sdk import Asset, dag
 
-from airflow_provider_altegio.operators.storage import CreateStorageOperationOperator
+from airflow_provider_altegio.operators.storage import (
+    CreateStorageOperationOperator,
+)
 
 RECEIPTS = Asset("altegio://lumiere/receipts")
 
 
 @dag(
     schedule=None,
-    # master_id: the team member the documents are booked by (the API requires one).
+    # master_id: who the documents are booked by (the API requires one).
     params={"storage_id": 3101, "good_id": 10000001, "master_id": 990101},
     tags=["example"],
 )
@@ -23,7 +25,11 @@ def create_storage_operation_example() -> None:
         operation_type="receipt",
         storage_id="{{ params.storage_id }}",
         transactions=[
-            {"good_id": "{{ params.good_id }}", "amount": 6, "cost_per_unit": 4.5},
+            {
+                "good_id": "{{ params.good_id }}",
+                "amount": 6,
+                "cost_per_unit": 4.5,
+            },
         ],
         comment="Delivery note {{ ds_nodash }}",
         master_id="{{ params.master_id }}",
@@ -37,7 +43,11 @@ def create_storage_operation_example() -> None:
         transactions=[
             # 1 bottle in the sale unit, and 50 ml in the service unit
             # (operation_unit_type=2)
-            {"good_id": "{{ params.good_id }}", "amount": 1, "comment": "broken"},
+            {
+                "good_id": "{{ params.good_id }}",
+                "amount": 1,
+                "comment": "broken",
+            },
             {
                 "good_id": "{{ params.good_id }}",
                 "amount": 50,

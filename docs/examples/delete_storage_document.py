@@ -1,4 +1,4 @@
-"""DeleteStorageDocumentOperator: a write-off booked by mistake, then undone."""
+"""DeleteStorageDocumentOperator: a write-off booked by mistake, undone."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def delete_storage_document_example() -> None:
         storage_id=3101,
         transactions=[{"good_id": 10000001, "amount": 1}],
         comment="Broken bottle (wrong product)",
-        master_id=990101,  # the team member it is booked by: the API requires one
+        master_id=990101,  # who it is booked by: the API requires one
     )
     undo = DeleteStorageDocumentOperator(
         task_id="undo_write_off",

@@ -1,5 +1,9 @@
-"""The first DAG of the getting-started page: find low shampoos, book a delivery of the
-first one."""
+"""Book a delivery of the first shampoo that runs low, exactly once.
+
+It books stock, so it runs only when started (no schedule). The location and
+the team member the receipt is booked by are the connection's `location_id`
+and `master_id` extras; the storage and the product come from the search.
+"""
 
 from __future__ import annotations
 
@@ -9,27 +13,37 @@ from airflow.sdk import dag, task
 from airflow.sdk.exceptions import AirflowSkipException
 
 from airflow_provider_altegio.operators.products import SearchProductsOperator
-from airflow_provider_altegio.operators.storage import CreateStorageOperationOperator
+from airflow_provider_altegio.operators.storage import (
+    CreateStorageOperationOperator,
+)
 from airflow_provider_altegio.results import read_items
 
 
-@dag(schedule=None, tags=["example"])
+@dag(schedule=None)
 def first_dag() -> None:
     shampoos = SearchProductsOperator(task_id="find_shampoos", term="shampoo")
 
     @task(multiple_outputs=True)
     def plan_delivery(found: dict[str, Any]) -> dict[str, Any]:
-        for p in read_items(found):  # the products, from the XCom or from output_path
-            stock = {a["storage_id"]: a["amount"] for a in p["actual_amounts"]}
-            if sum(stock.values()) <= p["critical_amount"]:
-                storage_id = max(stock, key=lambda s: stock[s])
-                amount = p["desired_amount"] - sum(stock.values())
+        """Top the first low shampoo up to its desired amount, in the storage
+        that holds most of it."""
+        for product in read_items(found):  # from the XCom or output_path
+            stock = {
+                held["storage_id"]: held["amount"]
+                for held in product["actual_amounts"]
+            }
+            on_hand = sum(stock.values())
+            if on_hand <= product["critical_amount"]:
+                amount = product["desired_amount"] - on_hand
                 return {
-                    "storage_id": storage_id,
-                    "lines": [{"good_id": p["good_id"], "amount": amount}],
+                    "storage_id": max(stock, key=stock.__getitem__),
+                    "lines": [
+                        {"good_id": product["good_id"], "amount": amount}
+                    ],
                 }
         raise AirflowSkipException("no shampoo is running low")
 
+    # find_shampoos >> plan_delivery >> book_delivery, through their XComs.
     plan = plan_delivery(shampoos.output)
     CreateStorageOperationOperator(
         task_id="book_delivery",
@@ -37,7 +51,6 @@ def first_dag() -> None:
         storage_id=plan["storage_id"],
         transactions=plan["lines"],
         comment="Delivery",
-        master_id=990101,  # the team member it is booked by: the API requires one
     )
 
 

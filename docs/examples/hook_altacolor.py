@@ -14,12 +14,13 @@ def altacolor_hook_example() -> None:
         prices: dict[str, float | None] = {}
         with AltacolorHook(altacolor_conn_id="altacolor_default") as hook:
             for code in codes:
-                result = hook.search_products(
-                    [{"field": "product_code", "condition": "==", "value": code}],
-                    limit=1,
+                by_code = {"field": "product_code", "condition": "=="}
+                found = hook.search_products(
+                    {**by_code, "value": code}, limit=1
                 )
-                skus = result.products[0].skus if result.products else []
-                prices[code] = min((s.price for s in skus if s.price), default=None)
+                skus = found.products[0].skus if found.products else []
+                offers = [sku.price for sku in skus if sku.price]
+                prices[code] = min(offers, default=None)
         return prices
 
     supplier_prices(["SOL-BD-00001", "NAI-NP-00002", "NOT-A-CODE"])

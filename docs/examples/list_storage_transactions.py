@@ -1,4 +1,5 @@
-"""ListStorageTransactionsOperator: the stock movements of the run's data interval."""
+"""ListStorageTransactionsOperator: the stock movements of the run's data
+interval."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ from datetime import timedelta
 
 from airflow.sdk import CronTriggerTimetable, dag
 
-from airflow_provider_altegio.operators.storage import ListStorageTransactionsOperator
+from airflow_provider_altegio.operators.storage import (
+    ListStorageTransactionsOperator,
+)
 
 
-# Nightly, over the previous 24 hours: the interval gives each run a data interval to
-# read.
+# Nightly, over the previous 24 hours: the interval gives each run a data
+# interval to read.
 @dag(
     schedule=CronTriggerTimetable(
         "0 2 * * *", timezone="UTC", interval=timedelta(days=1)

@@ -1,4 +1,5 @@
-"""LowStockReportOperator: every morning, what each salon of the chain should order."""
+"""LowStockReportOperator: every morning, what each salon of the chain should
+order."""
 
 from __future__ import annotations
 
@@ -16,9 +17,10 @@ def low_stock_report_example() -> None:
 
     @task
     def order_list(reports: list[list[dict]]) -> list[str]:
-        # quantity is in whole sale units (a bottle, a box): what a supplier sells
+        # quantity: whole sale units (a bottle, a box), as a supplier sells
         return [
-            f"{line['location_id']}: {line['quantity']} {line['unit']} {line['title']}"
+            f"{line['location_id']}: {line['quantity']} {line['unit']} "
+            f"{line['title']}"
             for report in reports
             for line in report
         ]

@@ -45,7 +45,7 @@ def products_crud_example() -> None:
         task_id="delete_product",
         location_id=1001,
         product_id=NEW_ID,
-        ignore_missing=True,  # a retry after a successful delete still succeeds
+        ignore_missing=True,  # a retry after a delete that worked succeeds
     )
     create >> read >> update >> delete
 

@@ -1,5 +1,5 @@
-"""SearchProductsOperator: every product of a location matching a term, as XCom or as
-JSON lines."""
+"""SearchProductsOperator: every product of a location matching a term, as
+XCom or as JSON lines."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from airflow_provider_altegio.results import read_items
 
 @dag(schedule=None, tags=["example"])
 def search_products_example() -> None:
-    # Name, article or barcode; location_id falls back to the connection's location_id
+    # Name, article or barcode; location_id defaults to the connection's
     # extra.
     shampoos = SearchProductsOperator(task_id="find_shampoos", term="shampoo")
 
@@ -19,7 +19,8 @@ def search_products_example() -> None:
     SearchProductsOperator(
         task_id="export_catalogue",
         location_id=1001,
-        output_path="file:///tmp/altegio/{{ ds }}/products.jsonl",  # or s3://bucket/...
+        # Or s3://bucket/...: any ObjectStoragePath.
+        output_path="file:///tmp/altegio/{{ ds }}/products.jsonl",
     )
 
     @task

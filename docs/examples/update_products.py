@@ -1,4 +1,5 @@
-"""UpdateProductsOperator: new cost prices and stock levels for several products."""
+"""UpdateProductsOperator: new cost prices and stock levels for several
+products."""
 
 from __future__ import annotations
 
@@ -12,12 +13,18 @@ def update_products_example() -> None:
     UpdateProductsOperator(
         task_id="new_price_list",
         location_id=1001,
-        # Each change names its product by good_id, article or barcode. Only products
-        # whose values differ are sent: a retry picks up where the last try stopped.
+        # Each change names its product by good_id, article or barcode. Only
+        # products whose values differ are sent: a retry picks up where the
+        # last try stopped.
         changes=[
             {"article": "NOR-SH-00001", "actual_cost": 19.2},
-            {"barcode": "2049275657777", "critical_amount": 6, "desired_amount": 18},
-            {"good_id": 10000003, "actual_cost": 5.08},  # unchanged: no request
+            {
+                "barcode": "2049275657777",
+                "critical_amount": 6,
+                "desired_amount": 18,
+            },
+            # Unchanged: no request.
+            {"good_id": 10000003, "actual_cost": 5.08},
         ],
     )
 

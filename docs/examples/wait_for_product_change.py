@@ -1,5 +1,5 @@
-"""WaitForProductChangeSensor: wait, deferred, for products changed in the last 15
-minutes."""
+"""WaitForProductChangeSensor: wait, deferred, for products changed in the
+last 15 minutes."""
 
 from __future__ import annotations
 
@@ -7,13 +7,14 @@ from datetime import timedelta
 
 from airflow.sdk import CronTriggerTimetable, dag, task
 
-from airflow_provider_altegio.sensors.products import WaitForProductChangeSensor
+from airflow_provider_altegio.sensors.products import (
+    WaitForProductChangeSensor,
+)
 
 
 @dag(
-    # The 15-minute interval makes the default changed_after (the interval's start)
-    # reach back
-    # to the previous run.
+    # The 15-minute interval makes the default changed_after (the
+    # interval's start) reach back to the previous run.
     schedule=CronTriggerTimetable(
         "*/15 * * * *", timezone="UTC", interval=timedelta(minutes=15)
     ),
@@ -33,11 +34,13 @@ def wait_for_product_change_example() -> None:
 
     @task
     def changed_titles(changes: dict) -> list[str]:
-        # The sensor hands on ids and a count; read what you need of the products.
+        # The sensor hands on ids and a count: read what you need of them.
         from airflow_provider_altegio.hooks.altegio import AltegioHook
 
         with AltegioHook() as hook:
-            return [hook.get_product(i, 1001).title for i in changes["product_ids"]]
+            return [
+                hook.get_product(i, 1001).title for i in changes["product_ids"]
+            ]
 
     changed_titles(changed.output)
 

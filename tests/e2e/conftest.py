@@ -17,7 +17,7 @@ import pytest
 from airflow_provider_altegio.sandbox.airflow_api import wait_healthy
 
 REPO = Path(__file__).resolve().parents[2]
-#: Screenshots of what a person sees; ``make e2e`` copies them into the docs.
+#: Screenshots of what a person sees; ``make screenshots`` copies them into the docs.
 SHOTS = REPO / "build" / "e2e"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # A closed network: no background connections, no component updates, no first-run pages.

@@ -1,6 +1,8 @@
 """The connection form in a real browser, as a person uses it: Admin > Connections > Add, each
 of the provider's types, the fields filled and saved, then Test against the sandbox with good
-and with bad credentials. Screenshots of each step go to build/e2e/."""
+and with bad credentials. Screenshots of each step go to build/e2e/, with a manifest of the
+labels, help texts and placeholders the form showed (``<type>-form.json``), checked against
+what the code declares."""
 
 from __future__ import annotations
 
@@ -10,17 +12,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from connection_forms import declared_form, write_manifest
 
 pytestmark = pytest.mark.e2e
 
 
 @dataclass
 class Case:
-    """One connection type: what the form must show, and what a person types into it."""
+    """One connection type: what a person types into its form (what the form shows is what
+    ``get_provider_info`` declares: ``declared_form``)."""
 
     type_name: str
-    labels: list[str]
-    placeholders: dict[str, str]
     secrets: list[str]  # inputs that must be masked
     fill: dict[str, str] = field(default_factory=dict)
 
@@ -30,22 +32,6 @@ def _cases(sandbox: Any) -> dict[str, Case]:
     return {
         "altegio": Case(
             type_name="Altegio",
-            labels=[
-                "API base URL",
-                "Port (optional; fill it for the Test button)",
-                "User login (for /auth)",
-                "User password (for /auth)",
-                "Partner token",
-                "User token",
-                "Default location ID",
-                "Requests per second",
-                "Verify TLS certificates",
-            ],
-            placeholders={
-                "host": "https://api.alteg.io/api/v1",
-                "port": "443",
-                "login": "only when no user token is set",
-            },
             secrets=["password", "element_partner_token", "element_user_token"],
             fill={
                 "host": "http://127.0.0.1/api/v1",  # the port goes in its own field
@@ -57,8 +43,6 @@ def _cases(sandbox: Any) -> dict[str, Case]:
         ),
         "altacolor": Case(
             type_name="Altacolor",
-            labels=["Store base URL", "API username", "API password", "Timeout (seconds)", "Max retries"],
-            placeholders={"host": "https://one.altacolor.com", "port": "443", "login": "API username"},
             secrets=["password"],
             fill={
                 "host": "http://127.0.0.1",
@@ -71,9 +55,25 @@ def _cases(sandbox: Any) -> dict[str, Case]:
 
 
 BAD = {"altegio": {"element_user_token": "a-wrong-user-token"}, "altacolor": {"password": "a-wrong-password"}}
+#: The fields Airflow's form has for every connection type.
+AIRFLOW_FIELDS = {"connection_id", "description"}
+#: Each field of the form by its input's name: label, help text and placeholder as shown.
+READ_FORM = """dialog => Object.fromEntries(
+  [...dialog.querySelectorAll("[data-scope=field][data-part=root]")].flatMap(root => {
+    const input = root.querySelector("input[name], textarea[name]");
+    const text = part => root.querySelector(`[data-scope=field][data-part=${part}]`)
+      ?.textContent.trim() || null;
+    return input ? [[input.name, {
+      label: text("label"), help: text("helper-text"),
+      placeholder: input.getAttribute("placeholder") || null,
+    }]] : [];
+  }))"""
 
 
-def _add(page: Any, ui: str, conn_id: str, case: Case, values: dict[str, str], shot: str | None) -> None:
+def _add(
+    page: Any, ui: str, conn_id: str, kind: str, case: Case, values: dict[str, str], shot: str | None
+) -> dict[str, Any]:
+    """Add a connection through the form; return the form's fields as it showed them."""
     page.goto(f"{ui}/connections")
     page.get_by_role("button", name="Add Connection").click()
     page.locator("input[name=connection_id]").fill(conn_id)
@@ -81,15 +81,14 @@ def _add(page: Any, ui: str, conn_id: str, case: Case, values: dict[str, str], s
     page.keyboard.type(case.type_name)
     page.get_by_role("option", name=case.type_name, exact=True).click()
     dialog = page.get_by_role("dialog")
+    declared = declared_form(kind)
     # The form is an accordion: the standard fields are open first, then the extra fields.
     for section, extra in (("Standard Fields", False), ("Extra Fields", True)):
         if extra:
             dialog.get_by_role("button", name=section, exact=True).click()
-        visible = [label for label in case.labels if dialog.get_by_text(label, exact=True).first.is_visible()]
-        assert visible, f"no label of {section} is shown"
-        for name, placeholder in case.placeholders.items():
-            if not extra:
-                assert dialog.locator(f"input[name={name}]").get_attribute("placeholder") == placeholder, name
+        labels = [f["label"] for name, f in declared.items() if name.startswith("element_") == extra]
+        hidden = [label for label in labels if not dialog.get_by_text(label, exact=True).first.is_visible()]
+        assert not hidden, f"{section}: {hidden} not shown"
         for name, value in values.items():
             if name.startswith("element_") == extra:
                 dialog.locator(f"input[name={name}]").fill(value)
@@ -98,11 +97,11 @@ def _add(page: Any, ui: str, conn_id: str, case: Case, values: dict[str, str], s
                 assert dialog.locator(f"input[name={name}]").get_attribute("type") == "password", name
         if shot:
             page.screenshot(path=shot.replace(".png", "-extra.png" if extra else ".png"), full_page=True)
-    shown = " ".join(dialog.locator("label").all_inner_texts())
-    missing = [label for label in case.labels if label not in shown]
-    assert not missing, missing
+    shown = {name: f for name, f in dialog.evaluate(READ_FORM).items() if name not in AIRFLOW_FIELDS}
+    assert shown == declared
     dialog.get_by_role("button", name="Save").click()
     page.get_by_role("row").filter(has_text=conn_id).wait_for()
+    return shown
 
 
 def _test(page: Any, ui: str, conn_id: str, shot: str) -> str:
@@ -120,15 +119,24 @@ def test_add_save_and_test_a_connection(
     page: Any, airflow_ui: str, sandbox: Any, shots: Any, kind: str
 ) -> None:
     case = _cases(sandbox)[kind]
-    _add(page, airflow_ui, f"{kind}_e2e", case, case.fill, str(shots / f"{kind}-form.png"))
+    shown = _add(page, airflow_ui, f"{kind}_e2e", kind, case, case.fill, str(shots / f"{kind}-form.png"))
     message = _test(page, airflow_ui, f"{kind}_e2e", str(shots / f"{kind}-test-ok.png"))
     assert "Test Connection Successful" in message, message
     assert "Connected" in message, message
 
     bad = {**case.fill, **BAD[kind]}
-    _add(page, airflow_ui, f"{kind}_e2e_bad", case, bad, None)
+    _add(page, airflow_ui, f"{kind}_e2e_bad", kind, case, bad, None)
     message = _test(page, airflow_ui, f"{kind}_e2e_bad", str(shots / f"{kind}-test-failed.png"))
     assert "Test Connection Failed" in message, message
     assert re.search(r"Auth(entication)?Error|401|30001|31000", message), message
     for secret in BAD[kind].values():
         assert secret not in message
+
+    # What these screenshots show, for the unit test that keeps the committed ones current.
+    screenshots = [
+        f"{kind}-form.png",
+        f"{kind}-form-extra.png",
+        f"{kind}-test-ok.png",
+        f"{kind}-test-failed.png",
+    ]
+    write_manifest(shots, kind, shown, screenshots)

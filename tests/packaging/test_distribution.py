@@ -5,6 +5,7 @@ sandbox."""
 from __future__ import annotations
 
 import email
+import fnmatch
 import json
 import os
 import re
@@ -17,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from servers import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 UV = Path(sys.executable).with_name("uv")
@@ -62,6 +64,30 @@ def test_pypi_page_starts_with_install_and_has_only_absolute_links(dist: Path) -
     assert all(link.startswith("https://") for link in links), links
 
 
+def test_wheel_metadata_is_what_the_official_providers_publish(dist: Path) -> None:
+    from airflow_provider_altegio import __version__
+
+    meta = _metadata(dist)
+    assert meta["Version"] == __version__
+    assert meta["License-Expression"] == "Apache-2.0"
+    assert not [c for c in meta.get_all("Classifier") or [] if c.startswith("License ::")]
+    assert sorted(meta.get_all("Provides-Extra") or []) == ["redis", "sandbox"]  # no dev tools
+    assert not [r for r in meta.get_all("Requires-Dist") or [] if "pytest" in r or "ruff" in r]
+    urls = dict(url.split(", ", 1) for url in meta.get_all("Project-URL") or [])
+    assert urls["Bug Tracker"].endswith("/issues")
+    assert {"Documentation", "Source", "Changelog"} <= set(urls)
+
+
+@pytest.mark.parametrize("page", ["README.md", "docs/getting-started.md"])
+def test_the_install_from_a_clone_names_the_wheel_make_build_writes(dist: Path, page: str) -> None:
+    text = (REPO / page).read_text()
+    assert "make build" in text
+    pattern = re.search(r"^pip install dist/(\S+\.whl)$", text, flags=re.M)
+    assert pattern, page
+    (wheel,) = dist.glob("*.whl")
+    assert fnmatch.fnmatch(wheel.name, pattern.group(1))
+
+
 def test_wheel_carries_the_licence_and_no_pytest_entry_point(dist: Path) -> None:
     (wheel,) = dist.glob("*.whl")
     with zipfile.ZipFile(wheel) as archive:
@@ -77,6 +103,11 @@ def test_sdist_carries_what_make_test_needs(dist: Path) -> None:
     with tarfile.open(sdist) as archive:
         names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
     needed = {"Makefile", "constraints.txt", "build-constraints.txt", "mkdocs.yml", "LICENSE", "CHANGELOG.md"}
+    needed |= {
+        "CONTRIBUTING.md",
+        "docs/assets/javascripts/mermaid.min.js",
+        "docs/images/connections/altegio-form.json",
+    }
     assert needed <= names
     assert {"tests/conftest.py", "scripts/demo.py", "example_dags/altegio_write_off.py"} <= names
 
@@ -146,9 +177,33 @@ def test_the_wheel_alone_runs_an_example_dag(
     assert "Created write_off document" in output
 
 
+#: The port the documentation's commands use; the test runs them on a free one instead.
+DOCUMENTED_PORT = "8787"
+
+
+def _on_a_free_port(commands: str, output: Path) -> str:
+    """The documented commands with their port replaced by a free one, and a wait after the
+    background sandbox: the next command runs only once *that* sandbox printed its ready line
+    (into ``output``, the script's stdout), and the script fails at once if it exited instead."""
+    port = str(free_port())
+    assert f"altegio-sandbox --port {DOCUMENTED_PORT} &" in commands
+    lines = []
+    for line in commands.replace(f":{DOCUMENTED_PORT}", f":{port}").splitlines():
+        lines.append(line.replace(f"--port {DOCUMENTED_PORT}", f"--port {port}"))
+        if line.startswith("altegio-sandbox "):
+            lines.append(
+                f"for _ in $(seq 600); do grep -q 'altegio=http://127.0.0.1:{port}/' {output} && break;"
+                " kill -0 $! 2>/dev/null || { echo 'altegio-sandbox exited' >&2; exit 1; }; sleep 0.1; done;"
+                f" grep -q 'altegio=http://127.0.0.1:{port}/' {output}"
+            )
+    script = "\n".join(lines)
+    assert DOCUMENTED_PORT not in script
+    return script
+
+
 def test_getting_started_without_a_salon_runs_verbatim(wheel_venv: Path, tmp_path: Path) -> None:
-    """The getting-started page's sandbox commands, exactly as printed, with the first DAG in the
-    DAGs folder (as the page says), in a new Airflow home."""
+    """The getting-started page's sandbox commands, as printed but on a free port, with the first
+    DAG in the DAGs folder (as the page says), in a new Airflow home."""
     page = (REPO / "docs" / "getting-started.md").read_text()
     section = page.split("## Trying it without a salon", 1)[1]
     match = re.search(r"```bash\n(.*?)```", section, re.DOTALL)
@@ -165,8 +220,20 @@ def test_getting_started_without_a_salon_runs_verbatim(wheel_venv: Path, tmp_pat
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         }
     )
+    stdout = tmp_path / "stdout.txt"
     # The page starts the sandbox in the background: stop it when the commands are done.
-    script = f"set -e\ntrap 'kill $(jobs -p) 2>/dev/null' EXIT\n{match.group(1)}"
-    result = _run("bash", "-c", script, env=env, cwd=tmp_path)
-    output = result.stdout + result.stderr
+    script = f"set -e\ntrap 'kill $(jobs -p) 2>/dev/null' EXIT\n{_on_a_free_port(match.group(1), stdout)}"
+    with stdout.open("w") as out:
+        result = subprocess.run(
+            ["bash", "-c", script],
+            stdout=out,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=600,
+            check=False,
+        )
+    output = stdout.read_text() + result.stderr
+    assert result.returncode == 0, output[-3000:]
     assert re.search(r"DagRun Finished: dag_id=first_dag, .*state=success", output), output[-3000:]

@@ -38,6 +38,12 @@ def test_entry_point_points_at_get_provider_info() -> None:
     assert points[0].load() is get_provider_info
 
 
+def test_providers_manager_reads_the_version_from_the_distribution(providers_manager: Any) -> None:
+    from airflow_provider_altegio import __version__
+
+    assert providers_manager.providers[PACKAGE].version == __version__
+
+
 @pytest.mark.parametrize(
     ("conn_type", "class_name", "conn_attr", "default_conn", "hook_name"),
     [

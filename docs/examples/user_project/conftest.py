@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-# Before anything imports Airflow: a throw-away home with a SQLite metadata database,
-# and the
-# project's own DAGs folder (dag.test() runs DAGs from there).
+# Before anything imports Airflow: a throw-away home with a SQLite metadata
+# database, and the project's own DAGs folder (dag.test() runs DAGs from
+# there).
 os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="airflow-tests-")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(Path(__file__).parent / "dags")

@@ -16,9 +16,12 @@ def test_write_off_moves_stock(altegio_sandbox: Any) -> None:
         altegio_sandbox.location_id,
         3101,
     )  # the sandbox's first retail shelf
-    with AltegioHook() as hook:  # altegio_default points at the sandbox during the test
+    # altegio_default points at the sandbox during the test.
+    with AltegioHook() as hook:
         product = next(
-            p for p in hook.iter_products(location) if p.amount_in(storage) >= 2
+            p
+            for p in hook.iter_products(location)
+            if p.amount_in(storage) >= 2
         )
 
     dag = DagBag(dag_folder=DAGS_FOLDER).dags["altegio_write_off"]
