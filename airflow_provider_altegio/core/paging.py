@@ -1,11 +1,5 @@
-"""Paged reads: a :class:`Listing` says what to read and a :class:`Pager` how to page it.
-
-* :class:`PageCountPager` for Altegio: ``page``/``count``; the API returns no total, so the walk
-  stops at the first page shorter than ``count``.
-* :class:`LimitOffsetPager` for Altacolor: ``limit``/``offset`` until ``total`` items were read.
-
-The HTTP core walks the pages (:meth:`~airflow_provider_altegio.core.http.HttpCore.iter_pages`);
-a pager only decides, so both APIs' rules serve both drivers.
+"""Paged reads: a :class:`Listing` says what to read and a :class:`Pager` how to page it (the
+HTTP core walks the pages; a pager only decides, so both drivers share its rules).
 """
 
 from __future__ import annotations

@@ -17,10 +17,8 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 class RequestSpec:
     """One logical request before authentication is added.
 
-    :param idempotent: whether re-sending cannot apply it twice; decides what is retried.
-        Default: the method's HTTP semantics. ``True`` suits reads sent as POST (Altacolor find,
-        ``/auth``); ``False`` marks a create that must never be re-sent once it may have
-        reached the server.
+    :param idempotent: whether re-sending cannot apply it twice, which decides what is retried;
+        default: the method's HTTP semantics (``True`` suits reads sent as POST).
     """
 
     method: str
