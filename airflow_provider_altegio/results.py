@@ -11,8 +11,6 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from airflow_provider_altegio.values import is_blank
-
 if TYPE_CHECKING:
     from airflow.sdk import ObjectStoragePath
 
@@ -98,7 +96,7 @@ def deliver(
 
     kept: list[JsonDict] | None = None
     where: str | None = None
-    if is_blank(output_path):
+    if output_path is None or str(output_path).strip() in ("", "None"):
         kept = list(tracked())
     else:
         path = object_storage_path(output_path)
