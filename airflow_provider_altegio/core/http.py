@@ -13,14 +13,20 @@ import logging
 import ssl
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypeVar
 
 import httpx
 
 from airflow_provider_altegio.core.retry import RetryPolicy
-from airflow_provider_altegio.core.types import Params, Payload, PayloadShapeError, RequestInfo, RequestSpec
+from airflow_provider_altegio.core.types import (
+    Payload,
+    PayloadShapeError,
+    RequestInfo,
+    RequestSpec,
+    param_pairs,
+)
 from airflow_provider_altegio.exceptions import (
     AmbiguousWriteError,
     APIError,
@@ -52,22 +58,18 @@ class Dialect(Protocol):
 
     def prepare(self, spec: RequestSpec) -> RequestSpec:
         """The request with authentication added (headers, query or form fields)."""
-        ...
 
     def parse(self, response: httpx.Response, info: RequestInfo) -> Payload:
         """The payload of a final response.
 
         :raises APIError: the API's error, mapped to its typed exception.
         """
-        ...
 
     def error(self, response: httpx.Response, info: RequestInfo) -> APIError:
         """The typed exception describing a failed response (not raised)."""
-        ...
 
     def redact(self, text: str) -> str:
         """``text`` with every secret this dialect knows replaced by ``***``."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -120,14 +122,6 @@ def describe_invalid(exc: ValueError) -> str:
 def _ssl_context(verify: bool) -> ssl.SSLContext:
     # Building an SSL context loads the CA bundle (tens of ms, ~1 MB); one per setting serves all.
     return httpx.create_ssl_context(verify=verify)
-
-
-def _clean_params(params: Params | None) -> list[tuple[str, Any]] | None:
-    """Drop ``None`` values so optional filters can be passed straight through."""
-    if params is None:
-        return None
-    pairs = params.items() if isinstance(params, Mapping) else params
-    return [(k, v) for k, v in pairs if v is not None]
 
 
 def _identity(data: Any) -> Any:
@@ -279,7 +273,7 @@ class HttpCore:
         return httpx.Request(
             spec.method,
             f"{self._base}/{spec.path.lstrip('/')}",
-            params=_clean_params(spec.params),
+            params=None if spec.params is None else param_pairs(spec.params),
             json=spec.json,
             data=data,
             headers={"User-Agent": self.config.user_agent, **spec.headers},

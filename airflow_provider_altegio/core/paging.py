@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from airflow_provider_altegio.core.types import Payload, PayloadShapeError, RequestSpec
+from airflow_provider_altegio.core.types import Payload, PayloadShapeError, RequestSpec, param_pairs
 from airflow_provider_altegio.values import to_int, whole_number
 
 
@@ -112,7 +112,5 @@ class Listing:
         spec = self.request
         if self.pager.in_form:
             return replace(spec, data={**(spec.data or {}), **page.fields})
-        params = spec.params or {}
-        pairs = params.items() if isinstance(params, Mapping) else params
-        kept = [(k, v) for k, v in pairs if k not in page.fields and v is not None]
+        kept = [(k, v) for k, v in param_pairs(spec.params or {}) if k not in page.fields]
         return replace(spec, params=[*kept, *page.fields.items()])

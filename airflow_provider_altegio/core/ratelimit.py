@@ -109,7 +109,6 @@ class BudgetStore(Protocol):
 
     def transact(self, change: Callable[[Ledger, float], R]) -> R:
         """Run ``change(ledger, now)`` alone and keep its changes; ``now`` is the store's clock."""
-        ...
 
 
 class MemoryStore:

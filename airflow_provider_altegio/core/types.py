@@ -13,6 +13,12 @@ Params: TypeAlias = Mapping[str, Any] | Sequence[tuple[str, Any]]
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
 
+def param_pairs(params: Params) -> list[tuple[str, Any]]:
+    """``params`` as (name, value) pairs, ``None`` values dropped (optional filters pass through)."""
+    pairs = params.items() if isinstance(params, Mapping) else params
+    return [(k, v) for k, v in pairs if v is not None]
+
+
 @dataclass(frozen=True)
 class RequestSpec:
     """One logical request before authentication is added.
