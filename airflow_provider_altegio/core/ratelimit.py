@@ -7,7 +7,6 @@ and hands out delays (it never sleeps). Tasks, the triggerer and workers share t
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import hashlib
 import heapq
@@ -18,7 +17,7 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Protocol, TypeVar
@@ -147,22 +146,12 @@ class FileStore:
     def __repr__(self) -> str:
         return f"FileStore({str(self.directory)!r})"
 
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
+    def transact(self, change: Callable[[Ledger, float], R]) -> R:
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)  # closing drops the lock
-
-    def transact(self, change: Callable[[Ledger, float], R]) -> R:
-        with self._locked():
-            try:
-                ledger = Ledger.loads(self._data.read_bytes())
-            except FileNotFoundError:
-                ledger = Ledger()
+            ledger = Ledger.loads(self._data.read_bytes() if self._data.exists() else None)
             now = self._clock()
             ledger.prune(now)
             result = change(ledger, now)
@@ -170,6 +159,8 @@ class FileStore:
             scratch.write_text(ledger.dumps())
             os.replace(scratch, self._data)
             return result
+        finally:
+            os.close(fd)  # closing drops the lock
 
 
 class RedisStore:
@@ -308,19 +299,17 @@ class RateLimiter:
         clock: Clock = time.monotonic,
     ) -> None:
         self.store: BudgetStore = store if store is not None else MemoryStore(clock)
-        self._per_second = per_second
-        self._per_minute = per_minute
-        self._windows = self._make_windows(per_second, per_minute)
+        self._set_limits(per_second, per_minute)
         self._id_prefix = f"{os.getpid()}.{os.urandom(4).hex()}"
         self._id_numbers = itertools.count()  # next() on it is atomic: no lock needed
 
-    @staticmethod
-    def _make_windows(per_second: float | None, per_minute: float | None) -> list[_Window]:
+    def _set_limits(self, per_second: float | None, per_minute: float | None) -> None:
         windows = (
             _window(per_second, 1.0, "requests_per_second"),
             _window(per_minute, 60.0, "requests_per_minute"),
         )
-        return [w for w in windows if w is not None]
+        self._windows = [w for w in windows if w is not None]
+        self._per_second, self._per_minute = per_second, per_minute
 
     @property
     def per_second(self) -> float | None:
@@ -421,9 +410,7 @@ class RateLimiter:
 
     def _tighten(self, per_second: float | None, per_minute: float | None) -> None:
         # The log is kept apart from the limits, so tightening never opens a burst.
-        self._per_second = _stricter(self._per_second, per_second)
-        self._per_minute = _stricter(self._per_minute, per_minute)
-        self._windows = self._make_windows(self._per_second, self._per_minute)
+        self._set_limits(_stricter(self._per_second, per_second), _stricter(self._per_minute, per_minute))
 
 
 def _stricter(a: float | None, b: float | None) -> float | None:
