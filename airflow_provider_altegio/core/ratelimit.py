@@ -415,8 +415,5 @@ class RateLimiter:
 
 def _stricter(a: float | None, b: float | None) -> float | None:
     """The tighter of two rates, where ``None`` and 0 mean unlimited."""
-    if not a:
-        return b or None
-    if not b:
-        return a
-    return min(a, b)
+    limits = [rate for rate in (a, b) if rate]
+    return min(limits) if limits else None

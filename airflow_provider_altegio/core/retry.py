@@ -25,11 +25,9 @@ class RetryPolicy:
     """Retry budget and backoff schedule.
 
     :param max_retries: retries after a failure (5xx, network); 0: try once.
-    :param backoff_base: the first backoff ceiling in seconds; it doubles each retry.
-    :param backoff_max: the largest backoff ceiling in seconds.
+    :param backoff_base: the first backoff ceiling in seconds; it doubles each retry up to ``backoff_max``.
     :param rate_limit_wait: seconds one request may spend waiting out 429 answers; also the
         longest ``Retry-After`` honoured (asked for more, the request fails with the answer).
-    :param statuses: HTTP statuses worth retrying.
     :param random: uniform [0, 1) source for jitter (tests inject a fixed one).
     :param wall_clock: epoch seconds, to turn an HTTP-date ``Retry-After`` into a delay.
     """
