@@ -491,9 +491,7 @@ class _Walk:
         items = []
         for item in map(self.parse, raw):
             key = None if self.listing.unique_by is None else getattr(item, self.listing.unique_by, None)
-            if key is not None:
-                if key in self.seen:
-                    continue
+            if key is None or key not in self.seen:
                 self.seen.add(key)
-            items.append(item)
+                items.append(item)
         return items, following
