@@ -24,26 +24,6 @@ from airflow_provider_altegio.models.common import (
 )
 from airflow_provider_altegio.values import enum_member, whole_number
 
-__all__ = [
-    "MAX_LIMIT",
-    "WHOLE_CATALOGUE",
-    "AltacolorCategory",
-    "AltacolorColor",
-    "AltacolorCondition",
-    "AltacolorField",
-    "AltacolorProduct",
-    "AltacolorProductResponse",
-    "AltacolorSearchResult",
-    "AltacolorSize",
-    "AltacolorSku",
-    "AltacolorSortBy",
-    "ConditionsInput",
-    "ResponseStatus",
-    "SearchCondition",
-    "encode_conditions",
-    "encode_search",
-]
-
 MAX_LIMIT = 100
 """Most rows one search or one ``ids=`` lookup returns."""
 #: A search needs a condition (50002 without one); this one matches the whole catalogue.

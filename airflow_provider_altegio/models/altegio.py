@@ -17,7 +17,6 @@ from pydantic import AliasChoices, BaseModel, BeforeValidator, Field, model_vali
 from airflow_provider_altegio.exceptions import InvalidRequestError
 from airflow_provider_altegio.models.common import (
     ApiModel,
-    EntityRef,
     LooseFloat,
     LooseList,
     MaybeBool,
@@ -34,29 +33,8 @@ from airflow_provider_altegio.models.common import (
     Required,
     format_altegio_document_date,
 )
+from airflow_provider_altegio.models.common import EntityRef as EntityRef  # re-exported (a documented path)
 from airflow_provider_altegio.values import enum_member
-
-__all__ = [
-    "AuthResult",
-    "Category",
-    "CategoryCreate",
-    "CategoryNode",
-    "CategoryUpdate",
-    "CorrectionRule",
-    "DocumentType",
-    "EntityRef",
-    "Product",
-    "ProductCreate",
-    "ProductTreeElement",
-    "ProductUpdate",
-    "Storage",
-    "StorageAmount",
-    "StorageDocument",
-    "StorageOperationRequest",
-    "StorageOperationResult",
-    "Transaction",
-    "TransactionRequest",
-]
 
 
 class DocumentType(IntEnum):

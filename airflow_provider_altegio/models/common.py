@@ -14,44 +14,13 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
-from airflow_provider_altegio.exceptions import InvalidRequestError
+from airflow_provider_altegio.exceptions import InvalidRequestError as InvalidRequestError  # re-exported
 from airflow_provider_altegio.values import short, to_bool, to_float, to_int
 
 if TYPE_CHECKING:
     from pydantic_core import ErrorDetails
     from typing_extensions import Self
 
-__all__ = [
-    "ApiModel",
-    "EntityRef",
-    "InvalidRequestError",
-    "LocalDatetime",
-    "LooseBool",
-    "LooseDatetime",
-    "LooseFloat",
-    "LooseInt",
-    "LooseList",
-    "LooseStr",
-    "MaybeBool",
-    "MaybeDatetime",
-    "MaybeFloat",
-    "MaybeInt",
-    "MaybeLocalDatetime",
-    "MaybeStr",
-    "Nested",
-    "RequestBool",
-    "RequestDatetime",
-    "RequestFloat",
-    "RequestInt",
-    "RequestLocalDatetime",
-    "RequestModel",
-    "Required",
-    "format_altacolor_datetime",
-    "format_altegio_datetime",
-    "format_altegio_document_date",
-    "invalid_request_from_pydantic",
-    "parse_api_datetime",
-]
 
 # -- Dates: every form the documents show, and no other: "2026-01-01T12:00:00-0500", "...-05:00",
 # "2026-09-21T23:00:00.000-05:00", "2017-01-01T12:00:00" and "2017-04-25 21:50:01"
