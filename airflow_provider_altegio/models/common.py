@@ -284,6 +284,7 @@ _PLAIN_PROBLEMS: dict[str, str] = {
     "string_too_long": "must be at most {max_length} characters long",
     **dict.fromkeys(("datetime_type", "datetime_parsing"), "must be a date and time"),
     "list_type": "must be a list",
+    "too_long": "must have at most {max_length} items",
     **dict.fromkeys(("dict_type", "model_type", "model_attributes_type"), "must be a mapping"),
     **dict.fromkeys(("literal_error", "enum"), "must be one of {expected}"),
     "is_instance_of": "has the wrong type",
@@ -328,8 +329,6 @@ def _describe_error(error: ErrorDetails) -> tuple[str, str]:
             return path, "must not be empty"
         unit = "characters" if kind == "string_too_short" else "items"
         return path, f"must have at least {minimum} {unit}"
-    if kind == "too_long":
-        return path, f"must have at most {ctx.get('max_length')} items"
     template = _PLAIN_PROBLEMS.get(kind)
     if template is None:
         problem = error["msg"]
