@@ -1,8 +1,6 @@
-"""Errors raised by the Altegio provider.
-
-:class:`InvalidRequestError` is bad caller input, raised before any request; Airflow does not
-retry it. :class:`AltegioProviderError` and its subclasses say what a remote API (or the network
-on the way) did, with the HTTP status and the API's own message, never a token or password.
+"""Errors raised by the Altegio provider: :class:`InvalidRequestError` for bad caller input, and
+:class:`AltegioProviderError` subclasses for what a remote API (or the network) did, with the
+HTTP status and the API's own message, never a token or password.
 """
 
 from __future__ import annotations
@@ -13,10 +11,8 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 
 class InvalidRequestError(ValueError, AirflowFailException):
-    """Caller input that cannot be sent; raised before any request.
-
-    Catch it as ``ValueError``. Airflow does not retry a task that raises it: the same input would
-    fail the same way.
+    """Caller input that cannot be sent; raised before any request (a ``ValueError``; Airflow does
+    not retry the task).
 
     :param field: dotted path of the offending input, e.g. ``transactions[0].amount``.
     :param problem: what is wrong with it, in plain words.
@@ -28,8 +24,7 @@ class InvalidRequestError(ValueError, AirflowFailException):
         super().__init__(f"{field}: {problem}" if field else problem)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # The default reduce re-calls __init__ with args == (message,), which this two-argument
-        # constructor cannot take; Airflow pickles task errors.
+        # Airflow pickles task errors; the default would call __init__ with the message alone.
         return (type(self), (self.field, self.problem))
 
     def serialize(self) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
@@ -48,7 +43,7 @@ class APIError(AltegioProviderError):
     :param message: the API's own message, or a description of what went wrong.
     :param status_code: HTTP status, when a response was received.
     :param method: HTTP method of the request.
-    :param url: URL of the request *without* its query string (Altacolor sends the password there).
+    :param url: URL of the request *without* its query string (where Altacolor sends the password).
     :param hint: what to check or change to fix it, shown after the message.
     """
 
@@ -130,24 +125,15 @@ class AltegioAPIError(APIError):
 
 
 class AltegioAuthError(AltegioAPIError, AirflowFailException):
-    """401 or 403: the partner or user token is missing, wrong or lacks rights.
-
-    Fails the task without Airflow retries: the same credentials would fail the same way.
-    """
+    """401 or 403: the partner or user token is missing, wrong or lacks rights (not retried)."""
 
 
 class AltegioNotFoundError(AltegioAPIError, AirflowFailException):
-    """404: the location, product, category, storage or document does not exist.
-
-    Fails the task without Airflow retries.
-    """
+    """404: the location, product, category, storage or document does not exist (not retried)."""
 
 
 class AltegioValidationError(AltegioAPIError, AirflowFailException):
-    """400 or 422: the API rejected the request; ``errors`` says which fields.
-
-    Fails the task without Airflow retries: the same request would be refused again.
-    """
+    """400 or 422: the API rejected the request; ``errors`` says which fields (not retried)."""
 
 
 class AltegioRateLimitError(AltegioAPIError):
@@ -203,28 +189,19 @@ class AltacolorAPIError(APIError):
 
 
 class AltacolorAuthError(AltacolorAPIError, AirflowFailException):
-    """30001 (authentication failed) or 31000 (API not enabled on the site).
-
-    Fails the task without Airflow retries.
-    """
+    """30001 (authentication failed) or 31000 (API not enabled on the site); not retried."""
 
 
 class AltacolorNotFoundError(AltacolorAPIError, AirflowFailException):
-    """40004: product id not found. Fails the task without Airflow retries."""
+    """40004: product id not found (not retried)."""
 
 
 class AltacolorValidationError(AltacolorAPIError, AirflowFailException):
-    """A 5000x code: the API refused the request itself (a missing or malformed condition).
-
-    Fails the task without Airflow retries.
-    """
+    """A 5000x code: the API refused the request (a missing or malformed condition); not retried."""
 
 
 class MalformedResponseError(APIError):
-    """The body is not JSON, is truncated, or lacks the documented envelope.
-
-    The message quotes the HTTP status and the first bytes of the body.
-    """
+    """The body is not JSON, is truncated, or lacks the documented envelope."""
 
 
 class TransportError(APIError):
@@ -232,27 +209,5 @@ class TransportError(APIError):
 
 
 class AmbiguousWriteError(APIError):
-    """A request that creates something failed after it may have reached the server.
-
-    The core never re-sends such a request blindly. Whoever sent it decides how to find out whether
-    it took effect (the storage operation operator looks for its idempotency key).
-    """
-
-
-__all__ = [
-    "APIError",
-    "AltacolorAPIError",
-    "AltacolorAuthError",
-    "AltacolorNotFoundError",
-    "AltacolorValidationError",
-    "AltegioAPIError",
-    "AltegioAuthError",
-    "AltegioNotFoundError",
-    "AltegioProviderError",
-    "AltegioRateLimitError",
-    "AltegioValidationError",
-    "AmbiguousWriteError",
-    "InvalidRequestError",
-    "MalformedResponseError",
-    "TransportError",
-]
+    """A request that creates something failed after it may have reached the server; it is never
+    re-sent blindly (the booking service looks for its idempotency key instead)."""

@@ -1,8 +1,6 @@
-"""Templated operator and sensor inputs, read and validated before any request.
-
-Airflow renders templated fields to text (or native objects): each reader here takes either,
-and raises :class:`~airflow_provider_altegio.exceptions.InvalidRequestError` naming the field.
-Cheap to import: models are imported by the readers that need them.
+"""Templated operator and sensor inputs (text or native objects), read and validated before any
+request; each reader raises :class:`~airflow_provider_altegio.exceptions.InvalidRequestError`
+naming the field. Models are imported by the readers that need them, so importing stays cheap.
 """
 
 from __future__ import annotations
@@ -40,7 +38,7 @@ def read_id_list(value: Any, field: str) -> list[int] | None:
 
 def read_datetime(value: Any, field: str, *, naive_as: tzinfo | None = timezone.utc) -> datetime | None:
     """A datetime, a date, or an ISO / API-formatted string; naive values are taken to be in
-    ``naive_as`` (``None``: left naive, e.g. a location's wall-clock time).
+    ``naive_as`` (``None``: left naive).
 
     :raises InvalidRequestError: a value that is not a date.
     """
@@ -51,7 +49,7 @@ def read_datetime(value: Any, field: str, *, naive_as: tzinfo | None = timezone.
     if not isinstance(value, (str, datetime, date)):
         raise InvalidRequestError(field, f"must be a datetime or an ISO date string, got {short(value)}")
     try:
-        return parse_api_datetime(value.strip() if isinstance(value, str) else value, naive_as=naive_as)
+        return parse_api_datetime(value, naive_as=naive_as)
     except ValueError:
         raise InvalidRequestError(field, f"is not a date or datetime: {short(value)}") from None
 
@@ -59,8 +57,8 @@ def read_datetime(value: Any, field: str, *, naive_as: tzinfo | None = timezone.
 def read_date_range(
     start: Any, end: Any, start_field: str, end_field: str
 ) -> tuple[datetime | None, datetime | None]:
-    """Two optional bounds (see :func:`read_datetime`), checked to be in order (equal bounds are
-    accepted: a manual run's data interval is often empty).
+    """Two optional bounds (see :func:`read_datetime`) in order (equal bounds are accepted: a manual
+    run's data interval is often empty).
 
     :raises InvalidRequestError: a bound is not a date, or ``end_field`` is before ``start_field``.
     """
@@ -79,8 +77,8 @@ def read_request(model: type[R], data: Any, field: str) -> R:
 
 
 def read_conditions(value: Any, field: str, *, sort_by: Any = None) -> list[Any]:
-    """Altacolor search conditions as a list, validated (and ``sort_by`` with them): one
-    condition mapping, a list of them, or their JSON text; none means the whole catalogue.
+    """Altacolor search conditions as a list, validated with ``sort_by``: a mapping, a list, or
+    their JSON text; none means the whole catalogue.
 
     :raises InvalidRequestError: ``conditions[i].<field>`` of the first bad condition, or ``sort_by``.
     """

@@ -1,8 +1,5 @@
-"""The XCom of the provider's list reads, streamed with progress, and the reader of their files.
-
-Every list read returns one :class:`ReadResult`: the items, or (with ``output_path``) where they
-were written as JSON lines. :func:`deliver` produces it; :func:`read_items` yields the items of
-either form.
+"""The XCom of the provider's list reads (:class:`ReadResult`: the items, or where they were
+written as JSON lines): :func:`deliver` produces it, :func:`read_items` reads either form.
 """
 
 from __future__ import annotations
@@ -79,10 +76,7 @@ def deliver(
     items: Iterable[Any], what: str, page_size: int, output_path: ObjectStoragePath | str | None = None
 ) -> ReadResult:
     """Consume the models in ``items`` into a :class:`ReadResult` (into ``output_path`` as JSON
-    lines when given), logging pages, items and elapsed time every :data:`PROGRESS_INTERVAL` s.
-
-    :param what: what is read, for the log lines ("Altegio products").
-    """
+    lines when given), logging progress every :data:`PROGRESS_INTERVAL` s as reading ``what``."""
     started = time.monotonic()
     count = 0
     next_report = started + PROGRESS_INTERVAL

@@ -1,9 +1,6 @@
-"""The one place that reads loosely typed values: rendered templates, connection extras, API fields.
-
-Airflow renders templated fields to strings, the connection form stores numbers as text, and the
-APIs send numbers as strings. Every such value is read here, once, with one set of rules. The
-``to_*`` readers raise ``ValueError`` with a plain-words problem; the field-naming readers turn it
-into :class:`~airflow_provider_altegio.exceptions.InvalidRequestError`. Cheap to import.
+"""The one place that reads loosely typed values (rendered templates, connection extras, API fields
+often come as text). The ``to_*`` readers raise ``ValueError``; the others
+:class:`~airflow_provider_altegio.exceptions.InvalidRequestError` naming the field.
 """
 
 from __future__ import annotations
@@ -11,12 +8,14 @@ from __future__ import annotations
 import ast
 import json
 import math
+from collections.abc import Callable
 from enum import Enum
 from typing import Any, TypeVar
 
 from airflow_provider_altegio.exceptions import InvalidRequestError
 
 E = TypeVar("E", bound=Enum)
+T = TypeVar("T")
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "y", "on", "t"})
 FALSE_WORDS = frozenset({"0", "false", "no", "n", "off", "f"})
@@ -72,8 +71,7 @@ def to_int(value: Any) -> int:
 
 
 def to_bool(value: Any) -> bool:
-    """A boolean from a bool, the number 0 or 1, or one of :data:`TRUE_WORDS` /
-    :data:`FALSE_WORDS` in any case.
+    """A boolean from a bool, 0 or 1, or one of :data:`TRUE_WORDS` / :data:`FALSE_WORDS` in any case.
 
     :raises ValueError: anything else.
     """
@@ -90,7 +88,10 @@ def to_bool(value: Any) -> bool:
     raise ValueError(f"must be true or false, got {short(value)}")
 
 
-def _named(field: str, read: Any, value: Any) -> Any:
+def _required(field: str, read: Callable[[Any], T], value: Any) -> T:
+    """``read(value)``, its ``ValueError`` (or a blank ``value``) an error naming ``field``."""
+    if is_blank(value):
+        raise InvalidRequestError(field, "is required")
     try:
         return read(value)
     except ValueError as exc:
@@ -102,9 +103,7 @@ def whole_number(value: Any, field: str, *, minimum: int | None = 1, maximum: in
 
     :raises InvalidRequestError: naming ``field``: blank, not a whole number, or out of bounds.
     """
-    if is_blank(value):
-        raise InvalidRequestError(field, "is required")
-    number: int = _named(field, to_int, value)
+    number = _required(field, to_int, value)
     if minimum is not None and number < minimum:
         raise InvalidRequestError(field, f"must be at least {minimum}, got {number}")
     if maximum is not None and number > maximum:
@@ -124,9 +123,7 @@ def number(value: Any, field: str, *, minimum: float | None = None) -> float:
 
     :raises InvalidRequestError: naming ``field``.
     """
-    if is_blank(value):
-        raise InvalidRequestError(field, "is required")
-    result: float = _named(field, to_float, value)
+    result = _required(field, to_float, value)
     if minimum is not None and result < minimum:
         raise InvalidRequestError(field, f"must be at least {minimum:g}, got {result:g}")
     return result
@@ -137,19 +134,16 @@ def truth(value: Any, field: str) -> bool:
 
     :raises InvalidRequestError: naming ``field``.
     """
-    if is_blank(value):
-        raise InvalidRequestError(field, "is required")
-    result: bool = _named(field, to_bool, value)
-    return result
+    return _required(field, to_bool, value)
 
 
 def enum_member(
     enum: type[E], value: Any, field: str, aliases: dict[str, E] | None = None, *, what: str = "one of"
 ) -> E:
-    """A member of ``enum`` from the member itself, its whole-number value (or that as text), its
-    name in any case (``-`` and spaces read as ``_``), or one of ``aliases``.
+    """A member of ``enum`` from the member itself, its value (also as text), its name in any case
+    (``-`` and spaces read as ``_``), or one of ``aliases``.
 
-    :param what: how the error names the choices ("a document type": ...).
+    :param what: how the error names the choices ("a document type").
     :raises InvalidRequestError: naming ``field`` and listing the choices.
     """
     if isinstance(value, enum):
@@ -170,10 +164,8 @@ def enum_member(
 
 
 def structure(value: Any, field: str) -> Any:
-    """A list or mapping that may arrive as text (a rendered Jinja template).
-
-    Jinja renders ``{{ ti.xcom_pull(...) }}`` to the Python ``repr`` of the value unless the DAG
-    renders native objects, so both JSON and Python literals are read.
+    """A list or mapping that may arrive as text: JSON, or the Python ``repr`` Jinja renders
+    ``{{ ti.xcom_pull(...) }}`` to (unless the DAG renders native objects).
 
     :raises InvalidRequestError: text that is neither JSON nor a Python literal.
     """

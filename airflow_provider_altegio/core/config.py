@@ -1,8 +1,5 @@
-"""How to reach one API: the one configuration object of a connection, and its defaults.
-
-The defaults are defined here once; the connection forms (``get_provider_info``) show the same
-numbers.
-"""
+"""How to reach one API: a connection's transport settings and their defaults (which the
+connection forms in ``get_provider_info`` show too)."""
 
 from __future__ import annotations
 
@@ -25,16 +22,14 @@ class ConnectionConfig:
     """Transport settings of one connection (its secrets live in the dialect).
 
     :param base_url: URL every request path is appended to.
-    :param timeout: per-request timeout in seconds (connect, read, write and pool).
+    :param timeout: per-request timeout in seconds.
     :param max_retries: retries on 429, 502, 503, 504 and network failures.
-    :param requests_per_second: client-side budget (``None``: unlimited).
-    :param requests_per_minute: client-side budget (``None``: unlimited).
-    :param rate_limit_store: where the budget is kept for every process that shares it (see
+    :param requests_per_second: client-side budget (``None``: unlimited), as ``requests_per_minute``.
+    :param rate_limit_store: where the processes sharing the budget keep it (see
         :func:`~airflow_provider_altegio.core.ratelimit.open_store`; ``None``: a file on this machine).
-    :param rate_limit_wait: seconds one request may spend waiting out 429 answers (they are
-        pressure, not failure: they do not count against ``max_retries``).
+    :param rate_limit_wait: seconds one request may spend waiting out 429 answers (which do not
+        count against ``max_retries``).
     :param verify_ssl: verify TLS certificates; only a test server should turn it off.
-    :param user_agent: the ``User-Agent`` header.
     :param connection_id: the Airflow connection it was read from, for error messages.
     """
 

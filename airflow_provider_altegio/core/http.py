@@ -1,8 +1,7 @@
 """The one HTTP core both hooks stand on: sync and async, retries, rate limit, errors, paging.
 
-Every request goes through :meth:`HttpCore._flow`, a sans-IO generator that decides everything
-and only *yields* what it cannot do itself ("sleep this long", "send this request"), so one retry
-logic serves the sync driver (``time.sleep``, ``httpx.Client``) and the async one.
+Every request goes through :meth:`HttpCore._flow`, a sans-IO generator that only *yields* what it
+cannot do itself (sleep, send), so one retry logic serves the sync and the async driver.
 """
 
 from __future__ import annotations
@@ -14,14 +13,20 @@ import logging
 import ssl
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypeVar
 
 import httpx
 
 from airflow_provider_altegio.core.retry import RetryPolicy
-from airflow_provider_altegio.core.types import Params, Payload, PayloadShapeError, RequestInfo, RequestSpec
+from airflow_provider_altegio.core.types import (
+    Payload,
+    PayloadShapeError,
+    RequestInfo,
+    RequestSpec,
+    param_pairs,
+)
 from airflow_provider_altegio.exceptions import (
     AmbiguousWriteError,
     APIError,
@@ -48,29 +53,23 @@ _FATAL_ERRORS = (httpx.UnsupportedProtocol, httpx.LocalProtocolError)
 class Dialect(Protocol):
     """What one API does differently: auth, envelope, error mapping, secrets."""
 
-    #: short API name for logs and limiter keys ("altegio", "altacolor").
-    name: str
-    #: the credentials it sends, to keep out of every message.
-    secrets: Secrets
+    name: str  # "altegio", "altacolor": for logs and limiter keys
+    secrets: Secrets  # the credentials it sends
 
     def prepare(self, spec: RequestSpec) -> RequestSpec:
         """The request with authentication added (headers, query or form fields)."""
-        ...
 
     def parse(self, response: httpx.Response, info: RequestInfo) -> Payload:
         """The payload of a final response.
 
         :raises APIError: the API's error, mapped to its typed exception.
         """
-        ...
 
     def error(self, response: httpx.Response, info: RequestInfo) -> APIError:
         """The typed exception describing a failed response (not raised)."""
-        ...
 
     def redact(self, text: str) -> str:
         """``text`` with every secret this dialect knows replaced by ``***``."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -125,14 +124,6 @@ def _ssl_context(verify: bool) -> ssl.SSLContext:
     return httpx.create_ssl_context(verify=verify)
 
 
-def _clean_params(params: Params | None) -> list[tuple[str, Any]] | None:
-    """Drop ``None`` values so optional filters can be passed straight through."""
-    if params is None:
-        return None
-    pairs = params.items() if isinstance(params, Mapping) else params
-    return [(k, v) for k, v in pairs if v is not None]
-
-
 def _identity(data: Any) -> Any:
     return data
 
@@ -140,14 +131,10 @@ def _identity(data: Any) -> Any:
 class HttpCore:
     """One API client: persistent sync and async HTTP clients behind one request flow.
 
-    :param config: where and how to connect.
-    :param dialect: the API's auth, envelope and error rules.
     :param limiter: the shared rate limiter (``None``: unlimited).
-    :param retry: when and how long to retry; default: ``config.max_retries`` with backoff.
-    :param sleep: blocking sleep of the sync driver.
-    :param asleep: async sleep of the async driver.
-    :param transport: httpx transport for the sync client (a test server's, say).
-    :param async_transport: httpx transport for the async client.
+    :param retry: default: ``config.max_retries`` with backoff.
+    :param sleep: blocking sleep of the sync driver; ``asleep`` the async one's.
+    :param transport: httpx transport of the sync client; ``async_transport`` the async one's.
     """
 
     def __init__(
@@ -186,9 +173,8 @@ class HttpCore:
         return public_url(f"{self._base}/{path.lstrip('/')}" if path else self._base)
 
     def with_options(self, **changes: Any) -> HttpCore:
-        """A new core with some :class:`ConnectionConfig` fields changed (``timeout=5``,
-        ``max_retries=0``...), sharing this one's dialect and rate budget; the copy has its own
-        connection pools (close it when done)."""
+        """A copy with some :class:`ConnectionConfig` fields changed (``timeout=5``...), sharing
+        the dialect and rate budget but not the connection pools (close it when done)."""
         config = replace(self.config, **changes)
         return HttpCore(
             config,
@@ -200,8 +186,6 @@ class HttpCore:
             transport=self._transport,
             async_transport=self._async_transport,
         )
-
-    # -- clients -------------------------------------------------------------------------------
 
     def _client_options(self) -> dict[str, Any]:
         return {
@@ -221,11 +205,8 @@ class HttpCore:
         return self._client
 
     async def async_client(self) -> httpx.AsyncClient:
-        """The persistent async client of the running event loop (created on first use).
-
-        An ``httpx.AsyncClient`` belongs to the loop that first used it. Called from another
-        loop (a test's fresh loop, say), the old client is closed and a new one made.
-        """
+        """The persistent async client of the running event loop (created on first use); an
+        ``httpx.AsyncClient`` belongs to one loop, so another loop gets a new one."""
         loop = asyncio.get_running_loop()
         if self._aclient is not None and self._aclient_loop is not loop:
             stale, self._aclient = self._aclient, None
@@ -250,13 +231,10 @@ class HttpCore:
         if aclient is not None:
             await aclient.aclose()
 
-    # -- requests ------------------------------------------------------------------------------
-
     def request(self, spec: RequestSpec, parse: Callable[[Any], T] = _identity) -> T:
-        """Send a request and return ``parse(payload.data)``.
+        """Send a request and return ``parse(payload.data)`` (a ``ValueError`` of ``parse`` becomes
+        :class:`MalformedResponseError`).
 
-        :param parse: turns the payload's data into the result, e.g. a model's validator. A
-            ``ValueError`` it raises becomes :class:`MalformedResponseError`.
         :raises APIError: the API's error, mapped by the dialect.
         :raises AmbiguousWriteError: a non-idempotent request that may have been applied.
         :raises TransportError: the network failed and retries were spent.
@@ -272,8 +250,7 @@ class HttpCore:
         """Yield every item of a paged listing, ``parse``-d, page by page as they are consumed.
 
         :raises MalformedResponseError: a page without a list of items, an item ``parse``
-            refuses, or a page that repeats the previous one (a server ignoring the paging
-            fields would otherwise never end).
+            refuses, or a page that repeats the previous one (paging fields ignored).
         """
         walk = _Walk(self, listing, parse)
         page: Page | None = listing.pager.first()
@@ -290,25 +267,21 @@ class HttpCore:
             for item in items:
                 yield item
 
-    # -- the flow, written once ----------------------------------------------------------------
-
     def build_request(self, spec: RequestSpec) -> httpx.Request:
         """Turn an authenticated spec into an ``httpx.Request`` usable by either client."""
         data = None if spec.data is None else {k: v for k, v in spec.data.items() if v is not None}
         return httpx.Request(
             spec.method,
             f"{self._base}/{spec.path.lstrip('/')}",
-            params=_clean_params(spec.params),
+            params=None if spec.params is None else param_pairs(spec.params),
             json=spec.json,
             data=data,
             headers={"User-Agent": self.config.user_agent, **spec.headers},
         )
 
     def _flow(self, spec: RequestSpec, read: Callable[[Payload], T]) -> Flow[T]:
-        """Limiter, send, classify, back off, map errors, read the payload. Sans-IO.
-
-        Every error it raises names the Airflow connection, when the config knows it.
-        """
+        """Limiter, send, classify, back off, map errors, read the payload. Sans-IO; its errors
+        name the Airflow connection."""
         try:
             return (yield from self._attempts(spec, read))
         except APIError as exc:
@@ -380,17 +353,13 @@ class HttpCore:
             raise TransportError(
                 f"{what} (gave up after {tries.failures + 1} attempts)", method=info.method, url=info.url
             ) from cause
-        delay = self.retry.backoff(tries.failures)
+        return self._retrying(info, f"failed ({what})", tries, self.retry.backoff(tries.failures))
+
+    def _retrying(self, info: RequestInfo, what: str, tries: _Tries, delay: float) -> float:
+        """Count one more failure retried after ``delay`` seconds, and log it."""
         tries.failures += 1
-        log.warning(
-            "%s %s failed (%s); retry %d of %d in %.2fs",
-            info.method,
-            info.url,
-            what,
-            tries.failures,
-            self.retry.max_retries,
-            delay,
-        )
+        retry, most = tries.failures, self.retry.max_retries
+        log.warning("%s %s %s; retry %d of %d in %.2fs", info.method, info.url, what, retry, most, delay)
         return delay
 
     def _sanitized(self, exc: httpx.TransportError) -> httpx.TransportError:
@@ -407,8 +376,8 @@ class HttpCore:
     ) -> float | None:
         """Seconds to wait before retrying this response, ``None`` to read it as final, or raise.
 
-        A 429 is waited out for up to ``rate_limit_wait`` seconds in all, and its pause holds
-        back every sharer of the budget; other retryable statuses count against ``max_retries``.
+        429s are waited out for up to ``rate_limit_wait`` seconds in all, holding back every
+        sharer of the budget; other retryable statuses count against ``max_retries``.
         """
         status = response.status_code
         if not spec.idempotent and status >= 500:
@@ -439,19 +408,7 @@ class HttpCore:
         delay = self.retry.delay(tries.failures, response)
         if delay is None:  # the server asked for a longer pause than we are willing to block
             return None
-        tries.failures += 1
-        log.warning(
-            "%s %s -> HTTP %s; retry %d of %d in %.2fs",
-            info.method,
-            info.url,
-            status,
-            tries.failures,
-            self.retry.max_retries,
-            delay,
-        )
-        return delay
-
-    # -- drivers: the only places that do I/O ---------------------------------------------------
+        return self._retrying(info, f"-> HTTP {status}", tries, delay)
 
     def _drive(self, flow: Flow[T]) -> T:
         """Run a flow with blocking I/O."""
@@ -502,12 +459,9 @@ class _Tries:
 
 @dataclass
 class _Walk:
-    """One walk through a paged listing: each page's request flow and the reading of its items.
-
-    Items whose ``listing.unique_by`` field was met already in this walk are dropped, and a page
-    whose items repeat the previous page's is refused: a server that ignores the paging fields
-    serves page 1 forever, and a walk must end with an error, not loop.
-    """
+    """One walk through a paged listing. Items whose ``listing.unique_by`` was met already are
+    dropped; a page repeating the previous one is refused (a server ignoring the paging fields
+    would serve page 1 forever)."""
 
     core: HttpCore
     listing: Listing
@@ -537,9 +491,7 @@ class _Walk:
         items = []
         for item in map(self.parse, raw):
             key = None if self.listing.unique_by is None else getattr(item, self.listing.unique_by, None)
-            if key is not None:
-                if key in self.seen:
-                    continue
+            if key is None or key not in self.seen:
                 self.seen.add(key)
-            items.append(item)
+                items.append(item)
         return items, following

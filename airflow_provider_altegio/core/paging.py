@@ -1,11 +1,5 @@
-"""Paged reads: a :class:`Listing` says what to read and a :class:`Pager` how to page it.
-
-* :class:`PageCountPager` for Altegio: ``page``/``count``; the API returns no total, so the walk
-  stops at the first page shorter than ``count``.
-* :class:`LimitOffsetPager` for Altacolor: ``limit``/``offset`` until ``total`` items were read.
-
-The HTTP core walks the pages (:meth:`~airflow_provider_altegio.core.http.HttpCore.iter_pages`);
-a pager only decides, so both APIs' rules serve both drivers.
+"""Paged reads: a :class:`Listing` says what to read and a :class:`Pager` how to page it (the
+HTTP core walks the pages; a pager only decides, so both drivers share its rules).
 """
 
 from __future__ import annotations
@@ -15,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from airflow_provider_altegio.core.types import Payload, PayloadShapeError, RequestSpec
+from airflow_provider_altegio.core.types import Payload, PayloadShapeError, RequestSpec, param_pairs
 from airflow_provider_altegio.values import to_int, whole_number
 
 
@@ -118,7 +112,5 @@ class Listing:
         spec = self.request
         if self.pager.in_form:
             return replace(spec, data={**(spec.data or {}), **page.fields})
-        params = spec.params or {}
-        pairs = params.items() if isinstance(params, Mapping) else params
-        kept = [(k, v) for k, v in pairs if k not in page.fields and v is not None]
+        kept = [(k, v) for k, v in param_pairs(spec.params or {}) if k not in page.fields]
         return replace(spec, params=[*kept, *page.fields.items()])

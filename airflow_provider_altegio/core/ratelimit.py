@@ -1,28 +1,23 @@
-"""Client-side rate limiting: one account's per-second and per-minute budget, kept by everyone
-who spends it.
+"""Client-side rate limiting: one account's budget (5 requests a second, 200 a minute), shared.
 
-Altegio allows 5 requests a second and 200 a minute per account. :class:`RateLimiter` keeps a
-sliding-window log of both, so no window, wherever a server puts its edges, sees more than the
-budget. It never sleeps: callers wait the delay it hands out, sync or async.
-
-Airflow runs every task in its own process, beside a triggerer and on several workers, so the
-log lives in a :class:`BudgetStore` that all of them share: a file under an OS lock on one
-machine (the default), Redis across machines, or plain memory for one process.
+:class:`RateLimiter` keeps a sliding-window log, so no server window sees more than the budget,
+and hands out delays (it never sleeps). Tasks, the triggerer and workers share the log through a
+:class:`BudgetStore`: a file under an OS lock (the default), Redis across machines, or memory.
 """
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import hashlib
 import heapq
+import itertools
 import json
 import math
 import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Protocol, TypeVar
@@ -33,8 +28,7 @@ if TYPE_CHECKING:
 R = TypeVar("R")
 Clock = Callable[[], float]
 
-#: An in-flight request older than this is taken to have ended at its grant time: a caller that
-#: never called ``finish`` (a killed process) must not hold a slot for ever.
+#: An in-flight request older than this ended at its grant time (its process was killed, say).
 STALE_IN_FLIGHT = 120.0
 #: The longest window; finished requests older than this can never matter again.
 _LONGEST_SPAN = 60.0
@@ -50,12 +44,13 @@ class _Entry:
     at: float
     done: bool = False
 
+    def over(self, now: float) -> bool:
+        """Whether its time is final: it finished, or it went stale in flight."""
+        return self.done or now - self.at > STALE_IN_FLIGHT
+
     def counted(self, now: float) -> float:
-        """When the server may count this request, as far as is known ``now``: its logged time
-        once it is over, else ``now`` (in flight: it may arrive any moment)."""
-        if self.done or now - self.at > STALE_IN_FLIGHT:
-            return self.at
-        return max(self.at, now)
+        """When the server may count this request: its logged time once it is over, else ``now``."""
+        return self.at if self.over(now) else max(self.at, now)
 
 
 @dataclass
@@ -68,17 +63,11 @@ class Ledger:
 
     def prune(self, now: float) -> None:
         """Forget what can no longer matter, and what a clock that went back left behind."""
-        horizon = now - _LONGEST_SPAN
-
-        def matters(e: _Entry) -> bool:
-            if e.at > now + _FUTURE_LIMIT:
-                return False
-            return e.at > horizon or not (e.done or now - e.at > STALE_IN_FLIGHT)
-
-        self.entries = [e for e in self.entries if matters(e)]
-        if self.not_before > now + _FUTURE_LIMIT:
+        horizon, future = now - _LONGEST_SPAN, now + _FUTURE_LIMIT
+        self.entries = [e for e in self.entries if e.at <= future and (e.at > horizon or not e.over(now))]
+        if self.not_before > future:
             self.not_before = -math.inf
-        if self.last > now + _FUTURE_LIMIT:
+        if self.last > future:
             self.last = -math.inf
 
     def find(self, entry_id: str) -> _Entry | None:
@@ -109,15 +98,16 @@ class Ledger:
         )
 
 
+def _digest(key: str) -> str:
+    """What names a budget's file or Redis key: the key's hash, never the key itself."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+
 class BudgetStore(Protocol):
     """Where a budget's :class:`Ledger` lives; every sharer of the budget uses the same store."""
 
     def transact(self, change: Callable[[Ledger, float], R]) -> R:
-        """Run ``change(ledger, now)`` alone (no other sharer in between) and keep its changes.
-
-        ``now`` is the store's clock in seconds, the same for every sharer.
-        """
-        ...
+        """Run ``change(ledger, now)`` alone and keep its changes; ``now`` is the store's clock."""
 
 
 class MemoryStore:
@@ -139,10 +129,8 @@ class MemoryStore:
 
 
 class FileStore:
-    """A budget shared by every process on this machine: a small JSON file under ``flock``.
-
-    The kernel drops a dead process's lock, and the ledger is replaced atomically (written
-    beside, then renamed), so a process killed at any moment leaves a usable budget.
+    """A budget shared by every process on this machine: a small JSON file under ``flock``,
+    replaced atomically, so a process killed at any moment leaves a usable budget.
 
     :param directory: created if missing (mode 0700).
     :param key: names the budget; only its hash appears in the file name.
@@ -150,7 +138,7 @@ class FileStore:
 
     def __init__(self, directory: str | os.PathLike[str], key: str, clock: Clock = time.time) -> None:
         self.directory = Path(directory)
-        name = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+        name = _digest(key)
         self._data = self.directory / f"{name}.json"
         self._lock_path = self.directory / f"{name}.lock"
         self._clock = clock
@@ -158,22 +146,12 @@ class FileStore:
     def __repr__(self) -> str:
         return f"FileStore({str(self.directory)!r})"
 
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
+    def transact(self, change: Callable[[Ledger, float], R]) -> R:
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)  # closing drops the lock
-
-    def transact(self, change: Callable[[Ledger, float], R]) -> R:
-        with self._locked():
-            try:
-                ledger = Ledger.loads(self._data.read_bytes())
-            except FileNotFoundError:
-                ledger = Ledger()
+            ledger = Ledger.loads(self._data.read_bytes() if self._data.exists() else None)
             now = self._clock()
             ledger.prune(now)
             result = change(ledger, now)
@@ -181,14 +159,13 @@ class FileStore:
             scratch.write_text(ledger.dumps())
             os.replace(scratch, self._data)
             return result
+        finally:
+            os.close(fd)  # closing drops the lock
 
 
 class RedisStore:
-    """A budget shared across machines through Redis (e.g. a Celery deployment's own).
-
-    Each change is an optimistic transaction (``WATCH``/``MULTI``): no lock that a killed
-    process could leave behind. The clock is the Redis server's, so the workers' clocks need
-    not agree. The ledger expires two minutes after its last use.
+    """A budget shared across machines through Redis: optimistic transactions (no lock a killed
+    process could leave), the Redis server's clock; the ledger expires two minutes after use.
 
     :param url: ``redis://``, ``rediss://`` or ``unix://``; its password is a secret.
     :raises ImportError: the ``redis`` package is not installed (extra ``redis``).
@@ -205,7 +182,7 @@ class RedisStore:
             if client is None:
                 client = self._clients[url] = redis_lib.Redis.from_url(url, socket_timeout=5)
         self._client = client
-        self._key = f"airflow-provider-altegio:budget:{hashlib.sha256(key.encode('utf-8')).hexdigest()[:32]}"
+        self._key = f"airflow-provider-altegio:budget:{_digest(key)}"
         host = client.connection_pool.connection_kwargs.get("host", "unix socket")
         self._where = f"redis at {host}"
 
@@ -231,16 +208,14 @@ class RedisStore:
 
 
 def default_budget_directory() -> Path:
-    """Where file budgets live unless a connection says otherwise: one directory per OS user."""
+    """Where file budgets live by default: one directory per OS user."""
     return Path(tempfile.gettempdir()) / f"airflow-provider-altegio-{os.getuid()}"
 
 
 def open_store(where: str | None, key: str) -> BudgetStore:
-    """The store a connection's ``rate_limit_store`` extra names.
-
-    Empty: a file in :func:`default_budget_directory`; ``memory``: this process only; a
-    ``redis://``, ``rediss://`` or ``unix://`` URL: Redis; anything else: a directory path.
-    """
+    """The store a connection's ``rate_limit_store`` extra names: empty (a file in
+    :func:`default_budget_directory`), ``memory``, a ``redis://``, ``rediss://`` or ``unix://``
+    URL, or a directory path."""
     text = (where or "").strip()
     if not text:
         return FileStore(default_budget_directory(), key)
@@ -259,8 +234,7 @@ class _Window:
     span: float
 
     def earliest(self, times: list[float], at: float) -> float:
-        """Earliest time at or after ``at`` at which one more request keeps the budget, given
-        the times the server may count the others at."""
+        """Earliest time from ``at`` on when one more request keeps the budget, given ``times``."""
         recent = [t for t in times if t > at - self.span]
         if len(recent) < self.limit:
             return at
@@ -269,11 +243,8 @@ class _Window:
 
 
 def _window(rate: float | None, span: float, name: str) -> _Window | None:
-    """Turn "``rate`` per ``span`` seconds" into a window; ``None`` or 0 means no limit.
-
-    A fractional rate is rounded down to a whole number of requests per span (never over the
-    budget); a rate below one becomes one request per ``span / rate`` seconds.
-    """
+    """Turn "``rate`` per ``span`` seconds" into a window (``None`` or 0: no limit); a fraction
+    rounds down, a rate below one becomes one request per ``span / rate`` seconds."""
     if rate is None or rate == 0:
         return None
     if rate < 0 or math.isnan(rate) or math.isinf(rate):
@@ -283,29 +254,22 @@ def _window(rate: float | None, span: float, name: str) -> _Window | None:
     return _Window(math.floor(rate), span)
 
 
+@dataclass(slots=True)
 class Reservation:
     """A slot booked with :meth:`RateLimiter.acquire`.
 
+    :ivar at: the moment granted, on the store's clock.
     :ivar delay: seconds to wait before sending.
-    :ivar at: the moment granted, on the store's clock (shared by every sharer of the budget).
     """
 
-    __slots__ = ("_id", "_limiter", "at", "delay")
-
-    def __init__(self, limiter: RateLimiter, entry_id: str, at: float, delay: float) -> None:
-        self._limiter = limiter
-        self._id = entry_id
-        self.at = at
-        self.delay = delay
+    _limiter: RateLimiter = field(repr=False)
+    _id: str
+    at: float
+    delay: float
 
     def confirm(self) -> float:
         """Call when :attr:`delay` has passed, just before sending: the seconds still to wait
-        (0: send now).
-
-        The booking counted requests then in flight as happening at booking time, but one of them
-        may reach the server later than that; checked again now, each one still in flight counts
-        as happening now, and the slot moves later if that fills a window.
-        """
+        (0: send now), since a request in flight at booking may have reached the server since."""
         return self._limiter._confirm(self._id)
 
     def finish(self) -> None:
@@ -335,19 +299,17 @@ class RateLimiter:
         clock: Clock = time.monotonic,
     ) -> None:
         self.store: BudgetStore = store if store is not None else MemoryStore(clock)
-        self._per_second = per_second
-        self._per_minute = per_minute
-        self._windows = self._make_windows(per_second, per_minute)
-        self._ids = (f"{os.getpid()}.{os.urandom(4).hex()}.{n}" for n in range(2**62))
-        self._ids_lock = threading.Lock()
+        self._set_limits(per_second, per_minute)
+        self._id_prefix = f"{os.getpid()}.{os.urandom(4).hex()}"
+        self._id_numbers = itertools.count()  # next() on it is atomic: no lock needed
 
-    @staticmethod
-    def _make_windows(per_second: float | None, per_minute: float | None) -> list[_Window]:
+    def _set_limits(self, per_second: float | None, per_minute: float | None) -> None:
         windows = (
             _window(per_second, 1.0, "requests_per_second"),
             _window(per_minute, 60.0, "requests_per_minute"),
         )
-        return [w for w in windows if w is not None]
+        self._windows = [w for w in windows if w is not None]
+        self._per_second, self._per_minute = per_second, per_minute
 
     @property
     def per_second(self) -> float | None:
@@ -367,25 +329,19 @@ class RateLimiter:
 
     def acquire(self) -> Reservation:
         """Book the earliest send time every budget allows; the caller waits
-        :attr:`Reservation.delay`, then sends, then calls :meth:`Reservation.finish`.
+        :attr:`Reservation.delay`, sends, then calls :meth:`Reservation.finish`.
 
-        A server counts a request when it arrives, some unknown time after its grant. So until
-        ``finish`` the request counts as happening "now", and is then logged at that moment, by
-        which time it has surely arrived: the next request a window later can never land in the
-        same server window.
+        A server counts a request when it arrives, so until ``finish`` the request counts as
+        happening "now", and is then logged at that moment, by which time it has surely arrived.
         """
-        with self._ids_lock:
-            entry_id = next(self._ids)
+        entry_id = f"{self._id_prefix}.{next(self._id_numbers)}"
 
         def book(ledger: Ledger, now: float) -> tuple[float, float]:
             # Grants are handed out in order (never before an earlier grant).
             at = max(now, ledger.not_before, ledger.last)
             times = [e.counted(now) for e in ledger.entries]
             # Each window's earliest time only grows with ``at``; repeat until all agree.
-            while True:
-                later = max([at, *(w.earliest(times, at) for w in self._windows)])
-                if later == at:
-                    break
+            while (later := max([at, *(w.earliest(times, at) for w in self._windows)])) != at:
                 at = later
             ledger.entries.append(_Entry(entry_id, at))
             ledger.last = at
@@ -421,10 +377,7 @@ class RateLimiter:
         self.store.transact(log)
 
     def pause(self, seconds: float) -> None:
-        """Grant nothing for ``seconds`` from now (the server said ``Retry-After``).
-
-        Everyone sharing the budget backs off, not only the request that saw the 429.
-        """
+        """Grant nothing to any sharer for ``seconds`` from now (the server said ``Retry-After``)."""
         if seconds > 0:
 
             def hold(ledger: Ledger, now: float) -> None:
@@ -436,13 +389,9 @@ class RateLimiter:
     def shared(
         cls, key: str, per_second: float | None, per_minute: float | None, where: str | None = "memory"
     ) -> RateLimiter:
-        """Return this process's limiter for ``key``, creating it on first use.
-
-        ``key`` names one budget: the API, its base URL and a *hash* of the credentials (never a
-        token itself); ``where`` names its store (see :func:`open_store`). When callers ask for
-        different budgets under one key, the limiter keeps the stricter of each, since both
-        callers' limits must hold.
-        """
+        """This process's limiter for ``key`` (the API, its base URL and a *hash* of the
+        credentials), created on first use in the store ``where`` names (see :func:`open_store`).
+        Asked for different budgets under one key, it keeps the stricter of each."""
         registry_key = f"{key}|{where or ''}"
         with cls._registry_lock:
             limiter = cls._registry.get(registry_key)
@@ -461,15 +410,10 @@ class RateLimiter:
 
     def _tighten(self, per_second: float | None, per_minute: float | None) -> None:
         # The log is kept apart from the limits, so tightening never opens a burst.
-        self._per_second = _stricter(self._per_second, per_second)
-        self._per_minute = _stricter(self._per_minute, per_minute)
-        self._windows = self._make_windows(self._per_second, self._per_minute)
+        self._set_limits(_stricter(self._per_second, per_second), _stricter(self._per_minute, per_minute))
 
 
 def _stricter(a: float | None, b: float | None) -> float | None:
     """The tighter of two rates, where ``None`` and 0 mean unlimited."""
-    if not a:
-        return b or None
-    if not b:
-        return a
-    return min(a, b)
+    limits = [rate for rate in (a, b) if rate]
+    return min(limits) if limits else None

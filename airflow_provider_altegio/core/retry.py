@@ -1,10 +1,6 @@
-"""When to retry a request and how long to wait first.
-
-:class:`RetryPolicy` answers two questions for the HTTP core: is this outcome worth another try
-(429, 502, 503, 504 and transport failures), and how long to wait before it (the server's
-``Retry-After`` when it gave one, else exponential backoff with full jitter). Failures are
-retried a number of times; 429s, which are pressure rather than failure, for a length of time.
-Whether a request may be sent again at all (idempotency) is decided by the core, not here.
+"""When to retry a request and how long to wait first: the server's ``Retry-After`` when it gave
+one, else exponential backoff with full jitter. Whether a request may be re-sent at all
+(idempotency) is the HTTP core's decision.
 """
 
 from __future__ import annotations
@@ -29,12 +25,9 @@ class RetryPolicy:
     """Retry budget and backoff schedule.
 
     :param max_retries: retries after a failure (5xx, network); 0: try once.
-    :param backoff_base: the first backoff ceiling in seconds; it doubles each retry.
-    :param backoff_max: the largest backoff ceiling in seconds.
-    :param rate_limit_wait: seconds one request may spend waiting out 429 answers, however many;
-        also the longest ``Retry-After`` honoured (a server asking for more gets the answer it
-        gave, rather than blocking a worker for an hour).
-    :param statuses: HTTP statuses worth retrying.
+    :param backoff_base: the first backoff ceiling in seconds; it doubles each retry up to ``backoff_max``.
+    :param rate_limit_wait: seconds one request may spend waiting out 429 answers; also the
+        longest ``Retry-After`` honoured (asked for more, the request fails with the answer).
     :param random: uniform [0, 1) source for jitter (tests inject a fixed one).
     :param wall_clock: epoch seconds, to turn an HTTP-date ``Retry-After`` into a delay.
     """
@@ -61,10 +54,8 @@ class RetryPolicy:
         return self.random() * ceiling
 
     def delay(self, retry: int, response: httpx.Response | None = None) -> float | None:
-        """Seconds to wait before retry number ``retry``; ``None`` when the server asks for too long.
-
-        A ``Retry-After`` header (seconds or HTTP-date) wins over the backoff schedule.
-        """
+        """Seconds to wait before retry number ``retry``: the ``Retry-After`` header if any, else
+        :meth:`backoff`; ``None`` when the server asks for longer than ``rate_limit_wait``."""
         if response is not None:
             asked = self.retry_after(response.headers.get("Retry-After"))
             if asked is not None:
@@ -73,9 +64,7 @@ class RetryPolicy:
 
     def retry_after(self, value: str | None) -> float | None:
         """Parse a ``Retry-After`` value: delta-seconds or an HTTP-date; ``None`` if absent or bad."""
-        if value is None:
-            return None
-        value = value.strip()
+        value = (value or "").strip()
         if not value:
             return None
         try:
@@ -88,6 +77,6 @@ class RetryPolicy:
             if when.tzinfo is None:  # RFC 9110 dates are GMT; obsolete forms may lack the zone
                 return None
             seconds = when.timestamp() - self.wall_clock()
-        if math.isnan(seconds) or math.isinf(seconds):
+        if not math.isfinite(seconds):
             return None
         return max(0.0, seconds)

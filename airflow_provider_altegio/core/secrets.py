@@ -1,9 +1,5 @@
-"""Keeping tokens and passwords out of every message: errors, our logs and httpx's own log lines.
-
-:class:`Secrets` is the one masking rule (each secret and its URL-encoded forms, longest first).
-Each dialect keeps one for the credentials it sends; :func:`hide_in_http_logs` adds them to a
-process-wide one that filters the ``httpx`` and ``httpcore`` loggers, since httpx logs every
-request URL at INFO, query string (where Altacolor puts its password) included.
+"""Keeping tokens and passwords out of every message: errors, our logs and httpx's own log lines
+(httpx logs every request URL at INFO, query string, where Altacolor puts its password, included).
 """
 
 from __future__ import annotations
@@ -18,7 +14,7 @@ MIN_SECRET_LENGTH = 3
 
 
 class Secrets:
-    """A set of secret strings that can be masked out of any text. Thread-safe."""
+    """A set of secret strings (and their URL-encoded forms) to mask out of any text. Thread-safe."""
 
     def __init__(self, *values: str | None) -> None:
         self._lock = threading.Lock()

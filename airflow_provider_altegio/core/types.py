@@ -13,14 +13,18 @@ Params: TypeAlias = Mapping[str, Any] | Sequence[tuple[str, Any]]
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
 
+def param_pairs(params: Params) -> list[tuple[str, Any]]:
+    """``params`` as (name, value) pairs, ``None`` values dropped (optional filters pass through)."""
+    pairs = params.items() if isinstance(params, Mapping) else params
+    return [(k, v) for k, v in pairs if v is not None]
+
+
 @dataclass(frozen=True)
 class RequestSpec:
     """One logical request before authentication is added.
 
-    :param idempotent: whether re-sending cannot apply it twice; decides what is retried.
-        Default: the method's HTTP semantics. ``True`` suits reads sent as POST (Altacolor find,
-        ``/auth``); ``False`` marks a create that must never be re-sent once it may have
-        reached the server.
+    :param idempotent: whether re-sending cannot apply it twice, which decides what is retried;
+        default: the method's HTTP semantics (``True`` suits reads sent as POST).
     """
 
     method: str

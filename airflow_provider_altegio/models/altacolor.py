@@ -1,10 +1,4 @@
-"""Models of the Altacolor (DecoNetwork) Product Management API: search conditions and products.
-
-Search conditions are accepted in the form people write
-(``{"field": "product_code", "condition": "==", "value": "A-1"}``) and in the API's raw codes
-(``{"field": 5, "condition": 7, "date1": ..., "date2": ...}``); :func:`encode_search` turns them
-into the form fields the API documents.
-"""
+"""Models of the Altacolor (DecoNetwork) Product Management API: search conditions and products."""
 
 from __future__ import annotations
 
@@ -29,26 +23,6 @@ from airflow_provider_altegio.models.common import (
     format_altacolor_datetime,
 )
 from airflow_provider_altegio.values import enum_member, whole_number
-
-__all__ = [
-    "MAX_LIMIT",
-    "WHOLE_CATALOGUE",
-    "AltacolorCategory",
-    "AltacolorColor",
-    "AltacolorCondition",
-    "AltacolorField",
-    "AltacolorProduct",
-    "AltacolorProductResponse",
-    "AltacolorSearchResult",
-    "AltacolorSize",
-    "AltacolorSku",
-    "AltacolorSortBy",
-    "ConditionsInput",
-    "ResponseStatus",
-    "SearchCondition",
-    "encode_conditions",
-    "encode_search",
-]
 
 MAX_LIMIT = 100
 """Most rows one search or one ``ids=`` lookup returns."""
@@ -94,41 +68,25 @@ class AltacolorSortBy(IntEnum):
     SORT_POSITION = 6
 
 
+# Names besides the members' own, which enum_member reads in any case ("product_code", "eq").
 _FIELD_NAMES: dict[str, AltacolorField] = {
-    "product_code": AltacolorField.PRODUCT_CODE,
     "code": AltacolorField.PRODUCT_CODE,
-    "product_name": AltacolorField.PRODUCT_NAME,
     "name": AltacolorField.PRODUCT_NAME,
-    "supplier": AltacolorField.SUPPLIER,
     "product_supplier": AltacolorField.SUPPLIER,
-    "product_id": AltacolorField.PRODUCT_ID,
     "id": AltacolorField.PRODUCT_ID,
-    "date_modified": AltacolorField.DATE_MODIFIED,
     "modified": AltacolorField.DATE_MODIFIED,
 }
 _SORT_NAMES: dict[str, AltacolorSortBy] = {
     **{name: AltacolorSortBy(field.value) for name, field in _FIELD_NAMES.items()},
-    "sort_position": AltacolorSortBy.SORT_POSITION,
     "position": AltacolorSortBy.SORT_POSITION,
 }
 _CONDITION_NAMES: dict[str, AltacolorCondition] = {
-    "==": AltacolorCondition.EQ,
-    "=": AltacolorCondition.EQ,
-    "eq": AltacolorCondition.EQ,
-    "!=": AltacolorCondition.NE,
-    "<>": AltacolorCondition.NE,
-    "ne": AltacolorCondition.NE,
+    **dict.fromkeys(("==", "="), AltacolorCondition.EQ),
+    **dict.fromkeys(("!=", "<>"), AltacolorCondition.NE),
     "<": AltacolorCondition.LT,
-    "lt": AltacolorCondition.LT,
     ">": AltacolorCondition.GT,
-    "gt": AltacolorCondition.GT,
-    "<=": AltacolorCondition.LE,
-    "le": AltacolorCondition.LE,
-    "lte": AltacolorCondition.LE,
-    ">=": AltacolorCondition.GE,
-    "ge": AltacolorCondition.GE,
-    "gte": AltacolorCondition.GE,
-    "between": AltacolorCondition.BETWEEN,
+    **dict.fromkeys(("<=", "lte"), AltacolorCondition.LE),
+    **dict.fromkeys((">=", "gte"), AltacolorCondition.GE),
 }
 
 
@@ -148,12 +106,12 @@ def _string_value(value: Any) -> Any:
 
 
 class SearchCondition(RequestModel):
-    """One condition of an Altacolor product search.
+    """One condition of an Altacolor product search, in the API's codes
+    (``{"field": 5, "condition": 7, "date1": ..., "date2": ...}``) or as people write it
+    (``{"field": "product_code", "condition": "==", "value": "A-1"}``).
 
-    Besides the raw form (``field``, ``condition``, ``string``, ``date1``, ``date2``), a
-    ``value`` key is accepted: it goes to ``string`` for text fields and to ``date1`` for
-    ``date_modified``, or to ``date1``/``date2`` when it is a pair and the condition is
-    ``between``. Field names: ``product_code``/``code``, ``product_name``/``name``,
+    ``value`` goes to ``string`` for text fields, to ``date1`` for ``date_modified``, or, a pair,
+    to ``date1``/``date2``. Fields: ``product_code``/``code``, ``product_name``/``name``,
     ``supplier``, ``product_id``/``id``, ``date_modified``; conditions ``==``, ``!=``, ``<``,
     ``>``, ``<=``, ``>=``, ``between`` or ``eq``/``ne``/``lt``/``gt``/``le``/``ge``.
 
@@ -269,14 +227,11 @@ def encode_search(
     offset: int = 0,
     sort_by: AltacolorSortBy | int | str | None = None,
 ) -> dict[str, str]:
-    """Form fields of a product search (``POST /api/json/manage_products/find``), credentials aside.
+    """Form fields of a product search (``POST /api/json/manage_products/find``), credentials aside:
+    one condition as plain ``field``, ``condition``..., several as ``conditions[n][...]`` (n from 1,
+    joined with AND).
 
-    One condition is sent as plain ``field``, ``condition``, ``string``/``date1``/``date2``;
-    several as ``conditions[n][...]`` with ``n`` from 1 (the API joins them with AND).
-
-    :param conditions: one condition or a list of them, as :class:`SearchCondition` or mappings.
     :param limit: rows per call, 0 to 100.
-    :param offset: rows to skip, 0 or more.
     :param sort_by: an :class:`AltacolorSortBy`, its number or name; the API default when None.
     :raises InvalidRequestError: no condition, an invalid condition (field
         ``conditions[i]...``), a limit outside 0..100, a negative offset or an unknown sort.
@@ -349,13 +304,7 @@ class AltacolorProduct(ApiModel):
 
 
 class AltacolorProductDetailed(AltacolorProduct):
-    """A product as ``get`` returns it (``ProductDetailed``): its variants (SKUs) and their prices.
-
-    How an Altegio product matches it (:meth:`price_for`): an Altegio ``article`` or ``barcode``
-    equal to a SKU code is that variant; equal to the ``product_code`` of a product with a
-    single priced SKU, that SKU. A product code with several variants says no size, so it
-    matches none of them.
-    """
+    """A product as ``get`` returns it (``ProductDetailed``): its variants (SKUs) and their prices."""
 
     brand: MaybeStr = None
     description: MaybeStr = None
@@ -364,7 +313,9 @@ class AltacolorProductDetailed(AltacolorProduct):
     sizes: LooseList[AltacolorSize] = Field(default_factory=list)
 
     def sku_for(self, *codes: MaybeStr) -> AltacolorSku | None:
-        """The variant an Altegio ``article`` or ``barcode`` (``codes``) stands for, or ``None``."""
+        """The variant an Altegio ``article`` or ``barcode`` (``codes``) stands for, or ``None``: the
+        SKU of that code, or the one priced SKU of a product of that ``product_code`` (a product
+        code with several variants names no size)."""
         wanted = {str(code).strip() for code in codes if code and str(code).strip()}
         for sku in self.skus:
             if sku.sku is not None and sku.sku.strip() in wanted:
@@ -378,8 +329,8 @@ class AltacolorProductDetailed(AltacolorProduct):
 def match_variant(
     products: Iterable[AltacolorProductDetailed], *codes: MaybeStr
 ) -> tuple[AltacolorProductDetailed, AltacolorSku] | None:
-    """The supplier product and variant an Altegio product's ``article``/``barcode`` (``codes``)
-    stand for, by the rule of :class:`AltacolorProductDetailed`; ``None`` when none does."""
+    """The supplier product and variant ``codes`` stand for (see
+    :meth:`AltacolorProductDetailed.sku_for`), or ``None``."""
     for product in products:
         sku = product.sku_for(*codes)
         if sku is not None:

@@ -1,9 +1,5 @@
 """Models of the Altegio (YCLIENTS) inventory API: products, categories, storages, transactions,
-storage documents and storage operations.
-
-Field names are the API's own. Response models (:class:`~.common.ApiModel`) read the API as the
-documents show it; request models (:class:`~.common.RequestModel`) refuse bad input with
-:class:`~airflow_provider_altegio.exceptions.InvalidRequestError` before anything is sent.
+storage documents and storage operations, with the API's own field names.
 """
 
 from __future__ import annotations
@@ -13,7 +9,7 @@ from collections.abc import Iterable
 from datetime import timedelta, tzinfo
 from datetime import timezone as dt_timezone
 from enum import IntEnum
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, BaseModel, BeforeValidator, Field, model_validator
@@ -21,7 +17,6 @@ from pydantic import AliasChoices, BaseModel, BeforeValidator, Field, model_vali
 from airflow_provider_altegio.exceptions import InvalidRequestError
 from airflow_provider_altegio.models.common import (
     ApiModel,
-    EntityRef,
     LooseFloat,
     LooseList,
     MaybeBool,
@@ -38,34 +33,8 @@ from airflow_provider_altegio.models.common import (
     Required,
     format_altegio_document_date,
 )
+from airflow_provider_altegio.models.common import EntityRef as EntityRef  # re-exported (a documented path)
 from airflow_provider_altegio.values import enum_member
-
-__all__ = [
-    "AuthResult",
-    "Category",
-    "CategoryCreate",
-    "CategoryNode",
-    "CategoryUpdate",
-    "CorrectionRule",
-    "DocumentType",
-    "EntityRef",
-    "Product",
-    "ProductCreate",
-    "ProductTreeElement",
-    "ProductUpdate",
-    "Storage",
-    "StorageAmount",
-    "StorageDocument",
-    "StorageOperationRequest",
-    "StorageOperationResult",
-    "Transaction",
-    "TransactionRequest",
-]
-
-
-# --------------------------------------------------------------------------------------------
-# Document types
-# --------------------------------------------------------------------------------------------
 
 
 class DocumentType(IntEnum):
@@ -79,12 +48,10 @@ class DocumentType(IntEnum):
 
     @classmethod
     def parse(cls, value: Any, field: str = "type_id") -> DocumentType:
-        """Read a document type from what a person or a DAG might write: the enum, ``1``-``5``
-        (also as text) or the names ``sale``, ``usage``, ``receipt``, ``write_off`` (also
-        ``write-off``, ``writeoff``) and ``transfer`` in any case.
+        """Read a document type: the enum, ``1``-``5`` (also as text) or a name (``sale``,
+        ``write-off``, ``writeoff``...) in any case.
 
-        :param field: the field name to put in the error.
-        :raises InvalidRequestError: anything else.
+        :raises InvalidRequestError: anything else, naming ``field``.
         """
         return enum_member(cls, value, field, {"writeoff": cls.WRITE_OFF}, what="a document type")
 
@@ -105,11 +72,6 @@ def _document_type_field(value: Any) -> DocumentType:
 DocumentTypeField = Annotated[DocumentType, BeforeValidator(_document_type_field)]
 
 
-# --------------------------------------------------------------------------------------------
-# Products
-# --------------------------------------------------------------------------------------------
-
-
 class StorageAmount(ApiModel):
     """Stock of one product in one storage (an item of ``actual_amounts``)."""
 
@@ -118,10 +80,7 @@ class StorageAmount(ApiModel):
 
 
 class Product(ApiModel):
-    """A product ("good") as the goods endpoints return it.
-
-    Every field is optional because the documents show partial objects; ``good_id`` is the id.
-    """
+    """A product ("good") as the goods endpoints return it; ``good_id`` is the id."""
 
     good_id: MaybeInt = None
     #: the same id again, as the official examples also write it
@@ -169,7 +128,7 @@ class Product(ApiModel):
 
     def amount_in(self, storage_id: int) -> float:
         """Stock in ``storage_id`` (0.0 when the product has none there)."""
-        return sum(item.amount for item in self.actual_amounts if item.storage_id == storage_id)
+        return self.on_hand([storage_id])
 
     def on_hand(self, storage_ids: Iterable[int] | None = None) -> float:
         """Stock in ``storage_ids`` (default: every storage listed), in the sale unit."""
@@ -183,15 +142,12 @@ class Product(ApiModel):
 
 
 class LowStock(ApiModel):
-    """A product at or below its critical amount in a location: what a restock orders.
+    """A product at or below its critical amount in a location (its stock in every storage):
+    what a restock orders, into its home storage (the one holding most of it, else the
+    location's storage for sale).
 
-    Altegio keeps ``critical_amount`` and ``desired_amount`` per product, in its sale unit, so
-    they are compared with its stock in the whole location; the order goes to its home storage
-    (the one holding most of it, or the location's storage for sale when none holds any).
-
-    :ivar quantity: whole sale units that bring the stock back to ``desired_amount``
-        (2.4 bottles on hand, 6 desired: 4 bottles).
-    :ivar unit: the sale unit's short title (``pcs``, a bottle...): the unit of every amount here.
+    :ivar quantity: whole sale units that bring the stock back to ``desired_amount``.
+    :ivar unit: the sale unit's short title: the unit of every amount here.
     """
 
     location_id: int
@@ -216,7 +172,7 @@ class CorrectionRule(RequestModel):
 
 
 class _ProductFields(RequestModel):
-    """Optional product fields shared by create and update (seed 003 and seed 000)."""
+    """Optional product fields shared by create and update."""
 
     print_title: str | None = None
     article: str | None = None
@@ -286,8 +242,8 @@ class ProductUpdateOutcome(BaseModel):
 
     :ivar change: the change's index in the input.
     :ivar product: how the change named it (``good_id 12``, ``article SH-500``).
-    :ivar outcome: ``updated``; ``unchanged`` (it already held the values: no request);
-        ``failed`` (the API refused it: ``error``); ``unknown`` (no such product, skipped).
+    :ivar outcome: ``updated``; ``unchanged`` (no request); ``failed`` (see ``error``);
+        ``unknown`` (no such product).
     :ivar fields: the fields sent (for ``updated`` and ``failed``).
     """
 
@@ -314,11 +270,6 @@ class BulkUpdateReport(BaseModel):
     def summary(self) -> str:
         """``3 updated, 5 unchanged, 1 failed, 0 unknown``."""
         return ", ".join(f"{self.count(o)} {o}" for o in ("updated", "unchanged", "failed", "unknown"))
-
-
-# --------------------------------------------------------------------------------------------
-# Categories and the product tree
-# --------------------------------------------------------------------------------------------
 
 
 class Category(ApiModel):
@@ -369,17 +320,9 @@ class CategoryNode(ProductTreeElement):
     children_count: MaybeInt = None
 
 
-# --------------------------------------------------------------------------------------------
-# Storages, transactions, documents
-# --------------------------------------------------------------------------------------------
-
-
 class Storage(ApiModel):
-    """A storage (inventory) of a location.
-
-    The documents name the consumables flag both ``for_services`` and ``for_service``; both are
-    read, and it is written back as ``for_services``.
-    """
+    """A storage (inventory) of a location; the consumables flag is read under either of its
+    documented names and written back as ``for_services``."""
 
     id: MaybeInt = None
     title: MaybeStr = None
@@ -391,9 +334,22 @@ class Storage(ApiModel):
 
 
 class _HasDocumentType:
-    """``document_type`` for records that carry a document ``type_id``."""
+    """What records carrying a document ``type_id`` share: ``document_type``, and ``storage_id``
+    and ``type_id`` read from the nested objects where only those came (in some listings)."""
 
     type_id: int | None
+    if TYPE_CHECKING:  # the models' fields; runtime annotations here would reorder them
+        type: EntityRef | str | None
+        storage_id: int | None
+        storage: EntityRef | None
+
+    @model_validator(mode="after")
+    def _ids_from_refs(self) -> Any:
+        if self.storage_id is None and self.storage is not None and self.storage.id is not None:
+            self.storage_id = self.storage.id
+        if self.type_id is None and isinstance(self.type, EntityRef) and self.type.id is not None:
+            self.type_id = self.type.id
+        return self
 
     @property
     def document_type(self) -> DocumentType | None:
@@ -402,14 +358,6 @@ class _HasDocumentType:
             return DocumentType(self.type_id) if self.type_id is not None else None
         except ValueError:
             return None
-
-
-def _fill_from_refs(model: Transaction | StorageDocument) -> None:
-    # good_id / storage_id are absent in some listings, which only carry the nested objects.
-    if model.storage_id is None and model.storage is not None and model.storage.id is not None:
-        model.storage_id = model.storage.id
-    if model.type_id is None and isinstance(model.type, EntityRef) and model.type.id is not None:
-        model.type_id = model.type.id
 
 
 class Transaction(_HasDocumentType, ApiModel):
@@ -451,8 +399,7 @@ class Transaction(_HasDocumentType, ApiModel):
     deleted: MaybeBool = None
 
     @model_validator(mode="after")
-    def _ids_from_nested(self) -> Transaction:
-        _fill_from_refs(self)
+    def _good_id_from_ref(self) -> Transaction:
         if self.good_id is None and self.good is not None and self.good.id is not None:
             self.good_id = self.good.id
         return self
@@ -474,11 +421,6 @@ class StorageDocument(_HasDocumentType, ApiModel):
     comment: MaybeStr = None
     create_date: MaybeLocalDatetime = None
 
-    @model_validator(mode="after")
-    def _ids_from_nested(self) -> StorageDocument:
-        _fill_from_refs(self)
-        return self
-
 
 class StorageOperationResult(ApiModel):
     """What ``POST /storage_operations/operation/{location_id}`` returns."""
@@ -488,8 +430,8 @@ class StorageOperationResult(ApiModel):
 
 
 class Company(ApiModel):
-    """A location (company) as ``GET /company/{location_id}`` returns it; only what the provider
-    uses. The official example writes ``timezone`` as offset hours in text (``"-5"``)."""
+    """A location (company) as ``GET /company/{location_id}`` returns it (what the provider uses);
+    ``timezone`` is offset hours in text (``"-5"``)."""
 
     id: MaybeInt = None
     title: MaybeStr = None
@@ -526,22 +468,14 @@ class AuthResult(ApiModel):
     phone: MaybeStr = None
 
 
-# --------------------------------------------------------------------------------------------
-# Storage operation request
-# --------------------------------------------------------------------------------------------
-
-
 def _api_number(value: float) -> int | float:
     # 1.0 goes out as 1, as in the documented examples.
     return int(value) if float(value).is_integer() else value
 
 
 class TransactionRequest(RequestModel):
-    """One goods line of a storage operation.
-
-    ``amount`` is always positive; the API signs it by document type. ``cost`` defaults to
-    ``amount * cost_per_unit * (1 - discount / 100)``.
-    """
+    """One goods line of a storage operation; ``amount`` is positive (the API signs it by
+    document type)."""
 
     good_id: RequestInt = Field(gt=0)
     amount: RequestFloat = Field(gt=0, allow_inf_nan=False)
@@ -582,23 +516,18 @@ class TransactionRequest(RequestModel):
             "cost": _api_number(self.total_cost),
             "operation_unit_type": self.operation_unit_type,
         }
-        for name in ("master_id", "client_id", "supplier_id", "comment", "paid", "account_id"):
-            value = getattr(self, name)
-            if value is not None:
-                body[name] = value
-        return body
+        optional = {"master_id", "client_id", "supplier_id", "comment", "paid", "account_id"}
+        return body | self.model_dump(include=optional, exclude_none=True)
 
 
 class StorageOperationRequest(RequestModel):
     """Body of ``POST /storage_operations/operation/{location_id}``: a document and its lines.
 
-    ``type_id`` takes anything :meth:`DocumentType.parse` takes (also under the key ``type``),
-    except a transfer: no source documents how a type-5 document names its target storage, so
-    the provider books a transfer as two documents (see ``CreateStorageOperationOperator``).
-    The lines may be given as ``transactions`` or ``goods_transactions``; they are sent as
-    ``goods_transactions``, the official field. ``master_id`` (the team member the document is
-    booked by) is required by the live API; it is sent on the document and on every line that
-    names none. A ``create_date`` without an offset is the location's wall-clock time.
+    ``type_id`` (or ``type``) takes anything :meth:`DocumentType.parse` takes but a transfer,
+    which is booked as two documents (see ``CreateStorageOperationOperator``). The lines may be
+    given as ``transactions`` or ``goods_transactions``. ``master_id`` (who books it, required by
+    the live API) also goes on every line that names none. A ``create_date`` without an offset
+    is the location's wall-clock time.
     """
 
     type_id: DocumentTypeField = Field(validation_alias=AliasChoices("type_id", "type"))
@@ -624,8 +553,7 @@ class StorageOperationRequest(RequestModel):
         return self
 
     def to_api(self) -> dict[str, Any]:
-        """The body as the official field list has it: ``goods_transactions``, amounts positive,
-        ``create_date`` ISO-8601 with its offset, ``master_id`` on the document and the lines.
+        """The body as the official field list has it.
 
         :raises ValueError: ``create_date`` is naive (the hook places it in the location's zone).
         """
@@ -641,16 +569,8 @@ class StorageOperationRequest(RequestModel):
             "master_id": self.master_id,
             "goods_transactions": lines,
         }
-        for name in ("comment", "paid", "account_id"):
-            value = getattr(self, name)
-            if value is not None:
-                body[name] = value
-        return body
+        return body | self.model_dump(include={"comment", "paid", "account_id"}, exclude_none=True)
 
-
-# --------------------------------------------------------------------------------------------
-# The two-step documents: a document, then its lines
-# --------------------------------------------------------------------------------------------
 
 #: ``type_id`` of ``POST /storage_operations/documents``: its own numbering (a write-off is 7).
 DOCUMENT_ENDPOINT_TYPES = {DocumentType.SALE: 1, DocumentType.RECEIPT: 3, DocumentType.WRITE_OFF: 7}
@@ -687,11 +607,9 @@ class DocumentRequest(RequestModel):
 
         :raises ValueError: ``create_date`` is naive (the hook places it in the location's zone).
         """
-        body: dict[str, Any] = {
+        body = {
             "type_id": DOCUMENT_ENDPOINT_TYPES[self.type_id],
             "storage_id": self.storage_id,
             "create_date": format_altegio_document_date(self.create_date),
         }
-        if self.comment is not None:
-            body["comment"] = self.comment
-        return body
+        return body | self.model_dump(include={"comment"}, exclude_none=True)

@@ -14,52 +14,17 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
-from airflow_provider_altegio.exceptions import InvalidRequestError
+from airflow_provider_altegio.exceptions import InvalidRequestError as InvalidRequestError  # re-exported
 from airflow_provider_altegio.values import short, to_bool, to_float, to_int
 
 if TYPE_CHECKING:
     from pydantic_core import ErrorDetails
     from typing_extensions import Self
 
-__all__ = [
-    "ApiModel",
-    "EntityRef",
-    "InvalidRequestError",
-    "LocalDatetime",
-    "LooseBool",
-    "LooseDatetime",
-    "LooseFloat",
-    "LooseInt",
-    "LooseList",
-    "LooseStr",
-    "MaybeBool",
-    "MaybeDatetime",
-    "MaybeFloat",
-    "MaybeInt",
-    "MaybeLocalDatetime",
-    "MaybeStr",
-    "Nested",
-    "RequestBool",
-    "RequestDatetime",
-    "RequestFloat",
-    "RequestInt",
-    "RequestLocalDatetime",
-    "RequestModel",
-    "Required",
-    "format_altacolor_datetime",
-    "format_altegio_datetime",
-    "format_altegio_document_date",
-    "invalid_request_from_pydantic",
-    "parse_api_datetime",
-]
 
-# --------------------------------------------------------------------------------------------
-# Dates
-# --------------------------------------------------------------------------------------------
-
-# Every form the documents show, and no other: "2026-01-01T12:00:00-0500", "...-05:00",
-# "2026-09-21T23:00:00.000-05:00", "2017-01-01T12:00:00" and "2017-04-25 21:50:01".
-# (datetime.fromisoformat() reads a different set on each Python version.)
+# -- Dates: every form the documents show, and no other: "2026-01-01T12:00:00-0500", "...-05:00",
+# "2026-09-21T23:00:00.000-05:00", "2017-01-01T12:00:00" and "2017-04-25 21:50:01"
+# (datetime.fromisoformat() reads a different set on each Python version).
 _DATETIME_RE = re.compile(
     r"""^\s*
     (?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})
@@ -107,11 +72,8 @@ def _datetime_from_text(text: str) -> datetime:
 
 
 def parse_api_datetime(value: Any, *, naive_as: tzinfo | None = timezone.utc) -> datetime:
-    """Read a date or date-time in any form the Altegio and Altacolor documents show.
-
-    Accepts a ``datetime``, a ``date`` (midnight), a Unix timestamp, or an ISO-8601 string with or
-    without an offset (``-0500``, ``-05:00``, ``Z``), with ``T`` or a space between date and time
-    and with or without fractions of a second. A value without an offset is taken to be in
+    """Read a ``datetime``, a ``date`` (midnight), a Unix timestamp, or an ISO-8601 string in any
+    form the Altegio and Altacolor documents show. A value without an offset is taken to be in
     ``naive_as`` (``None``: it stays naive, for the caller to place).
 
     :raises ValueError: the value is not a date in any of those forms.
@@ -135,11 +97,8 @@ def parse_api_datetime(value: Any, *, naive_as: tzinfo | None = timezone.utc) ->
 
 
 def format_altegio_datetime(value: datetime | date | str) -> str:
-    """Format a date for Altegio query filters (``changed_after`` and the like).
-
-    The result looks like ``2026-01-01T12:00:00-0500``: the form both Altegio documents use for
-    these filters and the API itself sends back. The offset of an aware value is kept; a naive
-    value is taken as UTC.
+    """Format a date for Altegio query filters (``changed_after``...) as the API writes dates:
+    ``2026-01-01T12:00:00-0500``, the offset kept (a naive value is UTC).
 
     :raises ValueError: a string that is not a date.
     """
@@ -147,8 +106,7 @@ def format_altegio_datetime(value: datetime | date | str) -> str:
 
 
 def format_altegio_document_date(value: datetime) -> str:
-    """Format the ``create_date`` of a storage operation: ``2026-09-21T23:00:00.000-05:00``, the
-    form of the official field list, the instant kept with its offset.
+    """Format the ``create_date`` of a storage operation: ``2026-09-21T23:00:00.000-05:00``.
 
     :raises ValueError: a naive value (its zone is the location's: place it first).
     """
@@ -165,31 +123,30 @@ def format_altacolor_datetime(value: datetime | date | str) -> str:
     return parse_api_datetime(value).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-# --------------------------------------------------------------------------------------------
-# Tolerant field types of responses
-# --------------------------------------------------------------------------------------------
-# PHP writes "nothing" as "", [] or {} (an empty array is at times encoded as an object), and
-# MySQL a missing date as "0000-00-00...". Each type below says what it makes of them.
+# -- Tolerant field types of responses. PHP writes "nothing" as "", [] or {}, and MySQL a missing
+# date as "0000-00-00...". Each type below says what it makes of them.
 
 
 def _empty(value: Any) -> bool:
     return value.__class__ in (str, list, dict) and not value
 
 
+def _attempt(read: Callable[[Any], Any], value: Any) -> Any:
+    """``read(value)``, or ``value`` as it came for strict pydantic to refuse."""
+    try:
+        return read(value)
+    except ValueError:
+        return value
+
+
 def _tolerant(read: Callable[[Any], Any], *, ready: tuple[type, ...] = ()) -> BeforeValidator:
-    """Empty placeholders read as ``None``; other values are read with ``read``, and what it
-    cannot read is left for pydantic to judge, and report, as it came. Values whose exact type
-    is in ``ready`` go to pydantic as they are."""
+    """Empty placeholders read as ``None``; other values, unless their exact type is in ``ready``,
+    are read with :func:`_attempt`."""
 
     def before(value: Any) -> Any:
         if value.__class__ in ready:
             return value
-        if _empty(value):
-            return None
-        try:
-            return read(value)
-        except ValueError:
-            return value
+        return None if _empty(value) else _attempt(read, value)
 
     return BeforeValidator(before)
 
@@ -226,9 +183,8 @@ LooseDatetime = Annotated[datetime, _UTC_DATES]
 """An aware ``datetime`` read from any documented form (see :func:`parse_api_datetime`); a
 value without an offset is UTC (Altacolor's documented form)."""
 LocalDatetime = Annotated[datetime, _LOCAL_DATES]
-"""A ``datetime`` of an Altegio answer: aware when the API writes an offset (it does, in every
-current example); without one it is the location's wall-clock time and stays naive, never
-taken for UTC."""
+"""A ``datetime`` of an Altegio answer: aware when the API writes an offset; without one it is
+the location's wall-clock time and stays naive."""
 LooseList = Annotated[
     list[T], BeforeValidator(lambda v: [] if v is None or (v.__class__ is dict and not v) else v)
 ]
@@ -255,24 +211,13 @@ RequestBool = Annotated[bool, BeforeValidator(lambda v: _attempt(to_bool, v))]
 RequestDatetime = Annotated[datetime, BeforeValidator(parse_api_datetime)]
 """A ``datetime`` for requests: a datetime, a date, or a string in any documented form."""
 RequestLocalDatetime = Annotated[datetime, BeforeValidator(lambda v: parse_api_datetime(v, naive_as=None))]
-"""As :data:`RequestDatetime`, but a value without an offset stays naive: it is the location's
-wall-clock time, placed in the location's zone by the hook."""
-
-
-def _attempt(read: Callable[[Any], Any], value: Any) -> Any:
-    """``read(value)``, or ``value`` as it came for strict pydantic to refuse."""
-    try:
-        return read(value)
-    except ValueError:
-        return value
+"""As :data:`RequestDatetime`, but a value without an offset stays naive (the location's
+wall-clock time, placed in its zone by the hook)."""
 
 
 class ApiModel(BaseModel):
-    """Base of every model read from an API response: tolerant by design.
-
-    Unknown fields are kept (``extra="allow"``), numbers may come as strings, and the field
-    types above read PHP's placeholders.
-    """
+    """Base of every model read from an API response: tolerant (unknown fields kept, numbers may
+    come as strings, the field types above read PHP's placeholders)."""
 
     model_config = ConfigDict(extra="allow", populate_by_name=True, coerce_numbers_to_str=True)
 
@@ -282,10 +227,8 @@ class ApiModel(BaseModel):
 
 
 class EntityRef(ApiModel):
-    """A nested reference such as ``good``, ``storage``, ``unit``, ``master`` or ``client``.
-
-    The API names the person in ``name`` and everything else in ``title``; both are read.
-    """
+    """A nested reference such as ``good``, ``storage``, ``unit``, ``master`` (its ``name``) or
+    ``client``."""
 
     id: MaybeInt = None
     title: MaybeStr = None
@@ -304,7 +247,7 @@ class RequestModel(BaseModel):
 
         :param prefix: put before every field path in errors, e.g. ``"operation"``.
         :raises InvalidRequestError: ``data`` is not a mapping, or a field is missing, unknown or
-            invalid; its ``field`` is a path such as ``transactions[0].amount``.
+            invalid (``field`` is its path, e.g. ``transactions[0].amount``).
         """
         if isinstance(data, cls):
             return data
@@ -323,9 +266,7 @@ class RequestModel(BaseModel):
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
-# --------------------------------------------------------------------------------------------
-# pydantic errors -> InvalidRequestError
-# --------------------------------------------------------------------------------------------
+# -- pydantic errors -> InvalidRequestError
 
 _PLAIN_PROBLEMS: dict[str, str] = {
     "missing": "is required",
@@ -335,24 +276,17 @@ _PLAIN_PROBLEMS: dict[str, str] = {
     "less_than": "must be less than {lt}",
     "less_than_equal": "must be {le} or less",
     "multiple_of": "must be a multiple of {multiple_of}",
-    "int_type": "must be a whole number",
-    "int_parsing": "must be a whole number",
-    "int_from_float": "must be a whole number",
-    "float_type": "must be a number",
-    "float_parsing": "must be a number",
+    **dict.fromkeys(("int_type", "int_parsing", "int_from_float"), "must be a whole number"),
+    **dict.fromkeys(("float_type", "float_parsing"), "must be a number"),
     "finite_number": "must be a finite number",
-    "bool_type": "must be true or false",
-    "bool_parsing": "must be true or false",
+    **dict.fromkeys(("bool_type", "bool_parsing"), "must be true or false"),
     "string_type": "must be text",
     "string_too_long": "must be at most {max_length} characters long",
-    "datetime_type": "must be a date and time",
-    "datetime_parsing": "must be a date and time",
+    **dict.fromkeys(("datetime_type", "datetime_parsing"), "must be a date and time"),
     "list_type": "must be a list",
-    "dict_type": "must be a mapping",
-    "model_type": "must be a mapping",
-    "model_attributes_type": "must be a mapping",
-    "literal_error": "must be one of {expected}",
-    "enum": "must be one of {expected}",
+    "too_long": "must have at most {max_length} items",
+    **dict.fromkeys(("dict_type", "model_type", "model_attributes_type"), "must be a mapping"),
+    **dict.fromkeys(("literal_error", "enum"), "must be one of {expected}"),
     "is_instance_of": "has the wrong type",
 }
 # For these the input is the whole parent mapping or the unwanted value: not worth quoting.
@@ -366,22 +300,17 @@ def _plain_number(value: Any) -> Any:
     return value
 
 
+def _join_path(head: str, tail: str) -> str:
+    if not head or not tail:
+        return head or tail
+    return f"{head}{tail}" if tail.startswith("[") else f"{head}.{tail}"
+
+
 def _loc_to_path(loc: tuple[int | str, ...]) -> str:
     path = ""
     for part in loc:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        else:
-            path = f"{path}.{part}" if path else str(part)
+        path = _join_path(path, f"[{part}]" if isinstance(part, int) else str(part))
     return path
-
-
-def _join_path(head: str, tail: str) -> str:
-    if not head:
-        return tail
-    if not tail:
-        return head
-    return f"{head}{tail}" if tail.startswith("[") else f"{head}.{tail}"
 
 
 def _describe_error(error: ErrorDetails) -> tuple[str, str]:
@@ -400,8 +329,6 @@ def _describe_error(error: ErrorDetails) -> tuple[str, str]:
             return path, "must not be empty"
         unit = "characters" if kind == "string_too_short" else "items"
         return path, f"must have at least {minimum} {unit}"
-    if kind == "too_long":
-        return path, f"must have at most {ctx.get('max_length')} items"
     template = _PLAIN_PROBLEMS.get(kind)
     if template is None:
         problem = error["msg"]
@@ -419,12 +346,9 @@ def _describe_error(error: ErrorDetails) -> tuple[str, str]:
 
 
 def invalid_request_from_pydantic(exc: ValidationError, prefix: str = "") -> InvalidRequestError:
-    """Turn a pydantic ``ValidationError`` into an :class:`InvalidRequestError`.
-
-    The error's ``field`` is the path of the first problem (``transactions[0].amount``,
-    prefixed with ``prefix`` if given) and its message says what is wrong in plain words; any
-    further problems are listed after it.
-    """
+    """Turn a pydantic ``ValidationError`` into an :class:`InvalidRequestError` whose ``field`` is
+    the path of the first problem (``transactions[0].amount``, after ``prefix``), in plain words,
+    any further problems listed after it."""
     described = [_describe_error(error) for error in exc.errors()]
     if not described:  # pragma: no cover - pydantic never raises an empty ValidationError
         return InvalidRequestError(prefix, str(exc))
