@@ -335,6 +335,9 @@ class DeleteProductOperator(_ProductOperator):
     :raises AltegioNotFoundError: no such product (unless ``ignore_missing``).
     """
 
+    lineage_writes = ("locations/{location_id}/products",)
+    lineage_result = ("good_id", "deleted")
+
     def __init__(self, *, ignore_missing: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.ignore_missing = ignore_missing

@@ -166,3 +166,39 @@ def test_write_off_names_documents_storages_keys_and_rate_limit_waits(
     assert facet["rateLimitWaits"] == 1
     assert facet["rateLimitWaitSeconds"] > 0
     check_facets_and_secrets(events, sandbox)
+
+
+def test_a_failed_booking_names_what_it_was_writing_and_its_key(
+    altegio_sandbox: Any, run_dag: Any, lineage_events: Any
+) -> None:
+    """The fail event of a booking refused before anything was written (an unknown storage)
+    still names its datasets and the key to look for, and has no result."""
+    import pendulum
+    from airflow.sdk import DAG
+
+    from airflow_provider_altegio.operators.storage import CreateStorageOperationOperator
+
+    location = altegio_sandbox.location_ids[0]
+    with DAG("lineage_failed_booking", schedule=None, start_date=pendulum.datetime(2026, 1, 1)) as dag:
+        CreateStorageOperationOperator(
+            task_id="book",
+            location_id=location,
+            operation_type="receipt",
+            storage_id=999999,
+            transactions=[{"good_id": 1, "amount": 1, "cost_per_unit": 1}],
+            retries=0,
+        )
+    assert run_dag(dag).state == "failed"
+    lineage_events.read()
+    (start,) = lineage_events.of("book", "START")
+    (fail,) = lineage_events.of("book", "FAIL")
+    altegio = namespace("altegio", altegio_sandbox.altegio_url)
+    assert names(fail["outputs"]) == {
+        (altegio, f"locations/{location}/documents"),
+        (altegio, f"locations/{location}/storages/999999"),
+    }
+    facet = fail["run"]["facets"]["altegio"]
+    assert facet["keys"] == start["run"]["facets"]["altegio"]["keys"]
+    assert len(facet["keys"]) == 1
+    assert "result" not in facet
+    assert "The selected storage_id is invalid" in fail["run"]["facets"]["errorMessage"]["message"]
