@@ -32,6 +32,12 @@ def _seconds(value: float | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
+def task_key_of(ti: Any) -> str:
+    """What a task instance's document keys are made from: its DAG, run and task (not its map
+    index, see :meth:`CreateStorageOperationOperator.build_requests`)."""
+    return f"{ti.dag_id}/{ti.run_id}/{ti.task_id}"
+
+
 def _current_task_instance() -> Any:
     """The running task's instance, where there is one (the lineage start event has no argument)."""
     from airflow.sdk import get_current_context
@@ -212,9 +218,7 @@ class CreateStorageOperationOperator(AltegioBaseOperator):
         if ti is None or location_id is None:
             return None
         try:
-            return [
-                key for key, _ in self.build_requests(f"{ti.dag_id}/{ti.run_id}/{ti.task_id}", location_id)
-            ]
+            return [key for key, _ in self.build_requests(task_key_of(ti), location_id)]
         except InvalidRequestError:
             return None
 
@@ -233,7 +237,7 @@ class CreateStorageOperationOperator(AltegioBaseOperator):
         ti = context["ti"]
         with self.hook:
             location_id = self.hook.resolve_location_id(self.location_id)
-            requests = self.build_requests(f"{ti.dag_id}/{ti.run_id}/{ti.task_id}", location_id)
+            requests = self.build_requests(task_key_of(ti), location_id)
             booker = self.booker(context, location_id)
             # An earlier try may have died during its grace period while its create was on its way;
             # this try starts ``retry_delay`` later, so it covers what remains of that period.
