@@ -3,10 +3,13 @@ provider without OpenLineage."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -119,3 +122,63 @@ def test_the_provider_imports_nothing_of_openlineage(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip().endswith("ok")
+
+
+#: The least each operator needs to be built, for its start event.
+REQUIRED: dict[str, dict[str, Any]] = {
+    "GetProductOperator": {"product_id": 5},
+    "CreateProductOperator": {"product": {"title": "Shampoo"}},
+    "UpdateProductOperator": {"product_id": 5, "changes": {"critical_amount": 2}},
+    "UpdateProductsOperator": {"changes": []},
+    "DeleteProductOperator": {"product_id": 5},
+    "CreateProductCategoryOperator": {"category": {"title": "Care"}},
+    "UpdateProductCategoryOperator": {"category_id": 7, "changes": {"title": "Care"}},
+    "DeleteProductCategoryOperator": {"category_id": 7},
+    "CreateStorageOperationOperator": {
+        "operation_type": "transfer",
+        "storage_id": 3101,
+        "target_storage_id": "3102",
+        "transactions": [{"good_id": 5, "amount": 1, "cost_per_unit": 2}],
+    },
+    "DeleteStorageDocumentOperator": {"document_id": 9},
+    "SearchProductsOperator": {"output_path": "s3://aws_prod@salon-exports/products.jsonl"},
+}
+
+
+@pytest.mark.parametrize("operator", _operators(), ids=lambda cls: cls.__name__)
+def test_every_operator_names_its_datasets_before_it_runs_and_no_secret(
+    operator: type, altegio_sandbox: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The start event of each operator, from a connection whose base URL carries user info and
+    a query as well as its tokens: the names follow the scheme and no credential is anywhere."""
+    from openlineage.client.serde import Serde
+
+    sandbox = altegio_sandbox
+    url = urlsplit(sandbox.altegio_url)
+    connection = sandbox.altegio_connection(location_id=1001)
+    connection["host"] = f"http://{sandbox.login}:{sandbox.password}@{url.netloc}{url.path}?token=hunter22x"
+    monkeypatch.setenv("AIRFLOW_CONN_ALTEGIO_DEFAULT", json.dumps(connection))
+
+    task = operator(task_id="t", **REQUIRED.get(operator.__name__, {}))
+    lineage = task.get_openlineage_facets_on_start()
+    api = "altacolor" if operator.__name__.startswith("Altacolor") else "altegio"
+    base = urlsplit(sandbox.altacolor_url if api == "altacolor" else sandbox.altegio_url)
+    values = {"location_id": 1001, "storage_id": 3101, "target_storage_id": 3102}
+    expected_reads = {
+        (f"{api}://{base.hostname}:{base.port}", n.format(**values)) for n in operator.lineage_reads
+    }
+    expected_writes = {
+        (f"{api}://{base.hostname}:{base.port}", n.format(**values)) for n in operator.lineage_writes
+    }
+    if operator.__name__ == "SearchProductsOperator":
+        expected_writes.add(("s3://salon-exports", "products.jsonl"))
+    assert {(d.namespace, d.name) for d in lineage.inputs} == expected_reads
+    assert {(d.namespace, d.name) for d in lineage.outputs} == expected_writes
+    facet = lineage.run_facets["altegio"]
+    assert facet.api == api
+    assert facet.locationId == (1001 if api == "altegio" else None)
+    text = Serde.to_json(lineage.run_facets) + "".join(
+        Serde.to_json(d) for d in lineage.inputs + lineage.outputs
+    )
+    for secret in (sandbox.partner_token, sandbox.user_token, sandbox.password, "hunter22x", "aws_prod"):
+        assert secret not in text
