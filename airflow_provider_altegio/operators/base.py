@@ -8,26 +8,108 @@ models (pydantic) are imported inside the methods that need them.
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator
 
 from airflow_provider_altegio.inputs import to_json
+from airflow_provider_altegio.lineage import (
+    Lineage,
+    api_namespace,
+    dataset_names,
+    observe,
+    read_count,
+    summarize,
+)
 from airflow_provider_altegio.values import is_blank, whole_number
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context, ObjectStoragePath
 
     from airflow_provider_altegio.hooks.altacolor import AltacolorHook
     from airflow_provider_altegio.hooks.altegio import AltegioHook
+    from airflow_provider_altegio.hooks.base import ApiHook
+    from airflow_provider_altegio.lineage import Observed
     from airflow_provider_altegio.results import ReadResult
 
 JsonDict = dict[str, Any]
 
 
-class AltegioBaseOperator(BaseOperator):
+class LineageMixin(BaseOperator):
+    """OpenLineage for an operator (see the docs' Lineage page), from what it declares: the
+    datasets it reads and writes, as names filled from its inputs (:meth:`lineage_values`), and
+    the XCom fields its run facet shows. Each ``execute`` keeps its XCom and its HTTP 429 waits
+    for the complete or fail event (:func:`~airflow_provider_altegio.lineage.observe`).
+    Airflow calls these methods only where ``apache-airflow-providers-openlineage`` is installed.
+    """
+
+    #: Dataset names read and written, e.g. ``"locations/{location_id}/products"``.
+    lineage_reads: ClassVar[tuple[str, ...]] = ()
+    lineage_writes: ClassVar[tuple[str, ...]] = ()
+    #: The XCom fields the run facet shows (ids written, counts, documents).
+    lineage_result: ClassVar[tuple[str, ...]] = ()
+    observed: Observed | None = None
+
+    if TYPE_CHECKING:
+
+        @property
+        def hook(self) -> ApiHook: ...
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "execute" in cls.__dict__:
+            cls.execute = observe(cls.__dict__["execute"])  # type: ignore[method-assign]
+
+    def lineage_values(self) -> dict[str, Any]:
+        """The values the dataset names are filled from (``location_id``...)."""
+        return {}
+
+    def lineage_keys(self, task_instance: Any) -> list[str] | None:
+        """The idempotency keys of what the task writes, known before it writes."""
+        return None
+
+    def lineage(self, task_instance: Any = None) -> Lineage:
+        """What this task reads and writes, as far as it is known now."""
+        values = self.lineage_values()
+        seen = self.observed
+        result = seen.result if seen is not None else None
+        namespace = api_namespace(self.hook.conn_type, self.hook.get_conn().config.base_url)
+        path = result.get("path") if isinstance(result, dict) else getattr(self, "output_path", None)
+        files = [] if is_blank(path) or str(path) == "None" else [(str(path), read_count(result))]
+        run: dict[str, Any] = {
+            "api": self.hook.conn_type,
+            "locationId": values.get("location_id"),
+            "keys": self.lineage_keys(task_instance),
+        }
+        if seen is not None:
+            run |= {"rateLimitWaits": seen.waits.count, "rateLimitWaitSeconds": round(seen.waits.seconds, 3)}
+            run["result"] = summarize(result, self.lineage_result) or None
+        return Lineage(
+            namespace,
+            reads=dataset_names(self.lineage_reads, values),
+            writes=dataset_names(self.lineage_writes, values),
+            files=files,
+            rows_read=read_count(result),
+            run=run,
+        )
+
+    def get_openlineage_facets_on_start(self) -> OperatorLineage:  # type: ignore[type-arg]
+        from airflow_provider_altegio.lineage.facets import operator_lineage
+
+        return operator_lineage(self.lineage())
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage:  # type: ignore[type-arg]
+        from airflow_provider_altegio.lineage.facets import operator_lineage
+
+        return operator_lineage(self.lineage(task_instance))
+
+    get_openlineage_facets_on_failure = get_openlineage_facets_on_complete
+
+
+class AltegioBaseOperator(LineageMixin):
     """Base of every Altegio operator: the connection and the location.
 
     ``execute`` uses the hook as ``with self.hook:``, so its connection pool is closed when the
@@ -56,6 +138,14 @@ class AltegioBaseOperator(BaseOperator):
 
         return AltegioHook(altegio_conn_id=self.altegio_conn_id)
 
+    def lineage_values(self) -> dict[str, Any]:
+        from airflow_provider_altegio.exceptions import InvalidRequestError
+
+        try:
+            return {"location_id": self.hook.resolve_location_id(self.location_id)}
+        except InvalidRequestError:  # the task fails on it; lineage names what it can
+            return {}
+
     def record_outlets(self, context: Context, **extra: Any) -> None:
         """Attach ``extra`` to the events Airflow emits for the task's declared asset outlets."""
         from airflow.sdk import Asset
@@ -65,7 +155,7 @@ class AltegioBaseOperator(BaseOperator):
                 context["outlet_events"][outlet].extra.update(to_json(extra))
 
 
-class AltacolorBaseOperator(BaseOperator):
+class AltacolorBaseOperator(LineageMixin):
     """Base of every Altacolor operator.
 
     :param altacolor_conn_id: Airflow connection of type ``altacolor``.

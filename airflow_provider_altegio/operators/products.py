@@ -48,6 +48,7 @@ class SearchProductsOperator(ListReadMixin, AltegioBaseOperator):
 
     template_fields = ("location_id", "term", "category_id", "changed_after", "changed_before", "output_path")
     read_description = "Altegio products"
+    lineage_reads = ("locations/{location_id}/products",)
 
     def __init__(
         self,
@@ -113,6 +114,7 @@ class AltacolorSearchProductsOperator(ListReadMixin, AltacolorBaseOperator):
 
     template_fields = ("conditions", "sort_by", "output_path")
     read_description = "Altacolor products"
+    lineage_reads = ("catalogue",)
     max_page_size = 100
 
     def __init__(self, *, conditions: Any = None, sort_by: int | str | None = None, **kwargs: Any) -> None:
@@ -186,6 +188,8 @@ class GetProductOperator(_ProductOperator):
     :raises AltegioNotFoundError: no such product.
     """
 
+    lineage_reads = ("locations/{location_id}/products",)
+
     def execute(self, context: Context) -> JsonDict:
         product_id = whole_number(self.product_id, "product_id")
         with self.hook:
@@ -209,6 +213,8 @@ class CreateProductOperator(AltegioBaseOperator):
     """
 
     template_fields = ("location_id", "product")
+    lineage_writes = ("locations/{location_id}/products",)
+    lineage_result = ("good_id",)
 
     def __init__(self, *, product: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -240,6 +246,8 @@ class UpdateProductOperator(_ProductOperator):
     """
 
     template_fields = ("location_id", "product_id", "changes")
+    lineage_writes = ("locations/{location_id}/products",)
+    lineage_result = ("good_id",)
 
     def __init__(self, *, changes: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -284,6 +292,8 @@ class UpdateProductsOperator(AltegioBaseOperator):
     """
 
     template_fields = ("location_id", "changes")
+    lineage_reads = lineage_writes = ("locations/{location_id}/products",)
+    lineage_result = ("updated", "unchanged", "failed", "unknown")
 
     def __init__(
         self, *, changes: Any, skip_unknown: bool = False, fail_on_error: bool = True, **kwargs: Any
@@ -325,6 +335,9 @@ class DeleteProductOperator(_ProductOperator):
     :raises AltegioNotFoundError: no such product (unless ``ignore_missing``).
     """
 
+    lineage_writes = ("locations/{location_id}/products",)
+    lineage_result = ("good_id", "deleted")
+
     def __init__(self, *, ignore_missing: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.ignore_missing = ignore_missing
@@ -345,6 +358,7 @@ class ListProductCategoriesOperator(AltegioBaseOperator):
     """
 
     template_fields = ("location_id", "parent_category_id")
+    lineage_reads = ("locations/{location_id}/categories",)
 
     def __init__(self, *, parent_category_id: int | str = 0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -369,6 +383,8 @@ class CreateProductCategoryOperator(AltegioBaseOperator):
     """
 
     template_fields = ("location_id", "category")
+    lineage_writes = ("locations/{location_id}/categories",)
+    lineage_result = ("id",)
 
     def __init__(self, *, category: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -399,6 +415,8 @@ class UpdateProductCategoryOperator(_CategoryOperator):
     """
 
     template_fields = ("location_id", "category_id", "changes")
+    lineage_writes = ("locations/{location_id}/categories",)
+    lineage_result = ("id",)
 
     def __init__(self, *, changes: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -426,6 +444,9 @@ class DeleteProductCategoryOperator(_CategoryOperator):
 
     :raises AltegioNotFoundError: no such category (unless ``ignore_missing``).
     """
+
+    lineage_writes = ("locations/{location_id}/categories",)
+    lineage_result = ("category_id", "deleted")
 
     def __init__(self, *, ignore_missing: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)

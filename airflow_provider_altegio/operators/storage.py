@@ -32,6 +32,22 @@ def _seconds(value: float | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
+def task_key_of(ti: Any) -> str:
+    """What a task instance's document keys are made from: its DAG, run and task (not its map
+    index, see :meth:`CreateStorageOperationOperator.build_requests`)."""
+    return f"{ti.dag_id}/{ti.run_id}/{ti.task_id}"
+
+
+def _current_task_instance() -> Any:
+    """The running task's instance, where there is one (the lineage start event has no argument)."""
+    from airflow.sdk import get_current_context
+
+    try:
+        return get_current_context()["ti"]
+    except RuntimeError:
+        return None
+
+
 def run_started(context: Context) -> datetime:
     """The earliest moment the run is known by (when it was due, started or queued)."""
     dag_run = context["dag_run"]
@@ -106,6 +122,12 @@ class CreateStorageOperationOperator(AltegioBaseOperator):
         "create_date",
         "master_id",
     )
+    lineage_writes = (
+        "locations/{location_id}/documents",
+        "locations/{location_id}/storages/{storage_id}",
+        "locations/{location_id}/storages/{target_storage_id}",
+    )
+    lineage_result = ("documents",)
 
     def __init__(
         self,
@@ -180,6 +202,26 @@ class CreateStorageOperationOperator(AltegioBaseOperator):
             requests.append((key, stamped(request, key)))
         return requests
 
+    def lineage_values(self) -> dict[str, Any]:
+        values = super().lineage_values()
+        for name in ("storage_id", "target_storage_id"):
+            try:
+                values[name] = optional_whole_number(getattr(self, name), name)
+            except InvalidRequestError:
+                values[name] = None
+        return values
+
+    def lineage_keys(self, task_instance: Any) -> list[str] | None:
+        """The keys :meth:`build_requests` gives the documents (``None`` on invalid input)."""
+        ti = task_instance or _current_task_instance()
+        location_id = self.lineage_values().get("location_id")
+        if ti is None or location_id is None:
+            return None
+        try:
+            return [key for key, _ in self.build_requests(task_key_of(ti), location_id)]
+        except InvalidRequestError:
+            return None
+
     def booker(self, context: Context, location_id: int) -> Booker:
         """The exactly-once booking service of this try, in ``location_id``."""
         from airflow_provider_altegio.workflows.booking import Booker
@@ -195,7 +237,7 @@ class CreateStorageOperationOperator(AltegioBaseOperator):
         ti = context["ti"]
         with self.hook:
             location_id = self.hook.resolve_location_id(self.location_id)
-            requests = self.build_requests(f"{ti.dag_id}/{ti.run_id}/{ti.task_id}", location_id)
+            requests = self.build_requests(task_key_of(ti), location_id)
             booker = self.booker(context, location_id)
             # An earlier try may have died during its grace period while its create was on its way;
             # this try starts ``retry_delay`` later, so it covers what remains of that period.
@@ -238,6 +280,8 @@ class DeleteStorageDocumentOperator(AltegioBaseOperator):
     """
 
     template_fields = ("location_id", "document_id")
+    lineage_writes = ("locations/{location_id}/documents",)
+    lineage_result = ("document_id", "deleted")
 
     def __init__(self, *, document_id: int | str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -278,6 +322,8 @@ class ListStoragesOperator(AltegioBaseOperator):
     :raises InvalidRequestError: no location.
     """
 
+    lineage_reads = ("locations/{location_id}/storages",)
+
     def execute(self, context: Context) -> list[JsonDict]:
         with self.hook:
             return [storage.to_json_dict() for storage in self.hook.list_storages(self.location_id)]  # type: ignore[arg-type]
@@ -298,6 +344,8 @@ class LowStockReportOperator(AltegioBaseOperator):
 
     :raises InvalidRequestError: no location.
     """
+
+    lineage_reads = ("locations/{location_id}/products", "locations/{location_id}/storages")
 
     def execute(self, context: Context) -> list[JsonDict]:
         from airflow_provider_altegio.workflows.restock import low_stock
@@ -347,6 +395,7 @@ class ListStorageTransactionsOperator(ListReadMixin, AltegioBaseOperator):
         "output_path",
     )
     read_description = "Altegio transactions"
+    lineage_reads = ("locations/{location_id}/transactions",)
 
     def __init__(
         self,

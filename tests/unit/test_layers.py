@@ -16,7 +16,7 @@ LAYERS: list[set[str]] = [
     {"core"},
     {"models"},
     {"hooks"},
-    {"workflows", "results", "inputs"},
+    {"workflows", "results", "inputs", "lineage"},
     {"operators", "sensors", "triggers"},
 ]
 #: Outside the stack: provider metadata (reads core defaults) and the sandbox, which imports
