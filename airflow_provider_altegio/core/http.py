@@ -164,6 +164,7 @@ class HttpCore:
         self._client: httpx.Client | None = None
         self._aclient: httpx.AsyncClient | None = None
         self._aclient_loop: asyncio.AbstractEventLoop | None = None
+        self.waits = Waits()
 
     def __repr__(self) -> str:
         return f"HttpCore(api={self.dialect.name!r}, base_url={self.url('')!r}, limiter={self.limiter!r})"
@@ -296,6 +297,7 @@ class HttpCore:
             try:
                 delay = slot.delay if slot is not None else 0.0
                 while slot is not None and delay > 0:
+                    self.waits.budget_seconds += delay
                     yield Sleep(delay)
                     delay = slot.confirm()  # requests in flight meanwhile may still fill a window
                 started = time.perf_counter()
@@ -399,6 +401,8 @@ class HttpCore:
                 return None
             tries.throttled += 1
             tries.waited += delay
+            self.waits.throttled += 1
+            self.waits.throttled_seconds += delay
             if self.limiter is not None:
                 self.limiter.pause(delay)  # everyone sharing the budget backs off, not only us
             log.warning("%s %s -> HTTP 429; waiting %.2fs for the rate limit", info.method, info.url, delay)
@@ -446,6 +450,16 @@ class HttpCore:
             except StopIteration as done:
                 result: T = done.value
                 return result
+
+
+@dataclass
+class Waits:
+    """What a core's requests waited for, in all: the shared rate budget's spacing (seconds), and
+    the 429 answers waited out (how many, and seconds)."""
+
+    budget_seconds: float = 0.0
+    throttled: int = 0
+    throttled_seconds: float = 0.0
 
 
 @dataclass

@@ -1,5 +1,5 @@
-"""OpenLineage for the provider's operators: dataset names, what a task read and wrote, and the
-rate-limit waits it went through (the naming scheme is on the docs' Lineage page).
+"""OpenLineage for the provider's operators: dataset names, and what a task read and wrote (the
+naming scheme is on the docs' Lineage page).
 
 Nothing here imports OpenLineage: :mod:`.facets` does, and only the operators' lineage methods,
 which Airflow calls when the ``openlineage`` extra is installed, import it.
@@ -8,18 +8,13 @@ which Airflow calls when the ``openlineage`` extra is installed, import it.
 from __future__ import annotations
 
 import functools
-import logging
-import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from string import Formatter
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-#: Where the HTTP core logs each 429 it waits out (``... -> HTTP 429; waiting %.2fs ...``).
-HTTP_LOGGER = "airflow_provider_altegio.core.http"
 _DEFAULT_PORTS = {"https": 443, "http": 80}
 #: Object-store schemes and the name the OpenLineage naming spec gives them.
 _STORE_SCHEMES = {"s3a": "s3", "s3n": "s3", "gcs": "gs"}
@@ -62,62 +57,24 @@ def dataset_names(templates: tuple[str, ...], values: Mapping[str, Any]) -> list
 
 
 @dataclass
-class Waits:
-    """The 429 answers a task waited out, and for how long in all."""
-
-    count: int = 0
-    seconds: float = 0.0
-
-
-class _WaitCounter(logging.Handler):
-    """Counts the HTTP core's "waiting for the rate limit" records of one thread."""
-
-    def __init__(self, waits: Waits) -> None:
-        super().__init__(logging.WARNING)
-        self.waits = waits
-        self.thread = threading.get_ident()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.thread == self.thread and "HTTP 429; waiting" in str(record.msg):
-            delay = record.args[-1] if isinstance(record.args, tuple) and record.args else 0.0
-            self.waits.count += 1
-            self.waits.seconds += delay if isinstance(delay, (int, float)) else 0.0
-
-
-@contextmanager
-def counting_waits() -> Iterator[Waits]:
-    """Count the 429 waits the HTTP core logs in this thread while the block runs."""
-    waits = Waits()
-    counter = _WaitCounter(waits)
-    logger = logging.getLogger(HTTP_LOGGER)
-    logger.addHandler(counter)
-    try:
-        yield waits
-    finally:
-        logger.removeHandler(counter)
-
-
-@dataclass
 class Observed:
-    """What one ``execute`` left for lineage: its XCom (``None`` when it failed) and its waits."""
+    """What one ``execute`` left for lineage: its XCom (``None`` when it failed)."""
 
     result: Any = None
-    waits: Waits = field(default_factory=Waits)
     seconds: float = 0.0
 
 
 def observe(execute: F) -> F:
-    """``execute`` that keeps its result and 429 waits on the operator as ``observed``."""
+    """``execute`` that keeps its result on the operator as ``observed``."""
 
     @functools.wraps(execute)
     def run(self: Any, *args: Any, **kwargs: Any) -> Any:
         self.observed = seen = Observed()
         started = time.monotonic()
-        with counting_waits() as seen.waits:
-            try:
-                seen.result = execute(self, *args, **kwargs)
-            finally:
-                seen.seconds = time.monotonic() - started
+        try:
+            seen.result = execute(self, *args, **kwargs)
+        finally:
+            seen.seconds = time.monotonic() - started
         return seen.result
 
     return run  # type: ignore[return-value]

@@ -41,6 +41,8 @@ class AltegioRunFacet(RunFacet):
     :ivar keys: the idempotency keys of the documents a booking creates, known before it books.
     :ivar rateLimitWaits: HTTP 429 answers the task waited out.
     :ivar rateLimitWaitSeconds: how long it waited for them in all.
+    :ivar budgetWaitSeconds: how long its requests waited for the account's shared rate budget
+        (5/s and 200/min), which keeps them from getting 429s.
     """
 
     api: str = attr.field()
@@ -49,6 +51,7 @@ class AltegioRunFacet(RunFacet):
     keys: list[str] | None = attr.field(default=None)
     rateLimitWaits: int | None = attr.field(default=None)
     rateLimitWaitSeconds: float | None = attr.field(default=None)
+    budgetWaitSeconds: float | None = attr.field(default=None)
 
     @staticmethod
     def _get_schema() -> str:

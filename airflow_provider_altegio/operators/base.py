@@ -85,8 +85,13 @@ class LineageMixin(BaseOperator):
             "keys": self.lineage_keys(task_instance),
         }
         if seen is not None:
-            run |= {"rateLimitWaits": seen.waits.count, "rateLimitWaitSeconds": round(seen.waits.seconds, 3)}
-            run["result"] = summarize(result, self.lineage_result) or None
+            waits = self.hook.get_conn().waits
+            run |= {
+                "rateLimitWaits": waits.throttled,
+                "rateLimitWaitSeconds": round(waits.throttled_seconds, 3),
+                "budgetWaitSeconds": round(waits.budget_seconds, 3),
+                "result": summarize(result, self.lineage_result) or None,
+            }
         return Lineage(
             namespace,
             reads=dataset_names(self.lineage_reads, values),

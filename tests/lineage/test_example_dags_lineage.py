@@ -201,4 +201,4 @@ def test_a_failed_booking_names_what_it_was_writing_and_its_key(
     assert facet["keys"] == start["run"]["facets"]["altegio"]["keys"]
     assert len(facet["keys"]) == 1
     assert "result" not in facet
-    assert "The selected storage_id is invalid" in fail["run"]["facets"]["errorMessage"]["message"]
+    assert "location 1001 has no storage 999999" in fail["run"]["facets"]["errorMessage"]["message"]
