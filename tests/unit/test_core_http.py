@@ -161,6 +161,7 @@ def test_429s_are_waited_out_for_rate_limit_wait_seconds_not_a_count_of_retries(
     assert route.call_count == 3
     assert sleeps.calls == [50.0, 50.0]
     assert info.value.status_code == 429
+    assert (core.waits.throttled, core.waits.throttled_seconds) == (2, 100.0)  # what lineage reports
 
 
 def test_many_short_429s_are_all_waited_out(send: Send) -> None:
