@@ -13,7 +13,7 @@ import threading
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime, tzinfo
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypedDict, TypeVar
 
 from airflow_provider_altegio.core.dialects import AltegioDialect
 from airflow_provider_altegio.core.paging import Listing, PageCountPager
@@ -45,6 +45,7 @@ from airflow_provider_altegio.values import is_blank, optional_whole_number, str
 if TYPE_CHECKING:
     from airflow.sdk import Connection
     from pydantic import BaseModel
+    from typing_extensions import Unpack
 
     from airflow_provider_altegio.core.http import HttpCore
 
@@ -72,6 +73,23 @@ def _date_param(value: DateLike | None, field: str, *, date_only: bool = False) 
         return format_altegio_datetime(value)  # type: ignore[arg-type]  # not blank: not None
     except (TypeError, ValueError) as exc:
         raise InvalidRequestError(field, str(exc)) from None
+
+
+class ProductFilters(TypedDict, total=False):
+    """The filters of a product listing.
+
+    :ivar term: name, article or barcode.
+    :ivar category_id: only products of this category.
+    :ivar changed_after: changed or created since then; sent as ``2026-01-01T12:00:00-0500``.
+    :ivar changed_before: changed or created before then.
+    :ivar page_size: products per page (1 to 1000; default: the hook's).
+    """
+
+    term: str | None
+    category_id: int | None
+    changed_after: DateLike | None
+    changed_before: DateLike | None
+    page_size: int | None
 
 
 def parse_one(model: type[M]) -> Callable[[Any], M]:
@@ -280,54 +298,33 @@ class AltegioHook(ApiHook):
 
     # -- products ------------------------------------------------------------------------------
 
-    def products_listing(
-        self,
-        location_id: int | None = None,
-        *,
-        term: str | None = None,
-        category_id: int | None = None,
-        changed_after: DateLike | None = None,
-        changed_before: DateLike | None = None,
-        page_size: int | None = None,
-    ) -> Listing:
-        """The paged ``GET /goods/{location_id}`` with its filters, validated now.
+    def products_listing(self, location_id: int | None = None, **filters: Unpack[ProductFilters]) -> Listing:
+        """The paged ``GET /goods/{location_id}`` with its filters (:class:`ProductFilters`),
+        validated now.
 
         :raises InvalidRequestError: a bad filter, before any request.
         """
-        filters = {"term": term or None, "category_id": optional_whole_number(category_id, "category_id")}
-        return self._listing(
-            self._path("/goods", location_id), filters, changed_after, changed_before, page_size, "good_id"
-        )
+        params = {
+            "term": filters.get("term") or None,
+            "category_id": optional_whole_number(filters.get("category_id"), "category_id"),
+        }
+        path = self._path("/goods", location_id)
+        window = (filters.get("changed_after"), filters.get("changed_before"), filters.get("page_size"))
+        return self._listing(path, params, *window, "good_id")
 
     def iter_products(
-        self,
-        location_id: int | None = None,
-        *,
-        term: str | None = None,
-        category_id: int | None = None,
-        changed_after: DateLike | None = None,
-        changed_before: DateLike | None = None,
-        page_size: int | None = None,
+        self, location_id: int | None = None, **filters: Unpack[ProductFilters]
     ) -> Iterator[Product]:
-        """Stream the products of a location (``GET /goods/{location_id}``), page by page.
+        """Stream the products of a location (``GET /goods/{location_id}``), page by page, filtered
+        by :class:`ProductFilters`.
 
         Only the page being consumed is held, and the ids already met: a product met twice (rows
         shifting between page requests, as live listings were seen to do) is yielded once.
         Altegio returns no total; the walk stops at the first page shorter than ``page_size``.
 
-        :param term: name, article or barcode.
-        :param changed_after: datetime or string; sent as ``2026-01-01T12:00:00-0500``.
         :raises InvalidRequestError: a bad filter, before any request.
         """
-        listing = self.products_listing(
-            location_id,
-            term=term,
-            category_id=category_id,
-            changed_after=changed_after,
-            changed_before=changed_before,
-            page_size=page_size,
-        )
-        return self._items(listing, Product)
+        return self._items(self.products_listing(location_id, **filters), Product)
 
     def changed_products(
         self,
