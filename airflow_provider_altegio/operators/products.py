@@ -301,7 +301,7 @@ class UpdateProductsOperator(AltegioBaseOperator):
         self.fail_on_error = fail_on_error
 
     def execute(self, context: Context) -> JsonDict:
-        from airflow.sdk.exceptions import AirflowFailException
+        from airflow_provider_altegio.compat import AirflowFailException
 
         with self.hook:
             report = self.hook.update_products(
