@@ -46,8 +46,8 @@ from typing import Any
 
 import pendulum
 from airflow.sdk import Param, dag, task
-from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
+from airflow_provider_altegio.compat import AirflowFailException, AirflowSkipException
 from airflow_provider_altegio.operators.storage import CreateStorageOperationOperator
 
 log = logging.getLogger("altegio_write_off")  # __name__ is mangled when Airflow imports DAG files

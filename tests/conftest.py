@@ -57,7 +57,8 @@ def run_dag(airflow_db: Path) -> Any:
 
     def run(dag: Any, **test_kwargs: Any) -> Any:
         from airflow.dag_processing.bundles.manager import DagBundlesManager
-        from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
+
+        from airflow_provider_altegio.compat import DagBag, sync_bag_to_db
 
         DagBundlesManager().sync_bundles_to_db()
         bag = DagBag(dag_folder=os.devnull)

@@ -44,7 +44,7 @@ def _markdown_blocks(text: str) -> list[str]:
 
 def documented_inputs() -> list[tuple[str, str, str]]:
     """``(dag_id, where, block)`` for every JSON or CSV input an example documents."""
-    from airflow.dag_processing.dagbag import DagBag
+    from airflow_provider_altegio.compat import DagBag
 
     found = []
     for dag_id, (filename, page) in EXAMPLES.items():
@@ -78,8 +78,7 @@ def test_every_example_documents_inline_and_csv_input() -> None:
 def test_documented_input_runs_against_the_default_sandbox(
     dag_id: str, where: str, block: str, altegio_sandbox: Any, run_dag: Any, airflow_api: Any, tmp_path: Path
 ) -> None:
-    from airflow.dag_processing.dagbag import DagBag
-
+    from airflow_provider_altegio.compat import DagBag
     from airflow_provider_altegio.sandbox.airflow_api import answering
 
     if block.startswith("code,"):

@@ -19,7 +19,7 @@ RECEIPT, WRITE_OFF = 3, 4
 
 def load(filename: str, dag_id: str) -> Any:
     """One DAG of one example file, parsed the way the dag processor parses it."""
-    from airflow.dag_processing.dagbag import DagBag
+    from airflow_provider_altegio.compat import DagBag
 
     bag = DagBag(dag_folder=str(EXAMPLES / filename))
     assert bag.import_errors == {}
@@ -474,7 +474,7 @@ def test_write_off_check_reports_every_bad_line(
     altegio_sandbox: Any, hook: Any, stocktake: dict[str, Any]
 ) -> None:
     """The error names each bad line and why (the check task's callable, run directly)."""
-    from airflow.sdk.exceptions import AirflowFailException
+    from airflow_provider_altegio.compat import AirflowFailException
 
     dag = load("altegio_write_off.py", "altegio_write_off")
     params = {
@@ -694,7 +694,7 @@ def test_stocktake_bad_lines_fail_before_anyone_is_asked(
     altegio_sandbox: Any, run_dag: Any, airflow_api: Any, stocktake: dict[str, Any], tmp_path: Path
 ) -> None:
     """Every bad line is named (params and CSV alike); nobody is asked, nothing is booked."""
-    from airflow.sdk.exceptions import AirflowFailException
+    from airflow_provider_altegio.compat import AirflowFailException
 
     csv_file = tmp_path / "counts.csv"
     csv_file.write_text(f"code,counted,unit\n{stocktake['a'].article},3,litre\n")
@@ -850,7 +850,7 @@ def test_catalogue_sync_is_a_dry_run_by_default_and_creating_is_opt_in(
 
 
 def test_write_off_missing_csv_fails_without_retrying(tmp_path: Path) -> None:
-    from airflow.sdk.exceptions import AirflowFailException
+    from airflow_provider_altegio.compat import AirflowFailException
 
     read = load("altegio_write_off.py", "altegio_write_off").get_task("read_write_off_lines")
     missing = tmp_path / "nope.csv"
