@@ -60,16 +60,21 @@ else:
     from airflow.sdk.log import mask_secret
 
     async def amask_secret(secret: Any, name: str | None = None) -> None:
-        """:func:`mask_secret` for an event loop (Airflow 3.3's ``amask_secret``): the supervisor
-        is told without a blocking round trip on a loop that talks to it."""
+        """:func:`mask_secret` for an event loop, as Airflow 3.3 has it: the supervisor is told
+        without a blocking round trip (in a triggerer) or at once (in ``dag.test()``)."""
+        import contextlib
+
         from airflow.sdk._shared.secrets_masker import _secrets_masker
         from airflow.sdk.execution_time import task_runner
         from airflow.sdk.execution_time.comms import MaskSecret
 
         _secrets_masker().add_mask(secret, name)
         comms = getattr(task_runner, "SUPERVISOR_COMMS", None)
-        if comms is not None:
-            await comms.asend(MaskSecret(value=secret, name=name))
+        with contextlib.suppress(Exception):  # as mask_secret: the local mask is what counts
+            if hasattr(comms, "asend"):
+                await comms.asend(MaskSecret(value=secret, name=name))
+            elif comms is not None:  # dag.test()'s in-process supervisor answers synchronously
+                comms.send(MaskSecret(value=secret, name=name))
 
 
 if TYPE_CHECKING:

@@ -72,7 +72,8 @@ def test_every_example_documents_inline_and_csv_input() -> None:
 
 @pytest.mark.parametrize(
     ("dag_id", "where", "block"),
-    INPUTS,
+    # The stocktake asks for approval (human in the loop).
+    [pytest.param(*i, marks=[pytest.mark.hitl] if i[0] == "altegio_stocktake" else []) for i in INPUTS],
     ids=[f"{where}-{'csv' if block.startswith('code,') else 'json'}" for _, where, block in INPUTS],
 )
 def test_documented_input_runs_against_the_default_sandbox(
