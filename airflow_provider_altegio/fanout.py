@@ -86,8 +86,8 @@ class InProcessStreams:
         self, key: Hashable, open_stream: Callable[[], AsyncIterator[Any]]
     ) -> AsyncIterator[Any]:
         """The items of the stream under ``key`` from the first iteration on; ``open_stream``
-        opens it when no subscriber has it open. Raises what the stream raised, :class:`SharedStreamEnded` when
-        it stopped, or :class:`SubscriberOverflow`."""
+        opens it when no subscriber has it open. Raises what the stream raised,
+        :class:`SharedStreamEnded` when it stopped, or :class:`SubscriberOverflow`."""
         full_key = (key, id(asyncio.get_running_loop()))
         group = self._groups.get(full_key)
         if group is None:
