@@ -44,7 +44,7 @@ LATER = {
         "apache-airflow-providers-common-compat": "2026-03-28",
     },
 }
-TEST_PATHS = ["tests/dags", "tests/triggers", "tests/sensors"]
+TEST_PATHS = ["tests/dags", "tests/triggers", "tests/sensors", "tests/unit/test_connection_forms.py"]
 #: The documented write-off input (the DAG's docstring), which the sandbox's seeded stock covers.
 WRITE_OFF_CONF = {
     "location_id": 1001,
