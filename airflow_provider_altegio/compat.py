@@ -3,7 +3,7 @@
 Each name comes from its newest home when the running Airflow has it, else from the older one;
 the ``AIRFLOW_V_*_PLUS`` flags say which release runs. DAG files may import from here too
 (``from airflow_provider_altegio.compat import AirflowFailException``) to run on every supported
-release. Importing it is cheap: the trigger names load on first use.
+release. Importing it is cheap: the trigger, timetable and ``DagBag`` names load on first use.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from airflow import __version__ as AIRFLOW_VERSION
+from airflow.sdk.log import mask_secret
 
 
 def _minor(version: str) -> tuple[int, int]:
@@ -29,9 +30,6 @@ AIRFLOW_V_3_4_PLUS = _minor(AIRFLOW_VERSION) >= (3, 4)
 #: The triggerer shares one poll between triggers with the same ``shared_stream_key`` (3.3+);
 #: before that it calls each trigger's ``run()`` (see :mod:`airflow_provider_altegio.fanout`).
 HAS_SHARED_STREAMS = AIRFLOW_V_3_3_PLUS
-#: The connection form is read from provider info ``conn-fields`` (3.2+); before that from the
-#: hook's ``get_connection_form_widgets`` / ``get_ui_field_behaviour``.
-HAS_DECLARATIVE_CONN_FIELDS = AIRFLOW_V_3_2_PLUS
 #: A human-in-the-loop task waits in the ``awaiting_input`` state (3.3+); before, ``deferred``.
 HITL_WAITING_STATE = "awaiting_input" if AIRFLOW_V_3_3_PLUS else "deferred"
 
@@ -55,9 +53,8 @@ else:
     )
 
 if AIRFLOW_V_3_3_PLUS:
-    from airflow.sdk.log import amask_secret, mask_secret
+    from airflow.sdk.log import amask_secret
 else:
-    from airflow.sdk.log import mask_secret
 
     async def amask_secret(secret: Any, name: str | None = None) -> None:
         """:func:`mask_secret` for an event loop, as Airflow 3.3 has it: the supervisor is told
@@ -144,7 +141,6 @@ __all__ = [
     "AIRFLOW_V_3_2_PLUS",
     "AIRFLOW_V_3_3_PLUS",
     "AIRFLOW_V_3_4_PLUS",
-    "HAS_DECLARATIVE_CONN_FIELDS",
     "HAS_SHARED_STREAMS",
     "HITL_WAITING_STATE",
     "AirflowException",
