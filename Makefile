@@ -10,7 +10,7 @@ UV_VERSION := 0.13.8
 STAMP := $(VENV)/.installed
 export AIRFLOW_HOME ?= $(CURDIR)/.airflow_home
 
-.PHONY: help install lint format typecheck unit test test-compat e2e screenshots docs demo airflow \
+.PHONY: help install lint format typecheck unit test test-compat compat-pins e2e screenshots docs demo airflow \
 	sandbox bench build constraints clean
 
 help: ## this list
@@ -54,17 +54,20 @@ unit: $(STAMP) ## the whole pytest suite (everything but the browser); one test:
 
 test: lint typecheck docs unit ## lint, format check, mypy, docs build and the whole test suite
 
-# The declared floor (apache-airflow>=$(AIRFLOW_FLOOR) in pyproject.toml) is tested, not assumed:
-# the newest patch of that minor, with the other pins kept, runs the DAG tests in its own venv.
-AIRFLOW_FLOOR := 3.3
-COMPAT := .venv-compat
-test-compat: $(STAMP) ## the DAG tests on the oldest Airflow minor the package declares (.venv-compat)
-	test -x $(COMPAT)/bin/python || $(PYTHON) -m venv $(COMPAT)
-	grep -v '^apache-airflow' constraints.txt > $(COMPAT)/constraints.txt
-	$(BIN)/uv pip install --quiet --python $(COMPAT)/bin/python -c $(COMPAT)/constraints.txt \
-		--build-constraints build-constraints.txt "apache-airflow~=$(AIRFLOW_FLOOR).0" -e . --group dev
-	$(COMPAT)/bin/python -c "import airflow; print('Airflow', airflow.__version__)"
-	$(COMPAT)/bin/pytest tests/dags
+# Every Airflow minor the package declares (apache-airflow>=3.1 in pyproject.toml) is tested,
+# not assumed: the newest patch of each, with its own pins (constraints/airflow-X.Y.Z.txt), in its
+# own venv (.venv-compat-X.Y), runs the DAG, trigger and sensor tests and parses example_dags/;
+# then the built wheel, pip-installed beside the oldest, runs a DAG against the sandbox.
+COMPAT_RELEASES := 3.1.8 3.2.2 3.3.2
+COMPAT_FLOOR := 3.1.8
+test-compat: build ## DAG, trigger and sensor tests on Airflow 3.1, 3.2 and 3.3, each with its own pins
+	$(BIN)/python scripts/test_compat.py test $(COMPAT_RELEASES)
+	$(BIN)/python scripts/test_compat.py wheel $(COMPAT_FLOOR)
+
+# Regenerate constraints/airflow-X.Y.Z.txt (maintainers only): each release with the dependencies
+# PyPI had the day after it.
+compat-pins: $(STAMP) ## regenerate constraints/airflow-X.Y.Z.txt from PyPI as of each release's date
+	$(BIN)/python scripts/test_compat.py pins $(COMPAT_RELEASES)
 
 # Airflow's UI in a real browser: the provider's connection forms, saved and tested against the
 # sandbox. Screenshots and the labels they show go to build/e2e/ only; `make screenshots`
@@ -106,5 +109,5 @@ constraints: $(BIN)/python ## regenerate constraints.txt (the pins) from pyproje
 		--group pyproject.toml:dev --group pyproject.toml:e2e -o constraints.txt --no-header --no-annotate
 
 clean: ## remove every generated file: virtualenvs, caches, site/, dist/, build/
-	rm -rf $(VENV) $(COMPAT) site dist build .airflow_home .demo .mypy_cache .ruff_cache .pytest_cache \
+	rm -rf $(VENV) .venv-compat-* site dist build .airflow_home .demo .mypy_cache .ruff_cache .pytest_cache \
 		.hypothesis

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow_provider_altegio.compat import AirflowException, AirflowFailException
 
 
 class InvalidRequestError(ValueError, AirflowFailException):

@@ -31,8 +31,9 @@ from datetime import timedelta, timezone
 from typing import Any
 
 import pendulum
-from airflow.sdk import CronTriggerTimetable, Param, dag, task
+from airflow.sdk import Param, dag, task
 
+from airflow_provider_altegio.compat import CronTriggerTimetable
 from airflow_provider_altegio.operators.products import (
     AltacolorSearchProductsOperator,
     SearchProductsOperator,

@@ -49,15 +49,14 @@ import pendulum
 from airflow.providers.standard.operators.hitl import ApprovalOperator, HITLEntryOperator
 from airflow.sdk import (
     Asset,
-    AssetOrTimeSchedule,
     AssetWatcher,
-    CronTriggerTimetable,
     Param,
     dag,
     get_current_context,
     task,
 )
 
+from airflow_provider_altegio.compat import AssetOrTimeSchedule, CronTriggerTimetable
 from airflow_provider_altegio.operators.products import AltacolorSearchProductsOperator
 from airflow_provider_altegio.operators.storage import CreateStorageOperationOperator, LowStockReportOperator
 from airflow_provider_altegio.results import read_items
@@ -287,8 +286,7 @@ def altegio_restock() -> None:
     @task(multiple_outputs=False)  # one XCom, not one per key
     def check_delivery(sent: dict[str, Any], delivery: dict[str, Any]) -> dict[str, Any]:
         """The delivery checked against the order: what arrived per line, and what differed."""
-        from airflow.sdk.exceptions import AirflowSkipException
-
+        from airflow_provider_altegio.compat import AirflowSkipException
         from airflow_provider_altegio.workflows.restock import PurchaseOrder
 
         order = PurchaseOrder.model_validate(sent)

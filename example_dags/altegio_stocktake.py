@@ -51,8 +51,8 @@ from typing import Any
 import pendulum
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import Param, dag, task
-from airflow.sdk.exceptions import AirflowFailException
 
+from airflow_provider_altegio.compat import AirflowFailException
 from airflow_provider_altegio.operators.storage import CreateStorageOperationOperator
 from airflow_provider_altegio.workflows.stocklists import line_schema
 

@@ -45,8 +45,8 @@ from typing import Any
 
 import pendulum
 from airflow.sdk import Param, dag, task
-from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
+from airflow_provider_altegio.compat import AirflowFailException, AirflowSkipException
 from airflow_provider_altegio.operators.storage import CreateStorageOperationOperator
 from airflow_provider_altegio.workflows.stocklists import line_schema
 

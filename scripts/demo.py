@@ -151,7 +151,7 @@ def run_dag(dag_id: str, conf: dict[str, Any]) -> str:
 
     :raises StepFailed: the DAG did not parse or the run did not succeed.
     """
-    from airflow.dag_processing.dagbag import DagBag
+    from airflow_provider_altegio.compat import DagBag
 
     with step(dag_id):
         dag = DagBag(dag_folder=str(DAGS_FOLDER / f"{dag_id}.py")).get_dag(dag_id)

@@ -28,6 +28,20 @@ for _name in list(os.environ):
 pytest_plugins = ["airflow_provider_altegio.sandbox.pytest_plugin"]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Before 3.3, ``dag.test()`` runs a human-in-the-loop task's trigger in the test process,
+    whose in-process supervisor cannot answer the trigger's reads of the response: the run fails
+    (a deployment's triggerer answers them). Those tests then must fail, and they are told so."""
+    from airflow_provider_altegio.compat import AIRFLOW_V_3_3_PLUS
+
+    if AIRFLOW_V_3_3_PLUS:
+        return
+    for item in items:
+        if item.get_closest_marker("hitl"):
+            reason = "dag.test() runs human-in-the-loop tasks from Airflow 3.3 on"
+            item.add_marker(pytest.mark.xfail(reason=reason, raises=AssertionError, strict=True))
+
+
 @pytest.fixture(scope="session")
 def airflow_db() -> Path:
     """Create the session's SQLite metadata database once; request it from tests that run DAGs."""
@@ -57,7 +71,8 @@ def run_dag(airflow_db: Path) -> Any:
 
     def run(dag: Any, **test_kwargs: Any) -> Any:
         from airflow.dag_processing.bundles.manager import DagBundlesManager
-        from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
+
+        from airflow_provider_altegio.compat import DagBag, sync_bag_to_db
 
         DagBundlesManager().sync_bundles_to_db()
         bag = DagBag(dag_folder=os.devnull)

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_altegio.connection_forms import connection_form_widgets, ui_field_behaviour
 from airflow_provider_altegio.core.dialects import AltacolorDialect
 from airflow_provider_altegio.core.paging import LimitOffsetPager, Listing
 from airflow_provider_altegio.core.types import RequestSpec
@@ -49,6 +50,9 @@ class AltacolorHook(ApiHook):
     default_conn_name = "altacolor_default"
     conn_type = "altacolor"
     hook_name = "Altacolor"
+    # The connection form on Airflow before 3.2, from the provider info's declaration.
+    get_connection_form_widgets = classmethod(connection_form_widgets)
+    get_ui_field_behaviour = classmethod(ui_field_behaviour)
 
     def __init__(self, altacolor_conn_id: str = default_conn_name, **kwargs: Any) -> None:
         super().__init__(altacolor_conn_id, **kwargs)

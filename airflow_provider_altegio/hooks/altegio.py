@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime, tzinfo
 from typing import TYPE_CHECKING, Any, ClassVar, TypedDict, TypeVar
 
+from airflow_provider_altegio.connection_forms import connection_form_widgets, ui_field_behaviour
 from airflow_provider_altegio.core.dialects import AltegioDialect
 from airflow_provider_altegio.core.paging import Listing, PageCountPager
 from airflow_provider_altegio.core.types import RequestSpec
@@ -134,6 +135,9 @@ class AltegioHook(ApiHook):
     default_conn_name = "altegio_default"
     conn_type = "altegio"
     hook_name = "Altegio"
+    # The connection form on Airflow before 3.2, from the provider info's declaration.
+    get_connection_form_widgets = classmethod(connection_form_widgets)
+    get_ui_field_behaviour = classmethod(ui_field_behaviour)
     default_base_url: ClassVar[str] = DEFAULT_BASE_URL
     api_path: ClassVar[str] = "/api/v1"
 

@@ -151,7 +151,7 @@ def credential_fingerprint(*parts: str | None) -> str:
 def mask_secrets(*values: str | None) -> None:
     """Register secrets with Airflow's secrets masker (task logs, rendered fields, XCom) and hide
     them from httpx's own request log lines, whatever logging setup prints those."""
-    from airflow.sdk.log import mask_secret
+    from airflow_provider_altegio.compat import mask_secret
 
     hide_in_http_logs(*values)
     for value in values:
@@ -161,7 +161,7 @@ def mask_secrets(*values: str | None) -> None:
 
 async def amask_secrets(*values: str | None) -> None:
     """Async twin of :func:`mask_secrets`, safe on an event loop that talks to the supervisor."""
-    from airflow.sdk.log import amask_secret
+    from airflow_provider_altegio.compat import amask_secret
 
     hide_in_http_logs(*values)
     for value in values:

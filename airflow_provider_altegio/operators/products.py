@@ -304,8 +304,7 @@ class UpdateProductsOperator(AltegioBaseOperator):
         self.fail_on_error = fail_on_error
 
     def execute(self, context: Context) -> JsonDict:
-        from airflow.sdk.exceptions import AirflowFailException
-
+        from airflow_provider_altegio.compat import AirflowFailException
         from airflow_provider_altegio.workflows.catalogue import update_products
 
         with self.hook:

@@ -26,6 +26,8 @@ from typing import Any
 
 import httpx
 
+from airflow_provider_altegio.compat import HITL_WAITING_STATE
+
 #: What a responder returns for a request: the options chosen and the form's values, or
 #: ``None`` to leave it for later.
 Answer = tuple[list[str], dict[str, Any]]
@@ -57,13 +59,13 @@ class AirflowApi:
         """Every human-in-the-loop request whose task is waiting for its answer."""
         page = self.client.get(
             "/api/v2/dags/~/dagRuns/~/hitlDetails",
-            params={"response_received": False, "state": "awaiting_input", "limit": 100},
+            params={"response_received": False, "state": HITL_WAITING_STATE, "limit": 100},
         )
         page.raise_for_status()
         found = []
         for detail in page.json()["hitl_details"]:
             ti = detail["task_instance"]
-            if ti["state"] != "awaiting_input":
+            if ti["state"] != HITL_WAITING_STATE:
                 continue  # not parked (yet): an answer now would not resume it
             found.append(
                 HitlRequest(

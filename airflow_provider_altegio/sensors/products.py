@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator
 from airflow.sdk.bases.sensor import PokeReturnValue
-from airflow.sdk.configuration import conf
 
 from airflow_provider_altegio import exceptions
+from airflow_provider_altegio.compat import conf
 from airflow_provider_altegio.exceptions import AltegioProviderError, APIError
 from airflow_provider_altegio.inputs import read_conditions, read_datetime, read_id_list, to_json
 from airflow_provider_altegio.values import is_blank, optional_whole_number
@@ -139,7 +139,7 @@ class ProductChangeSensorBase(BaseSensorOperator):
         :raises AirflowSensorTimeout: the deadline passed (``soft_fail`` skips instead).
         :raises AltegioProviderError: the trigger's poll failed; the message is the API's.
         """
-        from airflow.sdk.exceptions import AirflowSensorTimeout
+        from airflow_provider_altegio.compat import AirflowSensorTimeout
 
         event = event or {}
         if event.get("status") == "success":

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow.triggers.base import BaseEventTrigger, TriggerEvent
+from airflow_provider_altegio.compat import BaseEventTrigger, TriggerEvent
 
 if TYPE_CHECKING:
     from airflow_provider_altegio.hooks.altacolor import AltacolorHook

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from airflow.sdk import dag, task
-from airflow.sdk.exceptions import AirflowSkipException
 
+from airflow_provider_altegio.compat import AirflowSkipException
 from airflow_provider_altegio.operators.products import SearchProductsOperator
 from airflow_provider_altegio.operators.storage import (
     CreateStorageOperationOperator,

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import CronTriggerTimetable, dag
+from airflow.sdk import dag
 
+from airflow_provider_altegio.compat import CronTriggerTimetable
 from airflow_provider_altegio.operators.storage import (
     ListStorageTransactionsOperator,
 )

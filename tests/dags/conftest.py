@@ -27,8 +27,9 @@ def _parse_guarded(folder: Path) -> Any:
 
     The warnings raised while parsing are kept on the bag as ``caught_warnings``.
     """
-    from airflow.dag_processing.dagbag import DagBag
     from airflow.sdk import BaseHook, Variable
+
+    from airflow_provider_altegio.compat import DagBag
 
     # Collect what earlier tests left behind first, so that their "unclosed socket" warnings,
     # raised whenever the garbage collector runs, are not taken for this parse's.

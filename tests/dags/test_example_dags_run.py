@@ -19,7 +19,7 @@ RECEIPT, WRITE_OFF = 3, 4
 
 def load(filename: str, dag_id: str) -> Any:
     """One DAG of one example file, parsed the way the dag processor parses it."""
-    from airflow.dag_processing.dagbag import DagBag
+    from airflow_provider_altegio.compat import DagBag
 
     bag = DagBag(dag_folder=str(EXAMPLES / filename))
     assert bag.import_errors == {}
@@ -84,6 +84,7 @@ def restock_manager(
     return decide
 
 
+@pytest.mark.hitl
 def test_restock_orders_after_approval_and_books_what_arrived_exactly_once(
     altegio_sandbox: Any, hook: Any, run_dag: Any, xcom: Any, airflow_api: Any, tmp_path: Path
 ) -> None:
@@ -213,6 +214,7 @@ def smtp_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
         controller.stop()
 
 
+@pytest.mark.hitl
 def test_restock_e_mails_the_approved_order_when_asked(
     altegio_sandbox: Any, run_dag: Any, xcom: Any, airflow_api: Any, smtp_server: list[Any], tmp_path: Path
 ) -> None:
@@ -243,6 +245,7 @@ def test_restock_e_mails_the_approved_order_when_asked(
     )
 
 
+@pytest.mark.hitl
 def test_restock_rejected_sends_and_books_nothing(
     altegio_sandbox: Any, run_dag: Any, airflow_api: Any, tmp_path: Path
 ) -> None:
@@ -262,6 +265,7 @@ def test_restock_rejected_sends_and_books_nothing(
     assert documents(altegio_sandbox, RECEIPT) == []
 
 
+@pytest.mark.hitl
 def test_restock_cancelled_delivery_books_nothing(
     altegio_sandbox: Any, run_dag: Any, airflow_api: Any, tmp_path: Path
 ) -> None:
@@ -279,6 +283,7 @@ def test_restock_cancelled_delivery_books_nothing(
     assert documents(altegio_sandbox, RECEIPT) == []
 
 
+@pytest.mark.hitl
 def test_restock_approval_with_an_unknown_line_fails_naming_it(
     altegio_sandbox: Any, run_dag: Any, airflow_api: Any, tmp_path: Path
 ) -> None:
@@ -474,7 +479,7 @@ def test_write_off_check_reports_every_bad_line(
     altegio_sandbox: Any, hook: Any, stocktake: dict[str, Any]
 ) -> None:
     """The error names each bad line and why (the check task's callable, run directly)."""
-    from airflow.sdk.exceptions import AirflowFailException
+    from airflow_provider_altegio.compat import AirflowFailException
 
     dag = load("altegio_write_off.py", "altegio_write_off")
     params = {
@@ -581,6 +586,7 @@ def run_stocktake(run_dag: Any, airflow_api: Any, manager: Any, conf: dict[str, 
         return run_dag(load("altegio_stocktake.py", "altegio_stocktake"), run_conf=conf)
 
 
+@pytest.mark.hitl
 def test_stocktake_writes_off_shortfalls_in_the_counted_unit_after_approval(
     altegio_sandbox: Any, hook: Any, run_dag: Any, xcom: Any, airflow_api: Any, stocktake: dict[str, Any]
 ) -> None:
@@ -636,6 +642,7 @@ def test_stocktake_writes_off_shortfalls_in_the_counted_unit_after_approval(
     }
 
 
+@pytest.mark.hitl
 def test_stocktake_of_a_whole_chain_books_per_location_and_storage(
     altegio_sandbox: Any, hook: Any, run_dag: Any, airflow_api: Any, stocktake: dict[str, Any]
 ) -> None:
@@ -664,6 +671,7 @@ def test_stocktake_of_a_whole_chain_books_per_location_and_storage(
     assert map_indexes == [0, 1]
 
 
+@pytest.mark.hitl
 def test_stocktake_books_surpluses_as_a_receipt_at_cost_price_when_asked(
     altegio_sandbox: Any, hook: Any, run_dag: Any, airflow_api: Any, stocktake: dict[str, Any]
 ) -> None:
@@ -681,6 +689,7 @@ def test_stocktake_books_surpluses_as_a_receipt_at_cost_price_when_asked(
     )
 
 
+@pytest.mark.hitl
 def test_stocktake_rejected_books_nothing(
     altegio_sandbox: Any, run_dag: Any, airflow_api: Any, stocktake: dict[str, Any]
 ) -> None:
@@ -694,7 +703,7 @@ def test_stocktake_bad_lines_fail_before_anyone_is_asked(
     altegio_sandbox: Any, run_dag: Any, airflow_api: Any, stocktake: dict[str, Any], tmp_path: Path
 ) -> None:
     """Every bad line is named (params and CSV alike); nobody is asked, nothing is booked."""
-    from airflow.sdk.exceptions import AirflowFailException
+    from airflow_provider_altegio.compat import AirflowFailException
 
     csv_file = tmp_path / "counts.csv"
     csv_file.write_text(f"code,counted,unit\n{stocktake['a'].article},3,litre\n")
@@ -850,7 +859,7 @@ def test_catalogue_sync_is_a_dry_run_by_default_and_creating_is_opt_in(
 
 
 def test_write_off_missing_csv_fails_without_retrying(tmp_path: Path) -> None:
-    from airflow.sdk.exceptions import AirflowFailException
+    from airflow_provider_altegio.compat import AirflowFailException
 
     read = load("altegio_write_off.py", "altegio_write_off").get_task("read_write_off_lines")
     missing = tmp_path / "nope.csv"

@@ -137,7 +137,7 @@ def test_deferrable_times_out(product: dict[str, Any], run_dag: Any) -> None:
 
 def test_the_deadline_is_the_triggers_alone(product: dict[str, Any]) -> None:
     """One deadline: the trigger's (Airflow gets no second one through ``defer(timeout=...)``)."""
-    from airflow.sdk.exceptions import TaskDeferred
+    from airflow_provider_altegio.compat import TaskDeferred
 
     future = "2999-01-01T00:00:00+00:00"
     sensor = _wait_for(product, "wait", changed_after=future, poke_interval=0.5, timeout=7, deferrable=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import AirflowSensorTimeout
 
+from airflow_provider_altegio.compat import AirflowSensorTimeout
 from airflow_provider_altegio.exceptions import AltegioProviderError
 from airflow_provider_altegio.sensors.products import (
     AltacolorWaitForProductChangeSensor,
@@ -48,8 +48,7 @@ def test_sensor_defaults() -> None:
 
 
 def test_a_trigger_error_no_retry_can_fix_fails_the_task_at_once() -> None:
-    from airflow.sdk.exceptions import AirflowFailException
-
+    from airflow_provider_altegio.compat import AirflowFailException
     from airflow_provider_altegio.exceptions import AltegioNotFoundError, TransportError
 
     sensor = WaitForProductChangeSensor(task_id="wait")

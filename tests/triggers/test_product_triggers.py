@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from airflow.sdk._shared.module_loading import import_string
+from airflow.sdk.module_loading import import_string
 
+from airflow_provider_altegio.compat import HAS_SHARED_STREAMS
+from airflow_provider_altegio.fanout import InProcessStreams, run_shared
 from airflow_provider_altegio.triggers.products import (
     _SHARED_HOOKS,
     AltacolorProductChangeTrigger,
@@ -182,14 +185,50 @@ async def test_altacolor_run_reports_modified_products(altegio_sandbox: Any) -> 
     assert set(event) == {"status", "product_ids", "count", "polls"}  # ids, never whole records
 
 
-@pytest.mark.integration
-@pytest.mark.asyncio
-async def test_triggers_in_a_triggerer_share_one_poll(altegio_sandbox: Any) -> None:
-    """Forty triggers on one location, subscribed through Airflow's own shared-stream manager as
-    the triggerer does: one listing per interval answers all of them, and a change fires exactly
-    the triggers that watch the changed product."""
+def _sharing(kind: str) -> tuple[Callable[[int, Any], AsyncIterator[Any]], Callable[[], Awaitable[None]]]:
+    """``(events(index, trigger), stop())``: a trigger's events through Airflow's shared streams
+    as the 3.3 triggerer subscribes it, or through the provider's in-process sharing as ``run()``
+    uses it where the triggerer has none."""
+    if kind == "in-process":
+        streams = InProcessStreams()
+
+        async def nothing_to_stop() -> None:
+            assert streams._groups == {}  # the last trigger to leave closed the poll
+
+        return (lambda index, trigger: run_shared(trigger, streams)), nothing_to_stop
     from airflow.triggers.shared_stream import SharedStreamManager
 
+    manager = SharedStreamManager()
+
+    async def events(index: int, trigger: Any) -> AsyncIterator[Any]:
+        key = trigger.shared_stream_key()
+        stream = manager.subscribe(trigger_id=index, trigger=trigger, key=key)
+        try:
+            async for event in trigger.filter_shared_stream(stream):
+                yield event
+        finally:
+            await manager.unsubscribe(index, key)
+
+    return events, manager.stop_all
+
+
+@pytest.mark.integration
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "sharing",
+    [
+        pytest.param(
+            "shared streams",
+            marks=pytest.mark.skipif(not HAS_SHARED_STREAMS, reason="Airflow's shared streams are 3.3+"),
+        ),
+        "in-process",
+    ],
+)
+async def test_triggers_in_a_triggerer_share_one_poll(altegio_sandbox: Any, sharing: str) -> None:
+    """Forty triggers on one location, on one event loop as in a triggerer: subscribed through
+    Airflow's own shared-stream manager as the 3.3 triggerer does, or through the provider's
+    in-process sharing as their ``run()`` on 3.1 and 3.2. One listing per interval answers all of
+    them, and a change fires exactly the triggers that watch the changed product."""
     from airflow_provider_altegio.hooks.altegio import AltegioHook
 
     hook = AltegioHook()
@@ -208,18 +247,13 @@ async def test_triggers_in_a_triggerer_share_one_poll(altegio_sandbox: Any) -> N
         for i in range(40)
     ]
     assert len({t.shared_stream_key() for t in triggers}) == 1
-    manager = SharedStreamManager()
-    key = triggers[0].shared_stream_key()
+    events, stop = _sharing(sharing)
     fired: dict[int, dict[str, Any]] = {}
 
     async def watch(index: int, trigger: ProductChangeTrigger) -> None:
-        stream = manager.subscribe(trigger_id=index, trigger=trigger, key=key)
-        try:
-            async for event in trigger.filter_shared_stream(stream):
-                fired[index] = dict(event.payload)
-                return
-        finally:
-            await manager.unsubscribe(index, key)
+        async for event in events(index, trigger):
+            fired[index] = dict(event.payload)
+            return
 
     altegio_sandbox.clear_requests()
     tasks = [asyncio.create_task(watch(i, t)) for i, t in enumerate(triggers)]
@@ -233,7 +267,7 @@ async def test_triggers_in_a_triggerer_share_one_poll(altegio_sandbox: Any) -> N
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    await manager.stop_all()
+    await stop()
     await hook.aclose()
 
 

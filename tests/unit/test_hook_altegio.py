@@ -217,7 +217,9 @@ def test_user_token_is_obtained_once_through_auth(
     connect: Callable[..., AltegioHook], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     masked: list[str] = []
-    monkeypatch.setattr("airflow.sdk.log.mask_secret", lambda value, name=None: masked.append(value))
+    monkeypatch.setattr(
+        "airflow_provider_altegio.compat.mask_secret", lambda value, name=None: masked.append(value)
+    )
     hook = connect(user_token=None, login="owner@example.com", password=PASSWORD)
     with respx.mock() as mock:
         auth = mock.post(f"{BASE}/auth").mock(
@@ -249,7 +251,7 @@ def test_auth_in_async_path_uses_async_masking(
     async def amask(value: str, name: str | None = None) -> None:
         masked.append(value)
 
-    monkeypatch.setattr("airflow.sdk.log.amask_secret", amask)
+    monkeypatch.setattr("airflow_provider_altegio.compat.amask_secret", amask)
     hook = connect(user_token=None, login="owner@example.com", password=PASSWORD)
 
     async def go() -> list[Product]:

@@ -12,17 +12,17 @@ PACKAGE = Path(__file__).resolve().parents[2] / "airflow_provider_altegio"
 
 #: Lowest first. A module may import from its own layer and the ones below it.
 LAYERS: list[set[str]] = [
-    {"exceptions", "values"},
-    {"core"},
+    {"exceptions", "values", "compat"},
+    {"core", "get_provider_info", "connection_forms", "fanout"},
     {"models"},
     {"hooks"},
     {"workflows", "results", "inputs", "lineage"},
     {"operators", "sensors", "triggers"},
 ]
-#: Outside the stack: provider metadata (reads core defaults) and the sandbox, which imports
-#: nothing of the client side but its secret masking, so no API assumption is shared by both.
-APART = {"get_provider_info": set(LAYERS[1]) | LAYERS[0], "sandbox": set()}
-SANDBOX_MAY_USE = {"airflow_provider_altegio.core.secrets"}
+#: Outside the stack: the sandbox, which imports nothing of the client side but its secret
+#: masking and the Airflow names of compat, so no API assumption is shared by both.
+APART = {"sandbox": set()}
+SANDBOX_MAY_USE = {"airflow_provider_altegio.core.secrets", "airflow_provider_altegio.compat"}
 #: Deprecated aliases kept where a name moved up a layer (CHANGELOG, 0.2.0); they go with them.
 SHIMS = {
     ("models/orders.py", "airflow_provider_altegio.workflows.restock"),

@@ -7,9 +7,9 @@ from typing import Any
 
 
 def test_write_off_moves_stock(altegio_sandbox: Any) -> None:
-    from airflow.dag_processing.dagbag import DagBag
     from airflow.settings import DAGS_FOLDER
 
+    from airflow_provider_altegio.compat import DagBag
     from airflow_provider_altegio.hooks.altegio import AltegioHook
 
     location, storage = (
