@@ -38,6 +38,7 @@ if AIRFLOW_V_3_2_PLUS:
     from airflow.sdk.exceptions import (
         AirflowException,
         AirflowFailException,
+        AirflowNotFoundException,
         AirflowSensorTimeout,
         AirflowSkipException,
         TaskDeferred,
@@ -47,6 +48,7 @@ else:
     from airflow.exceptions import (
         AirflowException,
         AirflowFailException,
+        AirflowNotFoundException,
         AirflowSensorTimeout,
         AirflowSkipException,
         TaskDeferred,
@@ -145,6 +147,7 @@ __all__ = [
     "HITL_WAITING_STATE",
     "AirflowException",
     "AirflowFailException",
+    "AirflowNotFoundException",
     "AirflowSensorTimeout",
     "AirflowSkipException",
     "AssetOrTimeSchedule",

@@ -290,7 +290,7 @@ class ApiHook(BaseHook):
         :raises InvalidRequestError: no such connection, or it lacks a required field or has a
             bad extra.
         """
-        from airflow.sdk.exceptions import AirflowNotFoundException
+        from airflow_provider_altegio.compat import AirflowNotFoundException
 
         if self._core is None:
             with self._core_lock:
@@ -306,7 +306,7 @@ class ApiHook(BaseHook):
 
     async def aget_conn(self) -> HttpCore:
         """Async twin of :meth:`get_conn`: looks the connection up without blocking the loop."""
-        from airflow.sdk.exceptions import AirflowNotFoundException
+        from airflow_provider_altegio.compat import AirflowNotFoundException
 
         if self._core is None:
             try:
