@@ -209,18 +209,21 @@ class Booker:
         """
         if not request.type_id.is_outflow:
             return
-        products: dict[int, Product] = {}
+        from airflow_provider_altegio.workflows.catalogue import find_products
+
+        # A request per product for a few, one walk of the catalogue for many.
+        found = find_products(
+            self.hook, {("good_id", str(t.good_id)) for t in request.transactions}, self.location_id
+        )
         takes = []
         for index, line in enumerate(request.transactions):
-            if line.good_id not in products:
-                try:
-                    products[line.good_id] = self.hook.get_product(line.good_id, self.location_id)
-                except AltegioNotFoundError:
-                    raise InvalidRequestError(
-                        f"transactions[{index}].good_id",
-                        f"location {self.location_id} has no product {line.good_id}",
-                    ) from None
-            product = products[line.good_id]
+            matches = found.get(("good_id", str(line.good_id)))
+            if not matches:
+                raise InvalidRequestError(
+                    f"transactions[{index}].good_id",
+                    f"location {self.location_id} has no product {line.good_id}",
+                )
+            product = matches[0]
             service = line.operation_unit_type == 2
             takes.append(
                 (
