@@ -16,7 +16,7 @@ help:
 	@echo "make test   - lint, format check, type check, docs build and the whole test suite"
 	@echo "make docs   - build the documentation site (strict) into site/"
 	@echo "make test-compat - the DAG tests on the oldest Airflow minor the package declares"
-	@echo "make e2e    - the connection form in headless Chromium (needs Debian's chromium)"
+	@echo "make e2e    - the connection form in headless Chromium; real triggerer and Celery deployments"
 	@echo "make bench  - benchmarks (not part of make test)"
 	@echo "make build  - the wheel and the sdist into dist/, checked with twine"
 	@echo "make airflow - Airflow standalone UI with the example DAGs and sandbox connections"
@@ -73,8 +73,12 @@ test-compat: $(STAMP)
 
 # Airflow's UI in a real browser: the provider's connection forms, saved and tested against the
 # sandbox. The screenshots land in build/e2e/ and are copied to the docs' connections page.
+# Real deployments: thirty deferred sensors through a real triggerer (PostgreSQL), and a
+# CeleryExecutor with Redis and two workers (Debian's postgresql and redis-server).
 e2e: $(E2E_STAMP)
 	@command -v chromium >/dev/null || { echo "make e2e needs Debian's chromium: apt-get install chromium"; exit 1; }
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { echo "make e2e needs Debian's postgresql: apt-get install postgresql"; exit 1; }
+	@command -v redis-server >/dev/null || { echo "make e2e needs Debian's redis-server: apt-get install redis-server"; exit 1; }
 	$(BIN)/pytest -m e2e tests/e2e
 	mkdir -p docs/images/connections
 	cp build/e2e/*.png docs/images/connections/

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import warnings
 from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
@@ -495,15 +496,18 @@ class ProductChangeEventTrigger(ProductPollTrigger):
                     await self.asset_state_store.aset(self.WATERMARK, until.isoformat())  # type: ignore[union-attr]
 
 
-#: Deprecated: the base of the sensors' triggers is :class:`ProductChangeTrigger`.
-ProductChangeTriggerBase = ProductChangeTrigger
+def __getattr__(name: str) -> Any:
+    if name == "ProductChangeTriggerBase":  # deprecated in 0.2: one class is the sensors' trigger
+        warnings.warn(f"{name} is deprecated: use ProductChangeTrigger", DeprecationWarning, stacklevel=2)
+        return ProductChangeTrigger
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "AltacolorProductChangeTrigger",
     "Poll",
     "ProductChangeEventTrigger",
     "ProductChangeTrigger",
-    "ProductChangeTriggerBase",
     "ProductChangesHook",
     "ProductPollTrigger",
     "ProductQuery",

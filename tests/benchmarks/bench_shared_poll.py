@@ -20,7 +20,18 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from tests.benchmarks._common import Result, check, emit, run_child, sandbox_process, set_altegio_connection
+import httpx
+
+from tests.benchmarks._common import (
+    ACCEPT,
+    AUTHORIZATION,
+    Result,
+    check,
+    emit,
+    run_child,
+    sandbox_process,
+    set_altegio_connection,
+)
 
 TRIGGERS = 200
 POKE_INTERVAL = 10.0
@@ -105,11 +116,11 @@ def run(results: list[Result]) -> None:
 
 
 def _first_product(sandbox: Any) -> int:
-    from airflow_provider_altegio.hooks.altegio import AltegioHook
-
-    with AltegioHook(CONN_ID, page_size=1) as hook:
-        product = next(iter(hook.iter_products(sandbox.location_id)))
-    return int(product.good_id)
+    headers = {"Accept": ACCEPT, "Authorization": AUTHORIZATION}
+    page = httpx.get(
+        f"{sandbox.altegio_url}/goods/{sandbox.location_id}", params={"count": 1}, headers=headers
+    )
+    return int(page.json()["data"][0]["good_id"])
 
 
 def main() -> None:

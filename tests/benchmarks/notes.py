@@ -57,6 +57,12 @@ being measured. Nothing here is part of `make test`.
    window binds too. Once with the default file store, once with a real `redis-server`. The
    least time is the start of the last request when every request goes as early as both
    sliding windows allow.
+7. **Shared poll through a deadline**: 200 `ProductChangeTrigger`s of one location, poke 10 s,
+   driven through Airflow's `SharedStreamManager` as the triggerer's `run_trigger` drives them
+   (`tests/triggers/triggerer.py`), sandbox at 5/s and 200/min. The first trigger to subscribe,
+   whose kwargs build the group's poll, times out after three intervals; listings are counted
+   over those three intervals and three more; then a product is changed and the other 199 must
+   fire within one interval.
 5. **Streaming**: peak RSS growth of a fresh process reading 100000 products against 10000
    (kernel high-water mark reset after a warm-up page), with the `tracemalloc` heap peak as a
    cross-check.
@@ -95,6 +101,12 @@ sensors polling every 10 s took the whole 200 a minute. Now the triggers of one 
 location and interval share one poll, so the group makes one listing per interval (plus the
 first at start), whatever its size. Memory per trigger is its subscriber queue, its filter's
 coroutine and the trigger object; the listing itself is shared.
+
+**Shared poll through a deadline.** The poll of a group depends only on its key (connection,
+listing, interval), never on the deadline of the trigger it was built from; each trigger ends
+its own wait at its deadline. Before, the first subscriber's deadline set the poll's pause to
+zero once it had passed: 50 requests per 10 s, the account's whole budget, for as long as the
+other 199 waited.
 
 **Processes.** The budget's log lives in a file under `flock` (or in Redis), so six processes
 pace themselves as one: no 429, and the wall time is the least the limits allow plus the last

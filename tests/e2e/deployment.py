@@ -24,7 +24,8 @@ import httpx
 from airflow_provider_altegio.sandbox.airflow_api import wait_healthy
 
 AIRFLOW = Path(sys.executable).with_name("airflow")
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+#: Debian's PostgreSQL server programs (package postgresql), newest version first.
+PG_BINS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name), reverse=True)
 T = TypeVar("T")
 
 
@@ -60,7 +61,7 @@ def _stop(process: subprocess.Popen[Any], timeout: float = 30) -> None:
 def postgres() -> Iterator[Callable[[str], str]]:
     """A PostgreSQL cluster in a temporary directory on a free port (Debian's server, run as the
     ``postgres`` user when we are root, as initdb requires); yields ``create(db) -> URL``."""
-    tools = PG_BIN if PG_BIN.is_dir() else Path(shutil.which("initdb") or "initdb").parent
+    tools = PG_BINS[0] if PG_BINS else Path(shutil.which("initdb") or "initdb").parent
     data = Path(tempfile.mkdtemp(prefix="altegio-e2e-pg-"))
     as_owner: list[str] = []
     if os.geteuid() == 0:

@@ -54,8 +54,8 @@ class Timeline:
     samples: list[tuple[float, int, dict[str, str | None]]] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
 
-    def first(self, condition: Any) -> float:
-        return next(t for t, _, states in self.samples if condition(states))
+    def first(self, condition: Any, after: float) -> float:
+        return next(t for t, _, states in self.samples if t >= after and condition(states))
 
     def max_per_interval(self, start: float, end: float) -> int:
         """The most listings in any ``POKE``-second window between ``start`` and ``end``."""
@@ -134,7 +134,7 @@ def test_thirty_deferred_sensors_share_one_poll_through_short_timeouts(
         wait_until(
             lambda: set(_short(timeline.samples[-1][2])) == {"failed"}, 600, "the short sensors' timeouts"
         )
-        short_out = timeline.first(lambda states: set(_short(states)) != {"deferred"})
+        short_out = timeline.first(lambda states: set(_short(states)) != {"deferred"}, all_deferred)
         short_done = timeline.samples[-1][0]
         # Another integration on the same account, meanwhile: it must not meet a 429.
         with shop.connection.altegio_client() as client:

@@ -17,7 +17,6 @@ from airflow_provider_altegio.triggers.products import (
     AltacolorProductChangeTrigger,
     ProductChangeEventTrigger,
     ProductChangeTrigger,
-    ProductChangeTriggerBase,
     ProductQuery,
     _SharedHooks,
 )
@@ -98,6 +97,8 @@ def test_the_sensor_query_is_what_the_trigger_rebuilds() -> None:
     assert trigger.query == query
     supplier = ProductQuery.rebuild("altacolor", "s", {"conditions": []}, PAST)
     assert type(ProductChangeTrigger.waiting_for(supplier, 30, PAST, PAST)) is AltacolorProductChangeTrigger
+    with pytest.deprecated_call():
+        from airflow_provider_altegio.triggers.products import ProductChangeTriggerBase
     assert isinstance(ProductChangeTrigger.waiting_for(supplier, 30, PAST, PAST), ProductChangeTriggerBase)
 
 
