@@ -6,6 +6,7 @@ on exit, whatever happened.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -24,6 +25,8 @@ import httpx
 from airflow_provider_altegio.sandbox.airflow_api import wait_healthy
 
 AIRFLOW = Path(sys.executable).with_name("airflow")
+#: Where each scenario leaves its figures (``<name>.json``), for the docs' tables.
+FIGURES = Path(__file__).resolve().parents[2] / "build" / "e2e"
 #: Debian's PostgreSQL server programs (package postgresql), newest version first.
 PG_BINS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name), reverse=True)
 T = TypeVar("T")
@@ -45,6 +48,13 @@ def wait_until(check: Callable[[], T], timeout: float, what: str, every: float =
         if time.monotonic() > deadline:
             raise TimeoutError(f"gave up after {timeout:.0f} s waiting for {what}")
         time.sleep(every)
+
+
+def report(name: str, figures: dict[str, Any]) -> None:
+    """Print a scenario's figures and keep them in ``build/e2e/<name>.json``."""
+    print(f"{name}: {json.dumps(figures)}")
+    FIGURES.mkdir(parents=True, exist_ok=True)
+    (FIGURES / f"{name}.json").write_text(json.dumps(figures, indent=2))
 
 
 def _stop(process: subprocess.Popen[Any], timeout: float = 30) -> None:

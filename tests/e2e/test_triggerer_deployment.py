@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from deployment import deployment, postgres, sandbox, wait_until
+from deployment import deployment, postgres, report, sandbox, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
 
@@ -97,7 +97,7 @@ def airflow(shop: Any) -> Iterator[Any]:
 
 
 def test_thirty_deferred_sensors_share_one_poll_through_short_timeouts(
-    airflow: Any, shop: Any, monkeypatch: pytest.MonkeyPatch, record_property: Any
+    airflow: Any, shop: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     location_id = shop.location_ids[0]
     (airflow.dags / "shared_poll.py").write_text(
@@ -177,8 +177,7 @@ def test_thirty_deferred_sensors_share_one_poll_through_short_timeouts(
         "other_integration_statuses": others,
         "test_wall_s": round(time.monotonic() - started),
     }
-    print("E2E triggerer figures:", json.dumps(figures))
-    record_property("figures", json.dumps(figures))
+    report("triggerer", figures)
     assert deferred
     assert short_out - all_deferred >= POKE, figures  # the window before the deadlines was measured
     assert before <= 3, figures
