@@ -50,6 +50,11 @@ def wait_until(check: Callable[[], T], timeout: float, what: str, every: float =
         time.sleep(every)
 
 
+def clean_env() -> dict[str, str]:
+    """This environment without the test session's own Airflow settings."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "PYTEST"))}
+
+
 def report(name: str, figures: dict[str, Any]) -> None:
     """Print a scenario's figures and keep them in ``build/e2e/<name>.json``."""
     print(f"{name}: {json.dumps(figures)}")
@@ -70,7 +75,8 @@ def _stop(process: subprocess.Popen[Any], timeout: float = 30) -> None:
 @contextmanager
 def postgres() -> Iterator[Callable[[str], str]]:
     """A PostgreSQL cluster in a temporary directory on a free port (Debian's server, run as the
-    ``postgres`` user when we are root, as initdb requires); yields ``create(db) -> URL``."""
+    ``postgres`` user when we are root, as initdb requires), with Airflow's schema migrated once
+    into a template; yields ``create(db) -> URL``, a new database with that schema."""
     tools = PG_BINS[0] if PG_BINS else Path(shutil.which("initdb") or "initdb").parent
     data = Path(tempfile.mkdtemp(prefix="altegio-e2e-pg-"))
     as_owner: list[str] = []
@@ -96,11 +102,15 @@ def postgres() -> Iterator[Callable[[str], str]]:
         ready = [tools / "pg_isready", "-h", "127.0.0.1", "-p", str(port), "-q"]
         wait_until(lambda: subprocess.run(ready, check=False).returncode == 0, 60, "postgres", 0.2)
 
-        def create(name: str) -> str:
-            command = [tools / "createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", name]
-            subprocess.run(command, check=True, capture_output=True)
+        def create(name: str, template: str = "airflow") -> str:
+            command = [tools / "createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres"]
+            subprocess.run([*command, "-T", template, name], check=True, capture_output=True)
             return f"postgresql+psycopg2://postgres@127.0.0.1:{port}/{name}"
 
+        url = create("airflow", template="template1")
+        with tempfile.TemporaryDirectory(prefix="altegio-e2e-migrate-") as home:
+            env = {**clean_env(), "AIRFLOW_HOME": home, "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": url}
+            subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True, timeout=900)
         yield create
     finally:
         _stop(server)
@@ -222,11 +232,11 @@ class Deployment:
 def deployment(
     database_url: str, executor: str, connections: dict[str, str], **config: str
 ) -> Iterator[Deployment]:
-    """Airflow's api-server, scheduler, dag-processor and triggerer on a fresh metadata database,
-    with ``connections`` (``AIRFLOW_CONN_*`` values by id) and more ``AIRFLOW__*`` ``config``."""
+    """Airflow's api-server, scheduler, dag-processor and triggerer on a migrated metadata
+    database, with ``connections`` (``AIRFLOW_CONN_*`` values by id) and more ``AIRFLOW__*`` ``config``."""
     home = Path(tempfile.mkdtemp(prefix="altegio-e2e-airflow-"))
     api_port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "PYTEST"))}
+    env = clean_env()
     env.update(
         {
             "AIRFLOW_HOME": str(home),
@@ -249,7 +259,6 @@ def deployment(
     airflow = Deployment(home, env)
     airflow.dags.mkdir()
     try:
-        airflow.airflow("db", "migrate", timeout=600)
         airflow.start("api-server", "api-server", "--host", "127.0.0.1", "--port", str(api_port))
         for name in ("scheduler", "dag-processor", "triggerer"):
             airflow.start(name, name)

@@ -248,6 +248,31 @@ async def test_altacolor_run_reports_modified_products(altegio_sandbox: Any) -> 
     assert set(event) == {"status", "product_ids", "count", "polls"}  # ids, never whole records
 
 
+@pytest.mark.integration
+@pytest.mark.asyncio
+async def test_a_trigger_that_joins_late_catches_up_alone(altegio_sandbox: Any) -> None:
+    """A trigger whose sensor checked long before it joined (a triggerer restart) is not covered
+    by the shared look-back window: it asks once for its own gap, and sees what changed there."""
+    from airflow_provider_altegio.hooks.altegio import AltegioHook
+
+    hook = AltegioHook()
+    location_id = altegio_sandbox.location_ids[0]
+    product = (await hook.achanged_products(PAST, location_id))[0]
+    await asyncio.to_thread(hook.update_product, product.good_id, {"comment": "while away"}, location_id)
+    an_hour_ago = _iso(-3600)
+    trigger = ProductChangeTrigger(
+        conn_id="altegio_default",
+        location_id=location_id,
+        changed_after=an_hour_ago,
+        checked_at=an_hour_ago,
+        product_ids=[product.good_id],
+        poke_interval=0.2,
+    )
+    event = await _first_event(trigger)
+    await hook.aclose()
+    assert event["product_ids"] == [product.good_id]
+
+
 # -- shared: through Airflow's SharedStreamManager, at the platform's limits -----------------
 
 
