@@ -42,7 +42,7 @@ POKE = 10.0
 SHORT_TIMEOUT = 150
 DAG_ID = "e2e_shared_poll"
 
-DAG_FILE = """
+TRIGGERER_DAG = """
 from datetime import datetime
 
 from airflow.sdk import DAG
@@ -115,7 +115,7 @@ def test_thirty_deferred_sensors_share_one_poll_through_short_timeouts(
     airflow, shop = local_airflow, triggerer_shop
     location_id = shop.location_ids[0]
     (airflow.dags / "shared_poll.py").write_text(
-        DAG_FILE.format(
+        TRIGGERER_DAG.format(
             dag_id=DAG_ID,
             sensors=SENSORS,
             short=SHORT,
@@ -208,7 +208,7 @@ PAGE_SIZE = 25
 #: Twenty pages a read: 252 requests, more than the account's 200 a minute.
 PRODUCTS = 500
 
-DAG_FILE = """
+CELERY_DAG = """
 from datetime import datetime
 
 from airflow.sdk import DAG, task
@@ -327,7 +327,7 @@ def test_twelve_reads_and_a_receipt_on_two_celery_workers(celery_airflow: Any, c
     with shop.connection.altegio_client() as client:
         good_id = client.get(f"/goods/{location['id']}", params={"count": 1}).json()["data"][0]["good_id"]
     (airflow.dags / "celery_reads.py").write_text(
-        DAG_FILE.format(
+        CELERY_DAG.format(
             location_id=location["id"],
             page_size=PAGE_SIZE,
             reads=READS,
