@@ -139,16 +139,31 @@ class ProductQuery:
         value = getattr(product, _FIELDS[self.api][1], None)
         return value if isinstance(value, datetime) and value.tzinfo is not None else None
 
-    def matching(self, products: Iterable[Any], after: datetime, *, undated: bool = True) -> list[int]:
+    def matching(
+        self,
+        products: Iterable[Any],
+        after: datetime,
+        *,
+        undated: bool = True,
+        reported: dict[int, datetime] | None = None,
+    ) -> list[int]:
         """Ids of the products of interest that changed after ``after``; a product that does not
-        say when counts when ``undated`` (the listing says it changed in its window)."""
+        say when counts when ``undated`` (the listing says it changed in its window). A change
+        already in ``reported`` (id: when) is left out; each one found is added to it."""
         wanted = None if self.product_ids is None else set(self.product_ids)
+        reported = {} if reported is None else reported
         ids = []
         for product in products:
             product_id = getattr(product, _FIELDS[self.api][0])
             when = self.changed_at(product)
-            if (undated if when is None else when > after) and (wanted is None or product_id in wanted):
+            if not (undated if when is None else when > after) or (
+                wanted is not None and product_id not in wanted
+            ):
+                continue
+            if when is None or reported.get(product_id) != when:
                 ids.append(product_id)
+            if when is not None:
+                reported[product_id] = when
         return ids
 
 
@@ -279,11 +294,14 @@ class ProductPollTrigger(BaseEventTrigger):
         after: datetime,
         *,
         undated: bool,
+        reported: dict[int, datetime],
         keep: Callable[[Sequence[Any]], Sequence[Any]] = lambda products: products,
     ) -> AsyncIterator[_Seen]:
         """What each poll means to this trigger, from ``after`` on. A poll whose window starts
         later than what the trigger has seen (it joined late) is made up by one listing of its
-        own; after that each shared listing covers it."""
+        own; after that each shared listing covers it. The API dates changes to the second, and
+        may date them a little behind our clock, so what has been seen moves on with our clock
+        less :data:`CLOCK_MARGIN`, and the changes already found within it are in ``reported``."""
         async for poll in polls:
             if poll.error is None and poll.since > after:
                 try:
@@ -295,10 +313,11 @@ class ProductPollTrigger(BaseEventTrigger):
             if poll.error is not None:
                 yield _Seen(poll, [], after, after)
                 continue
-            products = keep(poll.products)
-            newest = [when for p in products if (when := self.query.changed_at(p)) is not None]
-            until = max([after, poll.at - CLOCK_MARGIN, *newest])
-            yield _Seen(poll, self.query.matching(products, after, undated=undated), after, until)
+            ids = self.query.matching(keep(poll.products), after, undated=undated, reported=reported)
+            until = max(after, poll.at - CLOCK_MARGIN)
+            for product_id in [i for i, when in reported.items() if when <= until]:
+                del reported[product_id]
+            yield _Seen(poll, ids, after, until)
             after = until
 
 
@@ -364,9 +383,8 @@ class ProductChangeTrigger(ProductPollTrigger):
         assert self.query.changed_after is not None  # the constructor requires it
         # Changes up to the sensor's own check were looked at already: nothing matched.
         checked_at = _utc(self.checked_at) if self.checked_at else self.query.changed_after
-        seen = self._seen(
-            shared_stream, max(self.query.changed_after, checked_at - CLOCK_MARGIN), undated=True
-        )
+        after = max(self.query.changed_after, checked_at - CLOCK_MARGIN)
+        seen = self._seen(shared_stream, after, undated=True, reported={})
         deadline = None if self.deadline is None else _utc(self.deadline)
         polls = 0
         while True:
@@ -442,7 +460,7 @@ class ProductChangeEventTrigger(ProductPollTrigger):
     :param poke_interval: seconds between polls.
     """
 
-    #: the asset state key of the reported-up-to moment.
+    #: the asset state key of what was reported (JSON: ``until`` and the changes ``reported``).
     WATERMARK = "altegio_products_changed_until"
 
     def __init__(
@@ -473,17 +491,22 @@ class ProductChangeEventTrigger(ProductPollTrigger):
         storages = None if self.storage_id is None else [self.storage_id]
         return [p for p in products if p.is_low(storages)] if self.at_or_below_critical else products
 
-    async def _watermark(self) -> datetime | None:
+    async def _watermark(self) -> tuple[datetime, dict[int, datetime]]:
+        """Up to when changes were looked at, and those reported since; from now on without one."""
         with contextlib.suppress(Exception):  # no store, or several watched assets (no one accessor)
-            value = await self.asset_state_store.aget(self.WATERMARK)  # type: ignore[union-attr]
-            return _utc(value) if isinstance(value, str) else None
-        return None
+            value = str(await self.asset_state_store.aget(self.WATERMARK))  # type: ignore[union-attr]
+            if value.startswith("{"):
+                saved = json.loads(value)
+                return _utc(saved["until"]), {int(i): _utc(when) for i, when in saved["reported"].items()}
+            return _utc(value), {}  # as 0.1 kept it
+        return _now(), {}
 
     async def filter_shared_stream(self, shared_stream: AsyncIterator[Any]) -> AsyncIterator[TriggerEvent]:
-        """One event per poll that finds changes since the last one reported; a failed listing
-        is logged (an event trigger has no task to fail) and watching goes on."""
+        """One event per poll that finds changes not reported yet; a failed listing is logged (an
+        event trigger has no task to fail) and watching goes on."""
+        since, reported = await self._watermark()
         async for poll, ids, after, until in self._seen(
-            shared_stream, await self._watermark() or _now(), undated=False, keep=self._low
+            shared_stream, since, undated=False, reported=reported, keep=self._low
         ):
             if poll.error is not None:
                 self.log.error("Poll failed: %s", poll.error)
@@ -492,8 +515,12 @@ class ProductChangeEventTrigger(ProductPollTrigger):
                 yield _event(
                     location_id=location_id, product_ids=ids, count=len(ids), changed_after=after.isoformat()
                 )
+                saved = {
+                    "until": until.isoformat(),
+                    "reported": {i: w.isoformat() for i, w in reported.items()},
+                }
                 with contextlib.suppress(Exception):
-                    await self.asset_state_store.aset(self.WATERMARK, until.isoformat())  # type: ignore[union-attr]
+                    await self.asset_state_store.aset(self.WATERMARK, json.dumps(saved))  # type: ignore[union-attr]
 
 
 def __getattr__(name: str) -> Any:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -149,6 +151,36 @@ async def test_shared_hooks_one_per_connection_and_loop() -> None:
             assert third is not first
         assert closed == [third]
     assert closed == [third, first]
+
+
+@pytest.mark.asyncio
+async def test_each_change_is_reported_once_even_two_in_one_second() -> None:
+    """The API dates changes to the second: a change dated the same second as one already
+    reported is still reported, and neither is reported again by the next polls."""
+    from airflow_provider_altegio.triggers.products import Poll
+
+    @dataclass
+    class Product:
+        good_id: int
+        last_change_date: datetime
+
+    stamp = (datetime.now(tz=timezone.utc) + timedelta(seconds=2)).replace(microsecond=0)
+    first, second = Product(1, stamp), Product(2, stamp)
+    listings = [
+        [first],
+        [first, second],
+        [first, second],
+        [first, second, Product(3, stamp - timedelta(hours=1))],
+    ]
+
+    async def polls() -> AsyncIterator[Poll]:
+        for i, products in enumerate(listings):
+            at = stamp + timedelta(seconds=i)
+            yield Poll(at, at - timedelta(minutes=5), {"location_id": 7}, products)
+
+    watcher = ProductChangeEventTrigger(conn_id="c", poke_interval=1)
+    events = [event.payload async for event in watcher.filter_shared_stream(polls())]
+    assert [(e["location_id"], e["product_ids"]) for e in events] == [(7, [1]), (7, [2])]
 
 
 # -- alone: run() ----------------------------------------------------------------------------
@@ -318,6 +350,13 @@ async def _touch(shop: dict[str, Any], index: int = 0) -> None:
     await asyncio.to_thread(shop["hook"].update_product, good_id, {"comment": _iso()}, shop["location_id"])
 
 
+async def _touch_for_watcher(shop: dict[str, Any], index: int) -> None:
+    """Change a product in a later second than the one a watcher just started in: the API says
+    when a product changed to the second, and the watcher counts what changed after its start."""
+    await asyncio.sleep(1.1)
+    await _touch(shop, index)
+
+
 async def _fired_after_change(runner: Triggerer, shop: dict[str, Any], ids: list[int], index: int = 0) -> int:
     """Change a product; wait for ``ids`` to finish; return the listings that took (at most two:
     the one in flight, and the next)."""
@@ -400,8 +439,8 @@ async def test_a_failed_listing_is_one_request_for_every_subscriber(
         ("error", "AltegioNotFoundError")
     }
     assert await listings.count() == 1
-    await _touch(shop, index=1)
-    await asyncio.sleep(2 * POKE)
+    await _touch_for_watcher(shop, index=1)
+    await runner.until(lambda: runner.first(watcher), timeout=10 * POKE)
     assert runner.first(watcher)["product_ids"] == [shop["ids"][1]]  # type: ignore[index]
     assert runner.groups() == 1
     await runner.stop()
@@ -452,9 +491,8 @@ async def test_a_triggerer_restart(shop: dict[str, Any]) -> None:
     watcher.asset_state_store = store  # type: ignore[assignment]
     runner = Triggerer()
     before = runner.add(watcher)
-    await asyncio.sleep(0.5)
-    await _touch(shop, index=0)
-    await asyncio.sleep(2 * POKE)
+    await _touch_for_watcher(shop, index=0)
+    await runner.until(lambda: runner.events[before], timeout=10 * POKE)
     assert [e.payload["product_ids"] for e in runner.events[before]] == [[shop["ids"][0]]]
     await runner.stop()
     assert watcher.WATERMARK in store.values

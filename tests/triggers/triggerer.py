@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import itertools
 import time
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,6 +88,12 @@ class Triggerer:
         """Wait until these triggers (default: all) have finished, at most ``timeout`` seconds."""
         tasks = [self.tasks[i] for i in trigger_ids or self.tasks]
         await asyncio.wait(tasks, timeout=timeout)
+
+    async def until(self, condition: Callable[[], object], timeout: float) -> None:
+        """Wait until ``condition()`` is true (an event came), at most ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while not condition() and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
 
     def groups(self) -> int:
         """How many shared polls run."""
