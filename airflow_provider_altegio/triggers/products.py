@@ -172,22 +172,20 @@ class _SharedHooks:
     connection pool are closed when the last user leaves."""
 
     def __init__(self) -> None:
-        self._entries: dict[tuple[str, str, int], tuple[Any, int]] = {}
+        self._entries: dict[tuple[str, str, int], list[Any]] = {}  # [hook, users]
 
     @contextlib.asynccontextmanager
     async def use(self, key: tuple[str, str], factory: Callable[[], Any]) -> AsyncIterator[Any]:
         full_key = (*key, id(asyncio.get_running_loop()))
-        hook, users = self._entries.get(full_key, (None, 0))
-        self._entries[full_key] = (hook or factory(), users + 1)
+        entry = self._entries.setdefault(full_key, [None, 0])
+        entry[0], entry[1] = entry[0] or factory(), entry[1] + 1
         try:
-            yield self._entries[full_key][0]
+            yield entry[0]
         finally:
-            hook, users = self._entries[full_key]
-            if users <= 1:
+            entry[1] -= 1
+            if not entry[1]:
                 del self._entries[full_key]
-                await hook.aclose()
-            else:
-                self._entries[full_key] = (hook, users - 1)
+                await entry[0].aclose()
 
 
 _SHARED_HOOKS = _SharedHooks()
