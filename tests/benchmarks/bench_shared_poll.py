@@ -67,6 +67,7 @@ async def scenario(base_url: str, location_id: int, good_id: int) -> dict[str, A
     await runner.wait(first, timeout=FIRST_DEADLINE * POKE_INTERVAL + 5)
     before, before_s = await listings.count(), time.monotonic() - started
     after = await listings.over(FIRST_DEADLINE * POKE_INTERVAL)
+    await asyncio.sleep(POKE_INTERVAL / 2)  # the edit lands mid-interval, not just before a poll
     with AltegioHook(CONN_ID) as hook:
         changed_at = time.monotonic()
         await asyncio.to_thread(

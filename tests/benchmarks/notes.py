@@ -61,8 +61,8 @@ being measured. Nothing here is part of `make test`.
    driven through Airflow's `SharedStreamManager` as the triggerer's `run_trigger` drives them
    (`tests/triggers/triggerer.py`), sandbox at 5/s and 200/min. The first trigger to subscribe,
    whose kwargs build the group's poll, times out after three intervals; listings are counted
-   over those three intervals and three more; then a product is changed and the other 199 must
-   fire within one interval.
+   over those three intervals and three more; then a product is changed, half an interval
+   after a poll, and the other 199 must fire within one interval.
 5. **Streaming**: peak RSS growth of a fresh process reading 100000 products against 10000
    (kernel high-water mark reset after a warm-up page), with the `tracemalloc` heap peak as a
    cross-check.
