@@ -70,10 +70,14 @@ compat-pins: $(STAMP) ## regenerate constraints/airflow-X.Y.Z.txt from PyPI as o
 	$(BIN)/python scripts/test_compat.py pins $(COMPAT_RELEASES)
 
 # Airflow's UI in a real browser: the provider's connection forms, saved and tested against the
-# sandbox. Screenshots and the labels they show go to build/e2e/ only; `make screenshots`
-# copies them into the docs.
-e2e: $(E2E_STAMP) ## the connection forms in headless Chromium (Debian's chromium), into build/e2e/
+# sandbox; screenshots and the labels they show go to build/e2e/ only (`make screenshots` copies
+# them into the docs). Real deployments: thirty deferred sensors through a real triggerer
+# (PostgreSQL), and a CeleryExecutor with Redis and two workers (Debian's postgresql and
+# redis-server).
+e2e: $(E2E_STAMP) ## the connection forms in headless Chromium; real triggerer and Celery deployments
 	@command -v chromium >/dev/null || { echo "make e2e needs Debian's chromium: apt-get install chromium"; exit 1; }
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { echo "make e2e needs Debian's postgresql: apt-get install postgresql"; exit 1; }
+	@command -v redis-server >/dev/null || { echo "make e2e needs Debian's redis-server: apt-get install redis-server"; exit 1; }
 	rm -rf build/e2e
 	$(BIN)/pytest -m e2e tests/e2e
 

@@ -1,9 +1,10 @@
 """Sensors that wait for products to change, in Altegio or in the Altacolor supplier catalogue.
 
 Both work in ``mode="poke"``, ``mode="reschedule"`` and deferred (``deferrable=True``, default
-from ``[operators] default_deferrable``). Each poke asks the hook's ``changed_products``;
-deferred, the sensor checks once on the worker and only defers when nothing changed yet, and the
-trigger then watches for it; the triggers of one connection and location share one poll.
+from ``[operators] default_deferrable``). The sensor builds its query once
+(:class:`~airflow_provider_altegio.triggers.products.ProductQuery`); each poke asks the hook with
+it, and deferred, after one check on the worker, the trigger asks with the same query. The
+triggers of one connection and listing share one poll.
 
 XCom (and the trigger's event) carry the ids and the count of the changed products, not their
 records: read what you need of them downstream.
@@ -30,7 +31,10 @@ if TYPE_CHECKING:
     from airflow_provider_altegio.hooks.altacolor import AltacolorHook
     from airflow_provider_altegio.hooks.altegio import AltegioHook
     from airflow_provider_altegio.operators.base import JsonDict
-    from airflow_provider_altegio.triggers.products import ProductChangeTriggerBase
+    from airflow_provider_altegio.triggers.products import (
+        ProductChangeTrigger,
+        ProductQuery,
+    )
 
 
 def _default_changed_after(context: Context) -> datetime:
@@ -44,10 +48,9 @@ def _default_changed_after(context: Context) -> datetime:
 
 
 class ProductChangeSensorBase(BaseSensorOperator):
-    """What the two product-change sensors share: the date default, poking, deferral, results.
+    """What the two product-change sensors share: the query, poking, deferral, results.
 
-    Subclasses provide the hook and turn their arguments into the query (:meth:`build_query`),
-    the keyword arguments of the hook's ``changed_products``; the trigger sends the same query.
+    A subclass names its API and connection and the filters of its listing (:meth:`filters`).
 
     :param changed_after: products changed after this moment count (datetime or ISO string).
         Default: the start of the run's data interval. Templated.
@@ -70,52 +73,57 @@ class ProductChangeSensorBase(BaseSensorOperator):
         self.changed_after = changed_after
         self.product_ids = product_ids
         self.deferrable = deferrable
-        self._query: JsonDict | None = None
+        self._query: ProductQuery | None = None
         self._checked_at: datetime | None = None
 
     hook: AltegioHook | AltacolorHook
+    #: the API (``"altegio"``, ``"altacolor"``) and the connection id its products come from.
+    api: str
+    conn_id: str
 
-    def build_query(self) -> JsonDict:
-        """The subclass's own part of the query (JSON-safe, validated).
+    def filters(self) -> JsonDict:
+        """The listing's filters, validated (see ``ProductQuery.filters``).
 
         :raises InvalidRequestError: a bad id or condition.
         """
         raise NotImplementedError
 
-    def trigger(self, query: JsonDict, checked_at: str, deadline: str) -> ProductChangeTriggerBase:
-        """The trigger that runs ``query`` in the triggerer from ``checked_at`` (the last check,
-        ISO) until ``deadline`` (ISO)."""
-        raise NotImplementedError
+    def query(self, context: Context) -> ProductQuery:
+        """The query of this try, built and validated once.
 
-    def query(self, context: Context) -> JsonDict:
-        """The query of this try, validated once.
-
-        :raises InvalidRequestError: a bad date, id or condition, or no location.
+        :raises InvalidRequestError: a bad date, id or condition.
         """
         if self._query is None:
-            changed_after = read_datetime(self.changed_after, "changed_after") or _default_changed_after(
-                context
+            from airflow_provider_altegio.triggers.products import ProductQuery
+
+            changed_after = read_datetime(self.changed_after, "changed_after")
+            self._query = ProductQuery.rebuild(
+                self.api,
+                self.conn_id,
+                self.filters(),
+                changed_after or _default_changed_after(context),
+                read_id_list(self.product_ids, "product_ids"),
             )
-            self._query = {
-                "changed_after": changed_after.isoformat(),
-                "product_ids": read_id_list(self.product_ids, "product_ids"),
-                **self.build_query(),
-            }
         return self._query
 
     def poke(self, context: Context) -> PokeReturnValue:
-        """One poll: done when at least one matching product changed.
+        """One check: done when at least one matching product changed.
 
         XCom: ``{"product_ids": [...], "count": n}``.
         """
         query = self.query(context)
+        assert query.changed_after is not None
         self._checked_at = datetime.now(tz=timezone.utc)
-        ids = [getattr(product, self.id_field) for product in self.hook.changed_products(**query)]
-        self.log.info("%d matching products changed after %s", len(ids), query["changed_after"])
+        ids = query.matching(query.changed(self.hook, query.changed_after), query.changed_after)
+        self.log.info("%d matching products changed after %s", len(ids), query.changed_after.isoformat())
         return PokeReturnValue(is_done=bool(ids), xcom_value={"product_ids": ids, "count": len(ids)})
 
-    #: the id field of the hook's products.
-    id_field: str
+    def trigger(self, query: ProductQuery, checked_at: str, deadline: str) -> ProductChangeTrigger:
+        """The trigger that waits for ``query`` from ``checked_at`` (the last check, ISO) until
+        ``deadline`` (ISO)."""
+        from airflow_provider_altegio.triggers.products import ProductChangeTrigger
+
+        return ProductChangeTrigger.waiting_for(query, self.poke_interval, checked_at, deadline)
 
     def execute(self, context: Context) -> Any:
         with self.hook:
@@ -128,8 +136,10 @@ class ProductChangeSensorBase(BaseSensorOperator):
         self.log.info("Deferring: polling every %.0fs until %s", self.poke_interval, deadline.isoformat())
         checked_at = (self._checked_at or datetime.now(tz=timezone.utc)).isoformat()
         # The trigger keeps the one deadline (dag.test() would not enforce a deferral timeout).
-        trigger = self.trigger(self.query(context), checked_at, deadline.isoformat())
-        self.defer(trigger=trigger, method_name="execute_complete")
+        self.defer(
+            trigger=self.trigger(self.query(context), checked_at, deadline.isoformat()),
+            method_name="execute_complete",
+        )
         return None  # not reached: defer() raises TaskDeferred
 
     def execute_complete(self, context: Context, event: JsonDict | None = None) -> JsonDict:
@@ -187,6 +197,7 @@ class WaitForProductChangeSensor(ProductChangeSensorBase):
     """
 
     template_fields = ("location_id", "changed_after", "product_ids", "category_id", "term")
+    api = "altegio"
 
     def __init__(
         self,
@@ -201,7 +212,7 @@ class WaitForProductChangeSensor(ProductChangeSensorBase):
         self.location_id = location_id
         self.category_id = category_id
         self.term = term
-        self.altegio_conn_id = altegio_conn_id
+        self.altegio_conn_id = self.conn_id = altegio_conn_id
 
     @cached_property
     def hook(self) -> AltegioHook:  # type: ignore[override]
@@ -210,25 +221,14 @@ class WaitForProductChangeSensor(ProductChangeSensorBase):
 
         return AltegioHook(altegio_conn_id=self.altegio_conn_id)
 
-    def build_query(self) -> JsonDict:
+    def filters(self) -> JsonDict:
         return {
-            "location_id": self.hook.resolve_location_id(self.location_id),
+            # The connection's default location stays None: the hook reads it, and sensors and
+            # watchers that rely on it share one poll.
+            "location_id": optional_whole_number(self.location_id, "location_id"),
             "category_id": optional_whole_number(self.category_id, "category_id"),
             "term": None if is_blank(self.term) else str(self.term).strip(),
         }
-
-    id_field = "good_id"
-
-    def trigger(self, query: JsonDict, checked_at: str, deadline: str) -> ProductChangeTriggerBase:
-        from airflow_provider_altegio.triggers.products import ProductChangeTrigger
-
-        return ProductChangeTrigger(
-            conn_id=self.altegio_conn_id,
-            poke_interval=self.poke_interval,
-            checked_at=checked_at,
-            deadline=deadline,
-            **query,
-        )
 
 
 class AltacolorWaitForProductChangeSensor(ProductChangeSensorBase):
@@ -257,13 +257,14 @@ class AltacolorWaitForProductChangeSensor(ProductChangeSensorBase):
     """
 
     template_fields = ("changed_after", "product_ids", "conditions")
+    api = "altacolor"
 
     def __init__(
         self, *, conditions: Any = None, altacolor_conn_id: str = "altacolor_default", **kwargs: Any
     ) -> None:
         super().__init__(**kwargs)
         self.conditions = conditions
-        self.altacolor_conn_id = altacolor_conn_id
+        self.altacolor_conn_id = self.conn_id = altacolor_conn_id
 
     @cached_property
     def hook(self) -> AltacolorHook:  # type: ignore[override]
@@ -272,23 +273,10 @@ class AltacolorWaitForProductChangeSensor(ProductChangeSensorBase):
 
         return AltacolorHook(altacolor_conn_id=self.altacolor_conn_id)
 
-    def build_query(self) -> JsonDict:
+    def filters(self) -> JsonDict:
         # Only "no conditions" means none: a falsy malformed value (0, {}) is validated, not dropped.
         given = [] if is_blank(self.conditions) else self.conditions
         return {"conditions": to_json(read_conditions(given, "conditions")) if given != [] else []}
-
-    id_field = "product_id"
-
-    def trigger(self, query: JsonDict, checked_at: str, deadline: str) -> ProductChangeTriggerBase:
-        from airflow_provider_altegio.triggers.products import AltacolorProductChangeTrigger
-
-        return AltacolorProductChangeTrigger(
-            conn_id=self.altacolor_conn_id,
-            poke_interval=self.poke_interval,
-            checked_at=checked_at,
-            deadline=deadline,
-            **query,
-        )
 
 
 __all__ = [

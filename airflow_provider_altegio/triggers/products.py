@@ -1,11 +1,10 @@
-"""Triggers that watch products change: behind the deferrable sensors, and for ``AssetWatcher``.
+"""Triggers that wait for products to change: behind the deferrable sensors, and for ``AssetWatcher``.
 
-Every trigger of one connection, listing and ``poke_interval`` in a triggerer shares one poll
-(Airflow's shared trigger streams): one changed-products listing per interval answers all of
-them, however many there are. Each listing covers a look-back window (:func:`lookback`), and
-each trigger keeps from it what concerns it (its own ``changed_after`` and products). A trigger
-run on its own (``dag.test()``, a triggerer without shared streams) runs the same poll alone.
-
+The triggers of one connection, listing and ``poke_interval`` in a triggerer share one poll
+(Airflow's shared trigger streams). The poll depends on nothing else: every ``poke_interval`` it
+lists the products changed in a look-back window (:func:`lookback`), however many triggers listen
+and whatever their deadlines. Each trigger keeps what concerns it and ends at its own deadline.
+Alone (``run()``: ``dag.test()``, no shared streams) a trigger runs the same poll for itself.
 Events carry product ids and counts, never whole records.
 """
 
@@ -14,20 +13,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Callable, Hashable, Iterable
-from dataclasses import dataclass, field
+import warnings
+from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, cast
 
-from airflow_provider_altegio.compat import BaseEventTrigger, TriggerEvent
+from airflow_provider_altegio.compat import HAS_SHARED_STREAMS, BaseEventTrigger, TriggerEvent
+from airflow_provider_altegio.fanout import run_shared
 
 if TYPE_CHECKING:
-    from airflow_provider_altegio.hooks.altacolor import AltacolorHook
     from airflow_provider_altegio.hooks.altegio import AltegioHook
-    from airflow_provider_altegio.models.altacolor import AltacolorProduct
-    from airflow_provider_altegio.models.altegio import Product
-
-    AnyProduct = Product | AltacolorProduct
 
 JsonDict = dict[str, Any]
 
@@ -35,49 +31,162 @@ JsonDict = dict[str, Any]
 MIN_POLL_INTERVAL = 0.1
 #: The look-back of a shared listing is at least this many seconds.
 MIN_LOOKBACK = 300.0
-#: A sensor's last check is taken this much earlier, in case the API's clock runs behind ours.
+#: What a trigger has seen ends this much before its last listing, in case the API's clock runs
+#: behind ours.
 CLOCK_MARGIN = timedelta(seconds=60)
+#: Per API: a product's id field, and the field that says when it changed.
+_FIELDS = {"altegio": ("good_id", "last_change_date"), "altacolor": ("product_id", "date_modified")}
+
+
+class ProductChangesHook(Protocol):
+    """What sensors and triggers ask of a hook; ``AltegioHook`` and ``AltacolorHook`` are both one.
+    The listing's filters go as keyword arguments (see :attr:`ProductQuery.filters`)."""
+
+    def changed_products(self, changed_after: datetime) -> Sequence[Any]: ...
+
+    async def achanged_products(self, changed_after: datetime) -> Sequence[Any]: ...
+
+    async def aget_conn(self) -> Any: ...
+
+    async def aclose(self) -> None: ...
 
 
 def lookback(poke_interval: float) -> timedelta:
-    """How far back each listing of a shared poll reaches: a trigger that joins within this
-    time of its sensor's last check is covered by the listing alone."""
+    """How far back each listing of a shared poll reaches: a trigger that joins within this time
+    of its sensor's last check is covered by the listing alone."""
     return timedelta(seconds=max(MIN_LOOKBACK, 3 * poke_interval))
-
-
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
 
 
 def _now() -> datetime:
     return datetime.now(tz=timezone.utc)
 
 
-class _SharedHooks:
-    """Hooks shared by the triggers of one event loop, by (trigger class, connection id).
+def _utc(value: datetime | str) -> datetime:
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
-    Reference-counted: the hook (and its connection pool) is closed when its last user leaves.
+
+@dataclass(frozen=True)
+class ProductQuery:
+    """Which product changes a sensor or a watcher waits for: one value from the sensor's poke to
+    the trigger's poll. The sensor builds it once; a trigger carries it as its kwargs
+    (:meth:`kwargs`) and rebuilds it; both ask the hook with it the same way (:meth:`changed`).
+
+    :ivar api: ``"altegio"`` or ``"altacolor"``.
+    :ivar conn_id: the Airflow connection.
+    :ivar filters: the hook's ``changed_products`` keyword arguments that select the listing,
+        JSON-safe: ``location_id`` (``None``: the connection's), ``category_id`` and ``term``; or
+        Altacolor's ``conditions``.
+    :ivar changed_after: changes after this moment count (``None`` for a watcher: from its start).
+    :ivar product_ids: only these products count (``None``: any).
     """
 
+    api: str
+    conn_id: str
+    filters: Mapping[str, Any]
+    changed_after: datetime | None = None
+    product_ids: tuple[int, ...] | None = None
+
+    @classmethod
+    def rebuild(
+        cls,
+        api: str,
+        conn_id: str,
+        filters: Mapping[str, Any],
+        changed_after: datetime | str | None = None,
+        product_ids: Iterable[int] | None = None,
+    ) -> ProductQuery:
+        """The query from its kwargs form (``changed_after`` may be ISO text)."""
+        after = None if changed_after is None else _utc(changed_after)
+        return cls(api, conn_id, dict(filters), after, None if product_ids is None else tuple(product_ids))
+
+    def kwargs(self) -> JsonDict:
+        """The JSON-safe kwargs of the triggers (conn_id, filters, product_ids, changed_after)."""
+        kwargs = {"conn_id": self.conn_id, **self.filters}
+        kwargs["product_ids"] = None if self.product_ids is None else list(self.product_ids)
+        if self.changed_after is not None:
+            kwargs["changed_after"] = self.changed_after.isoformat()
+        return kwargs
+
+    def new_hook(self) -> ProductChangesHook:
+        """A hook of :attr:`conn_id` (its HTTP clients are created on first request)."""
+        if self.api == "altacolor":
+            from airflow_provider_altegio.hooks.altacolor import AltacolorHook
+
+            return AltacolorHook(altacolor_conn_id=self.conn_id)
+        from airflow_provider_altegio.hooks.altegio import AltegioHook
+
+        return AltegioHook(altegio_conn_id=self.conn_id)
+
+    def changed(self, hook: ProductChangesHook, after: datetime) -> Sequence[Any]:
+        """The products of the listing changed after ``after``, whatever their id."""
+        return hook.changed_products(after, **self.filters)
+
+    async def achanged(self, hook: ProductChangesHook, after: datetime) -> Sequence[Any]:
+        """Async twin of :meth:`changed`."""
+        return await hook.achanged_products(after, **self.filters)
+
+    async def alocated(self, hook: ProductChangesHook) -> ProductQuery:
+        """This query with the connection's default location filled in: what the hook lists."""
+        if self.filters.get("location_id", 0) is not None:
+            return self
+        await hook.aget_conn()  # the connection's extras, read without blocking
+        location_id = cast("AltegioHook", hook).resolve_location_id(None)
+        return replace(self, filters={**self.filters, "location_id": location_id})
+
+    def changed_at(self, product: Any) -> datetime | None:
+        """When ``product`` last changed, as the API says (``None``: it does not say, or says it
+        without an offset, in the location's wall-clock time, which cannot be compared here)."""
+        value = getattr(product, _FIELDS[self.api][1], None)
+        return value if isinstance(value, datetime) and value.tzinfo is not None else None
+
+    def matching(
+        self,
+        products: Iterable[Any],
+        after: datetime,
+        *,
+        undated: bool = True,
+        reported: dict[int, datetime] | None = None,
+    ) -> list[int]:
+        """Ids of the products of interest that changed after ``after``; a product that does not
+        say when counts when ``undated`` (the listing says it changed in its window). A change
+        already in ``reported`` (id: when) is left out; each one found is added to it."""
+        wanted = None if self.product_ids is None else set(self.product_ids)
+        reported = {} if reported is None else reported
+        ids = []
+        for product in products:
+            product_id = getattr(product, _FIELDS[self.api][0])
+            when = self.changed_at(product)
+            if not (undated if when is None else when > after) or (
+                wanted is not None and product_id not in wanted
+            ):
+                continue
+            if when is None or reported.get(product_id) != when:
+                ids.append(product_id)
+            if when is not None:
+                reported[product_id] = when
+        return ids
+
+
+class _SharedHooks:
+    """Hooks shared by the triggers of one event loop, by (API, connection id); the hook and its
+    connection pool are closed when the last user leaves."""
+
     def __init__(self) -> None:
-        self._entries: dict[tuple[str, str, int], tuple[Any, int]] = {}
+        self._entries: dict[tuple[str, str, int], list[Any]] = {}  # [hook, users]
 
     @contextlib.asynccontextmanager
     async def use(self, key: tuple[str, str], factory: Callable[[], Any]) -> AsyncIterator[Any]:
         full_key = (*key, id(asyncio.get_running_loop()))
-        hook, users = self._entries.get(full_key, (None, 0))
-        if hook is None:
-            hook = factory()
-        self._entries[full_key] = (hook, users + 1)
+        entry = self._entries.setdefault(full_key, [None, 0])
+        entry[0], entry[1] = entry[0] or factory(), entry[1] + 1
         try:
-            yield hook
+            yield entry[0]
         finally:
-            hook, users = self._entries[full_key]
-            if users <= 1:
+            entry[1] -= 1
+            if not entry[1]:
                 del self._entries[full_key]
-                await hook.aclose()
-            else:
-                self._entries[full_key] = (hook, users - 1)
+                await entry[0].aclose()
 
 
 _SHARED_HOOKS = _SharedHooks()
@@ -87,156 +196,28 @@ _SHARED_HOOKS = _SharedHooks()
 class Poll:
     """One listing of a shared poll: the raw event every subscribed trigger receives.
 
-    :ivar since: the listing's ``changed_after`` (the poll's start minus the look-back).
+    :ivar at: when it was asked (our clock).
+    :ivar since: its ``changed_after`` (``at`` minus the look-back).
+    :ivar filters: its filters as listed (the connection's default location filled in).
     :ivar products: the products changed since then, whatever their id.
     :ivar error: the listing failed (retries spent or a final API error).
     """
 
+    at: datetime
     since: datetime
-    products: list[Any] = field(default_factory=list)
+    filters: Mapping[str, Any] = field(default_factory=dict)
+    products: Sequence[Any] = ()
     error: Exception | None = None
 
 
-class ProductPollTrigger(BaseEventTrigger):
-    """The poll every product trigger shares: which listing, how often, and what matches.
+class _Seen(NamedTuple):
+    """What one poll means to one trigger: its matching ids changed after ``after``; everything
+    up to ``until`` has now been seen."""
 
-    :param conn_id: the Airflow connection id.
-    :param poke_interval: seconds between polls.
-    :param listing: the keyword arguments of the hook's ``achanged_products`` that select the
-        listing (location, category, conditions...), without ``changed_after``/``product_ids``.
-    :param product_ids: only these products count (``None``: any).
-    """
-
-    #: the hook's id field of a product, and the field with its change time.
-    id_field: ClassVar[str]
-    changed_field: ClassVar[str]
-    #: whether a product that does not say when it changed counts (the listing says it changed
-    #: in the window; a trigger that fires once may take it, one that fires on every poll not).
-    undated_counts: ClassVar[bool] = True
-
-    def __init__(
-        self, *, conn_id: str, poke_interval: float, listing: JsonDict, product_ids: list[int] | None
-    ) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
-        self.conn_id = conn_id
-        self.poke_interval = float(poke_interval)
-        self.listing = listing
-        self.product_ids = product_ids
-
-    @classmethod
-    def create_hook(cls, conn_id: str) -> AltegioHook | AltacolorHook:
-        """A new hook for ``conn_id`` (its HTTP clients are created on first request)."""
-        raise NotImplementedError
-
-    def _kwargs(self) -> JsonDict:
-        """The JSON-safe kwargs that rebuild this trigger (a subclass adds its own)."""
-        return {
-            "conn_id": self.conn_id,
-            "poke_interval": self.poke_interval,
-            "product_ids": self.product_ids,
-            **self.listing,
-        }
-
-    def serialize(self) -> tuple[str, JsonDict]:
-        """Class path and JSON-safe kwargs that rebuild this trigger in the triggerer."""
-        return f"{type(self).__module__}.{type(self).__qualname__}", self._kwargs()
-
-    # -- the shared poll ---------------------------------------------------------------------
-
-    #: the poll's name in its shared-stream key (a class may share another class's poll).
-    stream_name: ClassVar[str | None] = None
-
-    def shared_stream_key(self) -> Hashable:
-        """Triggers of one connection, listing and interval share one poll."""
-        listing = json.dumps(self.listing, sort_keys=True, default=str)
-        return (self.stream_name or type(self).__qualname__, self.conn_id, self.poke_interval, listing)
-
-    @classmethod
-    async def open_shared_stream(cls, kwargs: JsonDict) -> AsyncIterator[Poll]:
-        """Poll every ``poke_interval`` for the products changed in the look-back window.
-
-        A failed listing is broadcast as a :class:`Poll` with ``error`` (each trigger reports
-        it), and polling goes on for triggers that join later.
-        """
-        trigger = cls(**kwargs)
-        async with trigger._shared_hook() as hook:
-            async for poll in trigger._polls(hook):
-                yield poll
-
-    def _seconds_left(self) -> float | None:
-        """Seconds until this trigger's deadline (``None``: it has none)."""
-        return None
-
-    async def _polls(self, hook: Any) -> AsyncIterator[Poll]:
-        """Poll every ``poke_interval``; alone, the last pause ends at this trigger's deadline.
-
-        It holds nothing to release (the caller owns the hook), so it may be dropped anywhere.
-        """
-        window = lookback(self.poke_interval)
-        while True:
-            since = _now() - window
-            try:
-                listing = await self._listing(hook)
-                products = await hook.achanged_products(changed_after=since.isoformat(), **listing)
-            except Exception as exc:
-                # Transient failures were already retried by the core; what reaches here is final.
-                yield Poll(since, error=exc)
-            else:
-                yield Poll(since, products)
-            left = self._seconds_left()
-            pause = max(MIN_POLL_INTERVAL, self.poke_interval)
-            await asyncio.sleep(pause if left is None else max(0.0, min(pause, left)))
-
-    def _shared_hook(self) -> contextlib.AbstractAsyncContextManager[Any]:
-        """This connection's hook, shared by the triggers of this class in this event loop."""
-        return _SHARED_HOOKS.use(
-            (type(self).__qualname__, self.conn_id), lambda: self.create_hook(self.conn_id)
-        )
-
-    async def _listing(self, hook: Any) -> JsonDict:
-        """The hook's listing arguments (a subclass may fill in defaults from the connection)."""
-        return self.listing
-
-    async def run(self) -> AsyncIterator[TriggerEvent]:
-        """The same poll, for this trigger alone (``dag.test()``, no shared streams)."""
-        async with self._shared_hook() as hook:
-            async for event in self.filter_shared_stream(self._polls(hook)):
-                yield event
-
-    # -- what one trigger keeps ---------------------------------------------------------------
-
-    def changed_at(self, product: AnyProduct) -> datetime | None:
-        """When ``product`` last changed, as the API says (``None``: it does not say, or says it
-        without an offset, in the location's wall-clock time, which cannot be compared here)."""
-        value = getattr(product, self.changed_field, None)
-        return value if isinstance(value, datetime) and value.tzinfo is not None else None
-
-    def matching(self, products: Iterable[AnyProduct], after: datetime) -> list[int]:
-        """Ids of the ``products`` of interest that changed after ``after``."""
-        wanted = None if self.product_ids is None else set(self.product_ids)
-        ids = []
-        for product in products:
-            product_id = getattr(product, self.id_field)
-            when = self.changed_at(product)
-            recent = self.undated_counts if when is None else when > after
-            if recent and (wanted is None or product_id in wanted):
-                ids.append(product_id)
-        return ids
-
-    async def catch_up(self, after: datetime) -> list[AnyProduct]:
-        """The listing since ``after``, asked by this trigger alone: for a trigger that joined a
-        poll whose window starts after the moment it must cover."""
-        async with self._shared_hook() as hook:
-            products: list[AnyProduct] = await hook.achanged_products(
-                changed_after=after.isoformat(), **await self._listing(hook)
-            )
-            return products
-
-    async def _covered(self, poll: Poll, after: datetime) -> list[int]:
-        """Ids of matching products changed after ``after``, from ``poll`` or, when its window
-        starts later than ``after``, from a catch-up listing."""
-        products = poll.products if poll.since <= after else await self.catch_up(after)
-        return self.matching(products, after)
+    poll: Poll
+    ids: list[int]
+    after: datetime
+    until: datetime
 
 
 def _event(**payload: Any) -> TriggerEvent:
@@ -247,15 +228,120 @@ def _error_event(exc: Exception) -> TriggerEvent:
     return _event(status="error", error_type=type(exc).__name__, message=str(exc))
 
 
-class ProductChangeTriggerBase(ProductPollTrigger):
-    """Fires once, when a matching product changed, behind a deferred sensor.
+class ProductPollTrigger(BaseEventTrigger):
+    """A trigger on the shared poll of one :class:`ProductQuery`, the base of the product
+    triggers; each says in ``filter_shared_stream`` what a poll means to it."""
 
-    Events: ``{"status": "success", "product_ids": [...], "count": n, "polls": k}``, ``{"status":
-    "timeout", "message"}`` at ``deadline``, or ``{"status": "error", "error_type", "message"}``.
+    def __init__(self, query: ProductQuery, poke_interval: float) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.query = query
+        self.poke_interval = float(poke_interval)
 
+    @property
+    def conn_id(self) -> str:
+        """The Airflow connection the query's products come from."""
+        return self.query.conn_id
+
+    def _kwargs(self) -> JsonDict:
+        return {**self.query.kwargs(), "poke_interval": self.poke_interval}
+
+    def serialize(self) -> tuple[str, JsonDict]:
+        """Class path and JSON-safe kwargs that rebuild this trigger in the triggerer."""
+        return f"{type(self).__module__}.{type(self).__qualname__}", self._kwargs()
+
+    def shared_stream_key(self) -> Hashable:
+        """Triggers of one API, connection, listing and interval share one poll."""
+        query = self.query
+        return (query.api, query.conn_id, self.poke_interval, json.dumps(query.filters, sort_keys=True))
+
+    @classmethod
+    async def open_shared_stream(cls, kwargs: JsonDict) -> AsyncIterator[Poll]:
+        """The poll of a group, built from one member's kwargs but using only what the key holds:
+        a listing every ``poke_interval`` until the last member leaves. A failed listing is sent
+        as a :class:`Poll` with ``error``, and polling goes on."""
+        trigger = cls(**kwargs)
+        async with trigger._hook() as hook:
+            async for poll in trigger._polls(hook):
+                yield poll
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """The same poll for this trigger: shared in-process with the triggers of its key before
+        Airflow 3.3 (whose triggerer calls ``run()`` for every trigger), alone on 3.3 and newer,
+        where ``run()`` serves ``dag.test()`` and the triggerer shares the stream itself."""
+        if not HAS_SHARED_STREAMS:
+            async for event in run_shared(self):
+                yield event
+            return
+        async with self._hook() as hook:
+            async for event in self.filter_shared_stream(self._polls(hook)):
+                yield event
+
+    def _hook(self) -> contextlib.AbstractAsyncContextManager[ProductChangesHook]:
+        return _SHARED_HOOKS.use((self.query.api, self.query.conn_id), self.query.new_hook)
+
+    async def _polls(self, hook: ProductChangesHook) -> AsyncIterator[Poll]:
+        """A listing every ``poke_interval``; holds nothing to release, so it may stop anywhere."""
+        window = lookback(self.poke_interval)
+        while True:
+            at = _now()
+            try:
+                query = await self.query.alocated(hook)
+                products = await query.achanged(hook, at - window)
+            except Exception as exc:  # what reaches here was retried by the core already
+                yield Poll(at, at - window, error=exc)
+            else:
+                yield Poll(at, at - window, query.filters, products)
+            await asyncio.sleep(max(MIN_POLL_INTERVAL, self.poke_interval))
+
+    async def _seen(
+        self,
+        polls: AsyncIterator[Poll],
+        after: datetime,
+        *,
+        undated: bool,
+        reported: dict[int, datetime],
+        keep: Callable[[Sequence[Any]], Sequence[Any]] = lambda products: products,
+    ) -> AsyncIterator[_Seen]:
+        """What each poll means to this trigger, from ``after`` on. A poll whose window starts
+        later than what the trigger has seen (it joined late) is made up by one listing of its
+        own; after that each shared listing covers it. The API dates changes to the second, and
+        may date them a little behind our clock, so what has been seen moves on with our clock
+        less :data:`CLOCK_MARGIN`, and the changes already found within it are in ``reported``."""
+        async for poll in polls:
+            if poll.error is None and poll.since > after:
+                try:
+                    async with self._hook() as hook:
+                        query = await self.query.alocated(hook)
+                        poll = Poll(poll.at, after, query.filters, await query.achanged(hook, after))
+                except Exception as exc:
+                    poll = Poll(poll.at, after, error=exc)
+            if poll.error is not None:
+                yield _Seen(poll, [], after, after)
+                continue
+            ids = self.query.matching(keep(poll.products), after, undated=undated, reported=reported)
+            until = max(after, poll.at - CLOCK_MARGIN)
+            for product_id in [i for i, when in reported.items() if when <= until]:
+                del reported[product_id]
+            yield _Seen(poll, ids, after, until)
+            after = until
+
+
+class ProductChangeTrigger(ProductPollTrigger):
+    """Wait until Altegio products of a location change (behind ``WaitForProductChangeSensor``).
+
+    Fires once: ``{"status": "success", "product_ids": [...], "count": n, "polls": k}``;
+    ``{"status": "timeout", "message"}`` at ``deadline``; or ``{"status": "error",
+    "error_type", "message"}`` when a listing failed.
+
+    :param conn_id: Airflow connection of type ``altegio``.
+    :param location_id: the location (default: the connection's ``location_id``).
     :param changed_after: ISO date-time; products changed after it count.
-    :param checked_at: ISO date-time of the sensor's own last check (nothing had changed then);
-        default ``changed_after``.
+    :param product_ids: only these ``good_id`` count.
+    :param category_id: only products of this category.
+    :param term: only products whose name, article or barcode match.
+    :param poke_interval: seconds between polls.
+    :param checked_at: ISO date-time of the sensor's own last check, which found nothing
+        (default ``changed_after``).
     :param deadline: ISO date-time at which the wait ends with a timeout event (``None``: never).
     """
 
@@ -263,87 +349,8 @@ class ProductChangeTriggerBase(ProductPollTrigger):
         self,
         *,
         conn_id: str,
-        poke_interval: float,
-        listing: JsonDict,
-        product_ids: list[int] | None,
         changed_after: str,
-        checked_at: str | None,
-        deadline: str | None,
-    ) -> None:
-        super().__init__(
-            conn_id=conn_id, poke_interval=poke_interval, listing=listing, product_ids=product_ids
-        )
-        self.changed_after = changed_after
-        self.checked_at = checked_at
-        self.deadline = deadline
-
-    def _kwargs(self) -> JsonDict:
-        return {
-            **super()._kwargs(),
-            "changed_after": self.changed_after,
-            "checked_at": self.checked_at,
-            "deadline": self.deadline,
-        }
-
-    def _seconds_left(self) -> float | None:
-        if self.deadline is None:
-            return None
-        return (datetime.fromisoformat(self.deadline) - _now()).total_seconds()
-
-    async def filter_shared_stream(self, shared_stream: AsyncIterator[Any]) -> AsyncIterator[TriggerEvent]:
-        """Fire on the first poll with a matching change; time out at the first poll after
-        ``deadline`` (alone, that poll comes at the deadline; shared, within one interval)."""
-        changed_after = _utc(datetime.fromisoformat(self.changed_after))
-        # Changes up to the sensor's own check were looked at already: nothing matched.
-        checked_at = _utc(datetime.fromisoformat(self.checked_at or self.changed_after)) - CLOCK_MARGIN
-        covered_from = max(changed_after, checked_at)
-        polls = 0
-        async for poll in shared_stream:
-            polls += 1
-            if poll.error is not None:
-                self.log.error("Poll %d failed: %s", polls, poll.error)
-                yield _error_event(poll.error)
-                return
-            try:
-                ids = await self._covered(poll, covered_from)
-            except Exception as exc:
-                yield _error_event(exc)
-                return
-            if ids:
-                self.log.info("Poll %d: %d matching products changed", polls, len(ids))
-                yield _event(status="success", product_ids=ids, count=len(ids), polls=polls)
-                return
-            left = self._seconds_left()
-            if left is not None and left <= 0:
-                message = f"No matching product changed before {self.deadline} ({polls} polls)"
-                yield _event(status="timeout", message=message)
-                return
-            self.log.debug("Poll %d: no matching change yet", polls)
-
-
-class ProductChangeTrigger(ProductChangeTriggerBase):
-    """Wait until Altegio products of a location change (behind ``WaitForProductChangeSensor``).
-
-    :param conn_id: Airflow connection of type ``altegio``.
-    :param location_id: the location (already resolved by the sensor).
-    :param changed_after: ISO date-time; products changed after it count.
-    :param product_ids: only these ``good_id`` count.
-    :param category_id: only products of this category.
-    :param term: only products whose name, article or barcode match.
-    :param poke_interval: seconds between polls.
-    :param checked_at: ISO date-time of the sensor's last check.
-    :param deadline: ISO date-time of the sensor's timeout.
-    """
-
-    id_field = "good_id"
-    changed_field = "last_change_date"
-
-    def __init__(
-        self,
-        *,
-        conn_id: str,
-        location_id: int,
-        changed_after: str,
+        location_id: int | None = None,
         product_ids: list[int] | None = None,
         category_id: int | None = None,
         term: str | None = None,
@@ -351,26 +358,65 @@ class ProductChangeTrigger(ProductChangeTriggerBase):
         checked_at: str | None = None,
         deadline: str | None = None,
     ) -> None:
-        listing = {"location_id": location_id, "category_id": category_id, "term": term}
-        super().__init__(
-            conn_id=conn_id,
-            poke_interval=poke_interval,
-            listing=listing,
-            product_ids=product_ids,
-            changed_after=changed_after,
-            checked_at=checked_at,
-            deadline=deadline,
-        )
+        filters = {"location_id": location_id, "category_id": category_id, "term": term}
+        query = ProductQuery.rebuild("altegio", conn_id, filters, changed_after, product_ids)
+        self._wait(query, poke_interval, checked_at, deadline)
+
+    def _wait(
+        self, query: ProductQuery, poke_interval: float, checked_at: str | None, deadline: str | None
+    ) -> None:
+        super().__init__(query, poke_interval)
+        self.checked_at = checked_at
+        self.deadline = deadline
 
     @classmethod
-    def create_hook(cls, conn_id: str) -> AltegioHook:
-        from airflow_provider_altegio.hooks.altegio import AltegioHook
+    def waiting_for(
+        cls, query: ProductQuery, poke_interval: float, checked_at: str, deadline: str
+    ) -> ProductChangeTrigger:
+        """The trigger of ``query``'s API that waits for it until ``deadline``."""
+        trigger_class = AltacolorProductChangeTrigger if query.api == "altacolor" else ProductChangeTrigger
+        return trigger_class(
+            **query.kwargs(), poke_interval=poke_interval, checked_at=checked_at, deadline=deadline
+        )
 
-        return AltegioHook(altegio_conn_id=conn_id)
+    def _kwargs(self) -> JsonDict:
+        return {**super()._kwargs(), "checked_at": self.checked_at, "deadline": self.deadline}
+
+    async def filter_shared_stream(self, shared_stream: AsyncIterator[Any]) -> AsyncIterator[TriggerEvent]:
+        """Fire on the first poll with a matching change, report a failed one, or time out at
+        ``deadline`` (shared or alone, whenever the polls come)."""
+        assert self.query.changed_after is not None  # the constructor requires it
+        # Changes up to the sensor's own check were looked at already: nothing matched.
+        checked_at = _utc(self.checked_at) if self.checked_at else self.query.changed_after
+        after = max(self.query.changed_after, checked_at - CLOCK_MARGIN)
+        seen = self._seen(shared_stream, after, undated=True, reported={})
+        deadline = None if self.deadline is None else _utc(self.deadline)
+        polls = 0
+        while True:
+            left = None if deadline is None else max(0.0, (deadline - _now()).total_seconds())
+            try:
+                poll, ids, _, _ = await asyncio.wait_for(anext(seen), left)
+            except asyncio.TimeoutError:
+                yield _event(
+                    status="timeout",
+                    message=f"No matching product changed before {self.deadline} ({polls} polls)",
+                )
+                return
+            polls += 1
+            if poll.error is not None:
+                self.log.error("Poll %d failed: %s", polls, poll.error)
+                yield _error_event(poll.error)
+                return
+            if ids:
+                self.log.info("Poll %d: %d matching products changed", polls, len(ids))
+                yield _event(status="success", product_ids=ids, count=len(ids), polls=polls)
+                return
+            self.log.debug("Poll %d: no matching change yet", polls)
 
 
-class AltacolorProductChangeTrigger(ProductChangeTriggerBase):
-    """Wait until Altacolor catalogue products change (behind ``AltacolorWaitForProductChangeSensor``).
+class AltacolorProductChangeTrigger(ProductChangeTrigger):
+    """Wait until Altacolor catalogue products change (behind ``AltacolorWaitForProductChangeSensor``);
+    its events are :class:`ProductChangeTrigger`'s.
 
     :param conn_id: Airflow connection of type ``altacolor``.
     :param changed_after: ISO date-time; products modified after it count.
@@ -380,9 +426,6 @@ class AltacolorProductChangeTrigger(ProductChangeTriggerBase):
     :param checked_at: ISO date-time of the sensor's last check.
     :param deadline: ISO date-time of the sensor's timeout.
     """
-
-    id_field = "product_id"
-    changed_field = "date_modified"
 
     def __init__(
         self,
@@ -395,30 +438,19 @@ class AltacolorProductChangeTrigger(ProductChangeTriggerBase):
         checked_at: str | None = None,
         deadline: str | None = None,
     ) -> None:
-        super().__init__(
-            conn_id=conn_id,
-            poke_interval=poke_interval,
-            listing={"conditions": conditions},
-            product_ids=product_ids,
-            changed_after=changed_after,
-            checked_at=checked_at,
-            deadline=deadline,
-        )
-
-    @classmethod
-    def create_hook(cls, conn_id: str) -> AltacolorHook:
-        from airflow_provider_altegio.hooks.altacolor import AltacolorHook
-
-        return AltacolorHook(altacolor_conn_id=conn_id)
+        filters = {"conditions": conditions}
+        query = ProductQuery.rebuild("altacolor", conn_id, filters, changed_after, product_ids)
+        self._wait(query, poke_interval, checked_at, deadline)
 
 
 class ProductChangeEventTrigger(ProductPollTrigger):
     """Turn Altegio product changes into asset events: the trigger of an ``AssetWatcher``.
 
     Runs for as long as the watcher exists and yields one event per poll that finds matching
-    changes: ``{"location_id", "product_ids": [...], "count": n, "changed_after": ISO}``. With
-    ``at_or_below_critical``, only products whose stock (in ``storage_id``, or in all storages)
-    is at or below their ``critical_amount`` count: a DAG starts when stock runs low.
+    changes: ``{"location_id", "product_ids": [...], "count": n, "changed_after": ISO}``, with
+    the location polled. With ``at_or_below_critical``, only products whose stock (in
+    ``storage_id``, or in all storages) is at or below their ``critical_amount`` count: a DAG
+    starts when stock runs low. It shares its poll with the sensors of the same listing.
 
     The moment up to which changes were reported is kept in the asset's state store when the
     triggerer offers one, so a triggerer restart neither repeats nor loses an event.
@@ -433,12 +465,7 @@ class ProductChangeEventTrigger(ProductPollTrigger):
     :param poke_interval: seconds between polls.
     """
 
-    id_field = "good_id"
-    changed_field = "last_change_date"
-    undated_counts = False
-    # The same listing as the sensors' trigger: sensors and watchers share one poll.
-    stream_name = "ProductChangeTrigger"
-    #: the asset state key of the reported-up-to moment.
+    #: the asset state key of what was reported (JSON: ``until`` and the changes ``reported``).
     WATERMARK = "altegio_products_changed_until"
 
     def __init__(
@@ -453,20 +480,10 @@ class ProductChangeEventTrigger(ProductPollTrigger):
         storage_id: int | None = None,
         poke_interval: float = 60.0,
     ) -> None:
-        listing = {"location_id": location_id, "category_id": category_id, "term": term}
-        super().__init__(
-            conn_id=conn_id, poke_interval=poke_interval, listing=listing, product_ids=product_ids
-        )
+        filters = {"location_id": location_id, "category_id": category_id, "term": term}
+        super().__init__(ProductQuery.rebuild("altegio", conn_id, filters, None, product_ids), poke_interval)
         self.at_or_below_critical = at_or_below_critical
         self.storage_id = storage_id
-
-    @classmethod
-    def create_hook(cls, conn_id: str) -> AltegioHook:
-        return ProductChangeTrigger.create_hook(conn_id)
-
-    async def _listing(self, hook: Any) -> JsonDict:
-        await hook.aget_conn()  # the connection's default location, looked up without blocking
-        return {**self.listing, "location_id": hook.resolve_location_id(self.listing["location_id"])}
 
     def _kwargs(self) -> JsonDict:
         return {
@@ -475,51 +492,47 @@ class ProductChangeEventTrigger(ProductPollTrigger):
             "storage_id": self.storage_id,
         }
 
-    def matching(self, products: Iterable[Any], after: datetime) -> list[int]:
+    def _low(self, products: Sequence[Any]) -> Sequence[Any]:
         storages = None if self.storage_id is None else [self.storage_id]
-        return super().matching(
-            [p for p in products if not self.at_or_below_critical or p.is_low(storages)], after
-        )
+        return [p for p in products if p.is_low(storages)] if self.at_or_below_critical else products
 
-    async def _watermark(self) -> datetime | None:
-        store = self.asset_state_store
-        if store is None:
-            return None
-        with contextlib.suppress(Exception):  # several watched assets: no single accessor
-            value = await store.aget(self.WATERMARK)
-            return _utc(datetime.fromisoformat(value)) if isinstance(value, str) else None
-        return None
-
-    async def _keep_watermark(self, until: datetime) -> None:
-        if self.asset_state_store is not None:
-            with contextlib.suppress(Exception):
-                await self.asset_state_store.aset(self.WATERMARK, until.isoformat())
+    async def _watermark(self) -> tuple[datetime, dict[int, datetime]]:
+        """Up to when changes were looked at, and those reported since; from now on without one."""
+        with contextlib.suppress(Exception):  # no store, or several watched assets (no one accessor)
+            value = str(await self.asset_state_store.aget(self.WATERMARK))  # type: ignore[union-attr]
+            if value.startswith("{"):
+                saved = json.loads(value)
+                return _utc(saved["until"]), {int(i): _utc(when) for i, when in saved["reported"].items()}
+            return _utc(value), {}  # as 0.1 kept it
+        return _now(), {}
 
     async def filter_shared_stream(self, shared_stream: AsyncIterator[Any]) -> AsyncIterator[TriggerEvent]:
-        """One event per poll that finds changes since the last one reported."""
-        after = await self._watermark() or _now()
-        async for poll in shared_stream:
+        """One event per poll that finds changes not reported yet; a failed listing is logged (an
+        event trigger has no task to fail) and watching goes on."""
+        since, reported = await self._watermark()
+        async for poll, ids, after, until in self._seen(
+            shared_stream, since, undated=False, reported=reported, keep=self._low
+        ):
             if poll.error is not None:
-                # An event trigger has no task to fail: report and keep watching.
                 self.log.error("Poll failed: %s", poll.error)
-                continue
-            try:
-                products = poll.products if poll.since <= after else await self.catch_up(after)
-            except Exception as exc:
-                self.log.error("Catch-up listing failed: %s", exc)
-                continue
-            ids = self.matching(products, after)
-            latest = [when for p in products if (when := self.changed_at(p)) is not None and when > after]
-            if ids:
+            elif ids:
+                location_id = poll.filters.get("location_id")
                 yield _event(
-                    location_id=self.listing["location_id"],
-                    product_ids=ids,
-                    count=len(ids),
-                    changed_after=after.isoformat(),
+                    location_id=location_id, product_ids=ids, count=len(ids), changed_after=after.isoformat()
                 )
-            if latest:
-                after = max(latest)
-                await self._keep_watermark(after)
+                saved = {
+                    "until": until.isoformat(),
+                    "reported": {i: w.isoformat() for i, w in reported.items()},
+                }
+                with contextlib.suppress(Exception):
+                    await self.asset_state_store.aset(self.WATERMARK, json.dumps(saved))  # type: ignore[union-attr]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ProductChangeTriggerBase":  # deprecated in 0.2: one class is the sensors' trigger
+        warnings.warn(f"{name} is deprecated: use ProductChangeTrigger", DeprecationWarning, stacklevel=2)
+        return ProductChangeTrigger
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
@@ -527,6 +540,7 @@ __all__ = [
     "Poll",
     "ProductChangeEventTrigger",
     "ProductChangeTrigger",
-    "ProductChangeTriggerBase",
+    "ProductChangesHook",
     "ProductPollTrigger",
+    "ProductQuery",
 ]

@@ -28,6 +28,7 @@ BENCHMARKS = {
     "imports": "tests.benchmarks.bench_imports",
     "triggers": "tests.benchmarks.bench_triggers",
     "streaming": "tests.benchmarks.bench_streaming",
+    "shared_poll": "tests.benchmarks.bench_shared_poll",
 }
 
 DOCS_PATH = REPO_ROOT / "docs" / "benchmarks.md"

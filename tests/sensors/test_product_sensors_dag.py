@@ -106,7 +106,7 @@ def test_deferrable_waits_in_the_trigger(
     class ChangeOnceDeferred(WaitForProductChangeSensor):
         """Makes the change only once the sensor decided to defer, so the trigger must see it."""
 
-        def trigger(self, query: dict[str, Any], checked_at: str, deadline: str) -> Any:
+        def trigger(self, query: Any, checked_at: str, deadline: str) -> Any:
             later(2.0, _touch(product, "deferred"))
             return super().trigger(query, checked_at, deadline)
 
