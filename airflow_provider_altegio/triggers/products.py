@@ -269,8 +269,9 @@ class ProductPollTrigger(BaseEventTrigger):
         Airflow 3.3 (whose triggerer calls ``run()`` for every trigger), alone on 3.3 and newer,
         where ``run()`` serves ``dag.test()`` and the triggerer shares the stream itself."""
         if not HAS_SHARED_STREAMS:
-            async for event in run_shared(self):
-                yield event
+            async with contextlib.aclosing(run_shared(self)) as events:  # type: ignore[type-var]
+                async for event in events:
+                    yield event
             return
         async with self._hook() as hook:
             async for event in self.filter_shared_stream(self._polls(hook)):

@@ -20,7 +20,12 @@ from typing import Any
 
 import greenback
 from airflow.triggers.base import BaseEventTrigger, BaseTrigger
-from airflow.triggers.shared_stream import SharedStreamManager
+
+from airflow_provider_altegio import fanout
+from airflow_provider_altegio.compat import HAS_SHARED_STREAMS
+
+if HAS_SHARED_STREAMS:
+    from airflow.triggers.shared_stream import SharedStreamManager
 
 
 @dataclass
@@ -35,7 +40,8 @@ class Fired:
 class Triggerer:
     """One trigger runner: its shared-stream manager, its running triggers and their events."""
 
-    manager: SharedStreamManager = field(default_factory=SharedStreamManager)
+    #: Airflow's shared-stream manager (3.3+); before 3.3 the triggerer calls ``run()``.
+    manager: Any = field(default_factory=lambda: SharedStreamManager() if HAS_SHARED_STREAMS else None)
     events: dict[int, list[Fired]] = field(default_factory=dict)
     errors: dict[int, BaseException] = field(default_factory=dict)
     tasks: dict[int, asyncio.Task[None]] = field(default_factory=dict)
@@ -53,7 +59,7 @@ class Triggerer:
         await greenback.ensure_portal()
         shared_key: Hashable | None = None
         try:
-            if isinstance(trigger, BaseEventTrigger):
+            if isinstance(trigger, BaseEventTrigger) and self.manager is not None:
                 try:
                     shared_key = trigger.shared_stream_key()
                 except Exception:
@@ -96,13 +102,14 @@ class Triggerer:
             await asyncio.sleep(0.05)
 
     def groups(self) -> int:
-        """How many shared polls run."""
-        return len(self.manager._groups)
+        """How many shared polls run (Airflow's, or the provider's in-process ones before 3.3)."""
+        return len(self.manager._groups if self.manager is not None else fanout.STREAMS._groups)
 
     async def stop(self) -> None:
         """Shut down: cancel every trigger, then every poll (``TriggerRunner``'s cleanup)."""
         await self.cancel(*self.tasks)
-        await self.manager.stop_all()
+        if self.manager is not None:
+            await self.manager.stop_all()
 
 
 @dataclass
