@@ -58,6 +58,10 @@ class AltacolorHook(ApiHook):
         super().__init__(altacolor_conn_id, **kwargs)
         self.altacolor_conn_id = altacolor_conn_id
 
+    async def aresolve_location_id(self, location_id: int | None = None) -> None:
+        """Altacolor has no locations (the triggers ask every hook the same way)."""
+        return
+
     def _dialect(self, conn: Connection, extras: Extras) -> tuple[AltacolorDialect, list[str | None]]:
         if not (conn.host or "").strip():
             raise InvalidRequestError("host", f"connection {self.conn_id!r} needs the store's base URL")

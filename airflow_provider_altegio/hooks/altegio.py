@@ -204,6 +204,11 @@ class AltegioHook(ApiHook):
             )
         return self.location_id
 
+    async def aresolve_location_id(self, location_id: int | str | None = None) -> int:
+        """Async twin of :meth:`resolve_location_id`: the connection is read without blocking."""
+        await self.aget_conn()
+        return self.resolve_location_id(location_id)
+
     def resolve_location_ids(self, location_ids: Iterable[int] | None = None) -> list[int]:
         """The locations of a chain-wide job: ``location_ids`` sorted without repeats, or the
         connection's default location alone when none are given (no request either way).

@@ -17,13 +17,10 @@ import warnings
 from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, cast
+from typing import Any, NamedTuple, Protocol
 
 from airflow_provider_altegio.compat import HAS_SHARED_STREAMS, BaseEventTrigger, TriggerEvent
 from airflow_provider_altegio.fanout import run_shared
-
-if TYPE_CHECKING:
-    from airflow_provider_altegio.hooks.altegio import AltegioHook
 
 JsonDict = dict[str, Any]
 
@@ -46,7 +43,7 @@ class ProductChangesHook(Protocol):
 
     async def achanged_products(self, changed_after: datetime) -> Sequence[Any]: ...
 
-    async def aget_conn(self) -> Any: ...
+    async def aresolve_location_id(self, location_id: int | None = None) -> int | None: ...
 
     async def aclose(self) -> None: ...
 
@@ -130,8 +127,7 @@ class ProductQuery:
         """This query with the connection's default location filled in: what the hook lists."""
         if self.filters.get("location_id", 0) is not None:
             return self
-        await hook.aget_conn()  # the connection's extras, read without blocking
-        location_id = cast("AltegioHook", hook).resolve_location_id(None)
+        location_id = await hook.aresolve_location_id(None)
         return replace(self, filters={**self.filters, "location_id": location_id})
 
     def changed_at(self, product: Any) -> datetime | None:
