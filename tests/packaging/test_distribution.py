@@ -71,7 +71,8 @@ def test_wheel_metadata_is_what_the_official_providers_publish(dist: Path) -> No
     assert meta["Version"] == __version__
     assert meta["License-Expression"] == "Apache-2.0"
     assert not [c for c in meta.get_all("Classifier") or [] if c.startswith("License ::")]
-    assert sorted(meta.get_all("Provides-Extra") or []) == ["redis", "sandbox"]  # no dev tools
+    # What users install: no dev tools (those are dependency groups).
+    assert sorted(meta.get_all("Provides-Extra") or []) == ["examples", "openlineage", "redis", "sandbox"]
     assert not [r for r in meta.get_all("Requires-Dist") or [] if "pytest" in r or "ruff" in r]
     urls = dict(url.split(", ", 1) for url in meta.get_all("Project-URL") or [])
     assert urls["Bug Tracker"].endswith("/issues")
