@@ -4,7 +4,9 @@ holds the right documents and the right stock afterwards."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -59,56 +61,145 @@ def failed_tasks(dag_run: Any) -> set[str]:
 # altegio_restock
 # --------------------------------------------------------------------------------------------
 
+LEDGER = "altegio_restock."
 
-def restock_manager(
-    quantities: dict[str, int] | None = None,
-    received: dict[str, int] | None = None,
-    extra_items: list[Any] | None = None,
-    approve: str = "Approve",
-    delivered: str = "Delivered",
-) -> Any:
-    """A store manager who approves (or rejects) the order with ``quantities`` changed and
-    confirms the delivery with ``received`` and ``extra_items``; keeps what they were asked."""
-    asked: list[Any] = []
 
-    def decide(api: Any, request: Any) -> Any:
-        asked.append(request)
-        if request.task_id == "approve_purchase_order":
-            return [approve], {"quantities": quantities or {}}
-        if request.task_id == "confirm_delivery":
-            answer = {"received": received or {}, "extra_items": extra_items or [], "delivery_note": "DN-7"}
-            return [delivered], answer
-        return None
+@pytest.fixture
+def ledger(airflow_db: Path) -> Iterator[Any]:
+    """What is on order (the restock's Variables), empty before and after the test; yields a
+    reader of its records by order id."""
+    from airflow.models.variable import Variable
+    from airflow.utils.session import create_session
 
-    decide.asked = asked  # type: ignore[attr-defined]
+    def clear() -> None:
+        with create_session() as session:
+            session.query(Variable).filter(Variable.key.startswith(LEDGER)).delete()
+
+    def records() -> dict[str, Any]:
+        import json
+
+        with create_session() as session:
+            rows = session.query(Variable).filter(Variable.key.startswith(LEDGER + "on_order.")).all()
+            return {row.key.rsplit(".", 1)[1]: json.loads(row.val) for row in rows}
+
+    clear()
+    yield records
+    clear()
+
+
+@dataclass
+class Asked:
+    """A form a person was shown: where, its try, its text and its fields' values."""
+
+    task_id: str
+    round: int  # the map index: 0 is the first time the form is asked
+    try_number: int
+    subject: str
+    body: str
+    fields: dict[str, Any]
+
+
+Decide = Callable[[Asked], tuple[list[str], dict[str, Any]] | None]
+
+
+@contextmanager
+def manager(api: Any, decide: Decide) -> Iterator[list[Asked]]:
+    """A store manager who answers each request (each try of a form, also one asked again) as
+    ``decide`` says, through Airflow's REST API as the UI does; yields what they were shown."""
+    import threading
+
+    asked: list[Asked] = []
+    stop, errors, seen = threading.Event(), [], set()
+
+    def run() -> None:
+        try:
+            while not stop.wait(0.3):
+                for request in api.pending():
+                    ti = api.client.get(
+                        f"/api/v2/dags/{request.dag_id}/dagRuns/{request.run_id}/taskInstances/"
+                        f"{request.task_id}/{request.map_index}"
+                    ).json()
+                    where = (request.run_id, request.task_id, request.map_index, ti["try_number"])
+                    if where in seen:
+                        continue
+                    seen.add(where)
+                    shown = Asked(
+                        request.task_id,
+                        request.map_index,
+                        ti["try_number"],
+                        request.subject,
+                        request.body or "",
+                        request.params,
+                    )
+                    asked.append(shown)
+                    answer = decide(shown)
+                    if answer is not None:
+                        api.answer(request, *answer)
+        except BaseException as error:  # raised again in the test
+            errors.append(error)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield asked
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    if errors:
+        raise errors[0]
+
+
+def fill(asked: Asked, option: str, **changes: Any) -> tuple[list[str], dict[str, Any]]:
+    """The form as shown, with ``changes``, submitted with ``option``: what the UI sends."""
+    return [option], {**asked.fields, **changes}
+
+
+def approve_and_deliver(
+    approve: dict[str, Any] | None = None,
+    deliver: dict[str, Any] | None = None,
+    reject: bool = False,
+    cancel: bool = False,
+) -> Decide:
+    """Approve (with ``approve`` changed) or reject; confirm the delivery (with ``deliver``
+    changed) or say it was cancelled."""
+
+    def decide(asked: Asked) -> tuple[list[str], dict[str, Any]]:
+        if asked.task_id == "approve_purchase_order":
+            return fill(asked, "Reject" if reject else "Approve", **(approve or {}))
+        return fill(asked, "Cancelled" if cancel else "Delivered", **(deliver or {}))
+
     return decide
 
 
-def test_restock_orders_after_approval_and_books_what_arrived_exactly_once(
-    altegio_sandbox: Any, hook: Any, run_dag: Any, xcom: Any, airflow_api: Any, tmp_path: Path
-) -> None:
-    """The whole purchase: draft, approval with a changed quantity (through Airflow's REST API),
-    the order files, a delivery one short on line 2 with an extra item, and one receipt per
-    storage of what arrived, at the order's prices; the lost answer of a receipt is found, not
-    booked twice."""
-    from airflow_provider_altegio.sandbox.airflow_api import answering
+def run_restock(
+    run_dag: Any, api: Any, decide: Decide, conf: dict[str, Any], **kwargs: Any
+) -> tuple[Any, list[Asked]]:
+    with manager(api, decide) as asked:
+        dag_run = run_dag(load("altegio_restock.py", "altegio_restock"), run_conf=conf, **kwargs)
+    return dag_run, asked
 
+
+def test_restock_orders_after_approval_and_books_what_arrived_exactly_once(
+    altegio_sandbox: Any, hook: Any, run_dag: Any, xcom: Any, airflow_api: Any, tmp_path: Path, ledger: Any
+) -> None:
+    """The whole purchase: draft, approval with a changed quantity (the form's number field of
+    line 1, through Airflow's REST API), the order files, a delivery with line 2 missing and an
+    extra item, and one receipt per storage of what arrived, at the order's prices; the lost
+    answer of a receipt is found, not booked twice. Line 2 stays on order."""
     locations = altegio_sandbox.location_ids
     before = {loc: products(hook, loc) for loc in locations}
     # The answer to the first receipt is lost after the server applied it (a dropped connection):
     # the operator must find the document by its key instead of booking the delivery twice.
     altegio_sandbox.faults.add("POST", "/storage_operations/operation/*", drop="after", count=1)
-    manager = restock_manager(
-        quantities={"1": 20}, received={"2": 0}, extra_items=[{"code": "X-1", "amount": 2}]
+    decide = approve_and_deliver(
+        approve={"line_1": 20},
+        deliver={"line_2": 0, "extra_items": [{"code": "X-1", "amount": 2}], "delivery_note": "DN-7"},
     )
-    with answering(airflow_api, manager):
-        dag_run = run_dag(
-            load("altegio_restock.py", "altegio_restock"),
-            run_conf={"location_ids": locations, "work_dir": tmp_path.as_uri()},
-        )
+    dag_run, asked = run_restock(
+        run_dag, airflow_api, decide, {"location_ids": locations, "work_dir": tmp_path.as_uri()}
+    )
     assert dag_run.state == "success", failed_tasks(dag_run)
-    assert [r.task_id for r in manager.asked] == ["approve_purchase_order", "confirm_delivery"]
-    assert "| line |" in manager.asked[0].body  # the order table is what the manager sees
+    assert [a.task_id for a in asked] == ["approve_purchase_order", "confirm_delivery"]
 
     low = xcom(dag_run, "find_products_to_restock")
     draft = xcom(dag_run, "draft_purchase_order")
@@ -132,6 +223,11 @@ def test_restock_orders_after_approval_and_books_what_arrived_exactly_once(
         assert line["supplier_code"]
         assert line["cost_per_unit"] > 0
 
+    # The approval is one number field per line, labelled with its product, at the drafted
+    # quantity; what is not carried is said above them.
+    approval = asked[0]
+    assert approval.fields == {f"line_{line['line']}": line["quantity"] for line in draft["lines"]}
+    assert "Not carried by Altacolor (order elsewhere):" in approval.body
     # The approval changed line 1; the order files say so, and who approved.
     assert sent["lines"][0]["quantity"] == 20
     assert sent["approved_by"] == "store_manager"
@@ -140,12 +236,17 @@ def test_restock_orders_after_approval_and_books_what_arrived_exactly_once(
     assert len(csv_text.splitlines()) == len(sent["lines"]) + 1
 
     # Delivery: line 2 did not come, the extra item is reported, not booked.
+    assert set(asked[1].fields) == {f"line_{line['line']}" for line in sent["lines"]} | {
+        "extra_items",
+        "delivery_note",
+    }
     delivery = xcom(dag_run, "check_delivery")
     differing = [
         (line["line"], line["received"]) for line in delivery["lines"] if line["received"] != line["quantity"]
     ]
     assert differing == [(2, 0)]
     assert delivery["extra_items"] == [{"code": "X-1", "amount": 2}]
+    assert delivery["note"] == "DN-7"
 
     receipts_args = xcom(dag_run, "plan_receipts")
     created = documents(altegio_sandbox, RECEIPT)
@@ -174,8 +275,14 @@ def test_restock_orders_after_approval_and_books_what_arrived_exactly_once(
         line2["on_hand"]
     )
     summary = xcom(dag_run, "summarise_restock")
+    assert summary["outcome"] == "delivered"
     assert summary["short_lines"] == [2]
     assert summary["extra_items"] == 1
+    # What did not come stays on order, and only that.
+    (record,) = ledger().values()
+    assert record["order_id"] == sent["order_id"]
+    assert record["status"] == "delivered"
+    assert record["received"][sent["order_id"]]["2"] == 0
 
 
 @pytest.fixture
@@ -214,17 +321,20 @@ def smtp_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
 
 
 def test_restock_e_mails_the_approved_order_when_asked(
-    altegio_sandbox: Any, run_dag: Any, xcom: Any, airflow_api: Any, smtp_server: list[Any], tmp_path: Path
+    altegio_sandbox: Any,
+    run_dag: Any,
+    xcom: Any,
+    airflow_api: Any,
+    smtp_server: list[Any],
+    tmp_path: Path,
+    ledger: Any,
 ) -> None:
-    from airflow_provider_altegio.sandbox.airflow_api import answering
-
     conf = {
         "location_ids": altegio_sandbox.location_ids[:1],
         "work_dir": tmp_path.as_uri(),
         "order_email": "orders@altacolor.example, buyer@salon.example",
     }
-    with answering(airflow_api, restock_manager()):
-        dag_run = run_dag(load("altegio_restock.py", "altegio_restock"), run_conf=conf)
+    dag_run, _ = run_restock(run_dag, airflow_api, approve_and_deliver(), conf)
     assert dag_run.state == "success", failed_tasks(dag_run)
     sent = xcom(dag_run, "send_purchase_order")
     (message,) = smtp_server
@@ -243,66 +353,96 @@ def test_restock_e_mails_the_approved_order_when_asked(
     )
 
 
-def test_restock_rejected_sends_and_books_nothing(
-    altegio_sandbox: Any, run_dag: Any, airflow_api: Any, tmp_path: Path
+def test_restock_rejected_sends_and_books_nothing_and_says_so(
+    altegio_sandbox: Any, run_dag: Any, xcom: Any, airflow_api: Any, tmp_path: Path, ledger: Any, caplog: Any
 ) -> None:
-    from airflow_provider_altegio.sandbox.airflow_api import answering
-
-    manager = restock_manager(approve="Reject")
-    with answering(airflow_api, manager):
-        dag_run = run_dag(
-            load("altegio_restock.py", "altegio_restock"),
-            run_conf={"location_ids": altegio_sandbox.location_ids[:1], "work_dir": tmp_path.as_uri()},
-        )
+    """A rejection skips sending and everything after, and the summary still runs: its first
+    log line and its XCom say the order was rejected, by whom; nothing stays on order."""
+    dag_run, asked = run_restock(
+        run_dag,
+        airflow_api,
+        approve_and_deliver(reject=True),
+        {"location_ids": altegio_sandbox.location_ids[:1], "work_dir": tmp_path.as_uri()},
+    )
     assert dag_run.state == "success", failed_tasks(dag_run)
     states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
     assert states["send_purchase_order"] == states["confirm_delivery"] == "skipped"
-    assert [r.task_id for r in manager.asked] == ["approve_purchase_order"]
+    assert states["summarise_restock"] == "success"
+    assert [a.task_id for a in asked] == ["approve_purchase_order"]
+    summary = xcom(dag_run, "summarise_restock")
+    assert summary["outcome"] == "rejected"
+    assert summary["detail"].startswith("by store_manager at ")
+    assert f"Order {summary['order_id']}: REJECTED, by store_manager" in caplog.text
     assert list(tmp_path.glob("*/*/order/*")) == []
     assert documents(altegio_sandbox, RECEIPT) == []
+    assert ledger() == {}
 
 
 def test_restock_cancelled_delivery_books_nothing(
-    altegio_sandbox: Any, run_dag: Any, airflow_api: Any, tmp_path: Path
+    altegio_sandbox: Any, run_dag: Any, xcom: Any, airflow_api: Any, tmp_path: Path, ledger: Any
 ) -> None:
-    from airflow_provider_altegio.sandbox.airflow_api import answering
-
-    with answering(airflow_api, restock_manager(delivered="Cancelled")):
-        dag_run = run_dag(
-            load("altegio_restock.py", "altegio_restock"),
-            run_conf={"location_ids": altegio_sandbox.location_ids[:1], "work_dir": tmp_path.as_uri()},
-        )
+    """Cancelled is a button that works with the form as it comes (no delivery note needed)."""
+    dag_run, _ = run_restock(
+        run_dag,
+        airflow_api,
+        approve_and_deliver(cancel=True),
+        {"location_ids": altegio_sandbox.location_ids[:1], "work_dir": tmp_path.as_uri()},
+    )
     assert dag_run.state == "success", failed_tasks(dag_run)
     states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
     assert states["check_delivery"] == "skipped"
+    assert xcom(dag_run, "summarise_restock")["outcome"] == "cancelled"
     assert len(list(tmp_path.glob("*/*/order/order.csv"))) == 1  # the order was sent
     assert documents(altegio_sandbox, RECEIPT) == []
+    assert ledger() == {}
 
 
-def test_restock_approval_with_an_unknown_line_fails_naming_it(
-    altegio_sandbox: Any, run_dag: Any, airflow_api: Any, tmp_path: Path
+def test_restock_unusable_answers_are_asked_again_not_lost(
+    altegio_sandbox: Any, run_dag: Any, xcom: Any, airflow_api: Any, tmp_path: Path, ledger: Any
 ) -> None:
-    """A changed quantity for a line the order does not have fails the sending task at once
-    (no retries), naming the line; nothing is sent or booked."""
-    from airflow_provider_altegio.sandbox.airflow_api import answering
+    """Answers the form cannot use (a line the order does not have, through the API; half a
+    bottle; the shape before 0.3 naming a missing line) do not fail the run: the same request
+    is asked again at once, the problems at its top, the rest of the answer kept; the answer
+    that can be used goes on."""
+    bad = [
+        {"line_99": 3},
+        {"line_1": 10.5, "line_2": 4},
+        {"quantities": {"999": 3}},
+    ]
 
-    with answering(airflow_api, restock_manager(quantities={"999": 3})):
-        dag_run = run_dag(
-            load("altegio_restock.py", "altegio_restock"),
-            run_conf={"location_ids": altegio_sandbox.location_ids[:1], "work_dir": tmp_path.as_uri()},
-        )
-    assert dag_run.state == "failed"
-    (ti,) = [ti for ti in dag_run.get_task_instances() if ti.task_id == "send_purchase_order"]
-    assert ti.state == "failed"
-    assert ti.try_number == 1
-    assert list(tmp_path.glob("*/*/order/*")) == []
-    assert documents(altegio_sandbox, RECEIPT) == []
+    def decide(asked: Asked) -> tuple[list[str], dict[str, Any]]:
+        if asked.task_id == "confirm_delivery":
+            return fill(asked, "Delivered")
+        if bad:
+            return ["Approve"], {**asked.fields, **bad.pop(0)}
+        return fill(asked, "Approve", line_1=7)
+
+    dag_run, asked = run_restock(
+        run_dag,
+        airflow_api,
+        decide,
+        {"location_ids": altegio_sandbox.location_ids[:1], "work_dir": tmp_path.as_uri()},
+    )
+    assert dag_run.state == "success", failed_tasks(dag_run)
+    approvals = [a for a in asked if a.task_id == "approve_purchase_order"]
+    assert [a.round for a in approvals] == [0, 1, 2, 3]  # each a new request
+    assert "not accepted" not in approvals[0].body
+    order_id = xcom(dag_run, "draft_purchase_order")["order_id"]
+    assert approvals[1].body.startswith("> **Your last answer was not accepted:**")
+    assert f"order {order_id} has no line 99" in approvals[1].body
+    assert "must be a whole number, got 10.5" in approvals[2].body
+    assert approvals[2].fields["line_2"] == 4  # what was right is kept; 10.5 is not
+    assert approvals[2].fields["line_1"] == approvals[0].fields["line_1"]
+    assert f"order {order_id} has no line 999" in approvals[3].body
+    assert xcom(dag_run, "send_purchase_order")["lines"][0]["quantity"] == 7
+    assert xcom(dag_run, "summarise_restock")["outcome"] == "delivered"
 
 
 def test_restock_with_nothing_below_critical_books_nothing(
-    altegio_sandbox: Any, hook: Any, run_dag: Any, tmp_path: Path
+    altegio_sandbox: Any, hook: Any, run_dag: Any, xcom: Any, tmp_path: Path, ledger: Any
 ) -> None:
-    """The short circuit: when every product is above critical, the run succeeds and writes nothing."""
+    """The branch: when every product is above critical, the run succeeds, reads nothing more
+    and the summary says there was nothing to order."""
     location = altegio_sandbox.location_ids[0]
     low = [
         p
@@ -318,7 +458,8 @@ def test_restock_with_nothing_below_critical_books_nothing(
     )
     assert dag_run.state == "success"
     states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
-    assert states["read_supplier_catalogue"] == "skipped"
+    assert states["read_supplier_catalogue"] == states["draft_purchase_order"] == "skipped"
+    assert xcom(dag_run, "summarise_restock")["outcome"] == "nothing to order"
     assert documents(altegio_sandbox, RECEIPT) == []
 
 
