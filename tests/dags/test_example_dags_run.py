@@ -463,6 +463,122 @@ def test_restock_with_nothing_below_critical_books_nothing(
     assert documents(altegio_sandbox, RECEIPT) == []
 
 
+def test_restock_short_delivery_stays_on_order_and_arrives_later_against_its_order(
+    altegio_sandbox: Any, hook: Any, run_dag: Any, xcom: Any, airflow_api: Any, tmp_path: Path, ledger: Any
+) -> None:
+    """Back-orders: order 5, 3 arrive; the next run orders none of that product, since stock and
+    the 2 on order reach its desired amount, and shows the 2 as still on order; when they come
+    with that run's delivery, they are booked against the first order, and nothing is left on
+    order."""
+    location = altegio_sandbox.location_ids[0]
+    conf = {"location_ids": [location], "work_dir": tmp_path.as_uri()}
+
+    def first(asked: Asked) -> tuple[list[str], dict[str, Any]]:
+        if asked.task_id == "approve_purchase_order":  # 5 of line 1, nothing else
+            return fill(asked, "Approve", **{name: 5 if name == "line_1" else 0 for name in asked.fields})
+        return fill(asked, "Delivered", line_1=3)
+
+    run1, _ = run_restock(run_dag, airflow_api, first, conf)
+    assert run1.state == "success", failed_tasks(run1)
+    sent = xcom(run1, "send_purchase_order")
+    (line,) = sent["lines"]
+    first_order = sent["order_id"]
+    assert (line["line"], line["quantity"]) == (1, 5)
+    (record,) = ledger().values()
+    assert (record["order_id"], record["status"]) == (first_order, "delivered")
+    product = hook.get_product(line["good_id"], location)
+    stock = product.on_hand()
+    assert stock == pytest.approx(line["on_hand"] + 3)
+    # Still low, and the 2 on order bring it exactly to its desired amount.
+    hook.update_product(line["good_id"], {"critical_amount": stock, "desired_amount": stock + 2}, location)
+
+    def second(asked: Asked) -> tuple[list[str], dict[str, Any]]:
+        if asked.task_id == "approve_purchase_order":
+            return fill(asked, "Approve")
+        return fill(asked, "Delivered", **{f"back_order_{first_order}_1": 2})
+
+    run2, asked = run_restock(run_dag, airflow_api, second, conf)
+    assert run2.state == "success", failed_tasks(run2)
+    draft = xcom(run2, "draft_purchase_order")
+    assert draft["lines"], "the products dropped from the first order are still low"
+    assert line["good_id"] not in {x["good_id"] for x in draft["lines"]}  # it orders 0 of it
+    assert line["good_id"] in {x["good_id"] for x in draft["covered"]}
+    assert [(b["order_id"], b["line"], b["good_id"], b["outstanding"]) for b in draft["back_orders"]] == [
+        (first_order, 1, line["good_id"], 2)
+    ]
+    approval, delivery_form = asked
+    assert "Low, but covered by what is already on order:" in approval.body
+    assert f"{first_order} line 1: {line['title']}: 2" in approval.body
+    assert delivery_form.fields[f"back_order_{first_order}_1"] == 0  # nothing assumed to arrive
+    # The 2 are booked with this delivery, against the first order, at its price.
+    booked = [
+        t
+        for d in documents(altegio_sandbox, RECEIPT)
+        for t in transactions_of(altegio_sandbox, d)
+        if t["comment"].startswith(f"{first_order} line 1 (back-order)")
+    ]
+    assert [(t["good_id"], t["amount"], t["cost_per_unit"]) for t in booked] == [
+        (line["good_id"], 2, line["cost_per_unit"])
+    ]
+    assert hook.get_product(line["good_id"], location).on_hand() == pytest.approx(stock + 2)
+    assert xcom(run2, "summarise_restock")["back_orders_received"] == [f"back_order_{first_order}_1"]
+    assert ledger() == {}  # both orders arrived in full
+
+
+def test_restock_back_orders_only_receives_or_cancels_what_is_on_order(
+    altegio_sandbox: Any, hook: Any, run_dag: Any, xcom: Any, airflow_api: Any, tmp_path: Path, ledger: Any
+) -> None:
+    """A back-order that comes (or is cancelled) on its own: ``back_orders_only`` orders
+    nothing, asks nobody to approve, and asks for the back-orders' delivery alone; a cancelled
+    back-order is no longer on order, and nothing is booked for it."""
+    location = altegio_sandbox.location_ids[0]
+    conf = {"location_ids": [location], "work_dir": tmp_path.as_uri()}
+    short = approve_and_deliver(deliver={"line_1": 0, "line_2": 1})
+    run1, _ = run_restock(run_dag, airflow_api, short, conf)
+    assert run1.state == "success", failed_tasks(run1)
+    order_id = xcom(run1, "send_purchase_order")["order_id"]
+    before = len(documents(altegio_sandbox, RECEIPT))
+
+    def cancel_line_1_receive_line_2(asked: Asked) -> tuple[list[str], dict[str, Any]]:
+        return fill(
+            asked,
+            "Delivered",
+            cancelled_back_orders=[f"back_order_{order_id}_1"],
+            **{f"back_order_{order_id}_2": 1},
+        )
+
+    run2, asked = run_restock(
+        run_dag, airflow_api, cancel_line_1_receive_line_2, {**conf, "back_orders_only": True}
+    )
+    assert run2.state == "success", failed_tasks(run2)
+    (form,) = asked  # no approval: nothing new is ordered
+    assert form.task_id == "confirm_delivery"
+    assert not [name for name in form.fields if name.startswith("line_")]
+    assert {name for name in form.fields if name.startswith("back_order_")} >= {
+        f"back_order_{order_id}_1",
+        f"back_order_{order_id}_2",
+    }
+    states = {ti.task_id: ti.state for ti in run2.get_task_instances()}
+    assert states["read_supplier_catalogue"] == "skipped"
+    assert xcom(run2, "approve_purchase_order", map_index=0)["responded_by_user"]["name"].startswith("nobody")
+    (receipt,) = documents(altegio_sandbox, RECEIPT)[before:]
+    (received,) = transactions_of(altegio_sandbox, receipt)
+    assert received["comment"].startswith(f"{order_id} line 2 (back-order)")
+    outstanding = {key: n for key, n in _outstanding(ledger()).items() if key.startswith(order_id)}
+    assert f"{order_id}/1" not in outstanding  # cancelled
+    assert outstanding.get(f"{order_id}/2", 0) == (
+        xcom(run1, "send_purchase_order")["lines"][1]["quantity"] - 2
+    )
+
+
+def _outstanding(records: dict[str, Any]) -> dict[str, int]:
+    """``{"<order>/<line>": units}`` still on order in the ledger's records."""
+    from airflow_provider_altegio.workflows.restock import OrderBook, OrderStore
+
+    book = OrderBook(OrderStore({f"p.{k}": v for k, v in records.items()}), prefix="p.")
+    return {f"{b.order_id}/{b.line}": b.outstanding for b in book.back_orders()}
+
+
 def test_low_stock_watcher_reports_a_product_that_ran_low(altegio_sandbox: Any, hook: Any) -> None:
     """The example's event trigger, run as the triggerer runs it: a product edited so that its
     stock is at or below its critical amount makes one event; products that changed but are not
