@@ -225,9 +225,6 @@ class PurchaseOrderApproval(_AsksAgain):
     """Approve or reject the drafted order, one number field per line (with no lines, only
     back-orders to receive, there is nothing to approve and nobody is asked)."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(options=["Approve", "Reject"], **kwargs)
-
     def form(self, context: Any) -> Any:
         from airflow_provider_altegio.workflows.restock import PurchaseOrder
 
@@ -263,9 +260,6 @@ class PurchaseOrderApproval(_AsksAgain):
 class DeliveryConfirmation(_AsksAgain):
     """Confirm what arrived of the sent order (and of earlier back-orders), or that it was
     cancelled; back-orders are checked against what is on order when the answer comes."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(options=["Delivered", "Cancelled"], **kwargs)
 
     def form(self, context: Any) -> Any:
         from airflow_provider_altegio.workflows.restock import PurchaseOrder
@@ -449,6 +443,7 @@ def altegio_restock() -> None:
     approval = _ask(
         PurchaseOrderApproval,
         task_id="approve_purchase_order",
+        options=["Approve", "Reject"],
         subject="Approve purchase order {{ ti.xcom_pull(task_ids='draft_purchase_order')['order_id'] }}",
         response_timeout=APPROVAL_WAIT,
     )
@@ -501,6 +496,7 @@ def altegio_restock() -> None:
     delivery = _ask(
         DeliveryConfirmation,
         task_id="confirm_delivery",
+        options=["Delivered", "Cancelled"],
         subject="Confirm the delivery of {{ ti.xcom_pull(task_ids='send_purchase_order')['order_id'] }}",
         response_timeout=DELIVERY_WAIT,
     )

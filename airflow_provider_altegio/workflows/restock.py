@@ -365,7 +365,7 @@ class PurchaseOrder(BaseModel):
                 continue
             match = match_variant(details, shortage.article, shortage.barcode)
             if match is None or match[1].sku is None or not match[1].price:
-                not_carried.append(shortage)
+                not_carried.append(shortage.model_copy(update={"quantity": quantity}))
                 continue
             lines.append(
                 OrderLine(
@@ -475,8 +475,8 @@ class PurchaseOrder(BaseModel):
         if self.not_carried:
             rows += ["", f"Not carried by {self.supplier} (order elsewhere):"]
             rows += [
-                f"- location {item.location_id}: {item.title} (article {item.article}, barcode "
-                f"{item.barcode}): {item.quantity} {item.unit or ''} needed"
+                f"- location {item.location_id}: {item.title} ({_codes(item)}): {item.quantity} "
+                f"{item.unit or 'units'} needed"
                 for item in self.not_carried
             ]
         if self.covered:
@@ -702,6 +702,13 @@ class PurchaseOrder(BaseModel):
         ]
         rest = [row for row in self._header() if not row.startswith("> ")]
         return "\n".join(rows + rest)
+
+
+def _codes(item: LowStock) -> str:
+    codes = [
+        f"{kind} {code}" for kind, code in (("article", item.article), ("barcode", item.barcode)) if code
+    ]
+    return ", ".join(codes) or f"good {item.good_id}"
 
 
 def _unknown_field(name: str, order_id: str) -> str:
