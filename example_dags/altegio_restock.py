@@ -73,7 +73,6 @@ from airflow.sdk import (
     CronTriggerTimetable,
     Param,
     dag,
-    get_current_context,
     task,
 )
 from airflow.sdk.definitions.retry_policy import ExceptionRetryPolicy, RetryAction, RetryRule
@@ -382,6 +381,7 @@ def altegio_restock() -> None:
         shortages: list[dict[str, Any]],
         catalogue: dict[str, Any] | None,
         params: dict[str, Any],
+        run_id: str | None = None,
         triggering_asset_events: Any = None,
     ) -> dict[str, Any]:
         """The order to approve: each shortage, less what is on order, priced from the supplier's
@@ -390,8 +390,7 @@ def altegio_restock() -> None:
         from airflow_provider_altegio.hooks.altacolor import AltacolorHook
         from airflow_provider_altegio.workflows.restock import PurchaseOrder
 
-        run_id = get_current_context()["run_id"]
-        order_id = "PO-" + hashlib.sha256(run_id.encode()).hexdigest()[:8].upper()
+        order_id = "PO-" + hashlib.sha256(str(run_id).encode()).hexdigest()[:8].upper()
         book = _order_book()
         if params["back_orders_only"] or not catalogue:
             order = PurchaseOrder.draft(order_id, [], [], back_orders=book.back_orders(exclude=order_id))

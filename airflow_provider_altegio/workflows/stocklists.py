@@ -184,10 +184,12 @@ def read_lines(
     amount_field: str = "amount",
     allow_zero: bool = False,
     columns: Iterable[str] = (),
+    default_reason: str = "no reason given",
 ) -> list[ProductLine]:
     """The lines given in a run's params (``"<label> 1"``, ...) followed by the rows of the CSV
     at ``csv_path`` (when given), parsed by :func:`parse_lines`. ``inline`` is a list of
-    mappings, or text typed in a form (:func:`text_rows`, its values in ``columns`` order).
+    mappings, or text typed in a form (:func:`text_rows`, its values in ``columns`` order);
+    ``default_reason`` is the reason of lines that give none.
 
     :raises InvalidRequestError: naming ``csv_path``: nothing there (a retry will not help).
     """
@@ -200,7 +202,7 @@ def read_lines(
             rows += read_csv_rows(csv_path)
         except FileNotFoundError:
             raise InvalidRequestError("csv_path", f"{csv_path} does not exist") from None
-    return parse_lines(rows, amount_field=amount_field, allow_zero=allow_zero)
+    return parse_lines(rows, amount_field=amount_field, allow_zero=allow_zero, default_reason=default_reason)
 
 
 def problems_report(lines: Iterable[ProductLine]) -> str:
@@ -211,14 +213,21 @@ def problems_report(lines: Iterable[ProductLine]) -> str:
 
 
 def parse_lines(
-    rows: Iterable[tuple[str, Mapping[str, Any]]], *, amount_field: str = "amount", allow_zero: bool = False
+    rows: Iterable[tuple[str, Mapping[str, Any]]],
+    *,
+    amount_field: str = "amount",
+    allow_zero: bool = False,
+    default_reason: str = "no reason given",
 ) -> list[ProductLine]:
     """Each ``(source, row)`` as a :class:`ProductLine`; a row that cannot be used carries a
-    ``problem``. ``allow_zero``: a count of 0 is a valid amount (a stocktake's empty shelf)."""
-    return [_parse(source, row, amount_field, allow_zero) for source, row in rows]
+    ``problem``. ``allow_zero``: a count of 0 is a valid amount (a stocktake's empty shelf);
+    ``default_reason``: the reason of a row that gives none."""
+    return [_parse(source, row, amount_field, allow_zero, default_reason) for source, row in rows]
 
 
-def _parse(source: str, row: Mapping[str, Any], amount_field: str, allow_zero: bool) -> ProductLine:
+def _parse(
+    source: str, row: Mapping[str, Any], amount_field: str, allow_zero: bool, default_reason: str
+) -> ProductLine:
     code_kind, code = "code", ""
     for kind in CODE_KINDS:
         if str(row.get(kind) or "").strip():
@@ -229,7 +238,7 @@ def _parse(source: str, row: Mapping[str, Any], amount_field: str, allow_zero: b
         code_kind=code_kind,
         code=code,
         unit=str(row.get("unit") or "sale").strip().lower(),
-        reason=str(row.get("reason") or "").strip() or "no reason given",
+        reason=str(row.get("reason") or "").strip() or default_reason,
     )
     raw_amount = row.get(amount_field)
     try:

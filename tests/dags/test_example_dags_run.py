@@ -579,6 +579,55 @@ def _outstanding(records: dict[str, Any]) -> dict[str, int]:
     return {f"{b.order_id}/{b.line}": b.outstanding for b in book.back_orders()}
 
 
+def test_asset_triggered_restock_says_first_when_the_product_that_started_it_is_not_carried(
+    altegio_sandbox: Any, hook: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run the low-stock watcher started: when the product that ran low is not in the order
+    (the supplier does not carry it), the approval says so before anything else. The draft's
+    callable is given the run's asset events as Airflow gives them (``triggering_asset_events``)."""
+    from types import SimpleNamespace
+
+    from airflow_provider_altegio.hooks.altacolor import AltacolorHook
+    from airflow_provider_altegio.workflows.restock import OrderBook, OrderStore, PurchaseOrder, low_stock
+
+    dag = load("altegio_restock.py", "altegio_restock")
+    draft = dag.get_task("draft_purchase_order").python_callable
+    monkeypatch.setitem(draft.__globals__, "_order_book", lambda: OrderBook(OrderStore()))
+    location = altegio_sandbox.location_ids[0]
+    shortages = [item.model_dump(mode="json") for item in low_stock(hook, location)]
+    with AltacolorHook() as altacolor:
+        catalogue = [item.model_dump(mode="json") for item in altacolor.iter_catalogue()]
+    as_read = {"count": len(catalogue), "items": catalogue, "path": None}
+    order = PurchaseOrder.model_validate(
+        draft(shortages, as_read, params={"back_orders_only": False}, run_id="asset_triggered__1")
+    )
+    missing, carried = order.not_carried[0], order.lines[0]
+    asset = dag.timetable.asset_condition
+
+    def started_by(good_id: int) -> dict[str, Any]:
+        event = SimpleNamespace(
+            extra={
+                "from_trigger": True,
+                "payload": {"location_id": location, "product_ids": [good_id], "count": 1},
+            }
+        )
+        return draft(
+            shortages,
+            as_read,
+            params={"back_orders_only": False},
+            run_id="asset_triggered__1",
+            triggering_asset_events={asset: [event]},
+        )
+
+    noticed = PurchaseOrder.model_validate(started_by(missing.good_id))
+    assert noticed.notices == [
+        f"This run started because {missing.title} (location {location}) ran low, but Altacolor "
+        "does not carry it, so it is not in this order: order it elsewhere."
+    ]
+    assert noticed.approval_form().body.startswith(f"> **{noticed.notices[0]}**")
+    assert PurchaseOrder.model_validate(started_by(carried.good_id)).notices == []
+
+
 def test_low_stock_watcher_reports_a_product_that_ran_low(altegio_sandbox: Any, hook: Any) -> None:
     """The example's event trigger, run as the triggerer runs it: a product edited so that its
     stock is at or below its critical amount makes one event; products that changed but are not
@@ -1113,3 +1162,76 @@ def test_write_off_missing_csv_fails_without_retrying(tmp_path: Path) -> None:
     missing = tmp_path / "nope.csv"
     with pytest.raises(AirflowFailException, match=f"csv_path: {missing} does not exist"):
         read.python_callable(params={"lines": [], "csv_path": str(missing)})
+
+
+# --------------------------------------------------------------------------------------------
+# Every example, as `airflow dags trigger` runs it: no logical date, the form's values
+# --------------------------------------------------------------------------------------------
+
+
+def test_every_example_runs_when_triggered_without_a_logical_date(
+    altegio_sandbox: Any,
+    hook: Any,
+    run_dag: Any,
+    xcom: Any,
+    airflow_api: Any,
+    stocktake: dict[str, Any],
+    tmp_path: Path,
+    ledger: Any,
+) -> None:
+    """``airflow dags trigger`` (and the UI's trigger form) creates a run with no logical date and
+    no data interval in Airflow 3: each example runs to success that way, given its params as the
+    trigger form sends them (location ids as text from the pick list, lines typed as text, a
+    reason picked from the list)."""
+    s, location = stocktake, stocktake["location"]
+    a, b = s["a"], s["b"]
+
+    def answer(asked: Asked) -> tuple[list[str], dict[str, Any]]:
+        option = {"confirm_delivery": "Delivered"}.get(asked.task_id, "Approve")
+        return fill(asked, option)
+
+    runs = {}
+    with manager(airflow_api, answer):
+        for filename, dag_id, conf in [
+            (  # first, while the stock is as the fixture read it
+                "altegio_stocktake.py",
+                "altegio_stocktake",
+                {
+                    "location_id": location,
+                    "counts": f"code,counted\n{a.barcode},{a.amount_in(s['retail']) - 2:g}",
+                },
+            ),
+            (
+                "altegio_write_off.py",
+                "altegio_write_off",
+                {
+                    "location_id": location,
+                    "lines": f"{a.barcode}, 1\n{b.article}, 1, expired",
+                    "reason": "spilled",
+                },
+            ),
+            (
+                "altegio_restock.py",
+                "altegio_restock",
+                {"location_ids": [str(location)], "work_dir": tmp_path.as_uri()},
+            ),
+            (
+                "altacolor_catalogue_sync.py",
+                "altacolor_catalogue_sync",
+                {"location_ids": [str(location)], "work_dir": tmp_path.as_uri()},
+            ),
+        ]:
+            runs[dag_id] = run_dag(load(filename, dag_id), logical_date=None, run_conf=conf)
+    for dag_id, dag_run in runs.items():
+        assert dag_run.logical_date is None, dag_id
+        assert dag_run.data_interval_start is None, dag_id
+        assert dag_run.state == "success", (dag_id, failed_tasks(dag_run))
+    assert xcom(runs["altegio_restock"], "summarise_restock")["outcome"] == "delivered"
+    (write_off,) = [
+        d for d in documents(altegio_sandbox, WRITE_OFF) if d["comment"].startswith("Damage write-off")
+    ]
+    reasons = sorted(t["comment"] for t in transactions_of(altegio_sandbox, write_off))
+    assert reasons == ["expired", "spilled"]  # the picked reason for the line without one
+    differences = xcom(runs["altegio_stocktake"], "compare_with_stock")["differences"]
+    assert [(d["good_id"], d["difference"]) for d in differences] == [(a.good_id, -2)]
+    assert xcom(runs["altacolor_catalogue_sync"], "report_catalogue_sync")["dry_run"] is True
