@@ -114,6 +114,8 @@ RUN_DIR = "{{ params.work_dir }}/{{ dag.dag_id }}/{{ run_id | replace(':', '-') 
 #: says at its top what was wrong with the answer before. The last one, given an answer it
 #: cannot use either, is asked again as it is: no answer ends the run.
 ROUNDS = 5
+#: How a round that accepted an answer is labelled, by the option chosen.
+OUTCOMES = {"Approve": "approved", "Reject": "rejected", "Delivered": "delivered", "Cancelled": "cancelled"}
 #: A form nobody answered in time fails its task: asking again would not change that.
 FAIL_ON_TIMEOUT = ExceptionRetryPolicy(
     rules=[
@@ -166,12 +168,19 @@ class _AsksAgain(HITLOperator):
         from airflow.sdk.exceptions import AirflowRescheduleException
 
         ti = context["ti"]
+        done = ti.get_ti_count(
+            ti.dag_id,
+            map_index=self.round - 1,
+            task_ids=[self.task_id],
+            run_ids=[ti.run_id],
+            states=["success"],
+        )
+        if self.round and not done:  # the round before still asks (dag.test runs rounds at once)
+            raise AirflowRescheduleException(timezone.utcnow() + timedelta(seconds=2))
         earlier = [ti.xcom_pull(task_ids=self.task_id, map_indexes=i) for i in range(self.round)]
         if accepted(earlier) is not None:
             self.round_label = "not needed"
             return {"round": self.round, "outcome": "not needed"}
-        if earlier and earlier[-1] is None:  # the round before still asks (dag.test runs rounds at once)
-            raise AirflowRescheduleException(timezone.utcnow() + timedelta(seconds=2))
         refused = earlier[-1] if earlier else {}
         form = self.form(context)
         kept = refused.get("answer") or {}
@@ -191,8 +200,8 @@ class _AsksAgain(HITLOperator):
             return super().execute_complete(context, event)
         answer = event.get("params_input") or {}
         problems = self.check(context, event["chosen_options"], answer)
-        if not problems:
-            self.round_label = "answered"
+        if not problems:  # the label says it in the run's task list: "approved", "cancelled"...
+            self.round_label = OUTCOMES.get(event["chosen_options"][0], "answered")
             return {"round": self.round, "outcome": "accepted", **super().execute_complete(context, event)}
         log.warning("The answer was not accepted:\n%s", "\n".join(f"  {p}" for p in problems))
         if self.round + 1 < self.rounds:

@@ -178,6 +178,11 @@ class OrderLine(LowStock):
         """How a form names the line: ``3. Shampoo 1000 ml``."""
         return f"{self.line}. {self.title or f'product {self.good_id}'}"
 
+    @property
+    def named(self) -> str:
+        """How a message names the line: ``line 3 (Shampoo 1000 ml)``."""
+        return f"line {self.line} ({self.title or f'product {self.good_id}'})"
+
     def details(self) -> str:
         """Where it goes, why, and what it costs, in one line of a form's help."""
         on_order = f", on order {self.on_order:g}" if self.on_order else ""
@@ -471,26 +476,48 @@ class PurchaseOrder(BaseModel):
     # --- the forms a person fills in ------------------------------------------------------
 
     def _header(self) -> list[str]:
-        rows = [f"> **{notice}**" for notice in self.notices]
+        """What the person must know beside the lines, a paragraph each: what is not carried,
+        what is covered by what is on order, and what earlier orders still owe."""
+
+        def named(item: LowStock) -> str:
+            where = f"location {item.location_id}: " if len(self._locations()) > 1 else ""
+            return f"{where}{item.title or f'product {item.good_id}'}"
+
+        rows = []
         if self.not_carried:
-            rows += ["", f"Not carried by {self.supplier} (order elsewhere):"]
-            rows += [
-                f"- location {item.location_id}: {item.title} ({_codes(item)}): {item.quantity} "
-                f"{item.unit or 'units'} needed"
-                for item in self.not_carried
-            ]
+            rows.append(
+                f"**Not carried by {self.supplier}**, to order elsewhere ({len(self.not_carried)}): "
+                + "; ".join(
+                    f"{named(i)} ({_code(i)}): {i.quantity} {i.unit or 'units'}" for i in self.not_carried
+                )
+                + "."
+            )
         if self.covered:
-            rows += ["", "Low, but covered by what is already on order:"]
-            rows += [f"- location {item.location_id}: {item.title}" for item in self.covered]
+            rows.append(
+                f"**Low, but covered by what is already on order** ({len(self.covered)}): "
+                + "; ".join(named(item) for item in self.covered)
+                + "."
+            )
         if self.back_orders:
-            rows += ["", "Still on order from earlier orders (back-orders):"]
-            rows += [f"- {b.label}: {b.outstanding} {b.unit or ''} to come" for b in self.back_orders]
+            rows.append(
+                "**Still on order from earlier orders** (back-orders): "
+                + "; ".join(
+                    f"{b.label} ({b.outstanding} {b.unit or 'units'} to come)" for b in self.back_orders
+                )
+                + "."
+            )
         return rows
+
+    def _locations(self) -> set[int]:
+        return {x.location_id for x in [*self.lines, *self.not_carried, *self.covered]}
+
+    def _top(self) -> list[str]:
+        return [f"> **{notice}**\n" for notice in self.notices]
 
     def approval_form(self) -> Form:
         """The approval: one whole-number field per line, labelled with its product and
-        defaulting to the drafted quantity (0 drops the line); the order's notices, what is not
-        carried and what is still on order above them."""
+        defaulting to the drafted quantity (0 drops the line). Above them, the order's notices
+        first, then its total, what is not carried and what is still on order."""
         intro = (
             f"Purchase order **{self.order_id}** to {self.supplier}: {len(self.lines)} lines, total "
             f"{self.total:.2f} as drafted. Quantities are whole sale units; set a line to 0 to drop it."
@@ -504,7 +531,7 @@ class PurchaseOrder(BaseModel):
             )
             for line in self.lines
         }
-        return Form(body="\n".join(["\n".join(self._header()), "", intro]).strip(), fields=fields)
+        return Form(body="\n\n".join([*self._top(), intro, *self._header()]), fields=fields)
 
     def read_approval(self, answer: Mapping[str, Any]) -> tuple[PurchaseOrder, list[str]]:
         """The order as approved (``answer``: the approval form's values; a line left out keeps
@@ -520,7 +547,7 @@ class PurchaseOrder(BaseModel):
             if line is None:
                 problems.append(_unknown_field(name, self.order_id))
                 continue
-            number = _answer_number(value, line.label, problems)
+            number = _answer_number(value, line.named, problems)
             if number is not None:
                 quantities[line.line] = number
         approved = self._with_lines(quantities)
@@ -586,8 +613,7 @@ class PurchaseOrder(BaseModel):
             f"Purchase order **{self.order_id}** to {self.supplier}: {len(self.lines)} lines. "
             f"**Delivered**: {short}. **Cancelled**: the order was cancelled and nothing of it came."
         )
-        header = [f"> **{notice}**" for notice in self.notices]
-        return Form(body="\n".join([*header, "", intro]).strip(), fields=fields)
+        return Form(body="\n\n".join([*self._top(), intro]), fields=fields)
 
     def read_delivery(
         self,
@@ -614,7 +640,7 @@ class PurchaseOrder(BaseModel):
             if name in ("extra_items", "delivery_note", "cancelled_back_orders"):
                 continue
             if name in lines:
-                number = _answer_number(value, lines[name].label, problems)
+                number = _answer_number(value, lines[name].named, problems)
                 if number is not None:
                     received[lines[name].line] = number
             elif name in backs:
@@ -684,7 +710,7 @@ class PurchaseOrder(BaseModel):
     def to_markdown(self) -> str:
         """The order as a person reviews it: its notices, a table of lines (with what was
         already on order), the total, what is not carried and what is still on order."""
-        rows = [f"> **{notice}**\n" for notice in self.notices]
+        rows = self._top()
         rows += [
             f"Purchase order **{self.order_id}** to {self.supplier}: {len(self.lines)} lines, "
             f"total {self.total:.2f}. Quantities are whole sale units.",
@@ -700,15 +726,14 @@ class PurchaseOrder(BaseModel):
             f"{line.cost_per_unit:.2f} | {line.total:.2f} |"
             for line in self.lines
         ]
-        rest = [row for row in self._header() if not row.startswith("> ")]
-        return "\n".join(rows + rest)
+        return "\n".join(rows) + "".join(f"\n\n{row}" for row in self._header())
 
 
-def _codes(item: LowStock) -> str:
-    codes = [
-        f"{kind} {code}" for kind, code in (("article", item.article), ("barcode", item.barcode)) if code
-    ]
-    return ", ".join(codes) or f"good {item.good_id}"
+def _code(item: LowStock) -> str:
+    """The code a supplier knows a product by: its article, else its barcode."""
+    if item.article or item.barcode:
+        return f"article {item.article}" if item.article else f"barcode {item.barcode}"
+    return f"good {item.good_id}"
 
 
 def _unknown_field(name: str, order_id: str) -> str:

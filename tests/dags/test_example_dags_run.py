@@ -227,7 +227,8 @@ def test_restock_orders_after_approval_and_books_what_arrived_exactly_once(
     # quantity; what is not carried is said above them.
     approval = asked[0]
     assert approval.fields == {f"line_{line['line']}": line["quantity"] for line in draft["lines"]}
-    assert "Not carried by Altacolor (order elsewhere):" in approval.body
+    assert approval.body.startswith(f"Purchase order **{draft['order_id']}** to Altacolor:")
+    assert "**Not carried by Altacolor**, to order elsewhere" in approval.body
     # The approval changed line 1; the order files say so, and who approved.
     assert sent["lines"][0]["quantity"] == 20
     assert sent["approved_by"] == "store_manager"
@@ -507,8 +508,8 @@ def test_restock_short_delivery_stays_on_order_and_arrives_later_against_its_ord
         (first_order, 1, line["good_id"], 2)
     ]
     approval, delivery_form = asked
-    assert "Low, but covered by what is already on order:" in approval.body
-    assert f"{first_order} line 1: {line['title']}: 2" in approval.body
+    assert "**Low, but covered by what is already on order** (1): " in approval.body
+    assert f"{first_order} line 1: {line['title']} (2 {line['unit']} to come)" in approval.body
     assert delivery_form.fields[f"back_order_{first_order}_1"] == 0  # nothing assumed to arrive
     # The 2 are booked with this delivery, against the first order, at its price.
     booked = [

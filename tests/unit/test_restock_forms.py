@@ -64,8 +64,10 @@ def test_the_approval_is_one_required_number_field_per_line_labelled_with_its_pr
     assert line.schema == {"type": "integer", "minimum": 0}  # required: the type admits no null
     assert "on hand 1, critical 2, desired 6 pcs" in line.description
     assert "SH-1-500 at 12.50 per pcs" in line.description
-    assert "Not carried by Altacolor (order elsewhere):" in form.body
-    assert "- location 1: Product 103 (article NOPE): 2 pcs needed" in form.body
+    assert (
+        "**Not carried by Altacolor**, to order elsewhere (1): Product 103 (article NOPE): 2 pcs."
+        in form.body
+    )
     assert "total 89.50 as drafted" in form.body  # 5 x 12.50 + 3 x 9
 
 
@@ -80,9 +82,9 @@ def test_an_approval_as_the_form_sends_it_changes_quantities_and_drops_zeros() -
 @pytest.mark.parametrize(
     ("answer", "problem"),
     [
-        ({"line_1": 10.5}, "1. Product 101: must be a whole number, got 10.5"),
-        ({"line_1": -1}, "1. Product 101: must be at least 0, got -1"),
-        ({"line_1": None}, "1. Product 101: give a whole number of 0 or more"),
+        ({"line_1": 10.5}, "line 1 (Product 101): must be a whole number, got 10.5"),
+        ({"line_1": -1}, "line 1 (Product 101): must be at least 0, got -1"),
+        ({"line_1": None}, "line 1 (Product 101): give a whole number of 0 or more"),
         ({"line_9": 1}, "order PO-1 has no line 9"),
         ({"colour": "red"}, "colour: not a field of this form"),
         (
@@ -138,7 +140,7 @@ def test_a_delivery_as_the_form_sends_it() -> None:
 @pytest.mark.parametrize(
     ("answer", "problem"),
     [
-        ({"line_1": 2.5}, "1. Product 101: must be a whole number, got 2.5"),
+        ({"line_1": 2.5}, "line 1 (Product 101): must be a whole number, got 2.5"),
         ({"line_7": 1}, "order PO-1 has no line 7"),
         (
             {"extra_items": ["FREE-1"]},
@@ -185,7 +187,7 @@ def test_what_a_delivery_left_short_stays_on_order_and_is_taken_off_the_next_dra
     ]
     (back,) = next_order.back_orders
     assert (back.key, back.outstanding, back.cost_per_unit) == ("back_order_PO-1_1", 2, 12.5)
-    assert "PO-1 line 1: Product 101: 2 pcs to come" in next_order.approval_form().body
+    assert "PO-1 line 1: Product 101 (2 pcs to come)" in next_order.approval_form().body
     assert next_order.delivery_form().fields["back_order_PO-1_1"].default == 0
 
 
