@@ -7,45 +7,40 @@ asset event when a product changed and is at or below its ``critical_amount``.
 
 1. **Draft the order.** For each location (mapped), ``LowStockReportOperator`` finds the products
    at or below their ``critical_amount`` with the whole sale units that bring each back to its
-   ``desired_amount``, less what is **already on order** (earlier orders waiting for approval or
-   delivery, and what their deliveries left short). Each line is priced from Altacolor's
+   ``desired_amount``, less what is **already on order**. Each line is priced from Altacolor's
    detailed catalogue (the variant whose SKU code is the Altegio ``article`` or ``barcode``);
-   what Altacolor does not carry is listed.
-2. **A person approves.** ``approve_purchase_order`` shows the order in *Required actions*, one
-   number field per line, labelled with its product: approve (change a quantity, 0 drops the
-   line) or reject. Nothing is sent or booked before that. When the product whose running low
-   started the run is not in the order, the form says so at the top.
+   what Altacolor does not carry is listed, to order elsewhere.
+2. **A person approves.** ``approve_purchase_order`` shows the order in *Required actions*: one
+   number field per line, labelled with its product (0 drops the line), Approve or Reject.
+   Nothing is sent or booked before that. When the product whose running low started the run
+   is not in the order, the form says so at its top.
 3. **Send the order.** Altacolor's API has no order endpoint, so the approved order is written as
    ``order.csv`` (for the supplier) and ``order.md`` (the summary) under the ``work_dir`` param
    (any ``ObjectStoragePath``: ``s3://...`` when workers run on several machines). With the
    ``order_email`` param set, both go by e-mail through the ``smtp_default`` connection.
-4. **Wait for the delivery.** ``confirm_delivery`` waits until someone confirms what actually
-   arrived, line by line (default: as ordered), with any back-orders of earlier orders that
-   came along; **Cancelled** when the order was cancelled. What did not arrive stays on order.
+4. **Wait for the delivery.** ``confirm_delivery`` asks what arrived, line by line (default: as
+   ordered), with what arrived of earlier orders' back-orders; **Cancelled** when the order was
+   cancelled. What did not arrive stays on order.
 5. **Book what arrived**, one receipt per storage at the order's prices, exactly once: each
    receipt is a mapped ``CreateStorageOperationOperator``, which stamps a key of its task
    instance into the document and looks for it before creating again.
 6. **Summarise.** ``summarise_restock`` says how the run ended (delivered, rejected, cancelled,
    nothing to order) in its first log line and its XCom, and updates what is on order.
 
-An answer a form cannot use (a quantity of 2.5 bottles, a line the order does not have) is not
-lost and does not fail the run: the same request is asked again at once, with the problem at
-the top of the form.
+An answer a form cannot use (2.5 bottles, a line the order does not have) is not lost and does
+not fail the run: the form is asked again at once, as a new request with the problem at its
+top (each form is a task mapped over a few rounds, run one at a time).
 
-**What is on order** is kept in Airflow Variables named ``altegio_restock.on_order.<order id>``
-(the metadata database: every worker and run sees them; Admin > Variables shows them). A short
-delivery leaves the rest on order: the next runs order only what that does not cover, and the
-rest is booked against its first order when it comes, in any later delivery form. When it comes
-on its own, trigger the DAG with ``back_orders_only``.
+**What is on order** is kept in Airflow Variables, ``altegio_restock.on_order.<order id>``: in
+the metadata database, so every worker and run sees them. What a delivery left short is taken
+off the next orders and booked against its first order when it comes, in any later delivery
+form; when it comes on its own, trigger with ``back_orders_only``.
 
-**Runs do not wait for each other.** A run waiting days for its delivery does not hold back
-the next morning's run or a run triggered by hand for the whole chain: drafting is one task at a
-time across runs (``max_active_tis_per_dag=1``), and each draft counts what the others have on
-order. To restock the whole chain every morning, set ``ALTEGIO_LOCATIONS`` (see below) and pick
-them as the ``location_ids`` default, or trigger by hand with them.
-
-``ALTEGIO_LOCATIONS`` (``1001=Downtown, 1002=Uptown``), in the environment of the dag processor
-and API server, turns the ``location_ids`` field into a list to pick from.
+**Runs do not wait for each other**: a run triggered by hand for the whole chain starts at
+once, whatever a scheduled run waits for. Drafting is one run at a time
+(``max_active_tis_per_dag=1``) and counts what the others have on order, so nothing is ordered
+twice. Set ``ALTEGIO_LOCATIONS`` (``1001=Downtown, 1002=Uptown``) where the dag processor and
+API server run to pick ``location_ids`` from a list.
 
 Units. Altegio keeps stock, ``critical_amount`` and ``desired_amount`` in the product's *sale*
 unit (a bottle, a box). Masters use products up in the *service* unit (ml, g), and
