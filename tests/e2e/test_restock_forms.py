@@ -1,116 +1,63 @@
 """The restock's approval and delivery forms in Airflow's UI, as a store manager fills them.
 
-An api-server with one user, ``store_manager``, who signs in on the login page; a restock run
-started as ``airflow dags test`` starts it (no logical date), against the sandbox; the manager
-answers in headless Chromium from *Required actions*. A bad answer is refused with a message
-the manager sees: an emptied quantity before it can be sent, a fraction of a bottle by asking
-again with the problem at the top; the good answer goes on, and receipts are booked only once
-the delivery is confirmed. Screenshots of each step go to build/e2e/restock/.
+The session's api-server, with one user, ``store_manager`` (the browser carries their token);
+a restock run started as ``airflow dags test`` on the same metadata database, against the
+sandbox; the manager answers in headless Chromium from *Required actions*. A bad answer is
+refused with a message the manager sees: an emptied quantity before it can be sent, a fraction
+of a bottle by asking again with the problem at the top; the good answer goes on, and receipts
+are booked only once the delivery is confirmed. Screenshots of each step go to
+build/e2e/restock/.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import secrets
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-import httpx
 import pytest
-
-from airflow_provider_altegio.sandbox.airflow_api import wait_healthy
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 REPO = Path(__file__).resolve().parents[2]
-USER, PASSWORD = "store_manager", secrets.token_urlsafe(12)
 RECEIPT = 3
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def airflow(tmp_path_factory: pytest.TempPathFactory, sandbox: Any) -> Iterator[dict[str, Any]]:
-    """An Airflow home with the example DAGs and the sandbox's connections, its api-server (one
-    user, ``store_manager``), and the environment of its commands."""
-    home = tmp_path_factory.mktemp("airflow-restock-home")
-    passwords = home / "passwords.json"
-    passwords.write_text(json.dumps({USER: PASSWORD}))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "PYTEST"))}
-    env.update(sandbox.env())
-    env.update(
-        {
-            "AIRFLOW_HOME": str(home),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "example_dags"),
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:admin",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
-            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
-            "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(32),
-        }
-    )
+@pytest.fixture
+def restock_run(
+    airflow_api: Any, altegio_sandbox: Any, tmp_path: Path
+) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
+    """``airflow dags test altegio_restock`` for the first location, on the api-server's metadata
+    database, running until the forms are answered; and the file its output goes to."""
+    conf = {"location_ids": altegio_sandbox.location_ids[:1], "work_dir": tmp_path.as_uri()}
+    env = {**os.environ, "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "example_dags")}
     airflow = Path(sys.executable).with_name("airflow")
-    subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True, timeout=300)
-    port = _free_port()
-    with (home / "api-server.log").open("w") as log:
-        server = subprocess.Popen(
-            [airflow, "api-server", "--host", "127.0.0.1", "--port", str(port)],
+    output = tmp_path / "restock.log"
+    with output.open("w") as log:
+        run = subprocess.Popen(
+            [airflow, "dags", "test", "altegio_restock", "-c", json.dumps(conf)],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        url = f"http://127.0.0.1:{port}"
         try:
-            wait_healthy(server, url, home / "api-server.log", timeout=180)
-            yield {"url": url, "env": env, "home": home, "airflow": airflow}
+            yield run, output
         finally:
-            server.terminate()
-            server.wait(timeout=60)
+            run.kill()  # a run the test left waiting for an answer
+            run.wait()
 
 
-@pytest.fixture
-def restock_run(airflow: dict[str, Any], sandbox: Any) -> Iterator[subprocess.Popen[bytes]]:
-    """``airflow dags test altegio_restock`` for the first location, running until the forms are
-    answered (its output in the Airflow home's restock.log)."""
-    sandbox.reset()
-    conf = {"location_ids": sandbox.location_ids[:1], "work_dir": (airflow["home"] / "work").as_uri()}
-    with (airflow["home"] / "restock.log").open("w") as log:
-        run = subprocess.Popen(
-            [airflow["airflow"], "dags", "test", "altegio_restock", "-c", json.dumps(conf)],
-            env=airflow["env"],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            yield run
-        finally:
-            if run.poll() is None:
-                run.terminate()
-                try:
-                    run.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    run.kill()
-                    run.wait()
-
-
-def sign_in(page: Any, url: str) -> None:
-    page.goto(f"{url}/auth/login")
-    page.locator("input[name=username]").fill(USER)
-    page.locator("input[name=password]").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(lambda address: "/auth/login" not in address)
+def sign_in(page: Any, api: Any) -> None:
+    """The browser as ``store_manager``: their token in the cookie Airflow's UI reads."""
+    token = api.client.headers["Authorization"].removeprefix("Bearer ")
+    host = urlsplit(api.url).hostname
+    page.context.add_cookies([{"name": "_token", "value": token, "domain": host, "path": "/"}])
 
 
 def open_request(page: Any, url: str, subject: str, timeout: float = 240) -> None:
@@ -156,26 +103,13 @@ def receipts(sandbox: Any) -> list[dict[str, Any]]:
     return [d for d in sandbox.state()["documents"] if d["type_id"] == RECEIPT]
 
 
-def xcom(airflow: dict[str, Any], run_id: str, task_id: str, map_index: int = -1) -> Any:
-    token = httpx.post(f"{airflow['url']}/auth/token", json={"username": USER, "password": PASSWORD})
-    token.raise_for_status()
-    response = httpx.get(
-        f"{airflow['url']}/api/v2/dags/altegio_restock/dagRuns/{run_id}/taskInstances/{task_id}/"
-        "xcomEntries/return_value",
-        params={"map_index": map_index, "deserialize": True},
-        headers={"Authorization": f"Bearer {token.json()['access_token']}"},
-    )
-    response.raise_for_status()
-    return response.json()["value"]
-
-
 def test_a_store_manager_approves_and_confirms_the_delivery_in_the_ui(
-    page: Any, airflow: dict[str, Any], sandbox: Any, restock_run: Any, shots: Path
+    page: Any, airflow_api: Any, altegio_sandbox: Any, restock_run: Any, shots: Path
 ) -> None:
     shots = shots / "restock"
     shots.mkdir(exist_ok=True)
-    url = airflow["url"]
-    sign_in(page, url)
+    url, sandbox, (run, output) = airflow_api.url, altegio_sandbox, restock_run
+    sign_in(page, airflow_api)
 
     # The approval: one number field per line, labelled with its product.
     open_request(page, url, "Approve purchase order")
@@ -234,8 +168,8 @@ def test_a_store_manager_approves_and_confirms_the_delivery_in_the_ui(
     page.get_by_role("button", name="Delivered").click()
     page.get_by_text("response successful").wait_for()
 
-    assert restock_run.wait(timeout=300) == 0, (airflow["home"] / "restock.log").read_text()[-3000:]
-    sent = xcom(airflow, run_id, "send_purchase_order")
+    assert run.wait(timeout=300) == 0, output.read_text()[-3000:]
+    sent = airflow_api.xcom("altegio_restock", run_id, "send_purchase_order")
     assert sent["lines"][0]["quantity"] == 7
     booked = {
         t["good"]["id"]: t["amount"]
@@ -243,7 +177,7 @@ def test_a_store_manager_approves_and_confirms_the_delivery_in_the_ui(
         for t in sandbox.state(document_id=document["id"])["transactions"]
     }
     assert booked == {line["good_id"]: line["quantity"] for line in sent["lines"] if line["line"] != 2}
-    summary = xcom(airflow, run_id, "summarise_restock")
+    summary = airflow_api.xcom("altegio_restock", run_id, "summarise_restock")
     assert (summary["outcome"], summary["short_lines"], summary["extra_items"]) == ("delivered", [2], 1)
     page.goto(f"{url}/dags/altegio_restock/runs/{run_id}")
     page.wait_for_timeout(2_000)
