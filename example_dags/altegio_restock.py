@@ -160,18 +160,16 @@ class _AsksAgain(HITLOperator):
     def execute(self, context: Any) -> Any:
         from airflow.sdk import timezone
         from airflow.sdk.definitions.param import ParamsDict
-        from airflow.sdk.exceptions import AirflowRescheduleException
+        from airflow.sdk.exceptions import AirflowRescheduleException, AirflowSkipException
 
         ti = context["ti"]
-        done = ti.get_ti_count(
-            ti.dag_id,
-            map_index=self.round - 1,
-            task_ids=[self.task_id],
-            run_ids=[ti.run_id],
-            states=["success"],
-        )
-        if self.round and not done:  # the round before still asks (dag.test runs rounds at once)
-            raise AirflowRescheduleException(timezone.utcnow() + timedelta(seconds=2))
+        if self.round:
+            before = {"map_index": self.round - 1, "task_ids": [self.task_id], "run_ids": [ti.run_id]}
+            if not ti.get_ti_count(ti.dag_id, states=["success"], **before):
+                if ti.get_ti_count(ti.dag_id, states=["failed", "upstream_failed", "skipped"], **before):
+                    raise AirflowSkipException("The round before ended without an answer (timed out)")
+                # It still asks: only a runner that ignores max_active_tis_per_dagrun (dag.test) gets here.
+                raise AirflowRescheduleException(timezone.utcnow() + timedelta(seconds=2))
         earlier = [ti.xcom_pull(task_ids=self.task_id, map_indexes=i) for i in range(self.round)]
         if accepted(earlier) is not None:
             self.round_label = "not needed"

@@ -114,12 +114,15 @@ def manager(api: Any, decide: Decide) -> Iterator[list[Asked]]:
     def run() -> None:
         try:
             while not stop.wait(0.3):
-                for request in api.pending():
+                pending = api.pending()
+                # A request answered and then opened again (the last round) is answered again.
+                seen.intersection_update((r.run_id, r.task_id, r.map_index) for r in pending)
+                for request in pending:
                     ti = api.client.get(
                         f"/api/v2/dags/{request.dag_id}/dagRuns/{request.run_id}/taskInstances/"
                         f"{request.task_id}/{request.map_index}"
                     ).json()
-                    where = (request.run_id, request.task_id, request.map_index, ti["try_number"])
+                    where = (request.run_id, request.task_id, request.map_index)
                     if where in seen:
                         continue
                     seen.add(where)
@@ -402,18 +405,22 @@ def test_restock_unusable_answers_are_asked_again_not_lost(
     altegio_sandbox: Any, run_dag: Any, xcom: Any, airflow_api: Any, tmp_path: Path, ledger: Any
 ) -> None:
     """Answers the form cannot use (a line the order does not have, through the API; half a
-    bottle; the shape before 0.3 naming a missing line) do not fail the run: the same request
-    is asked again at once, the problems at its top, the rest of the answer kept; the answer
-    that can be used goes on."""
+    bottle; the shape before 0.3 naming a missing line; no quantity) do not fail the run: the
+    form is asked again at once as a new request, the problems at its top, the rest of the
+    answer kept; the last round, refused too, opens its own request again; the answer that can
+    be used goes on. The delivery form does the same."""
     bad = [
         {"line_99": 3},
         {"line_1": 10.5, "line_2": 4},
         {"quantities": {"999": 3}},
+        {"line_1": None},
+        {"line_1": 2.25},  # the last round: asked again as it is
     ]
 
     def decide(asked: Asked) -> tuple[list[str], dict[str, Any]]:
-        if asked.task_id == "confirm_delivery":
-            return fill(asked, "Delivered")
+        if asked.task_id == "confirm_delivery":  # an extra item without its amount, then right
+            extra = [{"code": "X-1"}] if asked.round == 0 else [{"code": "X-1", "amount": 1}]
+            return fill(asked, "Delivered", extra_items=extra)
         if bad:
             return ["Approve"], {**asked.fields, **bad.pop(0)}
         return fill(asked, "Approve", line_1=7)
@@ -426,7 +433,7 @@ def test_restock_unusable_answers_are_asked_again_not_lost(
     )
     assert dag_run.state == "success", failed_tasks(dag_run)
     approvals = [a for a in asked if a.task_id == "approve_purchase_order"]
-    assert [a.round for a in approvals] == [0, 1, 2, 3]  # each a new request
+    assert [a.round for a in approvals] == [0, 1, 2, 3, 4, 4]  # a new request each time, but the last
     assert "not accepted" not in approvals[0].body
     order_id = xcom(dag_run, "draft_purchase_order")["order_id"]
     assert approvals[1].body.startswith("> **Your last answer was not accepted:**")
@@ -436,6 +443,14 @@ def test_restock_unusable_answers_are_asked_again_not_lost(
     assert approvals[2].fields["line_1"] == approvals[0].fields["line_1"]
     assert f"order {order_id} has no line 999" in approvals[3].body
     assert xcom(dag_run, "send_purchase_order")["lines"][0]["quantity"] == 7
+    deliveries = [a for a in asked if a.task_id == "confirm_delivery"]
+    assert [a.round for a in deliveries] == [0, 1]
+    assert "Delivered but not ordered, item 1 (X-1): amount is required" in deliveries[1].body
+    assert xcom(dag_run, "check_delivery")["extra_items"] == [{"code": "X-1", "amount": 1}]
+    assert "got 2.25" not in approvals[5].body  # the last request's text stays as it was made
+    assert approvals[5].body == approvals[4].body
+    rounds = [xcom(dag_run, "approve_purchase_order", map_index=i)["outcome"] for i in range(5)]
+    assert rounds == ["refused"] * 4 + ["accepted"]
     assert xcom(dag_run, "summarise_restock")["outcome"] == "delivered"
 
 
