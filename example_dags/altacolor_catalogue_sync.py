@@ -40,6 +40,7 @@ from airflow_provider_altegio.operators.products import (
     UpdateProductsOperator,
 )
 from airflow_provider_altegio.results import read_items
+from airflow_provider_altegio.workflows.stocklists import location_choices, location_param
 
 log = logging.getLogger("altacolor_catalogue_sync")  # __name__ is mangled when Airflow imports DAG files
 
@@ -60,9 +61,7 @@ LOCATION_FILE = "altegio_products_{location_id}.jsonl"
     default_args={"retries": 2, "retry_delay": timedelta(minutes=2)},
     params={
         "location_ids": Param(
-            [],
-            type="array",
-            items={"type": "integer"},
+            **location_param(location_choices(), multiple=True),
             title="Locations",
             description="Locations to sync. Empty: the location_id of the altegio_default connection.",
         ),

@@ -1,6 +1,13 @@
 """Stocktake: compare what was counted on the shelves with Altegio, approve, book the difference.
 
-Trigger it with the counts in the run's params, either inline::
+Trigger it with the counts in the run's params. In the trigger form, type (or paste from a
+spreadsheet) one line per count: the code, what was counted, then optionally its unit and
+storage::
+
+    2049275657760, 3
+    SAL-DS-00003, 22500, service, 3102
+
+The same as JSON (``airflow dags trigger --conf``, the REST API)::
 
     {"location_id": 1001, "counts": [
         {"barcode": "2049275657760", "counted": 3},
@@ -54,9 +61,12 @@ from airflow.sdk import Param, dag, task
 
 from airflow_provider_altegio.compat import AirflowFailException
 from airflow_provider_altegio.operators.storage import CreateStorageOperationOperator
-from airflow_provider_altegio.workflows.stocklists import line_schema
+from airflow_provider_altegio.workflows.stocklists import line_schema, location_choices, location_param
 
 log = logging.getLogger("altegio_stocktake")  # __name__ is mangled when Airflow imports DAG files
+
+#: The columns of a line typed in the form, in order (a first line naming them sets others).
+COLUMNS = ("code", "counted", "unit", "storage_id", "location_id")
 
 
 @dag(
@@ -68,8 +78,7 @@ log = logging.getLogger("altegio_stocktake")  # __name__ is mangled when Airflow
     default_args={"retries": 2, "retry_delay": timedelta(minutes=1)},
     params={
         "location_id": Param(
-            None,
-            type=["null", "integer"],
+            **location_param(location_choices(), multiple=False),
             title="Location",
             description="Empty: the location_id of the altegio_default connection.",
         ),
@@ -80,11 +89,12 @@ log = logging.getLogger("altegio_stocktake")  # __name__ is mangled when Airflow
             description="Storage for counts without one. Empty: the location's storage for sale.",
         ),
         "counts": Param(
-            [],
-            type="array",
+            None,
+            type=["null", "array", "string"],
             items=line_schema("counted", reason=False),
             title="Counts",
-            description="What was counted: code (or barcode / article), counted, unit, storage_id.",
+            description="One line per count: code (barcode or article), counted[, unit (sale or "
+            "service)[, storage id[, location id]]], e.g. 2049275657760, 3",
         ),
         "csv_path": Param(
             None,
@@ -131,6 +141,7 @@ def altegio_stocktake() -> None:
             label="counts line",
             amount_field="counted",
             allow_zero=True,
+            columns=COLUMNS,
         )
         if not lines:
             raise AirflowFailException("Nothing counted: give 'counts' or 'csv_path' in the run's params.")

@@ -3,7 +3,14 @@
 For a full stocktake (counts compared with the stock, approval, then booking), see
 ``altegio_stocktake``.
 
-Trigger it by hand with the list in the run's params, either inline::
+Trigger it by hand with the list in the run's params. In the trigger form, type (or paste from
+a spreadsheet) one line per product: its code, the amount, then optionally the reason, the unit
+and the storage; a **Reason** picked from the list applies to lines that give none::
+
+    2049275657760, 2, broken in delivery
+    SAL-DS-00003, 250, spilled, service, 3102
+
+The same as JSON (``airflow dags trigger --conf``, the REST API)::
 
     {"location_id": 1001, "lines": [
         {"barcode": "2049275657760", "amount": 2, "reason": "broken in delivery"},
@@ -48,9 +55,22 @@ from airflow.sdk import Param, dag, task
 
 from airflow_provider_altegio.compat import AirflowFailException, AirflowSkipException
 from airflow_provider_altegio.operators.storage import CreateStorageOperationOperator
-from airflow_provider_altegio.workflows.stocklists import line_schema
+from airflow_provider_altegio.workflows.stocklists import line_schema, location_choices, location_param
 
 log = logging.getLogger("altegio_write_off")  # __name__ is mangled when Airflow imports DAG files
+
+#: The columns of a line typed in the form, in order (a first line naming them sets others).
+COLUMNS = ("code", "amount", "reason", "unit", "storage_id", "location_id")
+#: The reasons offered in the form, for lines that give none.
+REASONS = [
+    "damaged",
+    "broken in delivery",
+    "expired",
+    "spilled",
+    "used for testing",
+    "lost or stolen",
+    "other",
+]
 
 
 @dag(
@@ -62,11 +82,19 @@ log = logging.getLogger("altegio_write_off")  # __name__ is mangled when Airflow
     default_args={"retries": 2, "retry_delay": timedelta(minutes=1)},
     params={
         "lines": Param(
-            [],
-            type="array",
+            None,
+            type=["null", "array", "string"],
             items=line_schema("amount"),
             title="Lines",
-            description="Lines to write off: code (or barcode / article), amount, reason, unit, storage_id.",
+            description="One line per product: code (barcode or article), amount[, reason[, unit (sale "
+            "or service)[, storage id[, location id]]]], e.g. 2049275657760, 2, broken in delivery",
+        ),
+        "reason": Param(
+            "damaged",
+            type="string",
+            enum=REASONS,
+            title="Reason",
+            description="The reason of the lines that give none.",
         ),
         "csv_path": Param(
             None,
@@ -75,8 +103,7 @@ log = logging.getLogger("altegio_write_off")  # __name__ is mangled when Airflow
             description="A CSV with the same columns, read in addition to the lines above.",
         ),
         "location_id": Param(
-            None,
-            type=["null", "integer"],
+            **location_param(location_choices(), multiple=False),
             title="Location",
             description="Empty: the location_id of the altegio_default connection.",
         ),
@@ -110,7 +137,13 @@ def altegio_write_off() -> None:
         a ``problem``, so that every problem is known before the batch is decided."""
         from airflow_provider_altegio.workflows.stocklists import read_lines
 
-        lines = read_lines(params["lines"], params.get("csv_path"), label="params line")
+        lines = read_lines(
+            params["lines"],
+            params.get("csv_path"),
+            label="params line",
+            columns=COLUMNS,
+            default_reason=params.get("reason") or "no reason given",
+        )
         if not lines:
             raise AirflowFailException(
                 "Nothing to write off: give 'lines' or 'csv_path' in the run's params."

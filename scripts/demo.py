@@ -284,6 +284,8 @@ def read_back(hook: Any, restock_run: str, stocktake_run: str, locations: list[i
         "approval": xcom("altegio_restock", restock_run, "approve_purchase_order")[0],
         "sent": xcom("altegio_restock", restock_run, "send_purchase_order")[0],
         "delivery": xcom("altegio_restock", restock_run, "check_delivery")[0],
+        "outcome": xcom("altegio_restock", restock_run, "summarise_restock")[0],
+        "on_order": on_order(),
         "counted": xcom("altegio_stocktake", stocktake_run, "compare_with_stock")[0],
         "stocktake_approval": xcom("altegio_stocktake", stocktake_run, "approve_stocktake")[0],
         **{
@@ -346,12 +348,15 @@ def print_order_steps(data: dict[str, Any]) -> None:
     )
     for item in draft["not_carried"]:
         print(f"     not carried: {item['title']} (article {item['article']}): order elsewhere")
-    changes = approval["params_input"].get("quantities") or {}
+    drafted = {line["line"]: line["quantity"] for line in draft["lines"]}
+    changes = {
+        line["line"]: line["quantity"] for line in sent["lines"] if drafted[line["line"]] != line["quantity"]
+    }
     print(
         f"\n2. Approval: {approval['chosen_options'][0]} by {approval['responded_by_user']['name']} "
-        f"at {approval['responded_at']:%H:%M:%S}, through Airflow's REST API"
+        f"at {approval['responded_at']:%H:%M:%S}, in the form's number fields, through Airflow's REST API"
         + (
-            "; quantities changed: " + ", ".join(f"line {k} -> {v}" for k, v in changes.items())
+            "; quantities changed: " + ", ".join(f"line {k} {drafted[k]} -> {v}" for k, v in changes.items())
             if changes
             else ""
         )
@@ -367,11 +372,24 @@ def print_order_steps(data: dict[str, Any]) -> None:
     for line in short:
         print(
             f"     short: line {line['line']} {line['title']}: "
-            f"ordered {line['quantity']}, arrived {line['received']}"
+            f"ordered {line['quantity']}, arrived {line['received']}; the rest stays on order"
         )
     for item in delivery["extra_items"]:
         print(f"     not ordered (reported, not booked): {item}")
     print("\n5. Received into stock, at the order's prices:")
+
+
+def print_on_order(data: dict[str, Any]) -> None:
+    """How the run ended, as its summary task says, and what stays on order (read back from the
+    restock's Variables): the next runs order less, and book it against this order when it comes."""
+    from airflow_provider_altegio.workflows.restock import OrderBook, OrderStore
+
+    outcome = data["outcome"]
+    print(f"\n6. Outcome: {outcome['outcome']}, {outcome['detail']}")
+    back_orders = OrderBook(OrderStore(data["on_order"]), prefix="").back_orders()
+    print(f"   Still on order (back-orders, in the Variables altegio_restock.on_order.*): {len(back_orders)}")
+    for back in back_orders:
+        print(f"     {back.label}: {back.outstanding} {back.unit or ''} to come")
 
 
 def print_stocktake(data: dict[str, Any]) -> None:
@@ -406,6 +424,7 @@ def print_summary(data: dict[str, Any], before: Stock) -> None:
     print("\n" + "=" * 100 + "\nSUMMARY\n" + "=" * 100)
     print_order_steps(data)
     print_documents("Receipt documents created by altegio_restock", data["receipts"], after)
+    print_on_order(data)
     print_stocktake(data)
     print_documents("Documents booked by altegio_stocktake", data["stocktake"], after)
 
@@ -447,23 +466,45 @@ def print_summary(data: dict[str, Any], before: Stock) -> None:
 
 
 def store_manager(api: Any, request: Any) -> tuple[list[str], dict[str, Any]] | None:
-    """What the demo's store manager answers, reading the order from the run's XCom.
+    """What the demo's store manager answers: the form as it comes (one field per line), with
+    a few changes, as a person fills it in the *Required actions* page.
 
-    The approval orders one more of line 1; the delivery arrives one short on line 2 (when
-    there is one) with a free sample nobody ordered.
+    The approval orders one more on line 1; the delivery arrives one short on line 2 (when
+    there is one; the missing unit stays on order) with a free sample nobody ordered.
     """
+    form = dict(request.params)
+    lines = [name for name in form if name.startswith("line_")]
     if request.task_id == "approve_purchase_order":
-        order = api.xcom(request.dag_id, request.run_id, "draft_purchase_order")
-        first = order["lines"][0]
-        return ["Approve"], {"quantities": {str(first["line"]): first["quantity"] + 1}}
+        return ["Approve"], {**form, lines[0]: form[lines[0]] + 1}
     if request.task_id == "confirm_delivery":
-        order = api.xcom(request.dag_id, request.run_id, "send_purchase_order")
-        received = {str(line["line"]): line["quantity"] - 1 for line in order["lines"][1:2]}
+        short = {lines[1]: form[lines[1]] - 1} if len(lines) > 1 else {}
         extra = [{"code": "ALT-SAMPLE-50", "amount": 1, "note": "free sample, 50 ml"}]
-        return ["Delivered"], {"received": received, "extra_items": extra, "delivery_note": "DN-2026-1042"}
+        return ["Delivered"], {**form, **short, "extra_items": extra, "delivery_note": "DN-2026-1042"}
     if request.task_id == "approve_stocktake":
         return ["Approve"], {}
     return None
+
+
+def forget_what_is_on_order() -> None:
+    """Delete the restock's record of what is on order (its Variables): every demo starts a
+    fresh sandbox, where nothing is on order."""
+    from airflow.models.variable import Variable
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        session.query(Variable).filter(Variable.key.startswith("altegio_restock.")).delete()
+
+
+def on_order() -> dict[str, Any]:
+    """The restock's records of what is on order, by Variable key."""
+    import json
+
+    from airflow.models.variable import Variable
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = session.query(Variable).filter(Variable.key.startswith("altegio_restock.on_order.")).all()
+        return {row.key: json.loads(row.val) for row in rows}
 
 
 def request_counts(sandbox: Any) -> dict[str, int]:
@@ -496,6 +537,7 @@ def demo(stack: ExitStack) -> None:
     hook = stack.enter_context(AltegioHook())
     locations = list(sandbox.location_ids)
     before = read_stock(hook, locations)
+    forget_what_is_on_order()
 
     sandbox.clear_requests()
     with answering(api, store_manager):
@@ -545,6 +587,12 @@ def standalone(stack: ExitStack) -> None:
 
     sandbox = stack.enter_context(run_sandbox(**PLATFORM_LIMITS))
     store_connections(sandbox)
+    # The example DAGs' location fields become lists to pick from (read when they are parsed).
+    os.environ["ALTEGIO_LOCATIONS"] = ", ".join(
+        f"{loc['id']}={loc['title'].replace(',', ' ')}"
+        for loc in sandbox.info()["locations"]
+        if loc["accessible"]
+    )
     print(f"Sandbox: altegio {sandbox.altegio_url}, altacolor {sandbox.altacolor_url}")
     print(f"Airflow home {AIRFLOW_HOME}, DAGs from {DAGS_FOLDER}. Ctrl-C stops Airflow and the sandbox.")
     # standalone starts its components as `airflow ...` commands: make this venv's come first.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
@@ -27,6 +28,56 @@ if TYPE_CHECKING:
     from airflow_provider_altegio.hooks.altegio import AltegioHook
 
 Unit = Literal["sale", "service"]
+
+
+#: The environment variable that lists a chain's locations for the forms' dropdowns.
+LOCATIONS_VARIABLE = "ALTEGIO_LOCATIONS"
+
+
+def location_choices(text: str | None = None) -> dict[int, str]:
+    """The chain's locations to offer in a form, ``{id: name}``, from ``"1001=Downtown,
+    1002=Uptown"`` (by default the ``ALTEGIO_LOCATIONS`` environment variable; a bare id is
+    named by itself). Empty when unset: forms then take ids typed in.
+
+    Read when a DAG file is parsed, so it is the environment, not a request or a Variable.
+
+    :raises InvalidRequestError: naming ``ALTEGIO_LOCATIONS``: an id that is not a number.
+    """
+    raw = os.environ.get(LOCATIONS_VARIABLE, "") if text is None else text
+    choices = {}
+    for item in filter(None, (part.strip() for part in raw.replace(";", ",").split(","))):
+        location, _, name = (piece.strip() for piece in item.partition("="))
+        if not location.isdigit():
+            raise InvalidRequestError(LOCATIONS_VARIABLE, f"{location!r} is not a location id")
+        choices[int(location)] = name or location
+    return choices
+
+
+def location_param(choices: Mapping[int, str], *, multiple: bool) -> dict[str, Any]:
+    """The keyword arguments of an optional ``Param`` choosing one location (``multiple``:
+    several), default none: a dropdown of ``choices`` (see :func:`location_choices`), or an id
+    typed in (one per line for several) when there are none. Several arrive as a list of ids,
+    as text when picked in the form; ``AltegioHook.resolve_location_ids`` reads both."""
+    display = {str(location): f"{name} ({location})" for location, name in choices.items()}
+    if not multiple:
+        if not choices:
+            return {"default": None, "type": ["null", "integer"]}
+        return {
+            "default": None,
+            "type": ["null", "integer"],
+            "enum": [None, *choices],
+            "values_display": {"null": "The connection's location", **display},
+        }
+    an_id = {"anyOf": [{"type": "integer"}, {"type": "string", "pattern": r"^\s*[0-9]+\s*$"}]}
+    if not choices:
+        return {"default": [], "type": ["null", "array"], "items": an_id}
+    return {
+        "default": [],
+        "type": ["null", "array"],
+        "items": an_id,
+        "examples": list(display),
+        "values_display": display,
+    }
 
 
 def line_schema(amount_field: str = "amount", *, reason: bool = True) -> dict[str, Any]:
@@ -104,26 +155,54 @@ def read_csv_rows(path: str) -> list[tuple[str, dict[str, str]]]:
         ]
 
 
+def text_rows(text: str, columns: Iterable[str], label: str = "line") -> list[tuple[str, dict[str, str]]]:
+    """The lines of a list typed or pasted into a form, as ``("<label> n", row)`` pairs: one
+    line each, its values in ``columns`` order, separated by commas, semicolons or tabs (as a
+    spreadsheet pastes); a first line naming its columns (``code,counted``) sets them instead.
+    Blank lines are skipped."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        return []
+    delimiter = next((d for d in ("\t", ";") if d in lines[0]), ",")
+    cells = [[cell.strip() for cell in row] for row in csv.reader(lines, delimiter=delimiter)]
+    names = [c.lower() for c in cells[0]]
+    if set(names) & set(CODE_KINDS):  # a header row
+        cells = cells[1:]
+    else:
+        names = list(columns)
+    return [
+        (f"{label} {n}", {name: value for name, value in zip(names, row, strict=False) if value})
+        for n, row in enumerate(cells, start=1)
+    ]
+
+
 def read_lines(
-    inline: Iterable[Mapping[str, Any]],
+    inline: Iterable[Mapping[str, Any]] | str | None,
     csv_path: str | None,
     *,
     label: str = "line",
     amount_field: str = "amount",
     allow_zero: bool = False,
+    columns: Iterable[str] = (),
+    default_reason: str = "no reason given",
 ) -> list[ProductLine]:
     """The lines given in a run's params (``"<label> 1"``, ...) followed by the rows of the CSV
-    at ``csv_path`` (when given), parsed by :func:`parse_lines`.
+    at ``csv_path`` (when given), parsed by :func:`parse_lines`. ``inline`` is a list of
+    mappings, or text typed in a form (:func:`text_rows`, its values in ``columns`` order);
+    ``default_reason`` is the reason of lines that give none.
 
     :raises InvalidRequestError: naming ``csv_path``: nothing there (a retry will not help).
     """
-    rows = [(f"{label} {n}", dict(line)) for n, line in enumerate(inline, start=1)]
+    if isinstance(inline, str):
+        rows = text_rows(inline, columns or ("code", amount_field), label)
+    else:
+        rows = [(f"{label} {n}", dict(line)) for n, line in enumerate(inline or [], start=1)]
     if csv_path:
         try:
             rows += read_csv_rows(csv_path)
         except FileNotFoundError:
             raise InvalidRequestError("csv_path", f"{csv_path} does not exist") from None
-    return parse_lines(rows, amount_field=amount_field, allow_zero=allow_zero)
+    return parse_lines(rows, amount_field=amount_field, allow_zero=allow_zero, default_reason=default_reason)
 
 
 def problems_report(lines: Iterable[ProductLine]) -> str:
@@ -134,14 +213,21 @@ def problems_report(lines: Iterable[ProductLine]) -> str:
 
 
 def parse_lines(
-    rows: Iterable[tuple[str, Mapping[str, Any]]], *, amount_field: str = "amount", allow_zero: bool = False
+    rows: Iterable[tuple[str, Mapping[str, Any]]],
+    *,
+    amount_field: str = "amount",
+    allow_zero: bool = False,
+    default_reason: str = "no reason given",
 ) -> list[ProductLine]:
     """Each ``(source, row)`` as a :class:`ProductLine`; a row that cannot be used carries a
-    ``problem``. ``allow_zero``: a count of 0 is a valid amount (a stocktake's empty shelf)."""
-    return [_parse(source, row, amount_field, allow_zero) for source, row in rows]
+    ``problem``. ``allow_zero``: a count of 0 is a valid amount (a stocktake's empty shelf);
+    ``default_reason``: the reason of a row that gives none."""
+    return [_parse(source, row, amount_field, allow_zero, default_reason) for source, row in rows]
 
 
-def _parse(source: str, row: Mapping[str, Any], amount_field: str, allow_zero: bool) -> ProductLine:
+def _parse(
+    source: str, row: Mapping[str, Any], amount_field: str, allow_zero: bool, default_reason: str
+) -> ProductLine:
     code_kind, code = "code", ""
     for kind in CODE_KINDS:
         if str(row.get(kind) or "").strip():
@@ -152,7 +238,7 @@ def _parse(source: str, row: Mapping[str, Any], amount_field: str, allow_zero: b
         code_kind=code_kind,
         code=code,
         unit=str(row.get("unit") or "sale").strip().lower(),
-        reason=str(row.get("reason") or "").strip() or "no reason given",
+        reason=str(row.get("reason") or "").strip() or default_reason,
     )
     raw_amount = row.get(amount_field)
     try:

@@ -17,6 +17,16 @@ EXAMPLES = {
     "altegio_write_off": ("altegio_write_off.py", "write-off.md"),
     "altegio_stocktake": ("altegio_stocktake.py", "stocktake.md"),
 }
+#: The param that takes the lines typed in the trigger form.
+TYPED = {"altegio_write_off": "lines", "altegio_stocktake": "counts"}
+
+
+def kind(block: str) -> str:
+    """``csv`` (a file with a header row), ``json`` (a run's conf) or ``typed`` (lines as typed
+    in the trigger form: a code, then a number)."""
+    if block.startswith("code,"):
+        return "csv"
+    return "json" if block.startswith("{") else "typed"
 
 
 def _docstring_blocks(text: str) -> list[str]:
@@ -55,7 +65,8 @@ def documented_inputs() -> list[tuple[str, str, str]]:
         }
         for where, blocks in sources.items():
             for block in blocks:
-                if block.startswith("code,") or (block.startswith("{") and "csv_path" not in block):
+                typed = bool(re.match(r"^\S+, *[0-9]", block))
+                if block.startswith("code,") or typed or (block.startswith("{") and "csv_path" not in block):
                     found.append((dag_id, where, block))
     return found
 
@@ -63,18 +74,18 @@ def documented_inputs() -> list[tuple[str, str, str]]:
 INPUTS = documented_inputs()
 
 
-def test_every_example_documents_inline_and_csv_input() -> None:
-    kinds = {(dag_id, where, block.startswith("code,")) for dag_id, where, block in INPUTS}
+def test_every_example_documents_typed_json_and_csv_input() -> None:
+    kinds = {(dag_id, where, kind(block)) for dag_id, where, block in INPUTS}
     for dag_id, (filename, page) in EXAMPLES.items():
         for where in (filename, page):
-            assert {(dag_id, where, False), (dag_id, where, True)} <= kinds, (dag_id, where)
+            assert {(dag_id, where, k) for k in ("typed", "json", "csv")} <= kinds, (dag_id, where)
 
 
 @pytest.mark.parametrize(
     ("dag_id", "where", "block"),
     # The stocktake asks for approval (human in the loop).
     [pytest.param(*i, marks=[pytest.mark.hitl] if i[0] == "altegio_stocktake" else []) for i in INPUTS],
-    ids=[f"{where}-{'csv' if block.startswith('code,') else 'json'}" for _, where, block in INPUTS],
+    ids=[f"{where}-{kind(block)}" for _, where, block in INPUTS],
 )
 def test_documented_input_runs_against_the_default_sandbox(
     dag_id: str, where: str, block: str, altegio_sandbox: Any, run_dag: Any, airflow_api: Any, tmp_path: Path
@@ -82,10 +93,12 @@ def test_documented_input_runs_against_the_default_sandbox(
     from airflow_provider_altegio.compat import DagBag
     from airflow_provider_altegio.sandbox.airflow_api import answering
 
-    if block.startswith("code,"):
+    if kind(block) == "csv":
         sheet = tmp_path / "sheet.csv"
         sheet.write_text(block + "\n")
         conf: dict[str, Any] = {"location_id": 1001, "csv_path": str(sheet)}
+    elif kind(block) == "typed":
+        conf = {"location_id": 1001, TYPED[dag_id]: block}
     else:
         conf = json.loads(block)
     dag = DagBag(dag_folder=str(ROOT / "example_dags" / EXAMPLES[dag_id][0])).dags[dag_id]

@@ -90,18 +90,35 @@ def test_restock_runs_on_schedule_and_when_stock_runs_low(dagbag: Any) -> None:
 
 def test_restock_books_nothing_before_a_person_approved_and_confirmed_the_delivery(dagbag: Any) -> None:
     """Every path to a receipt goes through the approval and the delivery confirmation, both
-    Airflow human-in-the-loop operators; the order is sent only after the approval."""
-    from airflow.providers.standard.operators.hitl import ApprovalOperator, HITLEntryOperator
+    Airflow human-in-the-loop operators, each asked in rounds one at a time (a new request when
+    an answer could not be used); the order is sent only after the approval."""
+    from airflow.providers.standard.operators.hitl import HITLOperator
+    from airflow.sdk.definitions.mappedoperator import MappedOperator
 
     restock = dagbag.dags["altegio_restock"]
-    approval = restock.get_task("approve_purchase_order")
-    delivery = restock.get_task("confirm_delivery")
-    assert isinstance(approval, ApprovalOperator)
-    assert isinstance(delivery, HITLEntryOperator)
-    # A delivery nobody confirmed is never assumed: no default answer on timeout.
-    assert delivery.defaults is None
-    assert delivery.response_timeout is not None
-    assert approval.ignore_downstream_trigger_rules is True  # a rejection skips everything after
+    for task_id, options in [
+        ("approve_purchase_order", ["Approve", "Reject"]),
+        ("confirm_delivery", ["Delivered", "Cancelled"]),
+    ]:
+        form = restock.get_task(task_id)
+        assert isinstance(form, MappedOperator)
+        assert issubclass(form.operator_class, HITLOperator)
+        assert form.partial_kwargs["options"] == options
+        assert form.partial_kwargs["max_active_tis_per_dagrun"] == 1
+        # Nobody answering is never taken for an answer: no default option, and a time limit.
+        assert form.partial_kwargs.get("defaults") is None
+        assert form.partial_kwargs["response_timeout"] is not None
     upstream_of_receipt = restock.get_task("create_receipt").get_flat_relative_ids(upstream=True)
     assert {"approve_purchase_order", "confirm_delivery", "send_purchase_order"} <= upstream_of_receipt
     assert "approve_purchase_order" in restock.get_task("send_purchase_order").upstream_task_ids
+
+
+def test_restock_runs_do_not_wait_for_each_other_but_draft_one_at_a_time(dagbag: Any) -> None:
+    """A run waiting for its delivery does not hold back the next one; drafting (which counts
+    what the other runs have on order) and the summary (which updates it) run one at a time."""
+    restock = dagbag.dags["altegio_restock"]
+    assert restock.max_active_runs > 1
+    assert restock.get_task("draft_purchase_order").max_active_tis_per_dag == 1
+    summary = restock.get_task("summarise_restock")
+    assert summary.max_active_tis_per_dag == 1
+    assert summary.trigger_rule == "none_failed"  # also after a rejection or a cancellation
