@@ -68,9 +68,8 @@ from airflow.sdk import (
     dag,
     task,
 )
-from airflow.sdk.definitions.retry_policy import ExceptionRetryPolicy, RetryAction, RetryRule
 
-from airflow_provider_altegio.compat import AssetOrTimeSchedule, CronTriggerTimetable
+from airflow_provider_altegio.compat import AIRFLOW_V_3_3_PLUS, AssetOrTimeSchedule, CronTriggerTimetable
 from airflow_provider_altegio.operators.products import AltacolorSearchProductsOperator
 from airflow_provider_altegio.operators.storage import CreateStorageOperationOperator, LowStockReportOperator
 from airflow_provider_altegio.results import read_items
@@ -110,18 +109,23 @@ RUN_DIR = "{{ params.work_dir }}/{{ dag.dag_id }}/{{ run_id | replace(':', '-') 
 ROUNDS = 5
 #: How a round that accepted an answer is labelled, by the option chosen.
 OUTCOMES = {"Approve": "approved", "Reject": "rejected", "Delivered": "delivered", "Cancelled": "cancelled"}
-#: A form nobody answered in time fails its task: asking again would not change that.
-FAIL_ON_TIMEOUT = ExceptionRetryPolicy(
-    rules=[
-        RetryRule(
-            exception=[
-                "airflow.providers.standard.exceptions.HITLTimeoutError",
-                "airflow.providers.standard.exceptions.HITLTriggerEventError",
-            ],
-            action=RetryAction.FAIL,
-        )
-    ]
-)
+#: A form nobody answered in time fails its task: asking again would not change that (retry
+#: policies are Airflow 3.3's; before, such a task is retried like any other).
+TIMEOUT_FAILS: dict[str, Any] = {}
+if AIRFLOW_V_3_3_PLUS:
+    from airflow.sdk.definitions.retry_policy import ExceptionRetryPolicy, RetryAction, RetryRule
+
+    TIMEOUT_FAILS["retry_policy"] = ExceptionRetryPolicy(
+        rules=[
+            RetryRule(
+                exception=[
+                    "airflow.providers.standard.exceptions.HITLTimeoutError",
+                    "airflow.providers.standard.exceptions.HITLTriggerEventError",
+                ],
+                action=RetryAction.FAIL,
+            )
+        ]
+    )
 
 
 def _order_book() -> Any:
@@ -159,7 +163,8 @@ class _AsksAgain(HITLOperator):
     def execute(self, context: Any) -> Any:
         from airflow.sdk import timezone
         from airflow.sdk.definitions.param import ParamsDict
-        from airflow.sdk.exceptions import AirflowRescheduleException, AirflowSkipException
+
+        from airflow_provider_altegio.compat import AirflowRescheduleException, AirflowSkipException
 
         ti = context["ti"]
         if self.round:
@@ -282,7 +287,7 @@ def _ask(operator: type[_AsksAgain], **kwargs: Any) -> Any:
         rounds=ROUNDS,
         max_active_tis_per_dagrun=1,
         map_index_template="{{ task.round_label }}",
-        retry_policy=FAIL_ON_TIMEOUT,
+        **TIMEOUT_FAILS,
         **kwargs,
     ).expand(round=list(range(ROUNDS)))
 
@@ -457,8 +462,8 @@ def altegio_restock() -> None:
         and e-mailed when ``order_email`` is set; on order until its delivery. A rejection skips
         it and everything after. Writing again on a retry gives the same files."""
         from airflow.sdk import ObjectStoragePath
-        from airflow.sdk.exceptions import AirflowSkipException
 
+        from airflow_provider_altegio.compat import AirflowSkipException
         from airflow_provider_altegio.workflows.restock import PurchaseOrder
 
         approval = accepted(rounds)
