@@ -70,9 +70,7 @@ from airflow.sdk import (
 )
 
 from airflow_provider_altegio.compat import AIRFLOW_V_3_3_PLUS, AssetOrTimeSchedule, CronTriggerTimetable
-from airflow_provider_altegio.operators.products import AltacolorSearchProductsOperator
 from airflow_provider_altegio.operators.storage import CreateStorageOperationOperator, LowStockReportOperator
-from airflow_provider_altegio.results import read_items
 from airflow_provider_altegio.triggers.products import ProductChangeEventTrigger
 from airflow_provider_altegio.workflows.stocklists import location_choices, location_param
 
@@ -374,42 +372,49 @@ def altegio_restock() -> None:
         nothing, when every product is above critical (the run then only summarises)."""
         if params["back_orders_only"]:
             return ["draft_purchase_order"]
-        return ["read_supplier_catalogue", "draft_purchase_order"] if lines else []
+        return ["price_from_supplier", "draft_purchase_order"] if lines else []
 
-    # The whole supplier catalogue (no conditions = every product), as JSON lines.
-    supplier_catalogue = AltacolorSearchProductsOperator(
-        task_id="read_supplier_catalogue", output_path=RUN_DIR + "/supplier_catalogue.jsonl"
-    )
+    @task
+    def price_from_supplier(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The supplier's products (variants and prices) of the shortages' codes, at the fewest
+        requests: a search per code for a short list, one walk of the catalogue for a long one,
+        then details of those found only (``workflows.catalogue.supplier_details``)."""
+        from airflow_provider_altegio.hooks.altacolor import AltacolorHook
+        from airflow_provider_altegio.workflows.catalogue import supplier_details
+
+        with AltacolorHook() as hook:
+            found = supplier_details(hook, [line.get("article") or line.get("barcode") for line in lines])
+        return [product.to_json_dict() for product in found]
+
+    supplier_products = price_from_supplier(shortages)
 
     # One draft at a time across runs: each counts what the others have on order.
     @task(multiple_outputs=False, trigger_rule="none_failed_min_one_success", max_active_tis_per_dag=1)
     def draft_purchase_order(
         shortages: list[dict[str, Any]],
-        catalogue: dict[str, Any] | None,
+        supplier: list[dict[str, Any]] | None,
         params: dict[str, Any],
         run_id: str | None = None,
         triggering_asset_events: Any = None,
     ) -> dict[str, Any]:
         """The order to approve: each shortage, less what is on order, priced from the supplier's
-        product details (asked 100 at a time: a search gives no prices); what the supplier does
-        not carry; the back-orders of earlier orders. Counted as on order from now on."""
-        from airflow_provider_altegio.hooks.altacolor import AltacolorHook
+        products; what the supplier does not carry; the back-orders of earlier orders. Counted as
+        on order from now on."""
+        from airflow_provider_altegio.models.altacolor import AltacolorProductDetailed
         from airflow_provider_altegio.workflows.restock import PurchaseOrder
 
         order_id = "PO-" + hashlib.sha256(str(run_id).encode()).hexdigest()[:8].upper()
         book = _order_book()
-        if params["back_orders_only"] or not catalogue:
+        if params["back_orders_only"] or supplier is None:
             order = PurchaseOrder.draft(order_id, [], [], back_orders=book.back_orders(exclude=order_id))
         else:
-            ids = [item["product_id"] for item in read_items(catalogue) if item.get("product_id")]
-            with AltacolorHook() as hook:
-                order = PurchaseOrder.draft(
-                    order_id,
-                    shortages,
-                    hook.get_products(ids),
-                    on_order=book.on_order(exclude=order_id),
-                    back_orders=book.back_orders(exclude=order_id),
-                )
+            order = PurchaseOrder.draft(
+                order_id,
+                shortages,
+                [AltacolorProductDetailed.model_validate(product) for product in supplier],
+                on_order=book.on_order(exclude=order_id),
+                back_orders=book.back_orders(exclude=order_id),
+            )
         for events in (triggering_asset_events or {}).values():
             for event in events:
                 payload = (event.extra or {}).get("payload") or {}
@@ -433,9 +438,9 @@ def altegio_restock() -> None:
         )
         return {**order.model_dump(mode="json"), "markdown": order.to_markdown()}
 
-    draft = draft_purchase_order(shortages, supplier_catalogue.output)
+    draft = draft_purchase_order(shortages, supplier_products)
     branch = anything_to_restock(shortages)
-    branch >> [supplier_catalogue, draft]
+    branch >> [supplier_products, draft]
 
     @task.short_circuit(ignore_downstream_trigger_rules=False)
     def anything_to_order(draft: dict[str, Any], params: dict[str, Any]) -> bool:

@@ -479,7 +479,7 @@ def test_restock_with_nothing_below_critical_books_nothing(
     )
     assert dag_run.state == "success"
     states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
-    assert states["read_supplier_catalogue"] == states["draft_purchase_order"] == "skipped"
+    assert states["price_from_supplier"] == states["draft_purchase_order"] == "skipped"
     assert xcom(dag_run, "summarise_restock")["outcome"] == "nothing to order"
     assert documents(altegio_sandbox, RECEIPT) == []
 
@@ -582,7 +582,7 @@ def test_restock_back_orders_only_receives_or_cancels_what_is_on_order(
         f"back_order_{order_id}_2",
     }
     states = {ti.task_id: ti.state for ti in run2.get_task_instances()}
-    assert states["read_supplier_catalogue"] == "skipped"
+    assert states["price_from_supplier"] == "skipped"
     assert xcom(run2, "approve_purchase_order", map_index=0)["responded_by_user"]["name"].startswith("nobody")
     (receipt,) = documents(altegio_sandbox, RECEIPT)[before:]
     (received,) = transactions_of(altegio_sandbox, receipt)
@@ -611,6 +611,7 @@ def test_asset_triggered_restock_says_first_when_the_product_that_started_it_is_
     from types import SimpleNamespace
 
     from airflow_provider_altegio.hooks.altacolor import AltacolorHook
+    from airflow_provider_altegio.workflows.catalogue import supplier_details
     from airflow_provider_altegio.workflows.restock import OrderBook, OrderStore, PurchaseOrder, low_stock
 
     dag = load("altegio_restock.py", "altegio_restock")
@@ -618,9 +619,9 @@ def test_asset_triggered_restock_says_first_when_the_product_that_started_it_is_
     monkeypatch.setitem(draft.__globals__, "_order_book", lambda: OrderBook(OrderStore()))
     location = altegio_sandbox.location_ids[0]
     shortages = [item.model_dump(mode="json") for item in low_stock(hook, location)]
-    with AltacolorHook() as altacolor:
-        catalogue = [item.model_dump(mode="json") for item in altacolor.iter_catalogue()]
-    as_read = {"count": len(catalogue), "items": catalogue, "path": None}
+    with AltacolorHook() as altacolor:  # what price_from_supplier hands the draft
+        codes = [line["article"] or line["barcode"] for line in shortages]
+        as_read = [product.to_json_dict() for product in supplier_details(altacolor, codes)]
     order = PurchaseOrder.model_validate(
         draft(shortages, as_read, params={"back_orders_only": False}, run_id="asset_triggered__1")
     )
