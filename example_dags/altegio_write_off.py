@@ -205,6 +205,8 @@ def altegio_write_off() -> None:
     write_off = CreateStorageOperationOperator.partial(
         task_id="create_write_off",
         master_id="{{ params.master_id }}",
+        # check_lines_against_stock checked these very lines moments ago: not a request per product again.
+        allow_negative_stock=True,
         map_index_template="location {{ task.location_id }} storage {{ task.storage_id }}",
     ).expand_kwargs(build_write_off_documents(checked))
 

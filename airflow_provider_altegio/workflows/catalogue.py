@@ -23,6 +23,9 @@ from airflow_provider_altegio.models.altegio import (
 )
 from airflow_provider_altegio.values import is_blank, structure, whole_number
 
+#: The largest page the goods listing takes: a walk of the whole catalogue in the fewest requests.
+MAX_PAGE_SIZE = 1000
+
 if TYPE_CHECKING:
     from airflow_provider_altegio.hooks.altacolor import AltacolorHook
     from airflow_provider_altegio.hooks.altegio import AltegioHook
@@ -39,13 +42,14 @@ def find_products(
 
     Requests are kept to the fewer of two ways: up to a page's worth of codes are looked up one
     request each (``GET`` by id, or the API's ``term`` search, kept only where the match is
-    exact); with more, the location's catalogue is walked once, keeping only the products named.
+    exact); with more, the location's catalogue is walked once, in the largest pages the API
+    takes, keeping only the products named.
     """
     location = hook.resolve_location_id(location_id)
     wanted = set(codes)
     found: dict[tuple[str, str], list[Product]] = {code: [] for code in wanted}
     if len(wanted) > hook.page_size:
-        for product in hook.iter_products(location):
+        for product in hook.iter_products(location, page_size=MAX_PAGE_SIZE):
             for named in product.identifiers() & wanted:
                 found[named].append(product)
         return found

@@ -27,6 +27,7 @@ from airflow_provider_altegio.exceptions import InvalidRequestError
 from airflow_provider_altegio.models.altacolor import AltacolorProductDetailed, match_variant
 from airflow_provider_altegio.models.altegio import LowStock
 from airflow_provider_altegio.values import is_blank, whole_number
+from airflow_provider_altegio.workflows.catalogue import MAX_PAGE_SIZE
 
 if TYPE_CHECKING:
     from airflow_provider_altegio.hooks.altegio import AltegioHook
@@ -58,7 +59,7 @@ def low_stock(hook: AltegioHook, location_id: int | None = None) -> list[LowStoc
     titles = {s.id: s.title for s in storages if s.id is not None}
     for_sale = [s.id for s in storages if s.for_sale and s.id is not None] or sorted(titles)
     found = []
-    for product in hook.iter_products(location):
+    for product in hook.iter_products(location, page_size=MAX_PAGE_SIZE):  # fewest requests
         on_hand = product.on_hand(titles)
         desired = product.desired_amount or 0.0
         if not product.is_low(titles) or desired <= on_hand or product.good_id is None or not for_sale:
