@@ -4,6 +4,7 @@ and bulk updates. Each lookup takes the fewer requests of two ways: one per code
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import math
 from collections.abc import Iterable, Mapping
@@ -40,16 +41,21 @@ def find_products(
     """The products each ``(kind, code)`` names exactly (see :meth:`Product.identifiers`:
     ``good_id``, ``article``, ``barcode``, or ``code`` for either of the last two).
 
-    Requests are kept to the fewer of two ways: up to a page's worth of codes are looked up one
-    request each (``GET`` by id, or the API's ``term`` search, kept only where the match is
-    exact); with more, the location's catalogue is walked once, in the largest pages the API
-    takes, keeping only the products named.
+    Requests are kept to the fewer of two ways. The catalogue's first page (1000 products, the
+    API's largest) is read: when it is the whole catalogue, or there are more codes than a page
+    of the hook holds, the catalogue is walked, keeping only the products named; otherwise each
+    code is looked up, a request each (``GET`` by id, or the API's ``term`` search, kept only
+    where the match is exact).
     """
     location = hook.resolve_location_id(location_id)
     wanted = set(codes)
     found: dict[tuple[str, str], list[Product]] = {code: [] for code in wanted}
-    if len(wanted) > hook.page_size:
-        for product in hook.iter_products(location, page_size=MAX_PAGE_SIZE):
+    if not wanted:
+        return found
+    walk = hook.iter_products(location, page_size=MAX_PAGE_SIZE)
+    first = list(itertools.islice(walk, MAX_PAGE_SIZE))  # the next page is asked only when wanted
+    if len(first) < MAX_PAGE_SIZE or len(wanted) > hook.page_size:
+        for product in itertools.chain(first, walk):
             for named in product.identifiers() & wanted:
                 found[named].append(product)
         return found
@@ -58,7 +64,7 @@ def find_products(
             with contextlib.suppress(AltegioNotFoundError):  # no such product: none found
                 found[(kind, code)] = [hook.get_product(int(code), location)]
         else:
-            searched = hook.iter_products(location, term=code)
+            searched = hook.iter_products(location, term=code, page_size=MAX_PAGE_SIZE)
             found[(kind, code)] = [p for p in searched if (kind, code) in p.identifiers()]
     return found
 

@@ -29,6 +29,7 @@ BENCHMARKS = {
     "triggers": "tests.benchmarks.bench_triggers",
     "streaming": "tests.benchmarks.bench_streaming",
     "shared_poll": "tests.benchmarks.bench_shared_poll",
+    "requests": "tests.benchmarks.bench_requests",
 }
 
 DOCS_PATH = REPO_ROOT / "docs" / "benchmarks.md"

@@ -1,8 +1,10 @@
-"""Finding products by code against the sandbox: each code costs one request while there are
-few, and a whole stocktake's worth costs one walk of the catalogue instead."""
+"""Finding products by code against the sandbox, at the fewest requests: a catalogue of one page
+is read once; in a larger one, few codes cost a request each (after the first page), and more
+codes than a page holds one walk of the catalogue in pages of 1000."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,44 +15,63 @@ from airflow_provider_altegio.workflows.catalogue import find_products
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def hook(altegio_sandbox: Any) -> Iterator[Any]:
+@pytest.fixture(scope="module")
+def large() -> Iterator[Any]:
+    """A sandbox of 2,500 products per location: three pages of 1000."""
+    from airflow_provider_altegio.sandbox.testing import run_sandbox
+
+    with run_sandbox(products=2500) as sandbox:
+        yield sandbox
+
+
+def _hook(monkeypatch: pytest.MonkeyPatch, sandbox: Any) -> Any:
     from airflow_provider_altegio.hooks.altegio import AltegioHook
 
-    with AltegioHook(page_size=50) as altegio:
-        yield altegio
+    monkeypatch.setenv("AIRFLOW_CONN_ALTEGIO_FIND", json.dumps(sandbox.altegio_connection()))
+    return AltegioHook("altegio_find", page_size=50)
 
 
-def test_few_codes_are_looked_up_one_request_each(altegio_sandbox: Any, hook: Any) -> None:
-    location = altegio_sandbox.location_ids[0]
-    a, b = list(hook.iter_products(location))[:2]
-    codes = {
-        ("barcode", a.barcode),
-        ("code", b.article),
-        ("good_id", str(b.good_id)),
-        ("article", a.article[:3]),  # a search finds products containing it: none is exact
-        ("good_id", "999999999"),
-    }
-    altegio_sandbox.clear_requests()
-    found = find_products(hook, codes, location)
-    assert found == {
+def _codes(catalogue: list[Any]) -> tuple[set[tuple[str, str]], dict[tuple[str, str], list[Any]]]:
+    """Five codes of every kind, found or not, and what each names."""
+    a, b = catalogue[0], catalogue[-1]
+    expected = {
         ("barcode", a.barcode): [a],
         ("code", b.article): [b],
         ("good_id", str(b.good_id)): [b],
-        ("article", a.article[:3]): [],
+        ("article", a.article[:3]): [],  # a search finds products containing it: none is exact
         ("good_id", "999999999"): [],
     }
-    assert len(altegio_sandbox.requests()) == len(codes)
+    return set(expected), expected
 
 
-def test_more_codes_than_a_page_holds_walk_the_catalogue_once(altegio_sandbox: Any, hook: Any) -> None:
-    location = altegio_sandbox.location_ids[0]
-    catalogue = list(hook.iter_products(location))
-    codes = {("article", p.article) for p in catalogue[:60]} | {("barcode", "0000000000000")}
-    altegio_sandbox.clear_requests()
-    found = find_products(hook, codes, location)
+def test_a_catalogue_of_one_page_is_read_once(altegio_sandbox: Any, monkeypatch: Any) -> None:
+    with _hook(monkeypatch, altegio_sandbox) as hook:
+        location = altegio_sandbox.location_ids[0]
+        codes, expected = _codes(list(hook.iter_products(location)))
+        altegio_sandbox.clear_requests()
+        assert find_products(hook, codes, location) == expected
+    assert len(altegio_sandbox.requests()) == 1
+
+
+def test_few_codes_in_a_large_catalogue_are_looked_up_one_request_each(large: Any, monkeypatch: Any) -> None:
+    large.reset()
+    with _hook(monkeypatch, large) as hook:
+        location = large.location_ids[0]
+        codes, expected = _codes(list(hook.iter_products(location, page_size=1000)))
+        large.clear_requests()
+        assert find_products(hook, codes, location) == expected
+    assert len(large.requests()) == 1 + len(codes)  # the first page says the catalogue is larger
+
+
+def test_more_codes_than_a_page_holds_walk_the_catalogue_once(large: Any, monkeypatch: Any) -> None:
+    large.reset()
+    with _hook(monkeypatch, large) as hook:
+        location = large.location_ids[0]
+        catalogue = list(hook.iter_products(location, page_size=1000))
+        codes = {("article", p.article) for p in catalogue[::40]} | {("barcode", "0000000000000")}
+        assert len(codes) > hook.page_size
+        large.clear_requests()
+        found = find_products(hook, codes, location)
     assert found[("barcode", "0000000000000")] == []
-    assert all(found[("article", p.article)] == [p] for p in catalogue[:60])
-    pages = -(-len(catalogue) // 50) + (len(catalogue) % 50 == 0)  # the short last page ends the walk
-    assert len(altegio_sandbox.requests()) == pages
-    assert len(altegio_sandbox.requests()) < len(codes)
+    assert all(found[("article", p.article)] == [p] for p in catalogue[::40])
+    assert len(large.requests()) == 3  # 2,500 products in pages of 1000
