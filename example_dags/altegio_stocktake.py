@@ -207,6 +207,9 @@ def altegio_stocktake() -> None:
     booked = CreateStorageOperationOperator.partial(
         task_id="book_stocktake",
         master_id="{{ params.master_id }}",
+        # Each shortfall is the stock on hand less the count: what compare_with_stock read, not
+        # worth a request per product again.
+        allow_negative_stock=True,
         map_index_template="{{ task.operation_type }}: location {{ task.location_id }}, "
         "storage {{ task.storage_id }}",
     ).expand_kwargs(documents)

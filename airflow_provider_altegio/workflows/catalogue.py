@@ -1,5 +1,5 @@
 """The catalogues as a whole: finding products by their codes (Altegio's and the supplier's),
-and bulk updates. Each lookup takes the fewer requests of two ways: one per code, or one walk."""
+and bulk updates, each at near the fewest requests: a walk of the catalogue, or one per code."""
 
 from __future__ import annotations
 
@@ -41,25 +41,32 @@ def find_products(
     """The products each ``(kind, code)`` names exactly (see :meth:`Product.identifiers`:
     ``good_id``, ``article``, ``barcode``, or ``code`` for either of the last two).
 
-    Requests are kept to the fewer of two ways. The catalogue's first page (1000 products, the
-    API's largest) is read: when it is the whole catalogue, or there are more codes than a page
-    of the hook holds, the catalogue is walked, keeping only the products named; otherwise each
-    code is looked up, a request each (``GET`` by id, or the API's ``term`` search, kept only
-    where the match is exact).
+    Requests are kept near the fewest without knowing the catalogue's size: the catalogue is
+    walked in pages of 1000 (the API's largest), keeping only the products named, for as long as
+    the codes still to look up outnumber the pages read; the rest are then looked up a request
+    each (``GET`` by id, or the API's ``term`` search, kept only where the match is exact). A
+    catalogue that ends first costs its pages; one single code, one request; never more than
+    twice the lookups.
     """
     location = hook.resolve_location_id(location_id)
     wanted = set(codes)
     found: dict[tuple[str, str], list[Product]] = {code: [] for code in wanted}
-    if not wanted:
-        return found
+    to_look_up = set(wanted)
     walk = hook.iter_products(location, page_size=MAX_PAGE_SIZE)
-    first = list(itertools.islice(walk, MAX_PAGE_SIZE))  # the next page is asked only when wanted
-    if len(first) < MAX_PAGE_SIZE or len(wanted) > hook.page_size:
-        for product in itertools.chain(first, walk):
+    pages = 0
+    while len(to_look_up) > max(pages, 1):
+        page = list(itertools.islice(walk, MAX_PAGE_SIZE))  # the next page is asked only here
+        pages += 1
+        for product in page:
             for named in product.identifiers() & wanted:
                 found[named].append(product)
-        return found
-    for kind, code in wanted:
+        if len(page) < MAX_PAGE_SIZE:
+            return found  # the whole catalogue was read
+        # Ids are unique: one already found needs no lookup; an article or barcode may be shared.
+        to_look_up = {
+            (kind, code) for kind, code in to_look_up if kind != "good_id" or not found[(kind, code)]
+        }
+    for kind, code in to_look_up:
         if kind == "good_id":
             with contextlib.suppress(AltegioNotFoundError):  # no such product: none found
                 found[(kind, code)] = [hook.get_product(int(code), location)]

@@ -1,6 +1,6 @@
-"""Finding products by code against the sandbox, at the fewest requests: a catalogue of one page
-is read once; in a larger one, few codes cost a request each (after the first page), and more
-codes than a page holds one walk of the catalogue in pages of 1000."""
+"""Finding products by code against the sandbox, near the fewest requests: the catalogue is walked
+in pages of 1000 while the codes still to look up outnumber the pages read, then the rest cost a
+request each; one code costs one request."""
 
 from __future__ import annotations
 
@@ -53,14 +53,41 @@ def test_a_catalogue_of_one_page_is_read_once(altegio_sandbox: Any, monkeypatch:
     assert len(altegio_sandbox.requests()) == 1
 
 
-def test_few_codes_in_a_large_catalogue_are_looked_up_one_request_each(large: Any, monkeypatch: Any) -> None:
+def test_codes_outnumbering_the_pages_walk_the_catalogue(large: Any, monkeypatch: Any) -> None:
     large.reset()
     with _hook(monkeypatch, large) as hook:
         location = large.location_ids[0]
         codes, expected = _codes(list(hook.iter_products(location, page_size=1000)))
         large.clear_requests()
         assert find_products(hook, codes, location) == expected
-    assert len(large.requests()) == 1 + len(codes)  # the first page says the catalogue is larger
+    assert len(large.requests()) == 3  # five codes, 2,500 products in pages of 1000
+
+
+def test_one_code_is_one_request(large: Any, monkeypatch: Any) -> None:
+    large.reset()
+    with _hook(monkeypatch, large) as hook:
+        location = large.location_ids[0]
+        last = list(hook.iter_products(location, page_size=1000))[-1]
+        large.clear_requests()
+        assert find_products(hook, {("barcode", last.barcode)}, location) == {
+            ("barcode", last.barcode): [last]
+        }
+    (request,) = large.requests()
+    assert ["term", last.barcode] in request["query"]
+
+
+def test_ids_found_on_a_page_need_no_lookup(large: Any, monkeypatch: Any) -> None:
+    large.reset()
+    with _hook(monkeypatch, large) as hook:
+        location = large.location_ids[0]
+        catalogue = list(hook.iter_products(location, page_size=1000))
+        first, last = catalogue[0], catalogue[-1]
+        codes = {("good_id", str(first.good_id)), ("article", last.article)}
+        large.clear_requests()
+        found = find_products(hook, codes, location)
+    assert found == {("good_id", str(first.good_id)): [first], ("article", last.article): [last]}
+    # The first page settles the id; the article, which another page might share, is searched.
+    assert [dict(r["query"]).get("term") for r in large.requests()] == [None, last.article]
 
 
 def test_more_codes_than_a_page_holds_walk_the_catalogue_once(large: Any, monkeypatch: Any) -> None:
