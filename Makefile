@@ -56,11 +56,11 @@ test: lint typecheck docs unit ## lint, format check, mypy, docs build and the w
 
 # Every Airflow minor the package declares (apache-airflow>=3.1 in pyproject.toml) is tested,
 # not assumed: the newest patch of each, with its own pins (constraints/airflow-X.Y.Z.txt), in its
-# own venv (.venv-compat-X.Y), runs the DAG, trigger and sensor tests and parses example_dags/;
+# own venv (.venv-compat-X.Y), runs the DAG, trigger, sensor and lineage tests and parses example_dags/;
 # then the built wheel, pip-installed beside the oldest, runs a DAG against the sandbox.
 COMPAT_RELEASES := 3.1.8 3.2.2 3.3.2
 COMPAT_FLOOR := 3.1.8
-test-compat: build ## DAG, trigger and sensor tests on Airflow 3.1, 3.2 and 3.3, each with its own pins
+test-compat: build ## DAG, trigger, sensor and lineage tests on Airflow 3.1, 3.2 and 3.3, each with its own pins
 	$(BIN)/python scripts/test_compat.py test $(COMPAT_RELEASES)
 	$(BIN)/python scripts/test_compat.py wheel $(COMPAT_FLOOR)
 

@@ -1,13 +1,13 @@
 """make test-compat: the provider on every Airflow release it declares, each with its own pins.
 
     python scripts/test_compat.py pins 3.1.8 3.2.2 3.3.2    # (re)write constraints/airflow-X.txt
-    python scripts/test_compat.py test 3.1.8 3.2.2 3.3.2    # DAG, trigger and sensor tests; parse
+    python scripts/test_compat.py test 3.1.8 3.2.2 3.3.2    # DAG, trigger, sensor, lineage tests; parse
     python scripts/test_compat.py wheel 3.1.8               # the built wheel runs a DAG there
 
 ``pins`` resolves the provider with each release as it was on PyPI the day after its release
 (``uv pip compile --exclude-newer``); Airflow's own constraints branches cannot be read from this
 network. ``test`` installs each release with its pins into ``.venv-compat-<minor>``, runs the
-DAG tests, the trigger and sensor tests and the connection-form test of every release side by side
+DAG tests, the trigger, sensor and lineage tests and the connection-form test of every release side by side
 (they mostly wait, on sandboxes, api-servers and polls), then ``airflow dags list-import-errors``
 over ``example_dags/`` with each. ``wheel`` installs ``dist/*.whl`` with pip beside the release, as a user
 would, and runs ``airflow dags test altegio_write_off`` against the sandbox. Run by the Makefile
@@ -36,16 +36,35 @@ UV = Path(sys.executable).parent / "uv"
 
 #: Each release the provider declares and tests, with the day PyPI received it.
 RELEASES = {"3.1.8": "2026-03-11", "3.2.2": "2026-05-29", "3.3.2": "2026-09-17"}
+#: The openlineage extra's floor, apache-airflow-providers-openlineage 2.20 (its first release
+#: the lineage facets were tested with), and the OpenLineage libraries it needs: August 2026.
+OPENLINEAGE = dict.fromkeys(
+    (
+        "apache-airflow-providers-openlineage",
+        "openlineage-integration-common",
+        "openlineage-python",
+        "openlineage-sql",
+    ),
+    "2026-08-30",
+)
 #: Packages taken as of a later day than their release's, and why.
 LATER = {
     "3.1.8": {
-        # The HITL examples' response_timeout needs the standard provider 1.12.2 (2026-03-28),
-        # and that one needs common-compat 1.14.1 or newer.
+        # The HITL examples' response_timeout needs the standard provider 1.12.2 (2026-03-28);
+        # it needs common-compat 1.14.1 or newer, and OpenLineage 2.20 a newer one still.
         "apache-airflow-providers-standard": "2026-03-28",
-        "apache-airflow-providers-common-compat": "2026-03-28",
+        "apache-airflow-providers-common-compat": "2026-08-30",
+        **OPENLINEAGE,
     },
+    "3.2.2": OPENLINEAGE,
 }
-TEST_PATHS = ["tests/dags", "tests/triggers", "tests/sensors", "tests/unit/test_connection_forms.py"]
+TEST_PATHS = [
+    "tests/dags",
+    "tests/triggers",
+    "tests/sensors",
+    "tests/lineage",
+    "tests/unit/test_connection_forms.py",
+]
 #: The documented write-off input (the DAG's docstring), which the sandbox's seeded stock covers.
 WRITE_OFF_CONF = {
     "location_id": 1001,
@@ -72,11 +91,11 @@ def _next_day(day: str) -> str:
 
 
 def pins(release: str) -> None:
-    """Write ``constraints/airflow-<release>.txt``: the provider's dependencies, its dev and
-    sandbox extras, with ``release`` as PyPI had them the day after the release."""
+    """Write ``constraints/airflow-<release>.txt``: the provider's dependencies, its dev group and
+    sandbox extra, with ``release`` as PyPI had them the day after the release."""
     later = LATER.get(release, {})
     command = [
-        "uv", "pip", "compile", "pyproject.toml", "--extra", "dev", "--extra", "sandbox",
+        "uv", "pip", "compile", "pyproject.toml", "--group", "dev", "--extra", "sandbox",
         "--exclude-newer", _next_day(RELEASES[release]),
         *[a for name, day in later.items() for a in ("--exclude-newer-package", f"{name}={_next_day(day)}")],
         "--python-version", f"{sys.version_info.major}.{sys.version_info.minor}",
@@ -89,7 +108,7 @@ def pins(release: str) -> None:
         resolved = subprocess.run(argv, check=True, cwd=ROOT, capture_output=True, text=True).stdout  # noqa: S603
     header = [
         f"# Airflow {release} (on PyPI {RELEASES[release]}) with the provider's dependencies and its",
-        "# dev and sandbox extras as PyPI had them the day after: its own pins. Airflow's published",
+        "# dev group and sandbox extra as PyPI had them the day after: its own pins. Airflow's published",
         "# constraints (the constraints-X.Y.Z branches) cannot be read from this network.",
         *[f"# Except {name}: as of {day} (LATER in scripts/test_compat.py)." for name, day in later.items()],
         "# Made by `make compat-pins`, that is:",
@@ -107,7 +126,7 @@ def compat_venv(release: str) -> Path:
     run(
         UV, "pip", "install", "--quiet", "--python", venv / "bin" / "python",
         "-c", pins_file(release), "--build-constraints", "build-constraints.txt",
-        f"apache-airflow=={release}", "-e", ".[dev]",
+        f"apache-airflow=={release}", "-e", ".", "--group", "dev",
     )  # fmt: skip
     return venv
 
