@@ -521,12 +521,14 @@ def least_requests(
 ) -> dict[str, dict[str, int]]:
     """The fewest requests each run's work allows the API, per job and API: the reads a job
     cannot do without (a walk of a catalogue in pages of 1000, the API's largest; a search or a
-    lookup per code where that is fewer) and one request per document booked."""
+    lookup per code where that is fewer) and one request per document booked. A walk ends at a
+    short page after a full one, or at an empty one (the API documents no maximum page size, so
+    a short first page is not trusted to be the last: ``PageCountPager``)."""
     from airflow_provider_altegio.hooks.altacolor import AltacolorHook
     from airflow_provider_altegio.models.altacolor import WHOLE_CATALOGUE
 
     locations = len(sandbox.location_ids)
-    walk = math.ceil(max(products, 1) / 1000)
+    walk = max(products // 1000 + 1, 2)
     shortages = task_results("altegio_restock", restock_run, "find_products_to_restock")[0]
     priced = (task_results("altegio_restock", restock_run, "price_from_supplier") or [[]])[0] or []
     receipts = len(task_results("altegio_restock", restock_run, "create_receipt"))

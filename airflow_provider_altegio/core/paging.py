@@ -15,10 +15,12 @@ from airflow_provider_altegio.values import to_int, whole_number
 
 @dataclass(frozen=True)
 class Page:
-    """One page to request: its 1-based number and the paging fields to send."""
+    """One page to request: its 1-based number, the paging fields to send and, once known, how
+    many items a full page holds."""
 
     number: int
     fields: Mapping[str, Any] = field(default_factory=dict)
+    served: int | None = None
 
 
 def _items(value: Any, where: str) -> list[Any]:
@@ -49,8 +51,16 @@ class Pager(ABC):
 class PageCountPager(Pager):
     """Altegio paging: ``page`` and ``count`` items per page; a short page is the last.
 
+    No maximum ``count`` is documented. Above :attr:`TRUSTED_PAGE_SIZE`, a short *first* page
+    may be the API's own cap rather than the end, so one more page is asked: empty, the walk is
+    over; not, its length is the page size the API serves, and the walk goes on by it. A cap
+    costs nothing then, and a catalogue shorter than one page one request more.
+
     :raises InvalidRequestError: ``page_size`` outside 1..``max_page_size``.
     """
+
+    #: The page size a short page is trusted to end a walk at (the hook's default all along).
+    TRUSTED_PAGE_SIZE = 100
 
     def __init__(self, page_size: int = 100, *, max_page_size: int = 1000) -> None:
         self.page_size = whole_number(page_size, "page_size", maximum=max_page_size)
@@ -60,9 +70,11 @@ class PageCountPager(Pager):
 
     def advance(self, page: Page, payload: Payload) -> tuple[list[Any], Page | None]:
         items = _items(payload.data, "data")
-        if len(items) < self.page_size:
-            return items, None
-        return items, Page(page.number + 1, {"page": page.number + 1, "count": self.page_size})
+        served = page.served or self.page_size
+        if len(items) >= served or (page.number == 1 and items and self.page_size > self.TRUSTED_PAGE_SIZE):
+            following = {"page": page.number + 1, "count": self.page_size}
+            return items, Page(page.number + 1, following, served=min(len(items), served))
+        return items, None
 
 
 class LimitOffsetPager(Pager):

@@ -71,7 +71,7 @@ def find_products(
             with contextlib.suppress(AltegioNotFoundError):  # no such product: none found
                 found[(kind, code)] = [hook.get_product(int(code), location)]
         else:
-            searched = hook.iter_products(location, term=code, page_size=MAX_PAGE_SIZE)
+            searched = hook.iter_products(location, term=code)  # few match: a page the API honours
             found[(kind, code)] = [p for p in searched if (kind, code) in p.identifiers()]
     return found
 

@@ -344,9 +344,12 @@ def test_repr_shows_no_secret() -> None:
 # -- paging ------------------------------------------------------------------------------------
 
 
-def _goods_pages(total: int) -> Callable[[httpx.Request], httpx.Response]:
+def _goods_pages(total: int, cap: int | None = None) -> Callable[[httpx.Request], httpx.Response]:
+    """Pages of ``total`` goods; with ``cap``, a larger ``count`` is silently served as ``cap``."""
+
     def respond(request: httpx.Request) -> httpx.Response:
         page, count = int(request.url.params["page"]), int(request.url.params["count"])
+        count = min(count, cap or count)
         start = (page - 1) * count
         items = [{"good_id": i} for i in range(start, min(total, start + count))]
         return httpx.Response(200, json={"success": True, "data": items, "meta": []})
@@ -387,6 +390,30 @@ def test_page_count_pager_stops_at_first_short_page(
     assert route.call_count == requests
     first = route.calls[0].request.url.params
     assert (first["term"], first["page"], first["count"]) == ("a", "1", "3")  # pager owns page/count
+
+
+@pytest.mark.parametrize(
+    ("total", "cap", "requests"),
+    [
+        (60, None, 2),  # a short first page above 100 is confirmed by an empty second page
+        (2500, None, 3),
+        (2000, None, 3),
+        (0, None, 1),
+        (250, 100, 3),  # an API that serves 100 however many were asked: nothing is lost
+        (200, 100, 3),
+        (60, 100, 2),
+    ],
+)
+def test_page_count_pager_walks_to_the_end_whatever_the_api_serves(
+    collect: Callable[..., list[Any]], total: int, cap: int | None, requests: int
+) -> None:
+    core, _ = make_core()
+    with respx.mock() as mock:
+        route = mock.get(f"{BASE}/goods/1").mock(side_effect=_goods_pages(total, cap))
+        items = collect(core, PageCountPager(1000), "GET", "/goods/1")
+    assert [item["good_id"] for item in items] == list(range(total))
+    assert route.call_count == requests
+    assert {call.request.url.params["count"] for call in route.calls} == {"1000"}
 
 
 def test_limit_offset_pager_pages_until_total(collect: Callable[..., list[Any]]) -> None:
