@@ -141,8 +141,11 @@ class Booker:
             self.check_stock(request)
         try:
             created = self.hook.create_storage_operation(request, self.location_id)
-        except (AltegioValidationError, AltegioNotFoundError):
-            self.hook.check_storage(request.storage_id, self.location_id)  # the likeliest cause, named
+        except (AltegioValidationError, AltegioNotFoundError) as exc:
+            # Refused, nothing written: name the likeliest causes the API's answer points to.
+            self.hook.check_storage(request.storage_id, self.location_id)
+            if any("good_id" in field for field in getattr(exc, "errors", {})):
+                self.products(request)
             raise
         except AmbiguousWriteError as exc:
             log.warning("The answer to the create was lost (%s); looking for key %s", exc, key)
@@ -198,6 +201,25 @@ class Booker:
                     found[key] = tx.id
         return found
 
+    def products(self, request: StorageOperationRequest) -> list[Product]:
+        """The product of each line of ``request``, read at the fewest requests
+        (:func:`~airflow_provider_altegio.workflows.catalogue.find_products`).
+
+        :raises InvalidRequestError: ``transactions[i].good_id`` of the first line whose product
+            the location does not have.
+        """
+        from airflow_provider_altegio.workflows.catalogue import find_products
+
+        codes = {("good_id", str(line.good_id)) for line in request.transactions}
+        found = find_products(self.hook, codes, self.location_id)
+        for index, line in enumerate(request.transactions):
+            if not found[("good_id", str(line.good_id))]:
+                raise InvalidRequestError(
+                    f"transactions[{index}].good_id",
+                    f"location {self.location_id} has no product {line.good_id}",
+                )
+        return [found[("good_id", str(line.good_id))][0] for line in request.transactions]
+
     def check_stock(self, request: StorageOperationRequest) -> None:
         """Refuse to take out more than the storage holds (sale, usage, write-off).
 
@@ -209,29 +231,14 @@ class Booker:
         """
         if not request.type_id.is_outflow:
             return
-        from airflow_provider_altegio.workflows.catalogue import find_products
-
-        # A request per product for a few, one walk of the catalogue for many.
-        found = find_products(
-            self.hook, {("good_id", str(t.good_id)) for t in request.transactions}, self.location_id
-        )
-        takes = []
-        for index, line in enumerate(request.transactions):
-            matches = found.get(("good_id", str(line.good_id)))
-            if not matches:
-                raise InvalidRequestError(
-                    f"transactions[{index}].good_id",
-                    f"location {self.location_id} has no product {line.good_id}",
-                )
-            product = matches[0]
-            service = line.operation_unit_type == 2
-            takes.append(
-                (
-                    product,
-                    request.storage_id,
-                    line.amount / (product.unit_equals or 1.0) if service else line.amount,
-                )
+        takes = [
+            (
+                product,
+                request.storage_id,
+                line.amount / (product.unit_equals or 1.0) if line.operation_unit_type == 2 else line.amount,
             )
+            for product, line in zip(self.products(request), request.transactions, strict=True)
+        ]
         for index, before, on_hand in overdrawn(takes):
             self.hook.check_storage(request.storage_id, self.location_id)
             product, _, amount = takes[index]

@@ -55,6 +55,11 @@ def test_a_wrong_altacolor_password_says_what_to_check(altegio_sandbox: Any, mon
             "transactions[0].good_id",
             "location 1001 has no product 1",
         ),
+        (  # a receipt is not checked before it is sent: the API's refusal is explained
+            {"transactions": [{"good_id": 1, "amount": 1}]},
+            "transactions[0].good_id",
+            "location 1001 has no product 1",
+        ),
     ],
 )
 def test_mistakes_fail_the_task_at_once_naming_the_fix(
@@ -67,7 +72,7 @@ def test_mistakes_fail_the_task_at_once_naming_the_fix(
         "transactions": [{"good_id": 10000001, "amount": 1}],
         **arguments,
     }
-    with DAG(f"mistake_{field.split('[')[0]}", schedule=None) as dag:
+    with DAG(f"mistake_{field.split('[')[0]}_{operation['operation_type']}", schedule=None) as dag:
         CreateStorageOperationOperator(task_id="book", retries=3, retry_delay=timedelta(0), **operation)
     dag_run = run_dag(dag)
     ti = _ti(dag_run, "book")
