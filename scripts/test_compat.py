@@ -176,7 +176,7 @@ def test(releases: list[str]) -> dict[str, dict[str, float]]:
     logs = Path(tempfile.mkdtemp(prefix="altegio-compat-"))
     running = {}
     for release in releases:
-        command = [str(venvs[release] / "bin" / "pytest"), "-p", "no:randomly", *TEST_PATHS]
+        command = [str(venvs[release] / "bin" / "pytest"), "-p", "no:randomly", "--durations=10", *TEST_PATHS]
         print(f"+ {' '.join(command)}  (Airflow {release}, output below when all are done)", flush=True)
         with (logs / f"{release}.log").open("w") as log:
             process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603

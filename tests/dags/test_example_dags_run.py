@@ -626,6 +626,8 @@ def test_asset_triggered_restock_says_first_when_the_product_that_started_it_is_
         draft(shortages, as_read, params={"back_orders_only": False}, run_id="asset_triggered__1")
     )
     missing, carried = order.not_carried[0], order.lines[0]
+    from airflow.sdk.definitions.asset import AssetUniqueKey
+
     asset = dag.timetable.asset_condition
 
     def started_by(good_id: int) -> dict[str, Any]:
@@ -640,7 +642,8 @@ def test_asset_triggered_restock_says_first_when_the_product_that_started_it_is_
             as_read,
             params={"back_orders_only": False},
             run_id="asset_triggered__1",
-            triggering_asset_events={asset: [event]},
+            # Keyed as Airflow's accessor keys them (an Asset with watchers is unhashable on 3.1).
+            triggering_asset_events={AssetUniqueKey.from_asset(asset): [event]},
         )
 
     noticed = PurchaseOrder.model_validate(started_by(missing.good_id))

@@ -46,7 +46,13 @@ def lineage_events(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     every OpenLineage listener is removed afterwards.
     """
     from airflow.providers.openlineage.plugins.listener import OpenLineageListener
-    from airflow.sdk.listener import get_listener_manager
+
+    from airflow_provider_altegio.compat import AIRFLOW_V_3_2_PLUS
+
+    if AIRFLOW_V_3_2_PLUS:
+        from airflow.sdk.listener import get_listener_manager
+    else:  # Airflow 3.1
+        from airflow.listeners.listener import get_listener_manager
 
     events = Events(tmp_path / "openlineage.jsonl")
     transport = {"type": "file", "log_file_path": str(events.path), "append": True}

@@ -20,7 +20,7 @@ FACET_SCHEMA = Path(__file__).resolve().parents[2] / "docs" / "schemas" / "Alteg
 
 
 def load(filename: str, dag_id: str) -> Any:
-    from airflow.dag_processing.dagbag import DagBag
+    from airflow_provider_altegio.compat import DagBag
 
     bag = DagBag(dag_folder=str(EXAMPLES / filename))
     assert bag.import_errors == {}
