@@ -44,9 +44,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def airflow_db() -> Path:
-    """Create the session's SQLite metadata database once; request it from tests that run DAGs."""
+    """Create the session's SQLite metadata database once; request it from tests that run DAGs.
+
+    Before 3.3, ``dag.test()`` built its in-process execution API (a FastAPI app, about 1.5 s of
+    CPU) anew for every task; the session keeps one, as Airflow 3.3 itself does
+    (``functools.lru_cache`` on ``supervisor.in_process_api_server``).
+    """
+    import functools
+
+    from airflow.sdk.execution_time import supervisor
     from airflow.utils import db
 
+    from airflow_provider_altegio.compat import AIRFLOW_V_3_3_PLUS
+
+    if not AIRFLOW_V_3_3_PLUS:
+        supervisor.in_process_api_server = functools.lru_cache(maxsize=1)(supervisor.in_process_api_server)
     db.resetdb()
     return _SESSION_HOME / "airflow.db"
 
