@@ -49,8 +49,11 @@ typecheck: $(STAMP) ## mypy, strict on the package
 docs: $(STAMP) ## the documentation site (strict) into site/; it works opened from disk, offline
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
+# The suite runs in four processes (pytest-xdist) even on two cores: its tests mostly wait on
+# sandboxes, api-servers and polls. `make unit PYTEST_WORKERS=0` runs it in one.
+PYTEST_WORKERS ?= 4
 unit: $(STAMP) ## the whole pytest suite (everything but the browser); one test: .venv/bin/pytest FILE -k NAME
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
 test: lint typecheck docs unit ## lint, format check, mypy, docs build and the whole test suite
 

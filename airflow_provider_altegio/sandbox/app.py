@@ -495,7 +495,7 @@ class SandboxApp:
     def reset(self) -> None:
         """Seeded state, no faults, empty request log, fresh rate-limit windows."""
         self.state.reset()
-        self.faults.clear()
+        self.faults.reset()
         self.requests.clear()
         self.limiter.reset()
 

@@ -189,6 +189,8 @@ class FaultRegistry:
         self._lock = threading.Lock()
         self._rules: list[FaultRule] = []
         self._ids = itertools.count(1)
+        #: Counts the resets: a request delayed across one belongs to the test before it.
+        self.generation = 0
 
     def add(self, spec: Mapping[str, Any]) -> FaultRule:
         """Validate and register a rule (``ValueError`` names the bad field)."""
@@ -208,6 +210,13 @@ class FaultRegistry:
         """Remove every rule."""
         with self._lock:
             self._rules = []
+
+    def reset(self) -> None:
+        """Remove every rule and start a new generation: requests still delayed from before are
+        dropped when their delay ends, not applied to the fresh state."""
+        with self._lock:
+            self._rules = []
+            self.generation += 1
 
     def list(self) -> list[dict[str, Any]]:
         """Every rule as the control API shows it."""
@@ -362,7 +371,12 @@ class FaultLayer:
             # answer with a reset instead of a clean close, and the client would see either.
             receive = await _buffered(receive)
         if rule.delay:
+            generation = self.registry.generation
             await asyncio.sleep(rule.delay)
+            if self.registry.generation != generation:  # reset meanwhile: never touch the fresh state
+                entry["status"] = "dropped"
+                await drop_connection(send)
+                return
         if rule.drop is not None:
             if rule.drop == "after":
                 await self.app(scope, receive, _discard)

@@ -80,6 +80,19 @@ def test_delay(altegio_sandbox: Any, altegio_sandbox_client: httpx.Client) -> No
         time.sleep(0.05)
 
 
+def test_a_request_delayed_across_a_reset_never_reaches_the_fresh_sandbox(
+    altegio_sandbox: Any, altegio_sandbox_client: httpx.Client
+) -> None:
+    altegio_sandbox.faults.add("GET", "/storages", delay=0.5)
+    with pytest.raises(httpx.ReadTimeout):
+        altegio_sandbox_client.get(f"/storages/{LOCATION}", timeout=0.1)
+    altegio_sandbox.reset()  # as the next test's fixture does
+    altegio_sandbox.configure(rps=1, rpm=1)
+    time.sleep(0.8)  # the abandoned request's delay ends
+    assert altegio_sandbox.state()["rate_limited"] == 0
+    assert altegio_sandbox_client.get(f"/storages/{LOCATION}").status_code == 200  # the budget is whole
+
+
 @pytest.mark.parametrize(("drop", "documents"), [("before", 0), ("after", 1)])
 def test_dropped_connection(
     altegio_sandbox: Any, altegio_sandbox_client: httpx.Client, drop: str, documents: int
