@@ -344,12 +344,6 @@ class ApiHook(BaseHook):
         self._before_request(core)
         return core.request(spec, parse)
 
-    async def _acall(self, spec: RequestSpec, parse: Callable[[Any], T] = lambda data: data) -> T:
-        """Async twin of :meth:`_call`."""
-        core = await self.aget_conn()
-        await self._abefore_request(core)
-        return await core.arequest(spec, parse)
-
     def _items(self, listing: Listing, model: type[M]) -> Iterator[M]:
         """Stream the ``model`` items of a paged listing (requests start at the first ``next``)."""
         core = self.get_conn()
