@@ -178,9 +178,9 @@ def wait_healthy(server: subprocess.Popen[bytes], url: str, log_path: Path, time
 class Responder:
     """Answers waiting requests with ``decide`` until stopped; keeps what it answered.
 
-    ``decide`` gets each waiting request once and returns an :data:`Answer` (or ``None`` to
-    leave it to someone else). An error in ``decide`` or in the API stops the responder and is
-    raised again when the ``answering`` block ends.
+    ``decide`` gets each waiting request once each time it is opened and returns an
+    :data:`Answer` (or ``None`` to leave it to someone else). An error in ``decide`` or in the
+    API stops the responder and is raised again when the ``answering`` block ends.
     """
 
     api: AirflowApi
@@ -203,6 +203,7 @@ class Responder:
                     if answer is not None:
                         record = self.api.answer(request, *answer)
                         self.answered.append({"request": request, "response": record})
+                        seen.discard(where)  # answered: it leaves the list; opened again, it is new
         except BaseException as exc:  # raised again in the caller's thread
             self.error = exc
             # The foreground waits for answers that will not come now: wake it up.

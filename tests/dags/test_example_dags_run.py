@@ -115,7 +115,9 @@ def manager(api: Any, decide: Decide) -> Iterator[list[Asked]]:
         try:
             while not stop.wait(0.3):
                 pending = api.pending()
-                # A request answered and then opened again (the last round) is answered again.
+                # Seen: shown, and not answered (yet). An answered request leaves the pending
+                # list at once; when it is opened again (the last round) it is new to the
+                # manager, however soon that happens.
                 seen.intersection_update((r.run_id, r.task_id, r.map_index) for r in pending)
                 for request in pending:
                     ti = api.client.get(
@@ -138,6 +140,7 @@ def manager(api: Any, decide: Decide) -> Iterator[list[Asked]]:
                     answer = decide(shown)
                     if answer is not None:
                         api.answer(request, *answer)
+                        seen.discard(where)
         except BaseException as error:  # raised again in the test
             errors.append(error)
 
