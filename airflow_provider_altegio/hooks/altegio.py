@@ -601,12 +601,8 @@ class AltegioHook(ApiHook):
         if request.create_date.tzinfo is None:
             zone = self.location_zone(location_id)
             request = request.model_copy(update={"create_date": request.create_date.replace(tzinfo=zone)})
-        spec = RequestSpec(
-            "POST",
-            self._path("/storage_operations/documents", location_id),
-            json=request.to_api(),
-            idempotent=False,
-        )
+        path = self._path("/storage_operations/documents", location_id)
+        spec = RequestSpec("POST", path, json=request.to_api(), idempotent=False)
         return self._call(spec, parse_one(StorageDocument))
 
     def add_document_line(
@@ -635,12 +631,8 @@ class AltegioHook(ApiHook):
                 f"is required: give it, or set the master_id extra of connection {self.conn_id!r}",
             )
         body = {"document_id": whole_number(document_id, "document_id"), **request.to_api()}
-        spec = RequestSpec(
-            "POST",
-            self._path("/storage_operations/goods_transactions", location_id),
-            json=body,
-            idempotent=False,
-        )
+        path = self._path("/storage_operations/goods_transactions", location_id)
+        spec = RequestSpec("POST", path, json=body, idempotent=False)
         return self._call(spec, parse_one(Transaction))
 
     def location_zone(self, location_id: int | None = None) -> tzinfo:

@@ -8,7 +8,6 @@ which Airflow calls when the ``openlineage`` extra is installed, import it.
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from string import Formatter
@@ -61,7 +60,6 @@ class Observed:
     """What one ``execute`` left for lineage: its XCom (``None`` when it failed)."""
 
     result: Any = None
-    seconds: float = 0.0
 
 
 def observe(execute: F) -> F:
@@ -70,11 +68,7 @@ def observe(execute: F) -> F:
     @functools.wraps(execute)
     def run(self: Any, *args: Any, **kwargs: Any) -> Any:
         self.observed = seen = Observed()
-        started = time.monotonic()
-        try:
-            seen.result = execute(self, *args, **kwargs)
-        finally:
-            seen.seconds = time.monotonic() - started
+        seen.result = execute(self, *args, **kwargs)
         return seen.result
 
     return run  # type: ignore[return-value]

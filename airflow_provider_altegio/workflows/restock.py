@@ -16,7 +16,7 @@ import csv
 import io
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
@@ -144,16 +144,18 @@ def _answer_number(value: Any, label: str, problems: list[str]) -> int | None:
         return None
 
 
-def _legacy_lines(answer: Mapping[str, Any], name: str, problems: list[str]) -> dict[str, Any]:
-    """``{"3": 5}`` under ``name`` (the answer's shape before 0.3, still accepted) as
-    ``{"line_3": 5}``."""
+def _with_legacy_lines(answer: Mapping[str, Any], name: str, problems: list[str]) -> dict[str, Any]:
+    """The answer with ``{"3": 5}`` under ``name`` (its shape before 0.3, still accepted) read
+    as ``{"line_3": 5}``."""
+    values = {key: value for key, value in answer.items() if key != name}
     legacy = answer.get(name)
     if is_blank(legacy) or legacy == {}:
-        return {}
+        return values
     if not isinstance(legacy, Mapping):
         problems.append(f"{name}: must map line numbers to quantities, got {legacy!r}")
-        return {}
-    return {_line_field(int(k)) if str(k).strip().isdigit() else str(k): v for k, v in legacy.items()}
+        return values
+    lines = {_line_field(int(k)) if str(k).strip().isdigit() else str(k): v for k, v in legacy.items()}
+    return {**lines, **values}
 
 
 class OrderLine(LowStock):
@@ -306,11 +308,10 @@ class Delivery(BaseModel):
         return "\n".join(out)
 
 
-def _receipt_line(line: OrderLine | BackOrder, comment: str) -> dict[str, Any]:
-    amount = line.received if isinstance(line, (ReceivedLine, ReceivedBackOrder)) else 0
+def _receipt_line(line: ReceivedLine | ReceivedBackOrder, comment: str) -> dict[str, Any]:
     return {
         "good_id": line.good_id,
-        "amount": amount,
+        "amount": line.received,
         "cost_per_unit": line.cost_per_unit,
         "operation_unit_type": 1,  # whole sale units
         "comment": comment,
@@ -406,16 +407,16 @@ class PurchaseOrder(BaseModel):
                 return item.good_id == good_id and location_id in (None, item.location_id)
 
             missing = next((item for item in self.not_carried if here(item)), None)
+            covered = next((item for item in self.covered if here(item)), None)
             if missing is not None:
                 notices.append(
                     f"This run started because {missing.title} (location {missing.location_id}) ran "
                     f"low, but {self.supplier} does not carry it, so it is not in this order: order "
                     "it elsewhere."
                 )
-            elif any(here(item) for item in self.covered):
-                title = next(item.title for item in self.covered if here(item))
+            elif covered is not None:
                 notices.append(
-                    f"This run started because {title} ran low; what is already on order covers it, "
+                    f"This run started because {covered.title} ran low; what is already on order covers it, "
                     "so it is not in this order."
                 )
         return self.model_copy(update={"notices": notices})
@@ -463,16 +464,19 @@ class PurchaseOrder(BaseModel):
         :raises InvalidRequestError: naming ``received[...]``: not a line, or not a whole
             number of 0 or more.
         """
-        arrived = self._line_numbers(received, "received")
-        return Delivery(
-            order_id=self.order_id,
-            lines=[
-                ReceivedLine(**line.model_dump(), received=arrived.get(line.line, line.quantity))
-                for line in self.lines
-            ],
+        return self._delivery(
+            self._line_numbers(received, "received"),
             extra_items=[item if isinstance(item, dict) else {"item": item} for item in extra_items or []],
             note=note or "",
         )
+
+    def _delivery(self, received: Mapping[int, int], **fields: Any) -> Delivery:
+        """The delivery where each line arrived as ``received`` says, else as ordered."""
+        lines = [
+            ReceivedLine(**line.model_dump(), received=received.get(line.line, line.quantity))
+            for line in self.lines
+        ]
+        return Delivery(order_id=self.order_id, lines=lines, **fields)
 
     # --- the forms a person fills in ------------------------------------------------------
 
@@ -515,6 +519,15 @@ class PurchaseOrder(BaseModel):
     def _top(self) -> list[str]:
         return [f"> **{notice}**\n" for notice in self.notices]
 
+    def _line_fields(self, title_and_help: Callable[[OrderLine], tuple[str, str]]) -> dict[str, FormField]:
+        """A whole-number field per line, defaulting to its quantity."""
+        fields = {}
+        for line in self.lines:
+            title, description = title_and_help(line)
+            schema = {"type": "integer", "minimum": 0}
+            fields[_line_field(line.line)] = FormField(line.quantity, title, description, schema)
+        return fields
+
     def approval_form(self) -> Form:
         """The approval: one whole-number field per line, labelled with its product and
         defaulting to the drafted quantity (0 drops the line). Above them, the order's notices
@@ -523,15 +536,7 @@ class PurchaseOrder(BaseModel):
             f"Purchase order **{self.order_id}** to {self.supplier}: {len(self.lines)} lines, total "
             f"{self.total:.2f} as drafted. Quantities are whole sale units; set a line to 0 to drop it."
         )
-        fields = {
-            _line_field(line.line): FormField(
-                default=line.quantity,
-                title=line.label,
-                description=line.details(),
-                schema={"type": "integer", "minimum": 0},
-            )
-            for line in self.lines
-        }
+        fields = self._line_fields(lambda line: (line.label, line.details()))
         return Form(body="\n\n".join([*self._top(), intro, *self._header()]), fields=fields)
 
     def read_approval(self, answer: Mapping[str, Any]) -> tuple[PurchaseOrder, list[str]]:
@@ -539,8 +544,7 @@ class PurchaseOrder(BaseModel):
         its drafted quantity), and the problems that make the answer unusable (empty when it can
         be used). The shape before 0.3, ``{"quantities": {"3": 5}}``, is read too."""
         problems: list[str] = []
-        values = {**_legacy_lines(answer, "quantities", problems), **answer}
-        values.pop("quantities", None)
+        values = _with_legacy_lines(answer, "quantities", problems)
         by_field = {_line_field(line.line): line for line in self.lines}
         quantities: dict[int, int] = {}
         for name, value in values.items():
@@ -561,15 +565,12 @@ class PurchaseOrder(BaseModel):
         back-order of an earlier order, what arrived of it now (default: nothing); which
         back-orders the supplier cancelled; what came without being ordered; a delivery note.
         Only the lines are required."""
-        fields = {
-            _line_field(line.line): FormField(
-                default=line.quantity,
-                title=f"{line.label}: arrived",
-                description=f"Ordered {line.quantity} {line.unit or 'units'}. {line.details()}",
-                schema={"type": "integer", "minimum": 0},
+        fields = self._line_fields(
+            lambda line: (
+                f"{line.label}: arrived",
+                f"Ordered {line.quantity} {line.unit or 'units'}. {line.details()}",
             )
-            for line in self.lines
-        }
+        )
         for back in self.back_orders:
             fields[back.key] = FormField(
                 default=0,
@@ -630,8 +631,7 @@ class PurchaseOrder(BaseModel):
             booked it in another run meanwhile). Default: as when this order was drafted.
         """
         problems: list[str] = []
-        values = {**_legacy_lines(answer, "received", problems), **answer}
-        values.pop("received", None)
+        values = _with_legacy_lines(answer, "received", problems)
         lines = {_line_field(line.line): line for line in self.lines}
         backs = {back.key: back for back in self.back_orders}
         now = dict(outstanding) if outstanding is not None else {k: b.outstanding for k, b in backs.items()}
@@ -667,12 +667,8 @@ class PurchaseOrder(BaseModel):
             return None, problems
         note = values.get("delivery_note")
         return (
-            Delivery(
-                order_id=self.order_id,
-                lines=[
-                    ReceivedLine(**line.model_dump(), received=received.get(line.line, line.quantity))
-                    for line in self.lines
-                ],
+            self._delivery(
+                received,
                 back_orders=[
                     ReceivedBackOrder(**backs[key].model_dump(), received=n) for key, n in arrived.items()
                 ],
