@@ -90,25 +90,6 @@ def _units_to_order(desired: float, *have: float) -> int:
     return max(0, math.ceil(desired - sum(have) - 1e-9))
 
 
-class AnswerRefused(Exception):
-    """A person's answer to a form cannot be used: the form is asked again with ``problems``.
-
-    Not an ``AirflowFailException``: a retry policy turns it into a new try of the same task,
-    whose request states the problems at the top (see the restock example DAG).
-
-    :param problems: each problem in plain words, naming the field.
-    :param answer: the answer as given, so that the next form can keep what was right.
-    """
-
-    def __init__(self, problems: list[str], answer: Mapping[str, Any] | None = None) -> None:
-        self.problems = problems
-        self.answer = dict(answer or {})
-        super().__init__("The answer was not accepted: " + "; ".join(problems))
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.problems, self.answer))
-
-
 @dataclass
 class FormField:
     """One field of a form a person fills in Airflow's UI: its default, label, help and the JSON

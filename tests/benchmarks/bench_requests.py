@@ -1,6 +1,7 @@
-"""Requests per job: the demo's restock and stocktake at 60 and at 2,000 products per location,
-each run's requests per API next to the fewest its work allows (``scripts/demo.py``'s
-``least_requests``). At the platform's limit every request is 0.3 s of the account's minute."""
+"""Requests per job: every example DAG (the demo's restock and stocktake, then a write-off and a
+dry-run catalogue sync) at 60 and at 2,000 products per location, each run's requests per API
+next to the fewest its work allows (``scripts/demo.py``'s ``least_requests`` and
+``other_examples``). At the platform's limit every request is 0.3 s of the account's minute."""
 
 from __future__ import annotations
 

@@ -1203,8 +1203,52 @@ def test_write_off_missing_csv_fails_without_retrying(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------------------------
 
 
+def _run_without_a_logical_date(run_dag: Any, examples: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    """Run each example as ``airflow dags trigger`` (and the UI's trigger form) creates a run in
+    Airflow 3: no logical date, no data interval; each must succeed that way."""
+    runs = {
+        dag_id: run_dag(load(f"{dag_id}.py", dag_id), logical_date=None, run_conf=conf)
+        for dag_id, conf in examples
+    }
+    for dag_id, dag_run in runs.items():
+        assert dag_run.logical_date is None, dag_id
+        assert dag_run.data_interval_start is None, dag_id
+        assert dag_run.state == "success", (dag_id, failed_tasks(dag_run))
+    return runs
+
+
+def test_the_examples_without_approvals_run_when_triggered_without_a_logical_date(
+    altegio_sandbox: Any, run_dag: Any, xcom: Any, stocktake: dict[str, Any], tmp_path: Path
+) -> None:
+    """The write-off and the catalogue sync, given their params as the trigger form sends them
+    (location ids as text from the pick list, lines typed as text, a reason picked from the
+    list). They ask no one, so this runs on every supported Airflow."""
+    s, location = stocktake, stocktake["location"]
+    a, b = s["a"], s["b"]
+    runs = _run_without_a_logical_date(
+        run_dag,
+        [
+            (
+                "altegio_write_off",
+                {
+                    "location_id": location,
+                    "lines": f"{a.barcode}, 1\n{b.article}, 1, expired",
+                    "reason": "spilled",
+                },
+            ),
+            ("altacolor_catalogue_sync", {"location_ids": [str(location)], "work_dir": tmp_path.as_uri()}),
+        ],
+    )
+    (write_off,) = [
+        d for d in documents(altegio_sandbox, WRITE_OFF) if d["comment"].startswith("Damage write-off")
+    ]
+    reasons = sorted(t["comment"] for t in transactions_of(altegio_sandbox, write_off))
+    assert reasons == ["expired", "spilled"]  # the picked reason for the line without one
+    assert xcom(runs["altacolor_catalogue_sync"], "report_catalogue_sync")["dry_run"] is True
+
+
 @pytest.mark.hitl
-def test_every_example_runs_when_triggered_without_a_logical_date(
+def test_the_examples_with_approvals_run_when_triggered_without_a_logical_date(
     altegio_sandbox: Any,
     hook: Any,
     run_dag: Any,
@@ -1214,59 +1258,28 @@ def test_every_example_runs_when_triggered_without_a_logical_date(
     tmp_path: Path,
     ledger: Any,
 ) -> None:
-    """``airflow dags trigger`` (and the UI's trigger form) creates a run with no logical date and
-    no data interval in Airflow 3: each example runs to success that way, given its params as the
-    trigger form sends them (location ids as text from the pick list, lines typed as text, a
-    reason picked from the list)."""
+    """The stocktake and the restock, run with no logical date, approved by a store manager."""
     s, location = stocktake, stocktake["location"]
-    a, b = s["a"], s["b"]
+    a = s["a"]
 
     def answer(asked: Asked) -> tuple[list[str], dict[str, Any]]:
         option = {"confirm_delivery": "Delivered"}.get(asked.task_id, "Approve")
         return fill(asked, option)
 
-    runs = {}
     with manager(airflow_api, answer):
-        for filename, dag_id, conf in [
-            (  # first, while the stock is as the fixture read it
-                "altegio_stocktake.py",
-                "altegio_stocktake",
-                {
-                    "location_id": location,
-                    "counts": f"code,counted\n{a.barcode},{a.amount_in(s['retail']) - 2:g}",
-                },
-            ),
-            (
-                "altegio_write_off.py",
-                "altegio_write_off",
-                {
-                    "location_id": location,
-                    "lines": f"{a.barcode}, 1\n{b.article}, 1, expired",
-                    "reason": "spilled",
-                },
-            ),
-            (
-                "altegio_restock.py",
-                "altegio_restock",
-                {"location_ids": [str(location)], "work_dir": tmp_path.as_uri()},
-            ),
-            (
-                "altacolor_catalogue_sync.py",
-                "altacolor_catalogue_sync",
-                {"location_ids": [str(location)], "work_dir": tmp_path.as_uri()},
-            ),
-        ]:
-            runs[dag_id] = run_dag(load(filename, dag_id), logical_date=None, run_conf=conf)
-    for dag_id, dag_run in runs.items():
-        assert dag_run.logical_date is None, dag_id
-        assert dag_run.data_interval_start is None, dag_id
-        assert dag_run.state == "success", (dag_id, failed_tasks(dag_run))
+        runs = _run_without_a_logical_date(
+            run_dag,
+            [
+                (  # first, while the stock is as the fixture read it
+                    "altegio_stocktake",
+                    {
+                        "location_id": location,
+                        "counts": f"code,counted\n{a.barcode},{a.amount_in(s['retail']) - 2:g}",
+                    },
+                ),
+                ("altegio_restock", {"location_ids": [str(location)], "work_dir": tmp_path.as_uri()}),
+            ],
+        )
     assert xcom(runs["altegio_restock"], "summarise_restock")["outcome"] == "delivered"
-    (write_off,) = [
-        d for d in documents(altegio_sandbox, WRITE_OFF) if d["comment"].startswith("Damage write-off")
-    ]
-    reasons = sorted(t["comment"] for t in transactions_of(altegio_sandbox, write_off))
-    assert reasons == ["expired", "spilled"]  # the picked reason for the line without one
     differences = xcom(runs["altegio_stocktake"], "compare_with_stock")["differences"]
     assert [(d["good_id"], d["difference"]) for d in differences] == [(a.good_id, -2)]
-    assert xcom(runs["altacolor_catalogue_sync"], "report_catalogue_sync")["dry_run"] is True

@@ -214,3 +214,32 @@ def test_the_two_step_document_answers(altegio_sandbox_client: httpx.Client) -> 
     )
     assert answer.data.document_id == document.data.id
     assert answer.data.master_id == MASTER
+
+
+def test_what_the_hook_returns_keeps_the_live_fields(altegio_sandbox: Any) -> None:
+    """Through the hook, as a DAG reads them: a product (listed and got alone) and a document
+    keep every field of the live schema with its live type, beyond the fields the hook models."""
+    from airflow_provider_altegio.hooks.altegio import AltegioHook
+
+    with AltegioHook() as hook:
+        listed = next(p for p in hook.iter_products(LOCATION) if p.good_id == GOOD)
+        alone = hook.get_product(GOOD, LOCATION)
+        document = hook.create_storage_document(
+            {
+                "type": "receipt",
+                "storage_id": RETAIL,
+                "create_date": "2026-11-20T14:00:00",
+                "comment": "Arrival",
+            },
+            LOCATION,
+        )
+    for product in (listed, alone):
+        fields = product.to_json_dict()
+        assert Good.model_validate(fields).good_id == GOOD
+        assert {
+            "loyalty_serial_number_limited",
+            "loyalty_expiration_type_id",
+            "is_goods_mark_enabled",
+        } <= set(fields)
+    assert document.company is not None
+    assert _Company.model_validate(document.company.to_json_dict()).zip == ""
