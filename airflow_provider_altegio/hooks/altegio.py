@@ -280,6 +280,13 @@ class AltegioHook(ApiHook):
         )
         return Listing(RequestSpec("GET", path, params=params), pager, unique_by)
 
+    def _create(
+        self, path: str, request: type[ProductCreate | CategoryCreate], fields: Any, model: type[M]
+    ) -> M:
+        """``POST`` the validated fields; never re-sent once it may have reached the server."""
+        body = request.from_input(fields).to_api()
+        return self._call(RequestSpec("POST", path, json=body, idempotent=False), parse_one(model))
+
     def _update(
         self, path: str, request: type[ProductUpdate | CategoryUpdate], changes: Any, model: type[M]
     ) -> M:
@@ -388,9 +395,7 @@ class AltegioHook(ApiHook):
         :raises InvalidRequestError: an invalid field, before any request.
         :raises AmbiguousWriteError: the request may have been applied but no answer was read.
         """
-        body = ProductCreate.from_input(product).to_api()
-        spec = RequestSpec("POST", self._path("/goods", location_id), json=body, idempotent=False)
-        return self._call(spec, parse_one(Product))
+        return self._create(self._path("/goods", location_id), ProductCreate, product, Product)
 
     def update_product(
         self, product_id: int, changes: ProductUpdate | Mapping[str, Any], location_id: int | None = None
@@ -471,9 +476,7 @@ class AltegioHook(ApiHook):
         :raises InvalidRequestError: an invalid field, before any request.
         :raises AmbiguousWriteError: the request may have been applied but no answer was read.
         """
-        body = CategoryCreate.from_input(category).to_api()
-        spec = RequestSpec("POST", self._path("/goods_categories", location_id), json=body, idempotent=False)
-        return self._call(spec, parse_one(Category))
+        return self._create(self._path("/goods_categories", location_id), CategoryCreate, category, Category)
 
     def update_category(
         self, category_id: int, changes: CategoryUpdate | Mapping[str, Any], location_id: int | None = None
