@@ -516,6 +516,12 @@ def request_counts(sandbox: Any) -> dict[str, int]:
     return {"to Altegio": altegio, "to Altacolor": len(log) - altegio}
 
 
+def catalogue_walk(products: int) -> int:
+    """Requests of one walk of a location's catalogue in pages of 1000, the API's largest: a
+    short first page is confirmed by one more (``PageCountPager``), a full last one by an empty one."""
+    return max(products // 1000 + 1, 2)
+
+
 def least_requests(
     sandbox: Any, products: int, restock_run: str, stocktake_run: str
 ) -> dict[str, dict[str, int]]:
@@ -528,7 +534,7 @@ def least_requests(
     from airflow_provider_altegio.models.altacolor import WHOLE_CATALOGUE
 
     locations = len(sandbox.location_ids)
-    walk = max(products // 1000 + 1, 2)
+    walk = catalogue_walk(products)
     shortages = task_results("altegio_restock", restock_run, "find_products_to_restock")[0]
     priced = (task_results("altegio_restock", restock_run, "price_from_supplier") or [[]])[0] or []
     receipts = len(task_results("altegio_restock", restock_run, "create_receipt"))
@@ -600,12 +606,9 @@ def demo(stack: ExitStack, products: int = DEMO_PRODUCTS, requests_json: Path | 
         print(f"  {dag_id:<18} {made} (the fewest the work allows: {fewest})")
     print()
     if requests_json is not None:
-        made, fewest = other_examples(sandbox, hook, locations, products)
-        requests_json.write_text(
-            json.dumps(
-                {"products": products, "made": {**requests, **made}, "least": {**least, **fewest}}, indent=2
-            )
-        )
+        other_made, other_least = other_examples(sandbox, hook, locations, products)
+        figures = {"made": {**requests, **other_made}, "least": {**least, **other_least}}
+        requests_json.write_text(json.dumps({"products": products, **figures}, indent=2))
 
 
 def other_examples(
@@ -628,7 +631,7 @@ def other_examples(
     )
     made["altacolor_catalogue_sync"] = request_counts(sandbox)
 
-    walk = max(products // 1000 + 1, 2)
+    walk = catalogue_walk(products)
     documents = len(task_results("altegio_write_off", write_off_run, "create_write_off"))
     supplier = task_results("altacolor_catalogue_sync", sync_run, "read_supplier_products")[0]["count"]
     least = {
