@@ -175,10 +175,12 @@ class BodyReader:
         if raw.strip().strip("'\"") == "":
             return None
         try:
-            return parse_datetime(raw, tz, end_of_day=end_of_day)
-        except DateParseError:
+            value = parse_datetime(raw, tz, end_of_day=end_of_day)
+            value.astimezone(tz)  # a date at the calendar's edge that no zone can hold
+        except (DateParseError, OverflowError):
             self.error(name, f"The {name} is not a valid date.")
             return None
+        return value
 
     def raise_if_any(self) -> None:
         """Raise one 422 with every collected message."""
