@@ -25,51 +25,50 @@ _PKG = "airflow_provider_altegio"
 _PORT_LABEL = "Port (optional; fill it for the Test button)"
 
 
-def _string(label: str, description: str, **schema: Any) -> dict[str, Any]:
-    return {"label": label, "description": description, "schema": {"type": ["string", "null"], **schema}}
-
-
-def _number(label: str, description: str, kind: str = "number", **schema: Any) -> dict[str, Any]:
+def _field(label: str, description: str, kind: str = "number", **schema: Any) -> dict[str, Any]:
+    """An optional extra field of a connection form; ``kind`` is its JSON schema type."""
     return {"label": label, "description": description, "schema": {"type": [kind, "null"], **schema}}
 
 
 def _transport_fields() -> dict[str, Any]:
     """The optional extras every connection type reads (see ``core.config``), with its defaults."""
     return {
-        "timeout": _number("Timeout (seconds)", "Per-request timeout.", default=DEFAULT_TIMEOUT),
-        "max_retries": _number(
+        "timeout": _field("Timeout (seconds)", "Per-request timeout.", default=DEFAULT_TIMEOUT),
+        "max_retries": _field(
             "Max retries",
             "Retries on 502, 503, 504 and network errors (429s are waited out instead).",
             kind="integer",
             default=DEFAULT_MAX_RETRIES,
             minimum=0,
         ),
-        "requests_per_second": _number(
+        "requests_per_second": _field(
             "Requests per second",
             "Client-side limit (the platform allows 5); 0 turns it off.",
             default=DEFAULT_REQUESTS_PER_SECOND,
         ),
-        "requests_per_minute": _number(
+        "requests_per_minute": _field(
             "Requests per minute",
             "Client-side limit (the platform allows 200); 0 turns it off.",
             default=DEFAULT_REQUESTS_PER_MINUTE,
         ),
-        "rate_limit_store": _string(
+        "rate_limit_store": _field(
             "Shared rate budget",
             "Where every process using these credentials keeps the budget: empty for a file on "
             "this machine (enough for LocalExecutor and one Celery worker), a directory path, "
             "redis://host:6379/0 across machines, or 'memory' for this process only.",
+            kind="string",
         ),
-        "rate_limit_wait": _number(
+        "rate_limit_wait": _field(
             "Rate limit wait (seconds)",
             "How long one request may wait out 429 answers before the task fails.",
             default=DEFAULT_RATE_LIMIT_WAIT,
         ),
-        "verify_ssl": {
-            "label": "Verify TLS certificates",
-            "description": "Turn off only for a test server with a self-signed certificate.",
-            "schema": {"type": ["boolean", "null"], "default": True},
-        },
+        "verify_ssl": _field(
+            "Verify TLS certificates",
+            "Turn off only for a test server with a self-signed certificate.",
+            kind="boolean",
+            default=True,
+        ),
     }
 
 
@@ -121,23 +120,25 @@ def get_provider_info() -> dict[str, Any]:
                 "hook-class-name": f"{_PKG}.hooks.altegio.AltegioHook",
                 "hook-name": "Altegio",
                 "conn-fields": {
-                    "partner_token": _string(
+                    "partner_token": _field(
                         "Partner token",
                         "Required: the partner (developer) token from the Altegio marketplace.",
+                        kind="string",
                         format="password",
                     ),
-                    "user_token": _string(
+                    "user_token": _field(
                         "User token",
                         "User token. Leave empty to obtain one with the login and password "
                         "through POST /auth.",
+                        kind="string",
                         format="password",
                     ),
-                    "location_id": _number(
+                    "location_id": _field(
                         "Default location ID",
                         "Location (company) ID, e.g. 123456, used when an operator is given none.",
                         kind="integer",
                     ),
-                    "master_id": _number(
+                    "master_id": _field(
                         "Default team member ID",
                         "Staff member storage operations are booked by when an operator names "
                         "none; the API refuses an operation without one.",
