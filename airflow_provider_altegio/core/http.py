@@ -256,16 +256,16 @@ class HttpCore:
         walk = _Walk(self, listing, parse)
         page: Page | None = listing.pager.first()
         while page is not None:
-            items, page = self._drive(walk.flow(page))
-            yield from items
+            raw, page = self._drive(walk.flow(page))
+            yield from walk.new_items(raw)
 
     async def aiter_items(self, listing: Listing, parse: Callable[[Any], T] = _identity) -> AsyncIterator[T]:
         """Async twin of :meth:`iter_items`."""
         walk = _Walk(self, listing, parse)
         page: Page | None = listing.pager.first()
         while page is not None:
-            items, page = await self._adrive(walk.flow(page))
-            for item in items:
+            raw, page = await self._adrive(walk.flow(page))
+            for item in walk.new_items(raw):
                 yield item
 
     def build_request(self, spec: RequestSpec) -> httpx.Request:
@@ -329,17 +329,23 @@ class HttpCore:
             except MalformedResponseError:
                 raise
             except ValueError as exc:
-                raise MalformedResponseError(
-                    self.dialect.redact(f"unexpected response ({describe_invalid(exc)})"),
-                    status_code=response.status_code,
-                    method=info.method,
-                    url=info.url,
-                ) from None
+                raise self._unexpected(exc, info, response.status_code) from None
         except MalformedResponseError as exc:
             if spec.idempotent:
                 raise
             # The write was accepted (2xx) but its result is unreadable: it may well exist now.
             raise ambiguous(exc.message, info, exc.status_code) from exc
+
+    def _unexpected(
+        self, exc: ValueError, info: RequestInfo, status_code: int | None = None
+    ) -> MalformedResponseError:
+        """The error for an answer whose data ``read`` or a listing's ``parse`` refused."""
+        return MalformedResponseError(
+            self.dialect.redact(f"unexpected response ({describe_invalid(exc)})"),
+            status_code=status_code,
+            method=info.method,
+            url=info.url,
+        )
 
     def _transport_failure(
         self, exc: httpx.TransportError, spec: RequestSpec, info: RequestInfo, tries: _Tries
@@ -487,7 +493,7 @@ class _Walk:
         return self.core._flow(self.listing.page_request(page), lambda payload: self.read(page, payload))
 
     def read(self, page: Page, payload: Payload) -> tuple[list[Any], Page | None]:
-        """The page's new items, parsed, and the page that follows (``None``: done)."""
+        """The page's items as the API wrote them, and the page that follows (``None``: done)."""
         spec = self.listing.request
         try:
             raw, following = self.listing.pager.advance(page, payload)
@@ -502,10 +508,22 @@ class _Walk:
                 url=self.core.url(spec.path),
             )
         self.last_ends = ends
-        items = []
-        for item in map(self.parse, raw):
+        return raw, following
+
+    def new_items(self, raw: list[Any]) -> Iterator[Any]:
+        """The items of a page not met before, each parsed when it is consumed: a page of models
+        is never held at once (a thousand of them outlive the young garbage generation, and the
+        collections of the old one they set off cost more than building them).
+
+        :raises MalformedResponseError: an item ``parse`` refuses.
+        """
+        for data in raw:
+            try:
+                item = self.parse(data)
+            except ValueError as exc:
+                spec = self.listing.request
+                raise self.core._unexpected(exc, RequestInfo(spec.method, self.core.url(spec.path))) from None
             key = None if self.listing.unique_by is None else getattr(item, self.listing.unique_by, None)
             if key is None or key not in self.seen:
                 self.seen.add(key)
-                items.append(item)
-        return items, following
+                yield item

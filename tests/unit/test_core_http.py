@@ -537,6 +537,28 @@ def test_a_bad_page_surfaces_after_the_good_pages() -> None:
     core.close()
 
 
+def test_items_are_parsed_as_they_are_consumed_and_a_refused_one_names_the_listing() -> None:
+    core, _ = make_core()
+    parsed: list[int] = []
+
+    def parse(data: dict[str, Any]) -> int:
+        if data["good_id"] == 3:
+            raise ValueError("good_id 3 is not a product")
+        parsed.append(data["good_id"])
+        return int(data["good_id"])
+
+    with respx.mock() as mock:
+        mock.get(f"{BASE}/goods/1").mock(side_effect=_goods_pages(10))
+        items = core.iter_items(Listing(RequestSpec("GET", "/goods/1"), PageCountPager(10)), parse)
+        assert next(items) == 0
+        assert parsed == [0]  # the rest of the page is not built before it is wanted
+        assert [next(items), next(items)] == [1, 2]
+        with pytest.raises(MalformedResponseError, match="good_id 3 is not a product") as caught:
+            next(items)
+        assert (caught.value.method, caught.value.url) == ("GET", f"{BASE}/goods/1")
+    core.close()
+
+
 @pytest.mark.parametrize("api", ["altegio", "altacolor"])
 def test_a_server_that_ignores_paging_fails_instead_of_looping(
     collect: Callable[..., list[Any]], api: str
