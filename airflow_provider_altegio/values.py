@@ -67,7 +67,7 @@ def to_int(value: Any) -> int:
         raise ValueError(f"must be a whole number, got {short(value)}")
     text = value.strip() if isinstance(value, str) else ""
     # Long digit strings would lose precision through float.
-    return int(text) if text.lstrip("+-").isdigit() else int(number)
+    return int(text) if text.lstrip("+-").isdecimal() else int(number)
 
 
 def to_bool(value: Any) -> bool:
@@ -153,7 +153,7 @@ def enum_member(
         found = (aliases or {}).get(word) or enum.__members__.get(word.upper())
         if found is not None:
             return found
-        if word.lstrip("-").isdigit():
+        if word.lstrip("-").isdecimal():  # what int() reads ("³" is a digit, not decimal)
             value = int(word)
     if type(value) is int:
         for member in enum:

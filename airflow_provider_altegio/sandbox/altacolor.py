@@ -212,7 +212,7 @@ def _parse_condition(n: int, raw: Mapping[str, str]) -> Condition:
     string = raw.get("string")
     if condition == _BETWEEN or string is None or string == "":
         raise AltacolorError(50005)
-    if field == _PRODUCT_ID and not string.lstrip("-").isdigit():
+    if field == _PRODUCT_ID and not (string.isascii() and string.lstrip("-").isdigit()):
         raise AltacolorError(50005)
     return Condition(field, condition, string, None, None)
 
@@ -271,7 +271,8 @@ class AltacolorCatalogue:
             if not many:
                 raise AltacolorError(50005)
             parts = [part.strip() for part in many.split(",") if part.strip()]
-            if len(parts) > MAX_IDS or not all(part.isdigit() for part in parts):
+            # ASCII digits only, as PHP reads ids ("³" is a Unicode digit that int() refuses).
+            if len(parts) > MAX_IDS or not all(part.isascii() and part.isdigit() for part in parts):
                 raise AltacolorError(50005)
         except AltacolorError as error:
             return error_answer(error)

@@ -60,7 +60,7 @@ def _valid_setting(name: str, value: Any) -> bool:
 
 def _ints(values: list[str], name: str) -> list[int]:
     parts = [p.strip() for v in values for p in v.split(",") if p.strip()]
-    if not all(p.lstrip("-").isdigit() for p in parts):
+    if not all(p.isascii() and p.lstrip("-").isdigit() for p in parts):
         raise ValueError(f"{name}: must be integers")
     return [int(p) for p in parts]
 

@@ -32,7 +32,7 @@ def parse_datetime(value: str, tz: timezone, *, end_of_day: bool = False) -> dat
     """
     text = value.strip().strip("'\"").strip()
     try:
-        if text.isdigit() and len(text) >= 9:
+        if text.isascii() and text.isdigit() and len(text) >= 9:
             moment = datetime.fromtimestamp(int(text), tz=timezone.utc)
         else:
             moment = _parse_iso(text, tz, end_of_day)

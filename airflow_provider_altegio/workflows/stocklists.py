@@ -47,7 +47,7 @@ def location_choices(text: str | None = None) -> dict[int, str]:
     choices = {}
     for item in filter(None, (part.strip() for part in raw.replace(";", ",").split(","))):
         location, _, name = (piece.strip() for piece in item.partition("="))
-        if not location.isdigit():
+        if not location.isdecimal():
             raise InvalidRequestError(LOCATIONS_VARIABLE, f"{location!r} is not a location id")
         choices[int(location)] = name or location
     return choices

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 if TYPE_CHECKING:
@@ -155,6 +155,7 @@ def test_product_bodies(api: httpx.Client, body: dict[str, Any]) -> None:
         ]
     ),
 )
+@example(params={"ids": "1,\u00b3"}, path="/goods_categories/multiple/{loc}")  # "³": a digit int() refuses
 def test_query_strings(api: httpx.Client, params: dict[str, str], path: str) -> None:
     _no_server_error(api.get(path.format(loc=LOCATION), params=params))
 
@@ -183,6 +184,8 @@ def test_query_strings(api: httpx.Client, params: dict[str, str], path: str) -> 
         max_size=6,
     )
 )
+@example(form={"ids": "\u00b3"})  # found by this test: a Unicode digit int() refuses was a 500
+@example(form={"field": "4", "condition": "1", "string": "\u00b3"})
 def test_altacolor_forms(store: httpx.Client, form: dict[str, str]) -> None:
     for response in (
         store.post("/api/json/manage_products/find", data=form),

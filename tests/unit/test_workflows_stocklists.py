@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from airflow_provider_altegio.exceptions import InvalidRequestError
 from airflow_provider_altegio.models.altegio import Product, Storage
 from airflow_provider_altegio.workflows.stocklists import (
     ProductLine,
@@ -13,6 +14,7 @@ from airflow_provider_altegio.workflows.stocklists import (
     count_differences,
     differences_markdown,
     explain_amount,
+    location_choices,
     parse_lines,
     read_csv_rows,
 )
@@ -156,3 +158,11 @@ def test_csv_rows_are_numbered_as_a_spreadsheet_shows_them(tmp_path: Path) -> No
     assert read_csv_rows(str(sheet)) == [("counts.csv row 2", {"code": "SH-500", "counted": "3"})]
     with pytest.raises(FileNotFoundError):
         read_csv_rows(str(tmp_path / "missing.csv"))
+
+
+def test_location_choices_read_ids_and_names_and_refuse_what_is_not_an_id() -> None:
+    assert location_choices("1001=Central; 1002") == {1001: "Central", 1002: "1002"}
+    assert location_choices("") == {}
+    for text in ("abc=Central", "\u00b3=Central"):  # "³" is a digit int() refuses
+        with pytest.raises(InvalidRequestError, match=r"^ALTEGIO_LOCATIONS: .* is not a location id"):
+            location_choices(text)
