@@ -492,20 +492,24 @@ class _Walk:
     def flow(self, page: Page) -> Flow[tuple[list[Any], Page | None]]:
         return self.core._flow(self.listing.page_request(page), lambda payload: self.read(page, payload))
 
+    @functools.cached_property
+    def info(self) -> RequestInfo:
+        """The listing's method and public URL, as its errors name it."""
+        return RequestInfo(self.listing.request.method, self.core.url(self.listing.request.path))
+
     def read(self, page: Page, payload: Payload) -> tuple[list[Any], Page | None]:
         """The page's items as the API wrote them, and the page that follows (``None``: done)."""
-        spec = self.listing.request
         try:
             raw, following = self.listing.pager.advance(page, payload)
         except PayloadShapeError as exc:
-            raise MalformedResponseError(str(exc), method=spec.method, url=self.core.url(spec.path)) from None
+            raise MalformedResponseError(str(exc), method=self.info.method, url=self.info.url) from None
         ends = (len(raw), raw[0], raw[-1]) if raw else None
         if ends is not None and ends == self.last_ends:
             raise MalformedResponseError(
                 f"page {page.number} repeats page {page.number - 1}: the server ignores the paging "
                 f"fields ({', '.join(sorted(page.fields))}), so the listing cannot be read to its end",
-                method=spec.method,
-                url=self.core.url(spec.path),
+                method=self.info.method,
+                url=self.info.url,
             )
         self.last_ends = ends
         return raw, following
@@ -521,8 +525,7 @@ class _Walk:
             try:
                 item = self.parse(data)
             except ValueError as exc:
-                spec = self.listing.request
-                raise self.core._unexpected(exc, RequestInfo(spec.method, self.core.url(spec.path))) from None
+                raise self.core._unexpected(exc, self.info) from None
             key = None if self.listing.unique_by is None else getattr(item, self.listing.unique_by, None)
             if key is None or key not in self.seen:
                 self.seen.add(key)

@@ -16,7 +16,13 @@ from dataclasses import dataclass
 from datetime import timezone
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_altegio.sandbox.dates import DateParseError, format_utc_naive, parse_datetime, to_epoch
+from airflow_provider_altegio.sandbox.dates import (
+    DateParseError,
+    ascii_digits,
+    format_utc_naive,
+    parse_datetime,
+    to_epoch,
+)
 from airflow_provider_altegio.sandbox.seed import AltacolorSeed
 
 if TYPE_CHECKING:
@@ -212,7 +218,7 @@ def _parse_condition(n: int, raw: Mapping[str, str]) -> Condition:
     string = raw.get("string")
     if condition == _BETWEEN or string is None or string == "":
         raise AltacolorError(50005)
-    if field == _PRODUCT_ID and not (string.isascii() and string.lstrip("-").isdigit()):
+    if field == _PRODUCT_ID and not ascii_digits(string, signed=True):
         raise AltacolorError(50005)
     return Condition(field, condition, string, None, None)
 
@@ -271,8 +277,7 @@ class AltacolorCatalogue:
             if not many:
                 raise AltacolorError(50005)
             parts = [part.strip() for part in many.split(",") if part.strip()]
-            # ASCII digits only, as PHP reads ids ("³" is a Unicode digit that int() refuses).
-            if len(parts) > MAX_IDS or not all(part.isascii() and part.isdigit() for part in parts):
+            if len(parts) > MAX_IDS or not all(ascii_digits(part) for part in parts):
                 raise AltacolorError(50005)
         except AltacolorError as error:
             return error_answer(error)

@@ -24,6 +24,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from airflow_provider_altegio.sandbox.altacolor import AltacolorError, error_answer
 from airflow_provider_altegio.sandbox.control import control_routes
+from airflow_provider_altegio.sandbox.dates import ascii_digits
 from airflow_provider_altegio.sandbox.faults import (
     SHIFT_ROWS_SCOPE_KEY,
     FaultLayer,
@@ -297,7 +298,7 @@ def categories_by_ids(call: Call) -> Reply:
     """``GET /goods_categories/multiple/{location_id}?ids[]=1&ids[]=2`` (also ``ids=1,2``)."""
     raw = call.request.query_params.getlist("ids[]") + call.request.query_params.getlist("ids")
     wanted = [part.strip() for value in raw for part in value.split(",") if part.strip()]
-    if not all(part.isascii() and part.isdigit() for part in wanted):
+    if not all(ascii_digits(part) for part in wanted):
         raise ApiError(422, "The given data was invalid.", {"ids": ["The ids must be integers."]})
     visible = {c.id: c for c in call.state.visible_categories(call.location)}
     found = [visible[int(i)].to_api() for i in dict.fromkeys(wanted) if int(i) in visible]

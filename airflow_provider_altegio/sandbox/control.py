@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from airflow_provider_altegio.sandbox.dates import ascii_digits
+
 if TYPE_CHECKING:
     from starlette.requests import Request
 
@@ -60,7 +62,7 @@ def _valid_setting(name: str, value: Any) -> bool:
 
 def _ints(values: list[str], name: str) -> list[int]:
     parts = [p.strip() for v in values for p in v.split(",") if p.strip()]
-    if not all(p.isascii() and p.lstrip("-").isdigit() for p in parts):
+    if not all(ascii_digits(p, signed=True) for p in parts):
         raise ValueError(f"{name}: must be integers")
     return [int(p) for p in parts]
 

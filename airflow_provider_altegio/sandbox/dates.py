@@ -1,4 +1,5 @@
-"""Date parsing and formatting in the forms the Altegio and Altacolor documents use.
+"""Date parsing and formatting in the forms the Altegio and Altacolor documents use, and the
+number check that dates and ids share.
 
 The sandbox keeps every instant as integer epoch seconds (the APIs show seconds, so filters and
 displayed values agree) and wall-clock document dates as naive local datetimes of the location.
@@ -17,6 +18,13 @@ _ISO = re.compile(
 )
 
 
+def ascii_digits(text: str, *, signed: bool = False) -> bool:
+    """Whether ``text`` is a whole number as PHP reads one: ASCII digits, with a leading ``-``
+    when ``signed`` ("³" is a Unicode digit that neither PHP nor ``int()`` reads)."""
+    digits = text[1:] if signed and text.startswith("-") else text
+    return digits.isascii() and digits.isdigit()
+
+
 class DateParseError(ValueError):
     """A query or body value is not a date in any documented form."""
 
@@ -32,11 +40,13 @@ def parse_datetime(value: str, tz: timezone, *, end_of_day: bool = False) -> dat
     """
     text = value.strip().strip("'\"").strip()
     try:
-        if text.isascii() and text.isdigit() and len(text) >= 9:
+        if ascii_digits(text) and len(text) >= 9:
             moment = datetime.fromtimestamp(int(text), tz=timezone.utc)
         else:
             moment = _parse_iso(text, tz, end_of_day)
-        moment.timestamp()  # years near 1 or 9999 with an offset cannot be stored: refuse them here
+        # Years near 1 or 9999 with an offset cannot be stored, nor shown in the location's zone.
+        for zone in (timezone.utc, tz):
+            moment.astimezone(zone)
     except (ValueError, OverflowError, OSError) as exc:
         raise DateParseError(f"{value!r} is not a valid date") from exc
     return moment

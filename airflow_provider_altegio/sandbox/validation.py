@@ -175,12 +175,10 @@ class BodyReader:
         if raw.strip().strip("'\"") == "":
             return None
         try:
-            value = parse_datetime(raw, tz, end_of_day=end_of_day)
-            value.astimezone(tz)  # a date at the calendar's edge that no zone can hold
-        except (DateParseError, OverflowError):
+            return parse_datetime(raw, tz, end_of_day=end_of_day)
+        except DateParseError:
             self.error(name, f"The {name} is not a valid date.")
             return None
-        return value
 
     def raise_if_any(self) -> None:
         """Raise one 422 with every collected message."""

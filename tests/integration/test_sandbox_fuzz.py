@@ -156,6 +156,7 @@ def test_product_bodies(api: httpx.Client, body: dict[str, Any]) -> None:
     ),
 )
 @example(params={"ids": "1,\u00b3"}, path="/goods_categories/multiple/{loc}")  # "³": a digit int() refuses
+@example(params={"changed_after": "9999-12-31T23:00:00-05:00"}, path="/goods/{loc}")  # past year 9999 in UTC
 def test_query_strings(api: httpx.Client, params: dict[str, str], path: str) -> None:
     _no_server_error(api.get(path.format(loc=LOCATION), params=params))
 
